@@ -1,0 +1,61 @@
+"""The two kinds of failure: UserError is shown to the user (4xx, exit 1), InternalError is not.
+
+Following Cubes' split: a user error carries a type and a message safe to show; anything
+else is a bug, logged in full and shown opaquely.
+"""
+
+from __future__ import annotations
+
+
+class LabisError(Exception):
+    """Base of all errors raised on purpose by LabIS."""
+
+
+class UserError(LabisError):
+    """A problem with what the user asked or supplied; the message is safe to show."""
+
+    error_type = "user_error"
+    status = 400
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
+
+
+class NotFoundError(UserError):
+    """A named object (cube, dimension, level, member, measure) does not exist."""
+
+    error_type = "not_found"
+    status = 404
+
+
+class QueryError(UserError):
+    """A malformed or impossible query: bad cut string, drilling past the last level, …"""
+
+    error_type = "bad_query"
+
+
+class ModelError(UserError):
+    """The model did not validate; carries every diagnostic found."""
+
+    error_type = "model_error"
+
+    def __init__(self, diagnostics: list[object], rendered: str) -> None:
+        super().__init__(f"the model has {len(diagnostics)} problem(s)")
+        self.diagnostics = diagnostics
+        self.rendered = rendered
+
+
+class EngineError(UserError):
+    """The engine refused a statement; the message names what was being done."""
+
+    error_type = "engine_error"
+    status = 500
+
+
+class InternalError(LabisError):
+    """A bug: logged in full, shown to users only as an opaque 500."""

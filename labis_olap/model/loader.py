@@ -1,0 +1,183 @@
+"""Read a model folder: every YAML file, shape-checked by pydantic, located, then validated.
+
+A file's kind is told by its top key: `dimension:`, `cube:` or `indicators:`.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ModelError
+from .diagnostics import Diagnostics, Location, did_you_mean
+from .schema import Cube, Dimension, Indicator, IndicatorFile
+from .source import NodePath, SourceDoc, load_yaml
+
+KINDS: dict[str, type[BaseModel]] = {"dimension": Dimension, "cube": Cube, "indicators": IndicatorFile}
+
+MemberRow = dict[str, Any]
+
+
+@dataclass
+class Model:
+    """A validated model: the objects plus where each came from (for later located errors)."""
+
+    root: Path
+    dimensions: dict[str, Dimension] = field(default_factory=dict)
+    cubes: dict[str, Cube] = field(default_factory=dict)
+    indicators: dict[str, Indicator] = field(default_factory=dict)
+    members: dict[str, list[MemberRow]] = field(default_factory=dict)
+    docs: dict[tuple[str, str], SourceDoc] = field(default_factory=dict)
+    """(kind, name) → the document that defined it."""
+    indicator_paths: dict[str, tuple[SourceDoc, NodePath]] = field(default_factory=dict)
+
+    def cube(self, name: str) -> Cube:
+        return self.cubes[name]
+
+
+def _pydantic_diags(doc: SourceDoc, exc: ValidationError, diags: Diagnostics) -> None:
+    for err in exc.errors():
+        loc: NodePath = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        kind = err["type"]
+        field_name = str(loc[-1]) if loc else ""
+        if kind == "extra_forbidden":
+            allowed = _allowed_fields(doc, loc[:-1])
+            diags.add("E004", f"unknown field '{field_name}'", doc.loc(loc, key=True),
+                      did_you_mean(field_name, allowed) if allowed else None)
+        elif kind == "missing":
+            diags.add("E003", f"missing required field '{field_name}'", doc.loc(loc[:-1], key=True))
+        elif kind == "string_pattern_mismatch" and loc and loc[-1] in ("name", "dimension", "cube") or (
+            kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern", "").startswith("^[a-z]")
+        ):
+            diags.add("E015", f"invalid name {err['input']!r}: use lower-case letters, digits and '_'",
+                      doc.loc(loc), "names become SQL identifiers, e.g. 'benefit_type'")
+        elif kind == "enum":
+            diags.add("E005", f"invalid value {err['input']!r} for '{field_name}'", doc.loc(loc),
+                      f"expected {err.get('ctx', {}).get('expected', '')}")
+        else:
+            diags.add("E005", f"{err['msg']} (at '{'.'.join(map(str, loc)) or '/'}')", doc.loc(loc))
+
+
+def _allowed_fields(doc: SourceDoc, parent: NodePath) -> list[str]:
+    """Field names a pydantic model at `parent` accepts (walks the schema along the path)."""
+    top = next(iter(doc.data)) if isinstance(doc.data, dict) and doc.data else None
+    model: Any = KINDS.get(str(top))
+    for p in parent:
+        if model is None:
+            return []
+        if isinstance(p, int):
+            continue
+        fld = model.model_fields.get(p) or next(
+            (f for f in model.model_fields.values() if f.alias == p), None)
+        if fld is None:
+            return []
+        model = _inner_model(fld.annotation)
+    if model is None or not hasattr(model, "model_fields"):
+        return []
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _inner_model(tp: Any) -> Any:
+    import typing
+
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    for arg in typing.get_args(tp):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _read_members(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnostics) -> None:
+    spec = dim.members
+    if spec is None:
+        return
+    if spec.rows is not None:
+        model.members[dim.name] = [dict(r) for r in spec.rows]
+        return
+    assert spec.file is not None
+    path = (Path(doc.path).parent / spec.file)
+    loc = doc.loc(("members", "file"))
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        diags.add("E113", f"cannot read members file '{spec.file}': {exc.strerror}", loc)
+        return
+    except (UnicodeDecodeError, csv.Error) as exc:
+        diags.add("E113", f"members file '{spec.file}' is not a UTF-8 CSV: {exc}", loc)
+        return
+    model.members[dim.name] = [{k: (v if v != "" else None) for k, v in r.items()} for r in rows]
+
+
+def load_model(root: Path | str, *, validate: bool = True) -> Model:
+    """Load and validate a model folder; raise ModelError with every problem found."""
+    root = Path(root)
+    diags = Diagnostics()
+    model = Model(root=root)
+    if not root.is_dir():
+        diags.add("E000", f"model folder '{root}' does not exist", Location(str(root)))
+        raise ModelError(diags.items, diags.render())
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        diags.add("E000", f"no .yaml files in '{root}'", Location(str(root)))
+    for path in files:
+        display = str(path)
+        doc = load_yaml(path, diags, display)
+        if doc is None:
+            continue
+        _load_doc(model, doc, diags)
+    if validate and not diags:
+        from .validate import validate_model
+
+        validate_model(model, diags)
+    if diags:
+        raise ModelError(diags.items, diags.render())
+    return model
+
+
+def _load_doc(model: Model, doc: SourceDoc, diags: Diagnostics) -> None:
+    if not isinstance(doc.data, dict) or not doc.data:
+        diags.add("E002", "expected a mapping starting with 'dimension:', 'cube:' or 'indicators:'",
+                  Location(doc.path))
+        return
+    top = next(iter(doc.data))
+    kind = KINDS.get(top)
+    if kind is None:
+        diags.add("E002", f"unknown file kind '{top}'", doc.loc((top,), key=True),
+                  did_you_mean(top, KINDS))
+        return
+    try:
+        obj = kind.model_validate(doc.data)
+    except ValidationError as exc:
+        _pydantic_diags(doc, exc, diags)
+        return
+    if isinstance(obj, Dimension):
+        _register(model.dimensions, obj.name, obj, doc, "dimension", model, diags)
+        _read_members(model, obj, doc, diags)
+    elif isinstance(obj, Cube):
+        _register(model.cubes, obj.name, obj, doc, "cube", model, diags)
+    elif isinstance(obj, IndicatorFile):
+        for i, ind in enumerate(obj.indicators):
+            if ind.code in model.indicators:
+                diags.add("E101", f"duplicate indicator code '{ind.code}'",
+                          doc.loc(("indicators", i, "code")))
+                continue
+            model.indicators[ind.code] = ind
+            model.indicator_paths[ind.code] = (doc, ("indicators", i))
+
+
+def _register(table: dict[str, Any], name: str, obj: Any, doc: SourceDoc, kind: str,
+              model: Model, diags: Diagnostics) -> None:
+    if name in table:
+        first = model.docs[(kind, name)]
+        diags.add("E101", f"duplicate {kind} '{name}' (first defined in {first.path})",
+                  doc.loc((kind,)))
+        return
+    table[name] = obj
+    model.docs[(kind, name)] = doc

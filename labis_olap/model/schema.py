@@ -1,0 +1,309 @@
+"""The cube model as pydantic v2 classes: what a YAML file may say, and nothing more.
+
+Shape checks live here (types, required fields, unknown keys); cross-references (a cube
+naming a dimension, a rollup naming a level) are checked in `validate.py`, where the whole
+model is known.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+"""Every SQL identifier comes from a Name: lower-case ASCII, so quoting can never be escaped."""
+
+LANGUAGES = ("lv", "en")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A label in Latvian and English; a plain string is taken for both."""
+
+    lv: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.lv
+
+
+def _text(value: object) -> object:
+    if isinstance(value, str):
+        return {"lv": value, "en": value}
+    return value
+
+
+class ColumnByLang(Strict):
+    """Member-table columns holding a label per language."""
+
+    lv: Name
+    en: Name
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.lv
+
+
+class TimeRole(StrEnum):
+    year = "year"
+    quarter = "quarter"
+    month = "month"
+    week = "week"
+    day = "day"
+
+
+TIME_ORDER = [TimeRole.year, TimeRole.quarter, TimeRole.month, TimeRole.week, TimeRole.day]
+
+
+class Level(Strict):
+    name: Name
+    label: Text | None = None
+    description: Text | None = None
+    key: Name | None = None
+    """Member-table column holding the level's key (defaults to the level's name)."""
+    label_column: ColumnByLang | None = None
+    """Member-table columns with the member labels (default: the key itself)."""
+    order_column: Name | None = None
+    attributes: list[Name] = Field(default_factory=list)
+    role: TimeRole | None = None
+
+    _text_label = field_validator("label", "description", mode="before")(_text)
+
+    @property
+    def key_column(self) -> str:
+        return self.key or self.name
+
+
+class Hierarchy(Strict):
+    name: Name
+    label: Text | None = None
+    levels: list[Name] = Field(min_length=1)
+
+
+class Version(Strict):
+    """A named state of a dimension's hierarchies, valid over a date range (to inclusive)."""
+
+    name: Name
+    label: Text | None = None
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+    _text_label = field_validator("label", mode="before")(_text)
+
+
+class Members(Strict):
+    """Where a dimension's members come from: a CSV file beside the model, or rows inline.
+
+    With `valid_from`/`valid_to` the rows are versioned (slowly changing): a fact key maps
+    to different members over time, which is how the territory reforms are recorded.
+    """
+
+    file: str | None = None
+    rows: list[dict[str, str | int | float | bool | None]] | None = None
+    fact_key: Name | None = None
+    """Column that facts reference (default: the key of the last level)."""
+    valid_from: Name | None = None
+    valid_to: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Members:
+        if (self.file is None) == (self.rows is None):
+            raise ValueError("give exactly one of 'file' or 'rows'")
+        if (self.valid_from is None) != (self.valid_to is None):
+            raise ValueError("'valid_from' and 'valid_to' go together")
+        return self
+
+
+class Dimension(Strict):
+    name: Name = Field(alias="dimension")
+    label: Text | None = None
+    description: Text | None = None
+    role: Literal["time"] | None = None
+    levels: list[Level] = Field(min_length=1)
+    hierarchies: list[Hierarchy] = Field(default_factory=list)
+    default_hierarchy: Name | None = None
+    versions: list[Version] = Field(default_factory=list)
+    members: Members | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    _text_label = field_validator("label", "description", mode="before")(_text)
+
+    def hierarchy(self, name: str | None = None) -> Hierarchy:
+        """The named hierarchy, or the default one."""
+        wanted = name or self.default_hierarchy_name
+        for h in self.all_hierarchies:
+            if h.name == wanted:
+                return h
+        raise KeyError(wanted)
+
+    @property
+    def all_hierarchies(self) -> list[Hierarchy]:
+        if self.hierarchies:
+            return self.hierarchies
+        return [Hierarchy(name="default", levels=[lv.name for lv in self.levels])]
+
+    @property
+    def default_hierarchy_name(self) -> str:
+        return self.default_hierarchy or self.all_hierarchies[0].name
+
+    def level(self, name: str) -> Level:
+        for lv in self.levels:
+            if lv.name == name:
+                return lv
+        raise KeyError(name)
+
+    @property
+    def is_time(self) -> bool:
+        return self.role == "time"
+
+    @property
+    def is_versioned(self) -> bool:
+        return self.members is not None and self.members.valid_from is not None
+
+
+class ColumnType(StrEnum):
+    string = "string"
+    int = "int"
+    int64 = "int64"
+    float = "float"
+    decimal = "decimal"
+    date = "date"
+    datetime = "datetime"
+    bool = "bool"
+    person = "person"
+    """A person, stored only as a dense surrogate number (see docs/model.md: personal data)."""
+
+
+NUMERIC_TYPES = {ColumnType.int, ColumnType.int64, ColumnType.float, ColumnType.decimal}
+
+
+class FactColumn(Strict):
+    name: Name
+    type: ColumnType
+    label: Text | None = None
+    nullable: bool = False
+
+    _text_label = field_validator("label", mode="before")(_text)
+
+
+class DimensionLink(Strict):
+    dimension: Name
+    column: Name
+    """The fact column holding the member key (a date column for the time dimension)."""
+    name: Name | None = None
+    """The name the cube uses (default: the dimension's name)."""
+
+    @property
+    def alias(self) -> str:
+        return self.name or self.dimension
+
+
+class Function(StrEnum):
+    sum = "sum"
+    count = "count"
+    min = "min"
+    max = "max"
+    avg = "avg"
+    count_distinct = "count_distinct"
+    last = "last"
+    """Semi-additive stock: the value at the last date of each period, summed over the rest."""
+
+
+class Measure(Strict):
+    name: Name
+    label: Text | None = None
+    description: Text | None = None
+    function: Function | None = None
+    column: Name | None = None
+    filter: str | None = None
+    """A condition on fact columns: only matching facts are aggregated."""
+    approximate: bool = False
+    """For count_distinct: HyperLogLog (uniqCombined) instead of an exact count."""
+    expression: str | None = None
+    """A calculated measure: an arithmetic expression over other measures."""
+    unit: str | None = None
+    decimals: int | None = None
+
+    _text_label = field_validator("label", "description", mode="before")(_text)
+
+    @property
+    def is_calculated(self) -> bool:
+        return self.expression is not None
+
+
+class Rollup(Strict):
+    name: Name
+    grain: dict[Name, Name] = Field(default_factory=dict)
+    """Dimension (as named in the cube) → level kept; dimensions not named are summed away."""
+    measures: list[Name] | None = None
+    """Measures kept (default: every aggregated measure the grain can carry)."""
+
+
+class Cube(Strict):
+    name: Name = Field(alias="cube")
+    label: Text | None = None
+    description: Text | None = None
+    source_institution: str | None = None
+    columns: list[FactColumn] = Field(min_length=1)
+    dimensions: list[DimensionLink] = Field(default_factory=list)
+    measures: list[Measure] = Field(min_length=1)
+    rollups: list[Rollup] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    _text_label = field_validator("label", "description", mode="before")(_text)
+
+    def column(self, name: str) -> FactColumn:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def measure(self, name: str) -> Measure:
+        for m in self.measures:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def link(self, alias: str) -> DimensionLink:
+        for d in self.dimensions:
+            if d.alias == alias:
+                return d
+        raise KeyError(alias)
+
+
+class IndicatorType(StrEnum):
+    policy = "policy"
+    performance = "performance"
+    monitoring = "monitoring"
+
+
+class Periodicity(StrEnum):
+    monthly = "monthly"
+    quarterly = "quarterly"
+    annual = "annual"
+
+
+class Indicator(Strict):
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_.-]{1,31}$")]
+    name: Text
+    description: Text | None = None
+    type: IndicatorType
+    source_institution: str
+    periodicity: Periodicity
+    unit: str
+    cube: Name
+    measure: Name
+    cuts: str | None = None
+    """Fixed cuts in the Slicer cut grammar, e.g. `benefit_type:gmi`."""
+
+    _text_label = field_validator("name", "description", mode="before")(_text)
+
+
+class IndicatorFile(Strict):
+    indicators: list[Indicator] = Field(min_length=1)

@@ -1,0 +1,353 @@
+"""Cross-reference checks over a whole model; every problem is collected, none stops the rest.
+
+Codes (docs/model.md lists them): E101 duplicate, E103 unknown dimension, E104 unknown level,
+E105 unknown column, E106 unknown measure, E107 unknown hierarchy, E108 type mismatch,
+E109 bad expression, E110 cycle, E111 rollup cannot be derived, E112 bad indicator,
+E113 bad members, E114 bad validity range, E116 time dimension misuse, E117 incomplete measure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from .diagnostics import Diagnostics, Location, did_you_mean
+from .expressions import ParsedExpr, parse_expression
+from .loader import Model
+from .schema import (
+    NUMERIC_TYPES,
+    TIME_ORDER,
+    ColumnType,
+    Cube,
+    Dimension,
+    Function,
+    Measure,
+)
+from .source import NodePath, SourceDoc
+
+NEEDS_COLUMN = {Function.sum, Function.min, Function.max, Function.avg, Function.count_distinct, Function.last}
+NUMERIC_ONLY = {Function.sum, Function.avg, Function.last}
+
+
+def validate_model(model: Model, diags: Diagnostics) -> None:
+    for dim in model.dimensions.values():
+        _check_dimension(model, dim, model.docs[("dimension", dim.name)], diags)
+    for cube in model.cubes.values():
+        _check_cube(model, cube, model.docs[("cube", cube.name)], diags)
+    _check_indicators(model, diags)
+
+
+def _dups(names: Iterable[tuple[str, NodePath]], what: str, doc: SourceDoc, diags: Diagnostics) -> None:
+    seen: set[str] = set()
+    for name, path in names:
+        if name in seen:
+            diags.add("E101", f"duplicate {what} '{name}'", doc.loc(path))
+        seen.add(name)
+
+
+def _check_dimension(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnostics) -> None:
+    _dups(((lv.name, ("levels", i, "name")) for i, lv in enumerate(dim.levels)), "level", doc, diags)
+    _dups(((h.name, ("hierarchies", i, "name")) for i, h in enumerate(dim.hierarchies)), "hierarchy", doc, diags)
+    _dups(((v.name, ("versions", i, "name")) for i, v in enumerate(dim.versions)), "version", doc, diags)
+    level_names = [lv.name for lv in dim.levels]
+    for i, h in enumerate(dim.hierarchies):
+        for j, lname in enumerate(h.levels):
+            if lname not in level_names:
+                diags.add("E104", f"unknown level '{lname}' in hierarchy '{h.name}'",
+                          doc.loc(("hierarchies", i, "levels", j)), did_you_mean(lname, level_names))
+        if len(set(h.levels)) != len(h.levels):
+            diags.add("E101", f"hierarchy '{h.name}' lists a level twice", doc.loc(("hierarchies", i, "levels")))
+    if dim.default_hierarchy and dim.default_hierarchy not in [h.name for h in dim.all_hierarchies]:
+        diags.add("E107", f"unknown default hierarchy '{dim.default_hierarchy}'",
+                  doc.loc(("default_hierarchy",)), did_you_mean(dim.default_hierarchy,
+                                                                [h.name for h in dim.all_hierarchies]))
+    for i, v in enumerate(dim.versions):
+        if v.valid_to is not None and v.valid_to < v.valid_from:
+            diags.add("E114", f"version '{v.name}' ends before it starts", doc.loc(("versions", i, "valid_to")))
+    ordered = sorted(enumerate(dim.versions), key=lambda iv: iv[1].valid_from)
+    for (_, a), (j, b) in zip(ordered, ordered[1:], strict=False):
+        if a.valid_to is None or a.valid_to >= b.valid_from:
+            diags.add("E114", f"version '{b.name}' overlaps version '{a.name}'", doc.loc(("versions", j, "valid_from")))
+    if dim.is_time:
+        _check_time_dimension(dim, doc, diags)
+        return
+    for i, lv in enumerate(dim.levels):
+        if lv.role is not None:
+            diags.add("E116", f"level '{lv.name}' has a time role but the dimension is not 'role: time'",
+                      doc.loc(("levels", i, "role")))
+    if dim.members is None:
+        diags.add("E113", f"dimension '{dim.name}' has no members", doc.loc(("dimension",)),
+                  "add 'members:' with 'rows:' or a CSV 'file:'")
+        return
+    rows = model.members.get(dim.name)
+    if rows is None:
+        return  # unreadable file: already reported
+    _check_members(dim, rows, doc, diags)
+
+
+def _check_time_dimension(dim: Dimension, doc: SourceDoc, diags: Diagnostics) -> None:
+    if dim.members is not None:
+        diags.add("E116", "a time dimension derives its members from dates; remove 'members'",
+                  doc.loc(("members",), key=True))
+    for i, lv in enumerate(dim.levels):
+        if lv.role is None:
+            diags.add("E116", f"time level '{lv.name}' needs a role", doc.loc(("levels", i, "name")),
+                      "one of: " + ", ".join(r.value for r in TIME_ORDER))
+    for i, h in enumerate(dim.all_hierarchies):
+        roles = [dim.level(n).role for n in h.levels if n in [lv.name for lv in dim.levels]]
+        idx = [TIME_ORDER.index(r) for r in roles if r is not None]
+        if idx != sorted(idx) or len(set(idx)) != len(idx):
+            diags.add("E116", f"hierarchy '{h.name}' must go from coarse to fine time levels",
+                      doc.loc(("hierarchies", i, "levels")))
+
+
+def _member_columns(dim: Dimension) -> list[tuple[str, NodePath]]:
+    cols: list[tuple[str, NodePath]] = []
+    for i, lv in enumerate(dim.levels):
+        cols.append((lv.key_column, ("levels", i, "key") if lv.key else ("levels", i, "name")))
+        if lv.label_column:
+            cols.append((lv.label_column.lv, ("levels", i, "label_column", "lv")))
+            cols.append((lv.label_column.en, ("levels", i, "label_column", "en")))
+        if lv.order_column:
+            cols.append((lv.order_column, ("levels", i, "order_column")))
+        cols.extend((a, ("levels", i, "attributes", j)) for j, a in enumerate(lv.attributes))
+    m = dim.members
+    assert m is not None
+    for attr in ("fact_key", "valid_from", "valid_to"):
+        value = getattr(m, attr)
+        if value:
+            cols.append((value, ("members", attr)))
+    return cols
+
+
+def _check_members(dim: Dimension, rows: list[dict[str, Any]], doc: SourceDoc, diags: Diagnostics) -> None:
+    if not rows:
+        diags.add("E113", f"dimension '{dim.name}' has no member rows", doc.loc(("members",)))
+        return
+    present = set().union(*(r.keys() for r in rows))
+    for col, path in _member_columns(dim):
+        if col not in present:
+            diags.add("E105", f"unknown member column '{col}'", doc.loc(path), did_you_mean(col, present))
+    if any(col not in present for col, _ in _member_columns(dim)):
+        return
+    m = dim.members
+    assert m is not None
+    fact_key = m.fact_key or dim.levels[-1].key_column
+    where = doc.loc(("members",))
+    for n, r in enumerate(rows, start=1):
+        for lv in dim.levels:
+            if r.get(lv.key_column) in (None, ""):
+                diags.add("E113", f"member row {n}: empty key '{lv.key_column}' of level '{lv.name}'", where)
+    if not dim.is_versioned:
+        keys = [str(r[fact_key]) for r in rows]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            diags.add("E113", f"duplicate member key(s) {', '.join(dup[:5])} in '{fact_key}'", where,
+                      "version members with valid_from/valid_to if they change over time")
+        return
+    spans: dict[str, list[tuple[dt.date, dt.date, int]]] = {}
+    for n, r in enumerate(rows, start=1):
+        try:
+            start = _date(r[m.valid_from or ""], dt.date.min)
+            end = _date(r[m.valid_to or ""], dt.date.max)
+        except ValueError as exc:
+            diags.add("E113", f"member row {n}: {exc}", where)
+            continue
+        if end < start:
+            diags.add("E114", f"member row {n}: valid_to is before valid_from", where)
+        spans.setdefault(str(r[fact_key]), []).append((start, end, n))
+    for key, ranges in spans.items():
+        ranges.sort()
+        for (_, a_end, _), (b_start, _, n) in zip(ranges, ranges[1:], strict=False):
+            if b_start <= a_end:
+                diags.add("E114", f"member row {n}: key '{key}' has overlapping validity", where)
+
+
+def _date(value: Any, default: dt.date) -> dt.date:
+    if value in (None, ""):
+        return default
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def _check_cube(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) -> None:
+    _dups(((c.name, ("columns", i, "name")) for i, c in enumerate(cube.columns)), "column", doc, diags)
+    _dups(((m.name, ("measures", i, "name")) for i, m in enumerate(cube.measures)), "measure", doc, diags)
+    _dups(((r.name, ("rollups", i, "name")) for i, r in enumerate(cube.rollups)), "rollup", doc, diags)
+    _dups(((d.alias, ("dimensions", i, "dimension")) for i, d in enumerate(cube.dimensions)),
+          "dimension link", doc, diags)
+    columns = {c.name: c for c in cube.columns}
+    time_links = 0
+    for i, link in enumerate(cube.dimensions):
+        dim = model.dimensions.get(link.dimension)
+        if dim is None:
+            diags.add("E103", f"unknown dimension '{link.dimension}'", doc.loc(("dimensions", i, "dimension")),
+                      did_you_mean(link.dimension, model.dimensions))
+        col = columns.get(link.column)
+        if col is None:
+            diags.add("E105", f"unknown column '{link.column}'", doc.loc(("dimensions", i, "column")),
+                      did_you_mean(link.column, columns))
+        if dim is None or col is None:
+            continue
+        if dim.is_time:
+            time_links += 1
+            if col.type not in (ColumnType.date, ColumnType.datetime):
+                diags.add("E108", f"time dimension '{link.alias}' needs a date column, '{col.name}' is {col.type}",
+                          doc.loc(("dimensions", i, "column")))
+        elif col.type not in (ColumnType.string, ColumnType.int, ColumnType.int64):
+            diags.add("E108", f"dimension key column '{col.name}' must be string or int, not {col.type}",
+                      doc.loc(("dimensions", i, "column")))
+    if time_links > 1:
+        diags.add("E116", "a cube links at most one time dimension", doc.loc(("dimensions",)))
+    parsed = _check_measures(cube, columns, doc, diags, has_time=time_links == 1)
+    _check_cycles(cube, parsed, doc, diags)
+    _check_rollups(model, cube, doc, diags)
+
+
+def _check_measures(cube: Cube, columns: dict[str, Any], doc: SourceDoc, diags: Diagnostics,
+                    has_time: bool) -> dict[str, ParsedExpr]:
+    parsed: dict[str, ParsedExpr] = {}
+    measure_names = [m.name for m in cube.measures]
+    for i, m in enumerate(cube.measures):
+        base: NodePath = ("measures", i)
+        if m.expression is not None:
+            if m.function or m.column or m.filter:
+                diags.add("E117", f"calculated measure '{m.name}' takes only 'expression'", doc.loc((*base, "name")))
+            result = parse_expression(m.expression, kind="calc", known=[n for n in measure_names if n != m.name])
+            if isinstance(result, list):
+                _expr_problems(result, doc, (*base, "expression"), diags)
+            else:
+                parsed[m.name] = result
+            continue
+        if m.function is None:
+            diags.add("E117", f"measure '{m.name}' needs a 'function' or an 'expression'", doc.loc((*base, "name")))
+            continue
+        col = columns.get(m.column) if m.column else None
+        if m.column and col is None:
+            diags.add("E105", f"unknown column '{m.column}'", doc.loc((*base, "column")), did_you_mean(m.column, columns))
+        if m.function in NEEDS_COLUMN and not m.column:
+            diags.add("E117", f"measure '{m.name}' ({m.function}) needs a 'column'", doc.loc((*base, "name")))
+        if col is not None and m.function in NUMERIC_ONLY and col.type not in NUMERIC_TYPES:
+            diags.add("E108", f"{m.function} needs a numeric column, '{col.name}' is {col.type}",
+                      doc.loc((*base, "column")))
+        if col is not None and m.function in (Function.min, Function.max) and col.type in (
+                ColumnType.string, ColumnType.person, ColumnType.bool):
+            diags.add("E108", f"{m.function} needs a numeric or date column, '{col.name}' is {col.type}",
+                      doc.loc((*base, "column")))
+        if m.approximate and m.function != Function.count_distinct:
+            diags.add("E108", "'approximate' applies only to count_distinct", doc.loc((*base, "approximate")))
+        if m.function == Function.last and not has_time:
+            diags.add("E116", f"stock measure '{m.name}' needs the cube to link a time dimension",
+                      doc.loc((*base, "function")))
+        if m.filter is not None:
+            result = parse_expression(m.filter, kind="filter", known=columns)
+            if isinstance(result, list):
+                _expr_problems(result, doc, (*base, "filter"), diags)
+    return parsed
+
+
+def _expr_problems(problems: list[Any], doc: SourceDoc, path: NodePath, diags: Diagnostics) -> None:
+    loc = doc.loc(path)
+    for p in problems:
+        diags.add("E109", p.message, Location(loc.path, loc.line, loc.col + p.offset), p.hint)
+
+
+def _check_cycles(cube: Cube, parsed: dict[str, ParsedExpr], doc: SourceDoc, diags: Diagnostics) -> None:
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2 or name not in parsed:
+            return
+        if state.get(name) == 1:
+            cycle = [*trail[trail.index(name):], name]
+            idx = next(i for i, m in enumerate(cube.measures) if m.name == cycle[0])
+            diags.add("E110", "calculated measures form a cycle: " + " → ".join(cycle),
+                      doc.loc(("measures", idx, "expression")))
+            return
+        state[name] = 1
+        for ref in parsed[name].names:
+            visit(ref, [*trail, name])
+        state[name] = 2
+
+    for name in parsed:
+        visit(name, [])
+
+
+def base_measures(cube: Cube, names: Iterable[str]) -> list[Measure]:
+    """The aggregated measures that the named measures (calculated or not) need, in cube order."""
+    wanted: set[str] = set()
+    stack = list(names)
+    while stack:
+        m = cube.measure(stack.pop())
+        if m.name in wanted:
+            continue
+        wanted.add(m.name)
+        if m.expression is not None:
+            result = parse_expression(m.expression, kind="calc", known=[x.name for x in cube.measures])
+            assert isinstance(result, ParsedExpr)
+            stack.extend(result.names)
+    return [m for m in cube.measures if m.name in wanted and not m.is_calculated]
+
+
+def _check_rollups(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) -> None:
+    aliases = {d.alias: d for d in cube.dimensions}
+    measure_names = [m.name for m in cube.measures]
+    for i, r in enumerate(cube.rollups):
+        base: NodePath = ("rollups", i)
+        time_level = None
+        for alias, level in r.grain.items():
+            link = aliases.get(alias)
+            if link is None:
+                diags.add("E103", f"unknown dimension '{alias}' in rollup '{r.name}'",
+                          doc.loc((*base, "grain", alias), key=True), did_you_mean(alias, aliases))
+                continue
+            dim = model.dimensions.get(link.dimension)
+            if dim is None:
+                continue
+            if level not in [lv.name for lv in dim.levels]:
+                diags.add("E104", f"unknown level '{level}' of dimension '{alias}'",
+                          doc.loc((*base, "grain", alias)), did_you_mean(level, [lv.name for lv in dim.levels]))
+            elif dim.is_time:
+                time_level = dim.level(level).role
+                if time_level == "week":
+                    diags.add("E111", f"rollup '{r.name}' cannot be kept by week: weeks cross month and "
+                              "year bounds", doc.loc((*base, "grain", alias)), "use day, month, quarter or year")
+        for j, name in enumerate(r.measures or []):
+            if name not in measure_names:
+                diags.add("E106", f"unknown measure '{name}' in rollup '{r.name}'",
+                          doc.loc((*base, "measures", j)), did_you_mean(name, measure_names))
+        if any(n not in measure_names for n in r.measures or []):
+            continue
+        kept = base_measures(cube, r.measures or measure_names)
+        stock = [m.name for m in kept if m.function == Function.last]
+        if stock and r.measures is not None and time_level != "day":
+            diags.add("E111", f"rollup '{r.name}' cannot carry stock measure(s) {', '.join(stock)}: "
+                      "the last value of a period needs the time dimension at its 'day' level",
+                      doc.loc((*base, "measures")), "add the time dimension at day level, or drop the measure")
+
+
+def _check_indicators(model: Model, diags: Diagnostics) -> None:
+    for code, ind in model.indicators.items():
+        doc, base = model.indicator_paths[code]
+        cube = model.cubes.get(ind.cube)
+        if cube is None:
+            diags.add("E112", f"indicator {code}: unknown cube '{ind.cube}'", doc.loc((*base, "cube")),
+                      did_you_mean(ind.cube, model.cubes))
+            continue
+        names = [m.name for m in cube.measures]
+        if ind.measure not in names:
+            diags.add("E112", f"indicator {code}: unknown measure '{ind.measure}' in cube '{cube.name}'",
+                      doc.loc((*base, "measure")), did_you_mean(ind.measure, names))
+        if ind.cuts:
+            from ..query.cuts import parse_cuts
+            from ..query.resolve import check_cuts
+
+            try:
+                check_cuts(model, cube, parse_cuts(ind.cuts))
+            except Exception as exc:  # a UserError from the query layer, located here
+                diags.add("E112", f"indicator {code}: bad cuts: {exc}", doc.loc((*base, "cuts")))
