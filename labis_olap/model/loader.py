@@ -20,6 +20,7 @@ from .source import NodePath, SourceDoc, load_yaml
 KINDS: dict[str, type[BaseModel]] = {"dimension": Dimension, "cube": Cube, "indicators": IndicatorFile}
 
 MemberRow = dict[str, Any]
+UNION_TAGS = {"str", "int", "float", "bool", "date", "none", "Text", "ColumnByLang"}
 
 
 @dataclass
@@ -40,8 +41,14 @@ class Model:
 
 
 def _pydantic_diags(doc: SourceDoc, exc: ValidationError, diags: Diagnostics) -> None:
+    seen: set[NodePath] = set()
     for err in exc.errors():
-        loc: NodePath = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        # A union reports once per member type ('.str', '.int', …): keep the first per node.
+        loc: NodePath = tuple(p for p in err["loc"] if not (isinstance(p, str) and (
+            p.startswith("function-") or p in UNION_TAGS)))
+        if loc in seen:
+            continue
+        seen.add(loc)
         kind = err["type"]
         field_name = str(loc[-1]) if loc else ""
         if kind == "extra_forbidden":

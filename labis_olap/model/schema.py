@@ -105,7 +105,7 @@ class Members(Strict):
     """
 
     file: str | None = None
-    rows: list[dict[str, str | int | float | bool | None]] | None = None
+    rows: list[dict[str, str | int | float | bool | dt.date | None]] | None = None
     fact_key: Name | None = None
     """Column that facts reference (default: the key of the last level)."""
     valid_from: Name | None = None

@@ -1,0 +1,1 @@
+"""Model → ClickHouse DDL (facts, dimension tables and dictionaries, rollups with their MVs)."""

@@ -1,0 +1,67 @@
+"""Dimension members as Arrow tables for the map and label tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from ..model.loader import Model
+from ..model.schema import Dimension
+from .physical import OPEN_END, OPEN_START
+
+
+def _s(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _d(value: Any, default: dt.date) -> dt.date:
+    if value in (None, ""):
+        return default
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def sort_key(value: Any) -> str:
+    """Numbers sort as numbers: left-pad digit strings so '10' follows '9'."""
+    text = _s(value)
+    return text.rjust(20, "0") if text.isdigit() else text
+
+
+def map_rows(model: Model, dim: Dimension) -> pa.Table:
+    rows = model.members[dim.name]
+    spec = dim.members
+    assert spec is not None
+    fact_key = spec.fact_key or dim.levels[-1].key_column
+    data: dict[str, list[Any]] = {"fact_key": [_s(r[fact_key]) for r in rows]}
+    if dim.is_versioned:
+        data["valid_from"] = [_d(r[spec.valid_from or ""], OPEN_START) for r in rows]
+        data["valid_to"] = [_d(r[spec.valid_to or ""], OPEN_END) for r in rows]
+    for lv in dim.levels:
+        data[lv.name] = [_s(r[lv.key_column]) for r in rows]
+    schema = [pa.field(k, pa.date32() if k.startswith("valid_") else pa.string()) for k in data]
+    return pa.table(data, schema=pa.schema(schema))
+
+
+def label_rows(model: Model, dim: Dimension) -> pa.Table:
+    """One row per (level, key): labels of the member's newest version."""
+    rows = list(model.members[dim.name])
+    spec = dim.members
+    assert spec is not None
+    if dim.is_versioned:
+        rows.sort(key=lambda r: _d(r[spec.valid_from or ""], OPEN_START))
+    latest: dict[tuple[str, str], dict[str, str]] = {}
+    for r in rows:
+        for lv in dim.levels:
+            key = _s(r[lv.key_column])
+            label_lv = _s(r[lv.label_column.lv]) if lv.label_column else key
+            label_en = _s(r[lv.label_column.en]) if lv.label_column else key
+            attrs = {a: _s(r.get(a)) for a in lv.attributes}
+            latest[(lv.name, key)] = {
+                "level": lv.name, "key": key, "label_lv": label_lv, "label_en": label_en,
+                "sort": sort_key(r[lv.order_column] if lv.order_column else key),
+                "attributes": json.dumps(attrs, ensure_ascii=False),
+            }
+    cols = ["level", "key", "label_lv", "label_en", "sort", "attributes"]
+    return pa.table({c: [v[c] for v in latest.values()] for c in cols})

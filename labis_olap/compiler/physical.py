@@ -1,0 +1,231 @@
+"""Physical names and layouts derived from the model — the only source of SQL identifiers.
+
+Dimension tables and rollups are named after a hash of their definition: a changed rollup
+gets a new table that is built and back-filled beside the old one, and queries switch to it
+only when it is complete (the old one is dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+from ..model.loader import Model
+from ..model.schema import ColumnType, Cube, Dimension, Function, Measure, Rollup, TimeRole
+from ..model.validate import base_measures
+
+OPEN_END = dt.date(2149, 6, 6)
+"""ClickHouse's largest Date: an open validity range ends here."""
+OPEN_START = dt.date(1970, 1, 1)
+
+GRAIN_ORDER = [TimeRole.day, TimeRole.month, TimeRole.quarter, TimeRole.year]
+"""Time grains from fine to coarse (weeks are not a rollup grain)."""
+
+
+def q(name: str) -> str:
+    """Quote an identifier that came from the validated model (Name pattern: no quotes inside)."""
+    assert name.replace("_", "a").replace(".", "a").replace("@", "a").isalnum(), name
+    return f"`{name}`"
+
+
+def _digest(obj: Any) -> str:
+    blob = json.dumps(obj, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def time_bucket(grain: TimeRole, expr: str) -> str:
+    """The first day of the period containing `expr` at a time grain."""
+    return {
+        TimeRole.day: f"toDate({expr})",
+        TimeRole.month: f"toStartOfMonth({expr})",
+        TimeRole.quarter: f"toStartOfQuarter({expr})",
+        TimeRole.year: f"toStartOfYear({expr})",
+        TimeRole.week: f"toMonday({expr})",
+    }[grain]
+
+
+@dataclass(frozen=True)
+class StateColumn:
+    """One stored column of a measure: its SQL type, how facts fill it, how rows merge."""
+
+    name: str
+    type_sql: str
+    fill: str
+    """Aggregate over fact rows producing the partial value (a -State for AggregateFunction)."""
+    merge: str
+    """Aggregate over partial values (e.g. sum, groupBitmapMerge); `{}` is the column."""
+
+
+CH_TYPES = {
+    ColumnType.string: "String",
+    ColumnType.int: "Int32",
+    ColumnType.int64: "Int64",
+    ColumnType.float: "Float64",
+    ColumnType.decimal: "Decimal(18, 2)",
+    ColumnType.date: "Date",
+    ColumnType.datetime: "DateTime",
+    ColumnType.bool: "Bool",
+    ColumnType.person: "UInt64",
+}
+SUM_TYPES = {
+    ColumnType.int: "Int64",
+    ColumnType.int64: "Int64",
+    ColumnType.float: "Float64",
+    ColumnType.decimal: "Decimal(38, 2)",
+}
+
+
+def column_type(col_type: ColumnType, nullable: bool) -> str:
+    base = CH_TYPES[col_type]
+    if nullable:
+        base = f"Nullable({base})"
+    if col_type == ColumnType.string:
+        base = f"LowCardinality({base})"
+    return base
+
+
+class CubeLayout:
+    """Everything about one cube's physical shape that both the compiler and the planner need."""
+
+    def __init__(self, model: Model, cube: Cube, database: str) -> None:
+        self.model = model
+        self.cube = cube
+        self.database = database
+        self._filters: dict[str, str] = {}
+
+    @property
+    def facts_table(self) -> str:
+        return f"facts_{self.cube.name}"
+
+    @cached_property
+    def time_link(self) -> tuple[str, str] | None:
+        """(alias, fact column) of the cube's time dimension, if any."""
+        for link in self.cube.dimensions:
+            if self.model.dimensions[link.dimension].is_time:
+                return link.alias, link.column
+        return None
+
+    def dimension(self, alias: str) -> Dimension:
+        return self.model.dimensions[self.cube.link(alias).dimension]
+
+    def filter_sql(self, measure: Measure) -> str | None:
+        if measure.filter is None:
+            return None
+        if measure.name not in self._filters:
+            from ..model.expressions import ParsedExpr, parse_expression
+
+            parsed = parse_expression(measure.filter, kind="filter", known=[c.name for c in self.cube.columns])
+            assert isinstance(parsed, ParsedExpr)
+            self._filters[measure.name] = parsed.render(q)
+        return self._filters[measure.name]
+
+    def state_columns(self, m: Measure) -> list[StateColumn]:
+        """How a measure is stored in a rollup (and pre-aggregated from facts)."""
+        cond = self.filter_sql(m)
+        col = self.cube.column(m.column) if m.column else None
+        x = q(m.column) if m.column else ""
+
+        def agg(fn: str, *args: str) -> str:
+            if cond is None:
+                return f"{fn}({', '.join(args)})"
+            return f"{fn}If({', '.join((*args, cond))})"
+
+        name = f"m__{m.name}"
+        fn = m.function
+        if fn in (Function.sum, Function.last):
+            assert col is not None
+            t = SUM_TYPES[col.type]
+            return [StateColumn(name, f"SimpleAggregateFunction(sum, {t})", agg("sum", x), "sum({})")]
+        if fn == Function.count:
+            fill = agg("count", x) if x else (f"countIf({cond})" if cond else "count()")
+            return [StateColumn(name, "SimpleAggregateFunction(sum, UInt64)", fill, "sum({})")]
+        if fn in (Function.min, Function.max):
+            assert col is not None
+            t = f"Nullable({CH_TYPES[col.type]})"
+            fill = f"{fn.value}OrNull({x})" if cond is None else f"{fn.value}IfOrNull({x}, {cond})"
+            return [StateColumn(name, f"SimpleAggregateFunction({fn.value}, {t})", fill, f"{fn.value}({{}})")]
+        if fn == Function.avg:
+            assert col is not None
+            t = SUM_TYPES[col.type]
+            return [
+                StateColumn(f"{name}__sum", f"SimpleAggregateFunction(sum, {t})", agg("sum", x), "sum({})"),
+                StateColumn(f"{name}__n", "SimpleAggregateFunction(sum, UInt64)", agg("count", x), "sum({})"),
+            ]
+        if fn == Function.count_distinct:
+            assert col is not None
+            suffix, cond_type = ("If", ", UInt8") if cond else ("", "")
+            if m.approximate:
+                return [StateColumn(name, f"AggregateFunction(uniqCombined{suffix}, {CH_TYPES[col.type]}{cond_type})",
+                                    f"uniqCombined{suffix}State({x}{', ' + cond if cond else ''})",
+                                    f"uniqCombined{suffix}Merge({{}})")]
+            if col.type in (ColumnType.person, ColumnType.int, ColumnType.int64):
+                # Roaring bitmaps over dense numbers: Apache Kylin's precise count distinct.
+                fill = f"groupBitmap{suffix}State(toUInt64({x}){', ' + cond if cond else ''})"
+                return [StateColumn(name, f"AggregateFunction(groupBitmap{suffix}, UInt64{cond_type})",
+                                    fill, f"groupBitmap{suffix}Merge({{}})")]
+            return [StateColumn(name, f"AggregateFunction(uniqExact{suffix}, {CH_TYPES[col.type]}{cond_type})",
+                                f"uniqExact{suffix}State({x}{', ' + cond if cond else ''})",
+                                f"uniqExact{suffix}Merge({{}})")]
+        raise AssertionError(fn)
+
+    def measure_value(self, m: Measure, merged: dict[str, str]) -> str:
+        """The final value of a measure from its merged state columns (`merged` maps name → SQL)."""
+        cols = self.state_columns(m)
+        if m.function == Function.avg:
+            return f"{merged[cols[0].name]} / nullIf({merged[cols[1].name]}, 0)"
+        return merged[cols[0].name]
+
+    # --- rollups -------------------------------------------------------------------------
+
+    def rollup_measures(self, r: Rollup) -> list[Measure]:
+        if r.measures is not None:
+            return base_measures(self.cube, r.measures)
+        keeps_day = self.rollup_time_grain(r) == TimeRole.day
+        return [m for m in base_measures(self.cube, [m.name for m in self.cube.measures])
+                if m.function != Function.last or keeps_day]
+
+    def rollup_time_grain(self, r: Rollup) -> TimeRole | None:
+        if self.time_link is None:
+            return None
+        level = r.grain.get(self.time_link[0])
+        if level is None:
+            return None
+        role = self.dimension(self.time_link[0]).level(level).role
+        return role
+
+    def grain_kind(self, alias: str, level: str) -> Literal["key", "level"]:
+        """A rollup keeps the raw fact key at a dimension's leaf level, else the mapped level key."""
+        dim = self.dimension(alias)
+        return "key" if level == dim.levels[-1].name and not dim.is_time else "level"
+
+    def rollup_table(self, r: Rollup) -> str:
+        return f"rollup_{self.cube.name}_{r.name}_{self.rollup_digest(r)}"
+
+    def rollup_digest(self, r: Rollup) -> str:
+        measures = [(m.model_dump(), [s.__dict__ for s in self.state_columns(m)]) for m in self.rollup_measures(r)]
+        dims = {}
+        for alias, level in r.grain.items():
+            dim = self.dimension(alias)
+            if not dim.is_time and self.grain_kind(alias, level) == "level":
+                dims[alias] = dim_digest(self.model, dim)
+        cols = {c.name: c.model_dump() for c in self.cube.columns}
+        links = {d.alias: d.column for d in self.cube.dimensions}
+        return _digest([sorted(r.grain.items()), measures, dims, cols, links])
+
+
+def dim_digest(model: Model, dim: Dimension) -> str:
+    return _digest([dim.model_dump(by_alias=True), model.members.get(dim.name)])
+
+
+def map_dict(model: Model, database: str, dim: Dimension) -> str:
+    """Fully qualified name of the dictionary mapping a fact key (and date) to level keys."""
+    return f"{database}.dict_{dim.name}_map_{dim_digest(model, dim)}"
+
+
+def labels_dict(model: Model, database: str, dim: Dimension) -> str:
+    """Fully qualified name of the dictionary giving (level, key) → labels and order."""
+    return f"{database}.dict_{dim.name}_labels_{dim_digest(model, dim)}"

@@ -1,0 +1,5 @@
+"""Engines: one ClickHouse dialect, reached embedded (chDB) or over HTTP (clickhouse-connect)."""
+
+from .base import Engine, open_engine
+
+__all__ = ["Engine", "open_engine"]

@@ -1,0 +1,73 @@
+"""The Engine protocol: SQL with bound parameters in, Arrow tables out.
+
+Both engines receive the same compiled SQL; values travel only as `{name:Type}` parameters
+that the ClickHouse server binds, so no value is ever spliced into SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+Params = Mapping[str, Any]
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What the compiler, the planner and the loaders need from ClickHouse."""
+
+    database: str
+
+    def query(self, sql: str, params: Params | None = None) -> pa.Table:
+        """Run a SELECT; the answer as an Arrow table."""
+        ...
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        """Run a statement that returns nothing worth reading (DDL, INSERT … SELECT)."""
+        ...
+
+    def insert_arrow(self, table: str, data: pa.Table, settings: Mapping[str, Any] | None = None) -> None:
+        """Append an Arrow table to `database.table` (columns by name)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def param_text(value: Any) -> str:
+    """A value as ClickHouse's text format for query parameters (NULL is `\\N`)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Sequence):
+        return "[" + ",".join(_quoted(v) for v in value) + "]"
+    raise TypeError(f"unsupported parameter type {type(value).__name__}")
+
+
+def _quoted(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if value is None:
+        return "NULL"
+    return param_text(value)
+
+
+def open_engine(settings: Any) -> Engine:
+    """The engine the settings ask for: a ClickHouse URL wins, else embedded chDB."""
+    if settings.clickhouse_url:
+        from .server import ServerEngine
+
+        return ServerEngine(settings.clickhouse_url, database=settings.database)
+    from .embedded import EmbeddedEngine
+
+    return EmbeddedEngine(settings.data_dir, database=settings.database)

@@ -1,0 +1,111 @@
+"""Embedded ClickHouse through chDB, with one connection per thread.
+
+Verified on this machine (../shared/DESIGN.md): one process per data directory, and one
+`chdb.connect(path)` per thread — a shared session with `params=` gave wrong results.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import chdb
+import pyarrow as pa
+
+from ..errors import EngineError, UserError
+from .base import Params, param_text
+
+ARROW_SETTINGS = "SETTINGS output_format_arrow_compression_method = 'none'"
+
+
+class EmbeddedEngine:
+    """chDB in a data directory; what `labis` uses when no ClickHouse URL is set."""
+
+    _paths_in_use: dict[str, int] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, data_dir: Path | str, database: str = "labis") -> None:
+        self.path = str(Path(data_dir).resolve())
+        self.database = database
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        Path(self.path).mkdir(parents=True, exist_ok=True)
+        conn = self._conn()
+        conn.query(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = chdb.connect(self.path)
+            except Exception as exc:  # chDB raises plain RuntimeError for a locked directory
+                raise UserError(
+                    f"cannot open the data directory {self.path}: {_first_line(exc)}",
+                    hint="another process (e.g. `labis serve`) holds it; stop it or use its API",
+                ) from None
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def query(self, sql: str, params: Params | None = None) -> pa.Table:
+        try:
+            result = self._conn().query(sql, "ArrowTable", params=_params(params))
+        except UserError:
+            raise
+        except Exception as exc:
+            raise EngineError(_first_line(exc)) from exc
+        return result  # type: ignore[no-any-return]
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        try:
+            self._conn().query(sql, "Null", params=_params(params))
+        except UserError:
+            raise
+        except Exception as exc:
+            raise EngineError(_first_line(exc)) from exc
+
+    def insert_arrow(self, table: str, data: pa.Table, settings: Mapping[str, Any] | None = None) -> None:
+        # chDB reads a Python object named in the Python() table function from this frame's locals.
+        labis_batch = data  # noqa: F841
+        cols = ", ".join(f"`{c}`" for c in data.column_names)
+        extra = ""
+        if settings:
+            extra = " SETTINGS " + ", ".join(f"{k} = {_setting(v)}" for k, v in settings.items())
+        sql = f"INSERT INTO `{self.database}`.`{table}` ({cols}){extra} SELECT {cols} FROM Python(labis_batch)"
+        try:
+            self._conn().query(sql, "Null")  # must be called from this frame (see above)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise EngineError(f"inserting into {table}: {_first_line(exc)}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except Exception:  # closing an already closed session is harmless
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _params(params: Params | None) -> dict[str, str] | None:
+    if not params:
+        return None
+    return {k: param_text(v) for k, v in params.items()}
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(int(value) if isinstance(value, bool) else value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

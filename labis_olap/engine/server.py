@@ -1,0 +1,69 @@
+"""A ClickHouse server (or cluster entry point) through clickhouse-connect.
+
+The same compiled SQL as the embedded engine; parameters are sent for server-side binding.
+`interface="chdb"` lets the test suite drive this code path without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlparse
+
+import clickhouse_connect
+import pyarrow as pa
+
+from ..errors import EngineError
+from .base import Params, param_text
+
+
+class ServerEngine:
+    def __init__(self, url: str, database: str = "labis", **client_kwargs: Any) -> None:
+        self.database = database
+        if url.startswith("chdb://"):
+            self._client = clickhouse_connect.get_client(interface="chdb", path=url[len("chdb://"):])
+        else:
+            parts = urlparse(url)
+            self._client = clickhouse_connect.get_client(
+                interface="https" if parts.scheme == "https" else "http",
+                host=parts.hostname or "localhost",
+                port=parts.port or (8443 if parts.scheme == "https" else 8123),
+                username=parts.username or "default",
+                password=parts.password or "",
+                **client_kwargs,
+            )
+        self.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+
+    def query(self, sql: str, params: Params | None = None) -> pa.Table:
+        try:
+            return self._client.query_arrow(sql, parameters=_params(params), use_strings=True)
+        except Exception as exc:
+            raise EngineError(_first_line(exc)) from exc
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        try:
+            self._client.command(sql, parameters=_params(params))
+        except Exception as exc:
+            raise EngineError(_first_line(exc)) from exc
+
+    def insert_arrow(self, table: str, data: pa.Table, settings: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._client.insert_arrow(table, data, database=self.database, settings=dict(settings or {}))
+        except Exception as exc:
+            raise EngineError(_first_line(exc)) from exc
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _params(params: Params | None) -> dict[str, str] | None:
+    # clickhouse-connect formats Python values itself; we send ClickHouse text so that both
+    # engines bind exactly the same strings.
+    if not params:
+        return None
+    return {k: param_text(v) for k, v in params.items()}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
