@@ -23,7 +23,7 @@ OPEN_END = dt.date(2149, 6, 6)
 OPEN_START = dt.date(1970, 1, 1)
 
 GRAIN_ORDER = [TimeRole.day, TimeRole.month, TimeRole.quarter, TimeRole.year]
-"""Time grains from fine to coarse (weeks are not a rollup grain)."""
+"""Time grains from fine to coarse."""
 
 
 def q(name: str) -> str:
@@ -44,7 +44,6 @@ def time_bucket(grain: TimeRole, expr: str) -> str:
         TimeRole.month: f"toStartOfMonth({expr})",
         TimeRole.quarter: f"toStartOfQuarter({expr})",
         TimeRole.year: f"toStartOfYear({expr})",
-        TimeRole.week: f"toMonday({expr})",
     }[grain]
 
 

@@ -54,11 +54,10 @@ class TimeRole(StrEnum):
     year = "year"
     quarter = "quarter"
     month = "month"
-    week = "week"
     day = "day"
 
 
-TIME_ORDER = [TimeRole.year, TimeRole.quarter, TimeRole.month, TimeRole.week, TimeRole.day]
+TIME_ORDER = [TimeRole.year, TimeRole.quarter, TimeRole.month, TimeRole.day]
 
 
 class Level(Strict):

@@ -97,7 +97,10 @@ def _check_time_dimension(dim: Dimension, doc: SourceDoc, diags: Diagnostics) ->
     for i, h in enumerate(dim.all_hierarchies):
         roles = [dim.level(n).role for n in h.levels if n in [lv.name for lv in dim.levels]]
         idx = [TIME_ORDER.index(r) for r in roles if r is not None]
-        if idx != sorted(idx) or len(set(idx)) != len(idx):
+        if roles and roles[0] != "year":
+            diags.add("E116", f"time hierarchy '{h.name}' must start at the year level",
+                      doc.loc(("hierarchies", i, "levels")) if dim.hierarchies else doc.loc(("levels",)))
+        elif idx != sorted(idx) or len(set(idx)) != len(idx):
             diags.add("E116", f"hierarchy '{h.name}' must go from coarse to fine time levels",
                       doc.loc(("hierarchies", i, "levels")))
 
@@ -204,6 +207,11 @@ def _check_cube(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) ->
                       doc.loc(("dimensions", i, "column")))
     if time_links > 1:
         diags.add("E116", "a cube links at most one time dimension", doc.loc(("dimensions",)))
+    for i, link in enumerate(cube.dimensions):
+        linked = model.dimensions.get(link.dimension)
+        if linked is not None and linked.is_versioned and time_links == 0:
+            diags.add("E116", f"versioned dimension '{link.alias}' needs the cube to link a time dimension "
+                      "(members are looked up as at each fact's date)", doc.loc(("dimensions", i, "dimension")))
     parsed = _check_measures(cube, columns, doc, diags, has_time=time_links == 1)
     _check_cycles(cube, parsed, doc, diags)
     _check_rollups(model, cube, doc, diags)
@@ -314,9 +322,6 @@ def _check_rollups(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics)
                           doc.loc((*base, "grain", alias)), did_you_mean(level, [lv.name for lv in dim.levels]))
             elif dim.is_time:
                 time_level = dim.level(level).role
-                if time_level == "week":
-                    diags.add("E111", f"rollup '{r.name}' cannot be kept by week: weeks cross month and "
-                              "year bounds", doc.loc((*base, "grain", alias)), "use day, month, quarter or year")
         for j, name in enumerate(r.measures or []):
             if name not in measure_names:
                 diags.add("E106", f"unknown measure '{name}' in rollup '{r.name}'",

@@ -1,0 +1,1 @@
+"""Cube queries: the Slicer cut/drilldown grammar, aggregate navigation, SQL generation."""

@@ -1,0 +1,68 @@
+"""The query vocabulary of the Cubes/Slicer world: cuts, drilldowns, a cube query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Path = tuple[str | None, ...]
+"""Member path, top level first; None stands for a NULL element (`__null__`)."""
+
+
+@dataclass(frozen=True)
+class PointCut:
+    dimension: str
+    path: Path
+    hierarchy: str | None = None
+    invert: bool = False
+
+
+@dataclass(frozen=True)
+class RangeCut:
+    dimension: str
+    from_path: Path | None
+    to_path: Path | None
+    hierarchy: str | None = None
+    invert: bool = False
+
+
+@dataclass(frozen=True)
+class SetCut:
+    dimension: str
+    paths: tuple[Path, ...]
+    hierarchy: str | None = None
+    invert: bool = False
+
+
+Cut = PointCut | RangeCut | SetCut
+
+
+@dataclass(frozen=True)
+class Drilldown:
+    dimension: str
+    hierarchy: str | None = None
+    level: str | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    field: str
+    direction: Literal["asc", "desc"] = "asc"
+
+
+@dataclass(frozen=True)
+class CubeQuery:
+    """What to aggregate: measures over the cell given by cuts, split by drilldowns."""
+
+    cube: str
+    measures: tuple[str, ...] = ()
+    """Empty: every measure of the cube."""
+    cuts: tuple[Cut, ...] = ()
+    drilldowns: tuple[Drilldown, ...] = ()
+    order: tuple[Order, ...] = ()
+    page: int | None = None
+    pagesize: int | None = None
+    as_of: str | None = None
+    """Hierarchy version: None = as at each fact's date; a date `YYYY-MM-DD` or a version name."""
+    lang: str = "lv"
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
