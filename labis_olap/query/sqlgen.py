@@ -1,0 +1,268 @@
+"""SQL for an aggregate query over a chosen source.
+
+The shape is the same whether the source is a rollup or the facts (pre-aggregated on the fly
+to the same columns), which is what makes "rollup answer = facts answer" hold by
+construction. Identifiers come only from the validated model (via `q`); every value a user
+sent is a bound `{pN:Type}` parameter.
+
+    cells:  SELECT level keys, merged measures FROM source WHERE cuts GROUP BY level keys
+    stock:  last value per cell = argMax(per-date sum, date), grouped the same way
+    final:  keys, labels, measures, calculated measures, count() OVER () — ordered and paged
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..compiler.physical import CubeLayout, labels_dict, map_dict, q, time_bucket
+from ..errors import QueryError
+from ..model.diagnostics import did_you_mean
+from ..model.expressions import ParsedExpr, parse_expression
+from ..model.schema import ColumnType, Function, Measure, TimeRole
+from .cell import Order, PointCut, RangeCut, SetCut
+from .planner import SourceShape
+from .resolve import ResolvedCut, ResolvedDrilldown, period
+
+
+TIME_KEY = {TimeRole.year: "toYear", TimeRole.quarter: "toQuarter", TimeRole.month: "toMonth",
+            TimeRole.day: "toDayOfMonth"}
+TIME_LABEL = {TimeRole.year: "toString(toYear({0}))",
+              TimeRole.quarter: "concat(toString(toYear({0})), '-Q', toString(toQuarter({0})))",
+              TimeRole.month: "formatDateTime({0}, '%Y-%m')",
+              TimeRole.day: "toString({0})"}
+
+
+@dataclass
+class Params:
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, value: Any, type_sql: str) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"{{{name}:{type_sql}}}"
+
+
+@dataclass
+class RowContext:
+    """Expressions for one kind of row: fact rows, or source rows (rollup / pre-aggregated facts)."""
+
+    layout: CubeLayout
+    shape: SourceShape
+    params: Params
+    as_of: dt.date | None
+    on_facts: bool
+
+    def time_expr(self) -> str:
+        if not self.on_facts:
+            return "`__t`"
+        assert self.layout.time_link is not None
+        col = self.layout.cube.column(self.layout.time_link[1])
+        return q(col.name) if col.type == ColumnType.date else f"toDate({q(col.name)})"
+
+    def raw_key(self, alias: str) -> str:
+        return f"toString({q(self.layout.cube.link(alias).column)})" if self.on_facts else q(alias)
+
+    def level_key(self, alias: str, level: str) -> str:
+        dim = self.layout.dimension(alias)
+        kind, stored = self.shape.dims.get(alias, ("key", dim.levels[-1].name))
+        if kind == "level" and not self.on_facts:
+            assert level == stored, (alias, level, stored)
+            return q(alias)
+        if not dim.is_versioned and level == dim.levels[-1].name:
+            return self.raw_key(alias)
+        args = f"tuple({self.raw_key(alias)})"
+        if dim.is_versioned:
+            args += ", " + (self.time_expr() if self.as_of is None else self.params.add(self.as_of, "Date"))
+        return f"dictGet('{map_dict(self.layout.model, self.layout.database, dim)}', '{level}', {args})"
+
+
+def cut_condition(rc: ResolvedCut, ctx: RowContext) -> str:
+    cut = rc.cut
+    if rc.ref.dim.is_time:
+        t = ctx.time_expr()
+        if isinstance(cut, RangeCut):
+            parts = []
+            if cut.from_path:
+                parts.append(f"{t} >= {ctx.params.add(period(rc.ref, cut.from_path)[0], 'Date')}")
+            if cut.to_path:
+                parts.append(f"{t} < {ctx.params.add(period(rc.ref, cut.to_path)[1], 'Date')}")
+            cond = " AND ".join(parts)
+        else:
+            paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
+            spans = [period(rc.ref, p) for p in paths]
+            cond = " OR ".join(f"({t} >= {ctx.params.add(a, 'Date')} AND {t} < {ctx.params.add(b, 'Date')})"
+                               for a, b in spans)
+    else:
+        levels = rc.ref.hierarchy.levels
+        if isinstance(cut, RangeCut):
+            ref_path = cut.from_path or cut.to_path
+            assert ref_path is not None
+            key = ctx.level_key(rc.ref.alias, levels[len(ref_path) - 1])
+            parts = []
+            if cut.from_path:
+                parts.append(f"{key} >= {ctx.params.add(cut.from_path[-1] or '', 'String')}")
+            if cut.to_path:
+                parts.append(f"{key} <= {ctx.params.add(cut.to_path[-1] or '', 'String')}")
+            cond = " AND ".join(parts)
+        else:
+            paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
+            ors = []
+            for p in paths:
+                ands = [f"{ctx.level_key(rc.ref.alias, levels[i])} = {ctx.params.add(v or '', 'String')}"
+                        for i, v in enumerate(p)]
+                ors.append("(" + " AND ".join(ands) + ")")
+            cond = " OR ".join(ors)
+    return f"NOT ({cond})" if cut.invert else f"({cond})"
+
+
+@dataclass(frozen=True)
+class OutColumn:
+    name: str
+    sql: str
+
+
+@dataclass
+class AggregateSQL:
+    sql: str
+    params: dict[str, Any]
+    key_columns: list[str]
+    label_columns: list[str]
+    measure_columns: list[str]
+
+
+def _facts_source(layout: CubeLayout, shape: SourceShape, cuts: list[ResolvedCut], params: Params,
+                  as_of: dt.date | None) -> str:
+    ctx = RowContext(layout, shape, params, as_of, on_facts=True)
+    cols: list[str] = []
+    keys: list[str] = []
+    if shape.time_grain is not None:
+        assert layout.time_link is not None
+        cols.append(f"{time_bucket(shape.time_grain, q(layout.time_link[1]))} AS `__t`")
+        keys.append("`__t`")
+    for alias in shape.dims:
+        cols.append(f"{ctx.raw_key(alias)} AS {q(alias)}")
+        keys.append(q(alias))
+    for m in shape.measures:
+        cols.extend(f"{s.fill} AS {q(s.name)}" for s in layout.state_columns(m))
+    where = " AND ".join(cut_condition(c, ctx) for c in cuts)
+    return (f"(SELECT {', '.join(cols)} FROM {q(layout.database)}.{q(layout.facts_table)}"
+            + (f" WHERE {where}" if where else "") + (f" GROUP BY {', '.join(keys)}" if keys else "") + ")")
+
+
+def build_aggregate(layout: CubeLayout, shape: SourceShape, measures: list[Measure], cuts: list[ResolvedCut],
+                    drills: list[ResolvedDrilldown], order: tuple[Order, ...], page: int | None,
+                    pagesize: int | None, as_of: dt.date | None, lang: str) -> AggregateSQL:
+    params = Params()
+    if shape.name == "facts":
+        source = _facts_source(layout, shape, cuts, params, as_of)
+        where = ""
+    else:
+        source = f"{q(layout.database)}.{q(shape.table)}"
+        ctx_where = RowContext(layout, shape, params, as_of, on_facts=False)
+        where = " AND ".join(cut_condition(c, ctx_where) for c in cuts)
+    ctx = RowContext(layout, shape, params, as_of, on_facts=False)
+
+    # Group keys over source rows: one per drilled level (time: one period-start column).
+    group: list[OutColumn] = []
+    finals: list[OutColumn] = []
+    labels: list[OutColumn] = []
+    default_order: list[str] = []
+    for d in drills:
+        alias = d.ref.alias
+        if d.ref.dim.is_time:
+            role = d.level.role
+            assert role is not None
+            pk = f"k__{alias}"
+            group.append(OutColumn(pk, time_bucket(role, "`__t`")))
+            for lv in d.levels:
+                assert lv.role is not None
+                finals.append(OutColumn(f"{alias}.{lv.name}", f"{TIME_KEY[lv.role]}({q(pk)})"))
+                labels.append(OutColumn(f"{alias}.{lv.name}_label", TIME_LABEL[lv.role].format(q(pk))))
+            default_order.append(q(pk))
+            continue
+        ldict = labels_dict(layout.model, layout.database, d.ref.dim)
+        for lv in d.levels:
+            k = f"k__{alias}__{lv.name}"
+            group.append(OutColumn(k, ctx.level_key(alias, lv.name)))
+            finals.append(OutColumn(f"{alias}.{lv.name}", f"nullIf({q(k)}, '')"))
+            lookup = f"tuple('{lv.name}', {q(k)})"
+            labels.append(OutColumn(f"{alias}.{lv.name}_label",
+                                    f"nullIf(dictGet('{ldict}', 'label_{'en' if lang == 'en' else 'lv'}', {lookup}), '')"))
+            default_order.append(f"dictGet('{ldict}', 'sort', {lookup})")
+            default_order.append(q(k))
+
+    base = [m for m in _bases(layout, measures)]
+    flows = [m for m in base if m.function != Function.last]
+    stocks = [m for m in base if m.function == Function.last]
+    key_names = [q(g.name) for g in group]
+    group_sql = [f"{g.sql} AS {q(g.name)}" for g in group]
+    where_sql = f" WHERE {where}" if where else ""
+    group_by = f" GROUP BY {', '.join(key_names)}" if key_names else ""
+
+    parts: list[str] = []
+    if flows or not stocks:
+        vals = [f"{_merged(layout, m)} AS {q('v__' + m.name)}" for m in flows]
+        parts.append(f"SELECT {', '.join(group_sql + vals) or '1 AS `__one`'} FROM {source}{where_sql}{group_by}")
+    if stocks:
+        per_date = [f"sum({q(layout.state_columns(m)[0].name)}) AS {q('d__' + m.name)}" for m in stocks]
+        inner_keys = ", ".join([*key_names, "`__t`"])
+        inner = (f"SELECT {', '.join([*group_sql, '`__t`', *per_date])} FROM {source}{where_sql}"
+                 f" GROUP BY {inner_keys}")
+        lasts = [f"argMax({q('d__' + m.name)}, `__t`) AS {q('v__' + m.name)}" for m in stocks]
+        parts.append(f"SELECT {', '.join([*key_names, *lasts])} FROM ({inner})"
+                     + (f" GROUP BY {', '.join(key_names)}" if key_names else ""))
+    if len(parts) == 2:
+        join = f"INNER JOIN ({parts[1]}) AS s USING ({', '.join(key_names)})" if key_names else \
+            f"CROSS JOIN ({parts[1]}) AS s"
+        cells = f"(SELECT * FROM ({parts[0]}) AS c {join})"
+    else:
+        cells = f"({parts[0]})"
+
+    measure_cols = [OutColumn(m.name, _final_measure(layout, m)) for m in measures]
+    label_of = {c.name: c for c in labels}
+    attrs = [c for k in finals for c in (k, label_of.get(f"{k.name}_label")) if c is not None]
+    out_cols = attrs + measure_cols
+    select = ", ".join(f"{c.sql} AS {q(c.name)}" for c in out_cols)
+    order_sql = _order_sql(order, out_cols, default_order)
+    limit = ""
+    if pagesize is not None:
+        limit = f" LIMIT {params.add(pagesize, 'UInt64')} OFFSET {params.add((page or 0) * pagesize, 'UInt64')}"
+    sql = (f"SELECT {select}, count() OVER () AS `__total_cells` FROM {cells} AS cells"
+           f"{order_sql}{limit}")
+    return AggregateSQL(sql, params.values, [c.name for c in finals], [c.name for c in labels],
+                        [c.name for c in measure_cols])
+
+
+def _bases(layout: CubeLayout, measures: list[Measure]) -> list[Measure]:
+    from ..model.validate import base_measures
+
+    return base_measures(layout.cube, [m.name for m in measures])
+
+
+def _merged(layout: CubeLayout, m: Measure) -> str:
+    merged = {s.name: s.merge.format(q(s.name)) for s in layout.state_columns(m)}
+    return layout.measure_value(m, merged)
+
+
+def _final_measure(layout: CubeLayout, m: Measure) -> str:
+    """A measure over the cells: aggregated ones by name, calculated ones expanded inline."""
+    if not m.is_calculated:
+        return q("v__" + m.name)
+    assert m.expression is not None
+    parsed = parse_expression(m.expression, kind="calc", known=[x.name for x in layout.cube.measures])
+    assert isinstance(parsed, ParsedExpr)
+    return "(" + parsed.render(lambda ref: _final_measure(layout, layout.cube.measure(ref))) + ")"
+
+
+def _order_sql(order: tuple[Order, ...], out_cols: list[OutColumn], default: list[str]) -> str:
+    names = [c.name for c in out_cols]
+    terms = []
+    for o in order:
+        if o.field not in names:
+            raise QueryError(f"cannot order by '{o.field}': not a drilled attribute or a requested measure",
+                             hint=did_you_mean(o.field, names))
+        terms.append(f"{q(o.field)} {o.direction.upper()}")
+    terms.extend(default)
+    return f" ORDER BY {', '.join(terms)}" if terms else ""
