@@ -1,0 +1,60 @@
+"""`labis demo`: the synthetic data set loaded into the engine with every rollup live."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..compiler.apply import APPLY_LOCK, apply_model
+from ..compiler.physical import CubeLayout
+from ..engine.base import Engine
+from ..errors import UserError
+from ..model.loader import Model
+from .generate import generate, plan_rows
+
+
+@dataclass
+class DemoStats:
+    rows: int = 0
+    seconds: float = 0.0
+    per_cube: dict[str, int] = field(default_factory=dict)
+
+
+def reset_demo_tables(model: Model, engine: Engine) -> None:
+    """Empty facts, rollups and persons so that a demo run replaces the previous one."""
+    tables = ["persons"]
+    for cube in model.cubes.values():
+        layout = CubeLayout(model, cube, engine.database)
+        tables.append(layout.facts_table)
+        tables.extend(layout.rollup_table(r) for r in cube.rollups)
+    for t in tables:
+        engine.execute(f"TRUNCATE TABLE IF EXISTS `{engine.database}`.`{t}`")
+
+
+def load_demo(model: Model, engine: Engine, rows: int, seed: int, console: Console | None = None) -> DemoStats:
+    missing = [c for c in plan_rows(rows) if c not in model.cubes]
+    if missing:
+        raise UserError(f"the demo needs the LabIS model; cubes missing: {', '.join(missing)}",
+                        hint="run from the repository root or pass --model model")
+    apply_model(model, engine)
+    reset_demo_tables(model, engine)
+    stats = DemoStats()
+    start = time.perf_counter()
+    with APPLY_LOCK, Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                              TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                              console=console, disable=console is None, transient=False) as progress:
+        task = progress.add_task("demo facts", total=rows, rate="")
+        for cube, batch in generate(rows, seed):
+            if cube == "persons":
+                engine.insert_arrow("persons", batch)
+                continue
+            engine.insert_arrow(CubeLayout(model, model.cubes[cube], engine.database).facts_table, batch)
+            stats.rows += batch.num_rows
+            stats.per_cube[cube] = stats.per_cube.get(cube, 0) + batch.num_rows
+            elapsed = time.perf_counter() - start
+            progress.update(task, advance=batch.num_rows, rate=f"{stats.rows / max(elapsed, 1e-9):,.0f} rows/s")
+    stats.seconds = time.perf_counter() - start
+    return stats
