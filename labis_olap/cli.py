@@ -16,14 +16,19 @@ from rich.table import Table
 from .errors import ModelError, UserError
 from .settings import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="LabIS OLAP: YAML cube models compiled into ClickHouse and answered from rollups.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="LabIS OLAP: YAML cube models compiled into ClickHouse and answered from rollups.",
+)
 out = Console()
 err = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ModelDir = Annotated[Path | None, typer.Option("--model", "-m", help="Model folder [env LABIS_MODEL_DIR; ./model]")]
+ModelDir = Annotated[
+    Path | None, typer.Option("--model", "-m", help="Model folder [env LABIS_MODEL_DIR; ./model]")
+]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Embedded data folder [env LABIS_DATA_DIR]")]
 
 
@@ -75,15 +80,19 @@ def validate(model_dir: Annotated[Path | None, typer.Argument(help="Model folder
     """Check a model; report every problem with file:line:col."""
     settings = _settings(model_dir)
     m = _load(settings)
-    out.print(f"[green]ok[/green] {settings.model_dir}: {len(m.dimensions)} dimensions, {len(m.cubes)} cubes, "
-              f"{sum(len(c.rollups) for c in m.cubes.values())} rollups, {len(m.indicators)} indicators")
+    out.print(
+        f"[green]ok[/green] {settings.model_dir}: {len(m.dimensions)} dimensions, {len(m.cubes)} cubes, "
+        f"{sum(len(c.rollups) for c in m.cubes.values())} rollups, {len(m.indicators)} indicators"
+    )
 
 
 @app.command("compile")
 @friendly
-def compile_cmd(model_dir: Annotated[Path | None, typer.Argument(help="Model folder")] = None,
-                cluster: Annotated[str | None, typer.Option(help="Emit ON CLUSTER / Replicated / Distributed")] = None,
-                database: Annotated[str, typer.Option(help="Target database")] = "labis") -> None:
+def compile_cmd(
+    model_dir: Annotated[Path | None, typer.Argument(help="Model folder")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Emit ON CLUSTER / Replicated / Distributed")] = None,
+    database: Annotated[str, typer.Option(help="Target database")] = "labis",
+) -> None:
     """Print the ClickHouse DDL the model compiles to."""
     from .compiler.ddl import compile_model
 
@@ -108,15 +117,22 @@ def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
     m = _load(settings)
     engine = _engine(settings)
     report = apply_model(m, engine, log=lambda line: out.print(f"  {line}", highlight=False))
-    out.print("[green]up to date[/green]" if not report.changed else f"[green]applied[/green] {len(report.actions)} change(s)")
+    out.print(
+        "[green]up to date[/green]"
+        if not report.changed
+        else f"[green]applied[/green] {len(report.actions)} change(s)"
+    )
 
 
 @app.command()
 @friendly
-def demo(rows: Annotated[int, typer.Option(help="Total fact rows across the cubes")] = 2_000_000,
-         seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 42,
-         model: ModelDir = None, data_dir: DataDir = None,
-         query: Annotated[bool, typer.Option(help="Print a sample query afterwards")] = True) -> None:
+def demo(
+    rows: Annotated[int, typer.Option(help="Total fact rows across the cubes")] = 2_000_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 42,
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+    query: Annotated[bool, typer.Option(help="Print a sample query afterwards")] = True,
+) -> None:
     """Generate realistic synthetic data for every cube and load it (replacing earlier demo data)."""
     from .demo.load import load_demo
 
@@ -126,23 +142,56 @@ def demo(rows: Annotated[int, typer.Option(help="Total fact rows across the cube
     m = _load(settings)
     engine = _engine(settings)
     stats = load_demo(m, engine, rows, seed, out)
-    out.print(f"[green]loaded[/green] {stats.rows:,} facts in {stats.seconds:.1f} s "
-              f"({stats.rows / max(stats.seconds, 1e-9):,.0f} rows/s) with every rollup live")
+    out.print(
+        f"[green]loaded[/green] {stats.rows:,} facts in {stats.seconds:.1f} s "
+        f"({stats.rows / max(stats.seconds, 1e-9):,.0f} rows/s) with every rollup live"
+    )
     if query:
         out.print("\nRegistered unemployed at year end, by statistical region (as at each fact's date):")
-        _print_query(m, engine, "unemployment", ["registered_unemployed", "new_registrations"],
-                     "", "territory:region|time:year", None, None, None, False, "en")
+        _print_query(
+            m,
+            engine,
+            "unemployment",
+            ["registered_unemployed", "new_registrations"],
+            "",
+            "territory:region|time:year",
+            None,
+            None,
+            None,
+            False,
+            "en",
+        )
 
 
-def _print_query(m: Any, engine: Any, cube: str, measures: list[str], cut: str, drilldown: str,
-                 order: str | None, limit: int | None, as_of: str | None, explain: bool, lang: str) -> None:
+def _print_query(
+    m: Any,
+    engine: Any,
+    cube: str,
+    measures: list[str],
+    cut: str,
+    drilldown: str,
+    order: str | None,
+    limit: int | None,
+    as_of: str | None,
+    explain: bool,
+    lang: str,
+) -> None:
     from .query.browser import Browser
     from .query.cell import CubeQuery
     from .query.cuts import parse_cuts, parse_drilldowns, parse_order
 
     browser = Browser(m, engine)
-    q = CubeQuery(cube, tuple(measures), parse_cuts(cut), parse_drilldowns(drilldown), parse_order(order),
-                  0 if limit else None, limit, as_of, lang)
+    q = CubeQuery(
+        cube,
+        tuple(measures),
+        parse_cuts(cut),
+        parse_drilldowns(drilldown),
+        parse_order(order),
+        0 if limit else None,
+        limit,
+        as_of,
+        lang,
+    )
     result = browser.aggregate(q)
     table = Table(show_lines=False)
     label_cols = [a for a in result.attributes if a.endswith("_label")]
@@ -152,10 +201,14 @@ def _print_query(m: Any, engine: Any, cube: str, measures: list[str], cut: str, 
         table.add_row(*[_fmt(row.get(c)) for c in label_cols + result.measures])
     if result.summary is not None and result.levels:
         table.add_section()
-        table.add_row(*(["total"] + [""] * (len(label_cols) - 1) if label_cols else []),
-                      *[_fmt(result.summary.get(c)) for c in result.measures])
+        table.add_row(
+            *(["total"] + [""] * (len(label_cols) - 1) if label_cols else []),
+            *[_fmt(result.summary.get(c)) for c in result.measures],
+        )
     out.print(table)
-    out.print(f"{result.total_cell_count} cell(s) from [bold]{result.source}[/bold] in {result.engine_ms:.1f} ms")
+    out.print(
+        f"{result.total_cell_count} cell(s) from [bold]{result.source}[/bold] in {result.engine_ms:.1f} ms"
+    )
     if explain:
         out.print(result.sql, markup=False, highlight=False)
         out.print(result.params, markup=False)
@@ -173,20 +226,27 @@ def _fmt(value: Any) -> str:
 
 @app.command()
 @friendly
-def query(cube: Annotated[str, typer.Argument(help="Cube name")],
-          measure: Annotated[list[str] | None, typer.Option("--measure", "-M", help="Measure (repeatable)")] = None,
-          cut: Annotated[str, typer.Option(help="Cuts, e.g. 'time:2024|territory:LV005'")] = "",
-          drilldown: Annotated[str, typer.Option(help="Drilldowns, e.g. 'territory:region|time:quarter'")] = "",
-          order: Annotated[str | None, typer.Option(help="e.g. 'registered_unemployed:desc'")] = None,
-          limit: Annotated[int | None, typer.Option(help="At most this many cells")] = None,
-          as_of: Annotated[str | None, typer.Option("--as-of", help="'fact' (default), 'now', a date or a version")] = None,
-          lang: Annotated[str, typer.Option(help="Label language: lv or en")] = "lv",
-          explain: Annotated[bool, typer.Option(help="Show the source chosen and the SQL")] = False,
-          model: ModelDir = None, data_dir: DataDir = None) -> None:
+def query(
+    cube: Annotated[str, typer.Argument(help="Cube name")],
+    measure: Annotated[list[str] | None, typer.Option("--measure", "-M", help="Measure (repeatable)")] = None,
+    cut: Annotated[str, typer.Option(help="Cuts, e.g. 'time:2024|territory:LV005'")] = "",
+    drilldown: Annotated[str, typer.Option(help="Drilldowns, e.g. 'territory:region|time:quarter'")] = "",
+    order: Annotated[str | None, typer.Option(help="e.g. 'registered_unemployed:desc'")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many cells")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="'fact' (default), 'now', a date or a version")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Label language: lv or en")] = "lv",
+    explain: Annotated[bool, typer.Option(help="Show the source chosen and the SQL")] = False,
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+) -> None:
     """Aggregate a cube and print a table."""
     settings = _settings(model, data_dir)
     m = _load(settings)
-    _print_query(m, _engine(settings), cube, measure or [], cut, drilldown, order, limit, as_of, explain, lang)
+    _print_query(
+        m, _engine(settings), cube, measure or [], cut, drilldown, order, limit, as_of, explain, lang
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -48,11 +48,13 @@ def small_model(tmp_path: Path) -> Path:
 def facts(n: int) -> pa.Table:
     import datetime as dt
 
-    return pa.table({
-        "d": pa.array([dt.date(2024, 1 + i % 12, 1 + i % 28) for i in range(n)], pa.date32()),
-        "g": ["M" if i % 3 else "F" for i in range(n)],
-        "x": [float(i) for i in range(n)],
-    })
+    return pa.table(
+        {
+            "d": pa.array([dt.date(2024, 1 + i % 12, 1 + i % 28) for i in range(n)], pa.date32()),
+            "g": ["M" if i % 3 else "F" for i in range(n)],
+            "x": [float(i) for i in range(n)],
+        }
+    )
 
 
 def rollup_totals(engine: Engine, table: str) -> tuple[float, int]:
@@ -79,7 +81,9 @@ def test_changed_rollup_is_rebuilt_and_backfilled(small_model: Path, engine: Eng
     old_table = layout.rollup_table(model.cubes["c"].rollups[0])
 
     cube = small_model / "cubes/c.yaml"
-    cube.write_text(CUBE.replace("grain: {time: month, gender: gender}", "grain: {time: quarter}"), encoding="utf-8")
+    cube.write_text(
+        CUBE.replace("grain: {time: month, gender: gender}", "grain: {time: quarter}"), encoding="utf-8"
+    )
     changed = load_model(small_model)
     report = apply_model(changed, engine)
     new_layout = CubeLayout(changed, changed.cubes["c"], engine.database)
@@ -98,7 +102,9 @@ def test_facts_type_change_is_refused_with_a_hint(small_model: Path, embedded: E
     apply_model(load_model(small_model), embedded)
     cube = small_model / "cubes/c.yaml"
     cube.write_text(CUBE.replace("{name: x, type: float}", "{name: x, type: int}"), encoding="utf-8")
-    with pytest.raises(UserError, match="column 'x' is Float64 in the engine but the model says Int32") as info:
+    with pytest.raises(
+        UserError, match="column 'x' is Float64 in the engine but the model says Int32"
+    ) as info:
         apply_model(load_model(small_model), embedded)
     assert info.value.hint and "never rewrites facts" in info.value.hint
 
@@ -106,14 +112,20 @@ def test_facts_type_change_is_refused_with_a_hint(small_model: Path, embedded: E
 def test_new_column_is_added(small_model: Path, embedded: Engine) -> None:
     apply_model(load_model(small_model), embedded)
     cube = small_model / "cubes/c.yaml"
-    cube.write_text(CUBE.replace("  - {name: x, type: float}\n", "  - {name: x, type: float}\n  - {name: y, type: int}\n"),
-                    encoding="utf-8")
+    cube.write_text(
+        CUBE.replace(
+            "  - {name: x, type: float}\n", "  - {name: x, type: float}\n  - {name: y, type: int}\n"
+        ),
+        encoding="utf-8",
+    )
     report = apply_model(load_model(small_model), embedded)
     assert "added column y to facts_c" in report.actions
 
 
 def test_invalid_model_never_reaches_the_engine(small_model: Path, embedded: Engine) -> None:
-    (small_model / "cubes/c.yaml").write_text(CUBE.replace("dimension: gender", "dimension: gendr"), encoding="utf-8")
+    (small_model / "cubes/c.yaml").write_text(
+        CUBE.replace("dimension: gender", "dimension: gendr"), encoding="utf-8"
+    )
     with pytest.raises(ModelError):
         apply_model(load_model(small_model), embedded)
     assert existing_objects(embedded) == {}

@@ -23,7 +23,9 @@ def render(cluster: str | None) -> str:
     return "".join(f"-- {s.owner}\n{s.sql};\n\n" for s in compile_model(model, "labis", cluster))
 
 
-@pytest.mark.parametrize(("name", "cluster"), [("labis_ddl.sql", None), ("labis_ddl_cluster.sql", "labis_cluster")])
+@pytest.mark.parametrize(
+    ("name", "cluster"), [("labis_ddl.sql", None), ("labis_ddl_cluster.sql", "labis_cluster")]
+)
 def test_ddl_matches_golden(name: str, cluster: str | None) -> None:
     got = render(cluster)
     path = GOLDEN / name
@@ -40,4 +42,6 @@ def test_cluster_ddl_is_replicated_and_distributed() -> None:
     assert "ENGINE = Distributed(`labis_cluster`, `labis`, `facts_unemployment_local`, rand())" in sql
     # Every MV reads the node-local facts so each shard keeps its own rollup rows.
     assert "FROM `labis`.`facts_unemployment_local`" in sql
-    assert "MergeTree()" not in sql.replace("ReplicatedMergeTree", "").replace("ReplicatedAggregatingMergeTree", "")
+    assert "MergeTree()" not in sql.replace("ReplicatedMergeTree", "").replace(
+        "ReplicatedAggregatingMergeTree", ""
+    )

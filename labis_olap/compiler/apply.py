@@ -36,8 +36,9 @@ class ApplyReport:
 
 def existing_objects(engine: Engine) -> dict[str, str]:
     """name → engine of every table, view and dictionary in the database."""
-    t = engine.query("SELECT name, engine FROM system.tables WHERE database = {db:String}",
-                     {"db": engine.database})
+    t = engine.query(
+        "SELECT name, engine FROM system.tables WHERE database = {db:String}", {"db": engine.database}
+    )
     return dict(zip(t.column("name").to_pylist(), t.column("engine").to_pylist(), strict=True))
 
 
@@ -84,26 +85,34 @@ def _run(engine: Engine, sql: str, owner: str, doing: str) -> None:
 
 def _fill_dimension(model: Model, engine: Engine, dim_name: str, table: str) -> None:
     dim = model.dimensions[dim_name]
-    map_table, labels_table = dim_tables(model, dim)
+    map_table, _labels_table = dim_tables(model, dim)
     rows = map_rows(model, dim) if table == map_table else label_rows(model, dim)
     engine.insert_arrow(table, rows)
 
 
 def _migrate_facts(model: Model, engine: Engine, cube_name: str, did: Callable[[str], None]) -> None:
     layout = CubeLayout(model, model.cubes[cube_name], engine.database)
-    t = engine.query("SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}",
-                     {"db": engine.database, "t": layout.facts_table})
+    t = engine.query(
+        "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+        {"db": engine.database, "t": layout.facts_table},
+    )
     have = dict(zip(t.column("name").to_pylist(), t.column("type").to_pylist(), strict=True))
     for col in layout.cube.columns:
         want = column_type(col.type, col.nullable)
         if col.name not in have:
-            _run(engine, f"ALTER TABLE `{engine.database}`.`{layout.facts_table}` ADD COLUMN `{col.name}` {want}",
-                 f"facts:{cube_name}", "adding a column to")
+            _run(
+                engine,
+                f"ALTER TABLE `{engine.database}`.`{layout.facts_table}` ADD COLUMN `{col.name}` {want}",
+                f"facts:{cube_name}",
+                "adding a column to",
+            )
             did(f"added column {col.name} to {layout.facts_table}")
         elif have[col.name] != want:
             raise UserError(
-                f"cube '{cube_name}': column '{col.name}' is {have[col.name]} in the engine but the model says {want}",
-                hint="labis apply never rewrites facts; load into a new cube, or drop the facts table yourself",
+                f"cube '{cube_name}': column '{col.name}' is {have[col.name]} in the engine "
+                f"but the model says {want}",
+                hint="labis apply never rewrites facts; load into a new cube, "
+                "or drop the facts table yourself",
             )
 
 

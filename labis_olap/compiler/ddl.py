@@ -12,7 +12,7 @@ from typing import Literal
 
 from ..model.loader import Model
 from ..model.schema import Dimension, Rollup
-from .physical import CubeLayout, column_type, dim_digest, map_dict, q, time_bucket
+from .physical import CubeLayout, column_type, dim_digest, fact_key_sql, map_dict, q, time_bucket
 
 Kind = Literal["database", "table", "dictionary", "view", "backfill"]
 
@@ -48,8 +48,14 @@ class Target:
 
 def compile_model(model: Model, database: str = "labis", cluster: str | None = None) -> list[Statement]:
     target = Target(database, cluster)
-    out = [Statement("database", database, f"CREATE DATABASE IF NOT EXISTS {q(database)}{target.on_cluster()}",
-                     "database")]
+    out = [
+        Statement(
+            "database",
+            database,
+            f"CREATE DATABASE IF NOT EXISTS {q(database)}{target.on_cluster()}",
+            "database",
+        )
+    ]
     if any(c.type == "person" for cube in model.cubes.values() for c in cube.columns):
         out.extend(_persons(target))
     for dim in model.dimensions.values():
@@ -67,10 +73,12 @@ def _persons(t: Target) -> list[Statement]:
     # The global person dictionary (Kylin's idea): pseudonym → dense number. Facts carry only
     # the number, so bitmaps count distinct persons exactly and no identifier sits in facts.
     name = "persons"
-    sql = (f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(t.local(name))}{t.on_cluster()} (\n"
-           f"  `person_num` UInt64,\n  `pseudonym` String\n)\n"
-           f"ENGINE = {t.engine('ReplacingMergeTree', t.local(name), replicated_everywhere=True)}\n"
-           f"ORDER BY `pseudonym`")
+    sql = (
+        f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(t.local(name))}{t.on_cluster()} (\n"
+        f"  `person_num` UInt64,\n  `pseudonym` String\n)\n"
+        f"ENGINE = {t.engine('ReplacingMergeTree', t.local(name), replicated_everywhere=True)}\n"
+        f"ORDER BY `pseudonym`"
+    )
     return [Statement("table", t.local(name), sql, "persons")]
 
 
@@ -87,33 +95,52 @@ def dimension_statements(model: Model, dim: Dimension, t: Target) -> list[Statem
     validity = ",\n  `valid_from` Date,\n  `valid_to` Date" if dim.is_versioned else ""
     engine = t.engine("MergeTree", map_table, replicated_everywhere=True)
     out = [
-        Statement("table", map_table,
-                  f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(map_table)}{t.on_cluster()} (\n"
-                  f"  `fact_key` String{validity}{level_cols}\n)\nENGINE = {engine}\nORDER BY `fact_key`", owner),
-        Statement("table", labels_table,
-                  f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(labels_table)}{t.on_cluster()} (\n"
-                  "  `level` String,\n  `key` String,\n  `label_lv` String,\n  `label_en` String,\n"
-                  "  `sort` String,\n  `attributes` String\n)\n"
-                  f"ENGINE = {t.engine('MergeTree', labels_table, replicated_everywhere=True)}\n"
-                  "ORDER BY (`level`, `key`)", owner),
+        Statement(
+            "table",
+            map_table,
+            f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(map_table)}{t.on_cluster()} (\n"
+            f"  `fact_key` String{validity}{level_cols}\n)\nENGINE = {engine}\nORDER BY `fact_key`",
+            owner,
+        ),
+        Statement(
+            "table",
+            labels_table,
+            f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(labels_table)}{t.on_cluster()} (\n"
+            "  `level` String,\n  `key` String,\n  `label_lv` String,\n  `label_en` String,\n"
+            "  `sort` String,\n  `attributes` String\n)\n"
+            f"ENGINE = {t.engine('MergeTree', labels_table, replicated_everywhere=True)}\n"
+            "ORDER BY (`level`, `key`)",
+            owner,
+        ),
     ]
     layout = "COMPLEX_KEY_RANGE_HASHED()" if dim.is_versioned else "COMPLEX_KEY_HASHED()"
     rng = "\nRANGE(MIN `valid_from` MAX `valid_to`)" if dim.is_versioned else ""
     dict_cols = "".join(f",\n  {q(lv.name)} String" for lv in dim.levels)
     map_dict = f"dict_{dim.name}_map_{h}"
-    out.append(Statement(
-        "dictionary", map_dict,
-        f"CREATE DICTIONARY IF NOT EXISTS {q(t.database)}.{q(map_dict)}{t.on_cluster()} (\n"
-        f"  `fact_key` String{validity}{dict_cols}\n)\nPRIMARY KEY `fact_key`\n"
-        f"SOURCE(CLICKHOUSE(DB '{t.database}' TABLE '{map_table}'))\nLIFETIME(0)\nLAYOUT({layout}){rng}", owner))
+    out.append(
+        Statement(
+            "dictionary",
+            map_dict,
+            f"CREATE DICTIONARY IF NOT EXISTS {q(t.database)}.{q(map_dict)}{t.on_cluster()} (\n"
+            f"  `fact_key` String{validity}{dict_cols}\n)\nPRIMARY KEY `fact_key`\n"
+            f"SOURCE(CLICKHOUSE(DB '{t.database}' TABLE '{map_table}'))\nLIFETIME(0)\nLAYOUT({layout}){rng}",
+            owner,
+        )
+    )
     labels_dict = f"dict_{dim.name}_labels_{h}"
-    out.append(Statement(
-        "dictionary", labels_dict,
-        f"CREATE DICTIONARY IF NOT EXISTS {q(t.database)}.{q(labels_dict)}{t.on_cluster()} (\n"
-        "  `level` String,\n  `key` String,\n  `label_lv` String,\n  `label_en` String,\n  `sort` String\n)\n"
-        "PRIMARY KEY `level`, `key`\n"
-        f"SOURCE(CLICKHOUSE(DB '{t.database}' TABLE '{labels_table}'))\nLIFETIME(0)\n"
-        "LAYOUT(COMPLEX_KEY_HASHED())", owner))
+    out.append(
+        Statement(
+            "dictionary",
+            labels_dict,
+            f"CREATE DICTIONARY IF NOT EXISTS {q(t.database)}.{q(labels_dict)}{t.on_cluster()} (\n"
+            "  `level` String,\n  `key` String,\n  `label_lv` String,\n  `label_en` String,\n"
+            "  `sort` String\n)\n"
+            "PRIMARY KEY `level`, `key`\n"
+            f"SOURCE(CLICKHOUSE(DB '{t.database}' TABLE '{labels_table}'))\nLIFETIME(0)\n"
+            "LAYOUT(COMPLEX_KEY_HASHED())",
+            owner,
+        )
+    )
     return out
 
 
@@ -126,19 +153,28 @@ def facts_statements(layout: CubeLayout, t: Target) -> list[Statement]:
     order = _facts_order(layout)
     partition = f"\nPARTITION BY toYear({q(layout.time_link[1])})" if layout.time_link else ""
     local = t.local(table)
-    out = [Statement(
-        "table", local,
-        f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(local)}{t.on_cluster()} (\n{cols}\n)\n"
-        f"ENGINE = {t.engine('MergeTree', local)}{partition}\nORDER BY ({', '.join(order)})\n"
-        "SETTINGS non_replicated_deduplication_window = 1000", owner)]
+    out = [
+        Statement(
+            "table",
+            local,
+            f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(local)}{t.on_cluster()} (\n{cols}\n)\n"
+            f"ENGINE = {t.engine('MergeTree', local)}{partition}\nORDER BY ({', '.join(order)})\n"
+            "SETTINGS non_replicated_deduplication_window = 1000",
+            owner,
+        )
+    ]
     if t.cluster:
         out.append(_distributed(t, table, owner))
     return out
 
 
 def _facts_order(layout: CubeLayout) -> list[str]:
-    keys = [q(d.column) for d in layout.cube.dimensions
-            if not layout.model.dimensions[d.dimension].is_time][:2]
+    # Nullable columns cannot be sort keys (allow_nullable_key is off by default).
+    keys = [
+        q(d.column)
+        for d in layout.cube.dimensions
+        if not layout.model.dimensions[d.dimension].is_time and not layout.cube.column(d.column).nullable
+    ][:2]
     if layout.time_link:
         keys.append(q(layout.time_link[1]))
     return keys or ["tuple()"]
@@ -147,9 +183,13 @@ def _facts_order(layout: CubeLayout) -> list[str]:
 def _distributed(t: Target, table: str, owner: str) -> Statement:
     assert t.cluster is not None
     return Statement(
-        "table", table,
-        f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(table)}{t.on_cluster()} AS {q(t.database)}.{q(t.local(table))}\n"
-        f"ENGINE = Distributed({q(t.cluster)}, {q(t.database)}, {q(t.local(table))}, rand())", owner)
+        "table",
+        table,
+        f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(table)}{t.on_cluster()} "
+        f"AS {q(t.database)}.{q(t.local(table))}\n"
+        f"ENGINE = Distributed({q(t.cluster)}, {q(t.database)}, {q(t.local(table))}, rand())",
+        owner,
+    )
 
 
 def rollup_select(layout: CubeLayout, rollup: Rollup, source: str) -> tuple[list[str], str]:
@@ -166,14 +206,16 @@ def rollup_select(layout: CubeLayout, rollup: Rollup, source: str) -> tuple[list
             exprs.append(f"{time_bucket(role, q(column))} AS `__t`")
             keys.append("`__t`")
         elif layout.grain_kind(alias, level) == "key":
-            exprs.append(f"toString({q(column)}) AS {q(alias)}")
+            exprs.append(f"{fact_key_sql(cube, column)} AS {q(alias)}")
             keys.append(q(alias))
         else:
-            args = f"tuple(toString({q(column)}))"
+            args = f"tuple({fact_key_sql(cube, column)})"
             if dim.is_versioned:
                 assert layout.time_link is not None
                 args += f", toDate({q(layout.time_link[1])})"
-            exprs.append(f"dictGet('{map_dict(model, layout.database, dim)}', '{level}', {args}) AS {q(alias)}")
+            exprs.append(
+                f"dictGet('{map_dict(model, layout.database, dim)}', '{level}', {args}) AS {q(alias)}"
+            )
             keys.append(q(alias))
     for m in layout.rollup_measures(rollup):
         for s in layout.state_columns(m):
@@ -202,14 +244,23 @@ def rollup_statements(layout: CubeLayout, rollup: Rollup, t: Target) -> list[Sta
     _, select = rollup_select(layout, rollup, facts)
     mv = f"mv_{table}"
     out = [
-        Statement("table", local,
-                  f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(local)}{t.on_cluster()} (\n" + ",\n".join(cols)
-                  + f"\n)\nENGINE = {t.engine('AggregatingMergeTree', local)}\nORDER BY ({', '.join(order) or 'tuple()'})",
-                  owner),
+        Statement(
+            "table",
+            local,
+            f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(local)}{t.on_cluster()} (\n"
+            + ",\n".join(cols)
+            + f"\n)\nENGINE = {t.engine('AggregatingMergeTree', local)}\n"
+            + f"ORDER BY ({', '.join(order) or 'tuple()'})",
+            owner,
+        ),
         Statement("backfill", local, f"INSERT INTO {q(t.database)}.{q(local)}\n{select}", owner),
-        Statement("view", mv,
-                  f"CREATE MATERIALIZED VIEW IF NOT EXISTS {q(t.database)}.{q(mv)}{t.on_cluster()}\n"
-                  f"TO {q(t.database)}.{q(local)} AS\n{select}", owner),
+        Statement(
+            "view",
+            mv,
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {q(t.database)}.{q(mv)}{t.on_cluster()}\n"
+            f"TO {q(t.database)}.{q(local)} AS\n{select}",
+            owner,
+        ),
     ]
     if t.cluster:
         out.append(_distributed(t, table, owner))

@@ -33,7 +33,7 @@ def map_rows(model: Model, dim: Dimension) -> pa.Table:
     rows = model.members[dim.name]
     spec = dim.members
     assert spec is not None
-    fact_key = spec.fact_key or dim.levels[-1].key_column
+    fact_key = spec.fact_key or dim.leaf.key_column
     data: dict[str, list[Any]] = {"fact_key": [_s(r[fact_key]) for r in rows]}
     if dim.is_versioned:
         data["valid_from"] = [_d(r[spec.valid_from or ""], OPEN_START) for r in rows]
@@ -59,7 +59,10 @@ def label_rows(model: Model, dim: Dimension) -> pa.Table:
             label_en = _s(r[lv.label_column.en]) if lv.label_column else key
             attrs = {a: _s(r.get(a)) for a in lv.attributes}
             latest[(lv.name, key)] = {
-                "level": lv.name, "key": key, "label_lv": label_lv, "label_en": label_en,
+                "level": lv.name,
+                "key": key,
+                "label_lv": label_lv,
+                "label_en": label_en,
                 "sort": sort_key(r[lv.order_column] if lv.order_column else key),
                 "attributes": json.dumps(attrs, ensure_ascii=False),
             }

@@ -78,6 +78,14 @@ SUM_TYPES = {
 }
 
 
+def fact_key_sql(cube: Cube, column: str) -> str:
+    """A fact's member key as text. NULL becomes the member '' (as an unknown key does): it
+    groups, joins and looks up like any key, `__null__` cuts select it, output shows NULL."""
+    if cube.column(column).nullable:
+        return f"ifNull(toString({q(column)}), '')"
+    return f"toString({q(column)})"
+
+
 def column_type(col_type: ColumnType, nullable: bool) -> str:
     base = CH_TYPES[col_type]
     if nullable:
@@ -117,7 +125,9 @@ class CubeLayout:
         if measure.name not in self._filters:
             from ..model.expressions import ParsedExpr, parse_expression
 
-            parsed = parse_expression(measure.filter, kind="filter", known=[c.name for c in self.cube.columns])
+            parsed = parse_expression(
+                measure.filter, kind="filter", known=[c.name for c in self.cube.columns]
+            )
             assert isinstance(parsed, ParsedExpr)
             self._filters[measure.name] = parsed.render(q)
         return self._filters[measure.name]
@@ -158,17 +168,33 @@ class CubeLayout:
             assert col is not None
             suffix, cond_type = ("If", ", UInt8") if cond else ("", "")
             if m.approximate:
-                return [StateColumn(name, f"AggregateFunction(uniqCombined{suffix}, {CH_TYPES[col.type]}{cond_type})",
-                                    f"uniqCombined{suffix}State({x}{', ' + cond if cond else ''})",
-                                    f"uniqCombined{suffix}Merge({{}})")]
+                return [
+                    StateColumn(
+                        name,
+                        f"AggregateFunction(uniqCombined{suffix}, {CH_TYPES[col.type]}{cond_type})",
+                        f"uniqCombined{suffix}State({x}{', ' + cond if cond else ''})",
+                        f"uniqCombined{suffix}Merge({{}})",
+                    )
+                ]
             if col.type in (ColumnType.person, ColumnType.int, ColumnType.int64):
                 # Roaring bitmaps over dense numbers: Apache Kylin's precise count distinct.
                 fill = f"groupBitmap{suffix}State(toUInt64({x}){', ' + cond if cond else ''})"
-                return [StateColumn(name, f"AggregateFunction(groupBitmap{suffix}, UInt64{cond_type})",
-                                    fill, f"groupBitmap{suffix}Merge({{}})")]
-            return [StateColumn(name, f"AggregateFunction(uniqExact{suffix}, {CH_TYPES[col.type]}{cond_type})",
-                                f"uniqExact{suffix}State({x}{', ' + cond if cond else ''})",
-                                f"uniqExact{suffix}Merge({{}})")]
+                return [
+                    StateColumn(
+                        name,
+                        f"AggregateFunction(groupBitmap{suffix}, UInt64{cond_type})",
+                        fill,
+                        f"groupBitmap{suffix}Merge({{}})",
+                    )
+                ]
+            return [
+                StateColumn(
+                    name,
+                    f"AggregateFunction(uniqExact{suffix}, {CH_TYPES[col.type]}{cond_type})",
+                    f"uniqExact{suffix}State({x}{', ' + cond if cond else ''})",
+                    f"uniqExact{suffix}Merge({{}})",
+                )
+            ]
         raise AssertionError(fn)
 
     def measure_value(self, m: Measure, merged: dict[str, str]) -> str:
@@ -184,8 +210,11 @@ class CubeLayout:
         if r.measures is not None:
             return base_measures(self.cube, r.measures)
         keeps_day = self.rollup_time_grain(r) == TimeRole.day
-        return [m for m in base_measures(self.cube, [m.name for m in self.cube.measures])
-                if m.function != Function.last or keeps_day]
+        return [
+            m
+            for m in base_measures(self.cube, [m.name for m in self.cube.measures])
+            if m.function != Function.last or keeps_day
+        ]
 
     def rollup_time_grain(self, r: Rollup) -> TimeRole | None:
         if self.time_link is None:
@@ -199,13 +228,15 @@ class CubeLayout:
     def grain_kind(self, alias: str, level: str) -> Literal["key", "level"]:
         """A rollup keeps the raw fact key at a dimension's leaf level, else the mapped level key."""
         dim = self.dimension(alias)
-        return "key" if level == dim.levels[-1].name and not dim.is_time else "level"
+        return "key" if level == dim.leaf.name and not dim.is_time else "level"
 
     def rollup_table(self, r: Rollup) -> str:
         return f"rollup_{self.cube.name}_{r.name}_{self.rollup_digest(r)}"
 
     def rollup_digest(self, r: Rollup) -> str:
-        measures = [(m.model_dump(), [s.__dict__ for s in self.state_columns(m)]) for m in self.rollup_measures(r)]
+        measures = [
+            (m.model_dump(), [s.__dict__ for s in self.state_columns(m)]) for m in self.rollup_measures(r)
+        ]
         dims = {}
         for alias, level in r.grain.items():
             dim = self.dimension(alias)

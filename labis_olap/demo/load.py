@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..compiler.apply import APPLY_LOCK, apply_model
 from ..compiler.physical import CubeLayout
-from ..engine.base import Engine
+from ..engine.base import FACT_INSERT_SETTINGS, Engine
 from ..errors import UserError
 from ..model.loader import Model
 from .generate import generate, plan_rows
@@ -34,27 +34,45 @@ def reset_demo_tables(model: Model, engine: Engine) -> None:
         engine.execute(f"TRUNCATE TABLE IF EXISTS `{engine.database}`.`{t}`")
 
 
-def load_demo(model: Model, engine: Engine, rows: int, seed: int, console: Console | None = None) -> DemoStats:
+def load_demo(
+    model: Model, engine: Engine, rows: int, seed: int, console: Console | None = None
+) -> DemoStats:
     missing = [c for c in plan_rows(rows) if c not in model.cubes]
     if missing:
-        raise UserError(f"the demo needs the LabIS model; cubes missing: {', '.join(missing)}",
-                        hint="run from the repository root or pass --model model")
+        raise UserError(
+            f"the demo needs the LabIS model; cubes missing: {', '.join(missing)}",
+            hint="run from the repository root or pass --model model",
+        )
     apply_model(model, engine)
     reset_demo_tables(model, engine)
     stats = DemoStats()
     start = time.perf_counter()
-    with APPLY_LOCK, Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                              TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-                              console=console, disable=console is None, transient=False) as progress:
+    with (
+        APPLY_LOCK,
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=console is None,
+            transient=False,
+        ) as progress,
+    ):
         task = progress.add_task("demo facts", total=rows, rate="")
         for cube, batch in generate(rows, seed):
             if cube == "persons":
                 engine.insert_arrow("persons", batch)
                 continue
-            engine.insert_arrow(CubeLayout(model, model.cubes[cube], engine.database).facts_table, batch)
+            engine.insert_arrow(
+                CubeLayout(model, model.cubes[cube], engine.database).facts_table, batch, FACT_INSERT_SETTINGS
+            )
             stats.rows += batch.num_rows
             stats.per_cube[cube] = stats.per_cube.get(cube, 0) + batch.num_rows
             elapsed = time.perf_counter() - start
-            progress.update(task, advance=batch.num_rows, rate=f"{stats.rows / max(elapsed, 1e-9):,.0f} rows/s")
+            progress.update(
+                task, advance=batch.num_rows, rate=f"{stats.rows / max(elapsed, 1e-9):,.0f} rows/s"
+            )
     stats.seconds = time.perf_counter() - start
     return stats

@@ -15,6 +15,9 @@ import pyarrow as pa
 
 Params = Mapping[str, Any]
 
+FACT_INSERT_SETTINGS: Mapping[str, Any] = {"parallel_view_processing": 1}
+"""Inserts into facts feed every rollup's materialized view; run those views in parallel."""
+
 
 @runtime_checkable
 class Engine(Protocol):

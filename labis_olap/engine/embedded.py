@@ -6,6 +6,7 @@ Verified on this machine (../shared/DESIGN.md): one process per data directory, 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,9 +23,6 @@ ARROW_SETTINGS = "SETTINGS output_format_arrow_compression_method = 'none'"
 
 class EmbeddedEngine:
     """chDB in a data directory; what `labis` uses when no ClickHouse URL is set."""
-
-    _paths_in_use: dict[str, int] = {}
-    _registry_lock = threading.Lock()
 
     def __init__(self, data_dir: Path | str, database: str = "labis") -> None:
         self.path = str(Path(data_dir).resolve())
@@ -52,21 +50,28 @@ class EmbeddedEngine:
         return conn
 
     def query(self, sql: str, params: Params | None = None) -> pa.Table:
-        try:
-            result = self._conn().query(sql, "ArrowTable", params=_params(params))
-        except UserError:
-            raise
-        except Exception as exc:
-            raise EngineError(_first_line(exc)) from exc
-        return result  # type: ignore[no-any-return]
+        return self._run(sql, "ArrowTable", params)
 
     def execute(self, sql: str, params: Params | None = None) -> None:
+        self._run(sql, "Null", params)
+
+    def _run(self, sql: str, fmt: str, params: Params | None) -> Any:
+        conn = self._conn()
         try:
-            self._conn().query(sql, "Null", params=_params(params))
-        except UserError:
-            raise
+            return conn.query(sql, fmt, params=_params(params))
         except Exception as exc:
+            # After a failed query chDB 4.4 hands the failed query's leftover Arrow bytes to
+            # the next one on the same connection ("Invalid flatbuffers message"): start over.
+            self._drop_connection(conn)
             raise EngineError(_first_line(exc)) from exc
+
+    def _drop_connection(self, conn: Any) -> None:
+        self._local.conn = None
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with contextlib.suppress(Exception):  # closing a broken session is best effort
+            conn.close()
 
     def insert_arrow(self, table: str, data: pa.Table, settings: Mapping[str, Any] | None = None) -> None:
         # chDB reads a Python object named in the Python() table function from this frame's locals.
@@ -75,21 +80,21 @@ class EmbeddedEngine:
         extra = ""
         if settings:
             extra = " SETTINGS " + ", ".join(f"{k} = {_setting(v)}" for k, v in settings.items())
-        sql = f"INSERT INTO `{self.database}`.`{table}` ({cols}){extra} SELECT {cols} FROM Python(labis_batch)"
+        sql = (
+            f"INSERT INTO `{self.database}`.`{table}` ({cols}){extra} SELECT {cols} FROM Python(labis_batch)"
+        )
+        conn = self._conn()
         try:
-            self._conn().query(sql, "Null")  # must be called from this frame (see above)
-        except UserError:
-            raise
+            conn.query(sql, "Null")  # must be called from this frame (see above)
         except Exception as exc:
+            self._drop_connection(conn)
             raise EngineError(f"inserting into {table}: {_first_line(exc)}") from exc
 
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:
-                try:
+                with contextlib.suppress(Exception):  # closing a closed session is harmless
                     conn.close()
-                except Exception:  # closing an already closed session is harmless
-                    pass
             self._connections.clear()
         self._local = threading.local()
 

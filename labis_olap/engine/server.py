@@ -21,7 +21,7 @@ class ServerEngine:
     def __init__(self, url: str, database: str = "labis", **client_kwargs: Any) -> None:
         self.database = database
         if url.startswith("chdb://"):
-            self._client = clickhouse_connect.get_client(interface="chdb", path=url[len("chdb://"):])
+            self._client = clickhouse_connect.get_client(interface="chdb", path=url[len("chdb://") :])
         else:
             parts = urlparse(url)
             self._client = clickhouse_connect.get_client(

@@ -6,6 +6,9 @@ A file's kind is told by its top key: `dimension:`, `cube:` or `indicators:`.
 from __future__ import annotations
 
 import csv
+import difflib
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,8 @@ class Model:
     cubes: dict[str, Cube] = field(default_factory=dict)
     indicators: dict[str, Indicator] = field(default_factory=dict)
     members: dict[str, list[MemberRow]] = field(default_factory=dict)
+    member_locs: dict[str, list[Location]] = field(default_factory=dict)
+    """Where each member row is: its item under `rows:`, or its line in the CSV file."""
     docs: dict[tuple[str, str], SourceDoc] = field(default_factory=dict)
     """(kind, name) → the document that defined it."""
     indicator_paths: dict[str, tuple[SourceDoc, NodePath]] = field(default_factory=dict)
@@ -41,32 +46,65 @@ class Model:
 
 
 def _pydantic_diags(doc: SourceDoc, exc: ValidationError, diags: Diagnostics) -> None:
+    # A union reports once per member type ('.str', '.int', …): keep the first per node.
+    errors = [
+        (
+            err,
+            tuple(
+                p
+                for p in err["loc"]
+                if not (isinstance(p, str) and (p.startswith("function-") or p in UNION_TAGS))
+            ),
+        )
+        for err in exc.errors()
+    ]
+    # A misspelt required field ('nmae:') is reported once, as an unknown field with a hint.
+    misspelt: set[NodePath] = set()
+    for err, loc in errors:
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[-1]), _allowed_fields(doc, loc[:-1]), n=1, cutoff=0.6)
+            misspelt.update((*loc[:-1], c) for c in close)
     seen: set[NodePath] = set()
-    for err in exc.errors():
-        # A union reports once per member type ('.str', '.int', …): keep the first per node.
-        loc: NodePath = tuple(p for p in err["loc"] if not (isinstance(p, str) and (
-            p.startswith("function-") or p in UNION_TAGS)))
+    for err, loc in errors:
         if loc in seen:
             continue
         seen.add(loc)
         kind = err["type"]
         field_name = str(loc[-1]) if loc else ""
+        # A mapping key that fails (e.g. a rollup grain's dimension name) is located at the key.
+        where = doc.loc(loc[:-1], key=True) if loc and loc[-1] == "[key]" else doc.loc(loc)
         if kind == "extra_forbidden":
             allowed = _allowed_fields(doc, loc[:-1])
-            diags.add("E004", f"unknown field '{field_name}'", doc.loc(loc, key=True),
-                      did_you_mean(field_name, allowed) if allowed else None)
+            diags.add(
+                "E004",
+                f"unknown field '{field_name}'",
+                doc.loc(loc, key=True),
+                did_you_mean(field_name, allowed) if allowed else None,
+            )
         elif kind == "missing":
-            diags.add("E003", f"missing required field '{field_name}'", doc.loc(loc[:-1], key=True))
-        elif kind == "string_pattern_mismatch" and loc and loc[-1] in ("name", "dimension", "cube") or (
-            kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern", "").startswith("^[a-z]")
+            if loc not in misspelt:
+                diags.add("E003", f"missing required field '{field_name}'", doc.loc(loc[:-1], key=True))
+        elif kind == "string_pattern_mismatch" and (
+            (loc and loc[-1] in ("name", "dimension", "cube"))
+            or err.get("ctx", {}).get("pattern", "").startswith("^[a-z]")
         ):
-            diags.add("E015", f"invalid name {err['input']!r}: use lower-case letters, digits and '_'",
-                      doc.loc(loc), "names become SQL identifiers, e.g. 'benefit_type'")
+            diags.add(
+                "E015",
+                f"invalid name {err['input']!r}: use lower-case letters, digits and '_'",
+                where,
+                "names become SQL identifiers, e.g. 'benefit_type'",
+            )
         elif kind == "enum":
-            diags.add("E005", f"invalid value {err['input']!r} for '{field_name}'", doc.loc(loc),
-                      f"expected {err.get('ctx', {}).get('expected', '')}")
+            expected = str(err.get("ctx", {}).get("expected", ""))
+            close = difflib.get_close_matches(str(err["input"]), re.findall(r"'([^']*)'", expected), n=1)
+            diags.add(
+                "E005",
+                f"invalid value {err['input']!r} for '{field_name}'",
+                where,
+                f"did you mean '{close[0]}'?" if close else f"expected {expected}",
+            )
         else:
-            diags.add("E005", f"{err['msg']} (at '{'.'.join(map(str, loc)) or '/'}')", doc.loc(loc))
+            diags.add("E005", f"{err['msg']} (at '{'.'.join(map(str, loc)) or '/'}')", where)
 
 
 def _allowed_fields(doc: SourceDoc, parent: NodePath) -> list[str]:
@@ -79,7 +117,8 @@ def _allowed_fields(doc: SourceDoc, parent: NodePath) -> list[str]:
         if isinstance(p, int):
             continue
         fld = model.model_fields.get(p) or next(
-            (f for f in model.model_fields.values() if f.alias == p), None)
+            (f for f in model.model_fields.values() if f.alias == p), None
+        )
         if fld is None:
             return []
         model = _inner_model(fld.annotation)
@@ -106,13 +145,30 @@ def _read_members(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnosti
         return
     if spec.rows is not None:
         model.members[dim.name] = [dict(r) for r in spec.rows]
+        model.member_locs[dim.name] = [doc.loc(("members", "rows", i)) for i in range(len(spec.rows))]
         return
     assert spec.file is not None
-    path = (Path(doc.path).parent / spec.file)
+    path = Path(os.path.normpath(Path(doc.path).parent / spec.file))
     loc = doc.loc(("members", "file"))
+    rows: list[dict[str, Any]] = []
+    locs: list[Location] = []
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+        with path.open(encoding="utf-8-sig", newline="") as fh:  # Excel writes a BOM
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            for fields in reader:
+                if not fields:
+                    continue
+                if len(fields) != len(header):
+                    diags.add(
+                        "E113",
+                        f"members file row has {len(fields)} field(s), its header {len(header)}",
+                        Location(str(path), reader.line_num, 1),
+                        "quote a value that contains a comma",
+                    )
+                    continue
+                rows.append(dict(zip(header, fields, strict=True)))
+                locs.append(Location(str(path), reader.line_num, 1))
     except OSError as exc:
         diags.add("E113", f"cannot read members file '{spec.file}': {exc.strerror}", loc)
         return
@@ -120,6 +176,7 @@ def _read_members(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnosti
         diags.add("E113", f"members file '{spec.file}' is not a UTF-8 CSV: {exc}", loc)
         return
     model.members[dim.name] = [{k: (v if v != "" else None) for k, v in r.items()} for r in rows]
+    model.member_locs[dim.name] = locs
 
 
 def load_model(root: Path | str, *, validate: bool = True) -> Model:
@@ -129,7 +186,7 @@ def load_model(root: Path | str, *, validate: bool = True) -> Model:
     model = Model(root=root)
     if not root.is_dir():
         diags.add("E000", f"model folder '{root}' does not exist", Location(str(root)))
-        raise ModelError(diags.items, diags.render())
+        raise ModelError(list[object](diags.sorted()), diags.render())
     files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         diags.add("E000", f"no .yaml files in '{root}'", Location(str(root)))
@@ -144,20 +201,22 @@ def load_model(root: Path | str, *, validate: bool = True) -> Model:
 
         validate_model(model, diags)
     if diags:
-        raise ModelError(diags.items, diags.render())
+        raise ModelError(list[object](diags.sorted()), diags.render())
     return model
 
 
 def _load_doc(model: Model, doc: SourceDoc, diags: Diagnostics) -> None:
     if not isinstance(doc.data, dict) or not doc.data:
-        diags.add("E002", "expected a mapping starting with 'dimension:', 'cube:' or 'indicators:'",
-                  Location(doc.path))
+        diags.add(
+            "E002",
+            "expected a mapping starting with 'dimension:', 'cube:' or 'indicators:'",
+            Location(doc.path),
+        )
         return
     top = next(iter(doc.data))
     kind = KINDS.get(top)
     if kind is None:
-        diags.add("E002", f"unknown file kind '{top}'", doc.loc((top,), key=True),
-                  did_you_mean(top, KINDS))
+        diags.add("E002", f"unknown file kind '{top}'", doc.loc((top,), key=True), did_you_mean(top, KINDS))
         return
     try:
         obj = kind.model_validate(doc.data)
@@ -172,19 +231,20 @@ def _load_doc(model: Model, doc: SourceDoc, diags: Diagnostics) -> None:
     elif isinstance(obj, IndicatorFile):
         for i, ind in enumerate(obj.indicators):
             if ind.code in model.indicators:
-                diags.add("E101", f"duplicate indicator code '{ind.code}'",
-                          doc.loc(("indicators", i, "code")))
+                diags.add(
+                    "E101", f"duplicate indicator code '{ind.code}'", doc.loc(("indicators", i, "code"))
+                )
                 continue
             model.indicators[ind.code] = ind
             model.indicator_paths[ind.code] = (doc, ("indicators", i))
 
 
-def _register(table: dict[str, Any], name: str, obj: Any, doc: SourceDoc, kind: str,
-              model: Model, diags: Diagnostics) -> None:
+def _register(
+    table: dict[str, Any], name: str, obj: Any, doc: SourceDoc, kind: str, model: Model, diags: Diagnostics
+) -> None:
     if name in table:
         first = model.docs[(kind, name)]
-        diags.add("E101", f"duplicate {kind} '{name}' (first defined in {first.path})",
-                  doc.loc((kind,)))
+        diags.add("E101", f"duplicate {kind} '{name}' (first defined in {first.path})", doc.loc((kind,)))
         return
     table[name] = obj
     model.docs[(kind, name)] = doc

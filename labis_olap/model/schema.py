@@ -151,6 +151,11 @@ class Dimension(Strict):
     def default_hierarchy_name(self) -> str:
         return self.default_hierarchy or self.all_hierarchies[0].name
 
+    @property
+    def leaf(self) -> Level:
+        """The finest level: the last of every hierarchy, the level of the fact key."""
+        return self.level(self.hierarchy().levels[-1])
+
     def level(self, name: str) -> Level:
         for lv in self.levels:
             if lv.name == name:
@@ -205,7 +210,7 @@ class DimensionLink(Strict):
 
 class Function(StrEnum):
     sum = "sum"
-    count = "count"
+    count = "count"  # type: ignore[assignment]  # shadows str.count, harmless for an enum member
     min = "min"
     max = "max"
     avg = "avg"

@@ -3,15 +3,19 @@
 Codes (docs/model.md lists them): E101 duplicate, E103 unknown dimension, E104 unknown level,
 E105 unknown column, E106 unknown measure, E107 unknown hierarchy, E108 type mismatch,
 E109 bad expression, E110 cycle, E111 rollup cannot be derived, E112 bad indicator,
-E113 bad members, E114 bad validity range, E116 time dimension misuse, E117 incomplete measure.
+E113 bad members, E114 bad validity range, E116 time dimension misuse, E117 incomplete measure,
+E118 hierarchies ending at different levels.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
+from ..errors import UserError
+from ..query.cell import Cut, PointCut, SetCut
 from .diagnostics import Diagnostics, Location, did_you_mean
 from .expressions import ParsedExpr, parse_expression
 from .loader import Model
@@ -23,10 +27,18 @@ from .schema import (
     Dimension,
     Function,
     Measure,
+    TimeRole,
 )
 from .source import NodePath, SourceDoc
 
-NEEDS_COLUMN = {Function.sum, Function.min, Function.max, Function.avg, Function.count_distinct, Function.last}
+NEEDS_COLUMN = {
+    Function.sum,
+    Function.min,
+    Function.max,
+    Function.avg,
+    Function.count_distinct,
+    Function.last,
+}
 NUMERIC_ONLY = {Function.sum, Function.avg, Function.last}
 
 
@@ -48,61 +60,118 @@ def _dups(names: Iterable[tuple[str, NodePath]], what: str, doc: SourceDoc, diag
 
 def _check_dimension(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnostics) -> None:
     _dups(((lv.name, ("levels", i, "name")) for i, lv in enumerate(dim.levels)), "level", doc, diags)
-    _dups(((h.name, ("hierarchies", i, "name")) for i, h in enumerate(dim.hierarchies)), "hierarchy", doc, diags)
+    _dups(
+        ((h.name, ("hierarchies", i, "name")) for i, h in enumerate(dim.hierarchies)), "hierarchy", doc, diags
+    )
     _dups(((v.name, ("versions", i, "name")) for i, v in enumerate(dim.versions)), "version", doc, diags)
     level_names = [lv.name for lv in dim.levels]
     for i, h in enumerate(dim.hierarchies):
         for j, lname in enumerate(h.levels):
             if lname not in level_names:
-                diags.add("E104", f"unknown level '{lname}' in hierarchy '{h.name}'",
-                          doc.loc(("hierarchies", i, "levels", j)), did_you_mean(lname, level_names))
-        if len(set(h.levels)) != len(h.levels):
-            diags.add("E101", f"hierarchy '{h.name}' lists a level twice", doc.loc(("hierarchies", i, "levels")))
+                diags.add(
+                    "E104",
+                    f"unknown level '{lname}' in hierarchy '{h.name}'",
+                    doc.loc(("hierarchies", i, "levels", j)),
+                    did_you_mean(lname, level_names),
+                )
+        again = [j for j, lname in enumerate(h.levels) if lname in h.levels[:j]]
+        if again:
+            diags.add(
+                "E101",
+                f"hierarchy '{h.name}' lists level '{h.levels[again[0]]}' twice",
+                doc.loc(("hierarchies", i, "levels", again[0])),
+            )
     if dim.default_hierarchy and dim.default_hierarchy not in [h.name for h in dim.all_hierarchies]:
-        diags.add("E107", f"unknown default hierarchy '{dim.default_hierarchy}'",
-                  doc.loc(("default_hierarchy",)), did_you_mean(dim.default_hierarchy,
-                                                                [h.name for h in dim.all_hierarchies]))
+        diags.add(
+            "E107",
+            f"unknown default hierarchy '{dim.default_hierarchy}'",
+            doc.loc(("default_hierarchy",)),
+            did_you_mean(dim.default_hierarchy, [h.name for h in dim.all_hierarchies]),
+        )
+    default_known = dim.default_hierarchy_name in [h.name for h in dim.all_hierarchies]
+    if not dim.is_time and len({h.levels[-1] for h in dim.all_hierarchies}) > 1:
+        diags.add(
+            "E118",
+            f"hierarchies of '{dim.name}' end at different levels "
+            f"({', '.join(sorted({h.levels[-1] for h in dim.all_hierarchies}))})",
+            doc.loc(("hierarchies",)),
+            "every hierarchy must end at the level whose key the facts carry",
+        )
+        default_known = False
     for i, v in enumerate(dim.versions):
         if v.valid_to is not None and v.valid_to < v.valid_from:
-            diags.add("E114", f"version '{v.name}' ends before it starts", doc.loc(("versions", i, "valid_to")))
+            diags.add(
+                "E114", f"version '{v.name}' ends before it starts", doc.loc(("versions", i, "valid_to"))
+            )
     ordered = sorted(enumerate(dim.versions), key=lambda iv: iv[1].valid_from)
-    for (_, a), (j, b) in zip(ordered, ordered[1:], strict=False):
+    for (_, a), (j, b) in itertools.pairwise(ordered):
         if a.valid_to is None or a.valid_to >= b.valid_from:
-            diags.add("E114", f"version '{b.name}' overlaps version '{a.name}'", doc.loc(("versions", j, "valid_from")))
+            diags.add(
+                "E114",
+                f"version '{b.name}' overlaps version '{a.name}'",
+                doc.loc(("versions", j, "valid_from")),
+            )
     if dim.is_time:
         _check_time_dimension(dim, doc, diags)
         return
     for i, lv in enumerate(dim.levels):
         if lv.role is not None:
-            diags.add("E116", f"level '{lv.name}' has a time role but the dimension is not 'role: time'",
-                      doc.loc(("levels", i, "role")))
+            diags.add(
+                "E116",
+                f"level '{lv.name}' has a time role but the dimension is not 'role: time'",
+                doc.loc(("levels", i, "role")),
+            )
+    if not default_known:
+        return  # the leaf level is unknown: member checks would only repeat the problem
     if dim.members is None:
-        diags.add("E113", f"dimension '{dim.name}' has no members", doc.loc(("dimension",)),
-                  "add 'members:' with 'rows:' or a CSV 'file:'")
+        diags.add(
+            "E113",
+            f"dimension '{dim.name}' has no members",
+            doc.loc(("dimension",)),
+            "add 'members:' with 'rows:' or a CSV 'file:'",
+        )
         return
     rows = model.members.get(dim.name)
     if rows is None:
         return  # unreadable file: already reported
-    _check_members(dim, rows, doc, diags)
+    _check_members(dim, rows, model.member_locs.get(dim.name, []), doc, diags)
 
 
 def _check_time_dimension(dim: Dimension, doc: SourceDoc, diags: Diagnostics) -> None:
     if dim.members is not None:
-        diags.add("E116", "a time dimension derives its members from dates; remove 'members'",
-                  doc.loc(("members",), key=True))
+        diags.add(
+            "E116",
+            "a time dimension derives its members from dates; remove 'members'",
+            doc.loc(("members",), key=True),
+        )
     for i, lv in enumerate(dim.levels):
         if lv.role is None:
-            diags.add("E116", f"time level '{lv.name}' needs a role", doc.loc(("levels", i, "name")),
-                      "one of: " + ", ".join(r.value for r in TIME_ORDER))
+            diags.add(
+                "E116",
+                f"time level '{lv.name}' needs a role",
+                doc.loc(("levels", i, "name")),
+                "one of: " + ", ".join(r.value for r in TIME_ORDER),
+            )
+    names = [lv.name for lv in dim.levels]
     for i, h in enumerate(dim.all_hierarchies):
-        roles = [dim.level(n).role for n in h.levels if n in [lv.name for lv in dim.levels]]
-        idx = [TIME_ORDER.index(r) for r in roles if r is not None]
-        if roles and roles[0] != "year":
-            diags.add("E116", f"time hierarchy '{h.name}' must start at the year level",
-                      doc.loc(("hierarchies", i, "levels")) if dim.hierarchies else doc.loc(("levels",)))
-        elif idx != sorted(idx) or len(set(idx)) != len(idx):
-            diags.add("E116", f"hierarchy '{h.name}' must go from coarse to fine time levels",
-                      doc.loc(("hierarchies", i, "levels")))
+        # Where the hierarchy's j-th level is named: in its list, or (implicit hierarchy) in `levels:`.
+        def at(j: int, i: int = i) -> NodePath:
+            return ("hierarchies", i, "levels", j) if dim.hierarchies else ("levels", j, "name")
+
+        # (position in the hierarchy, role); unknown levels and levels without a role are reported above.
+        roles = [(j, dim.level(n).role) for j, n in enumerate(h.levels) if n in names]
+        if roles and roles[0][1] is not None and roles[0][1] != TimeRole.year:
+            diags.add(
+                "E116", f"time hierarchy '{h.name}' must start at the year level", doc.loc(at(roles[0][0]))
+            )
+            continue
+        ranked = [(j, TIME_ORDER.index(r)) for j, r in roles if r is not None]
+        for (_, a), (j, b) in itertools.pairwise(ranked):
+            if b <= a:
+                diags.add(
+                    "E116", f"hierarchy '{h.name}' must go from coarse to fine time levels", doc.loc(at(j))
+                )
+                break
 
 
 def _member_columns(dim: Dimension) -> list[tuple[str, NodePath]]:
@@ -124,9 +193,11 @@ def _member_columns(dim: Dimension) -> list[tuple[str, NodePath]]:
     return cols
 
 
-def _check_members(dim: Dimension, rows: list[dict[str, Any]], doc: SourceDoc, diags: Diagnostics) -> None:
+def _check_members(
+    dim: Dimension, rows: list[dict[str, Any]], locs: list[Location], doc: SourceDoc, diags: Diagnostics
+) -> None:
     if not rows:
-        diags.add("E113", f"dimension '{dim.name}' has no member rows", doc.loc(("members",)))
+        diags.add("E113", f"dimension '{dim.name}' has no member rows", doc.loc(("members",), key=True))
         return
     present = set().union(*(r.keys() for r in rows))
     for col, path in _member_columns(dim):
@@ -136,18 +207,29 @@ def _check_members(dim: Dimension, rows: list[dict[str, Any]], doc: SourceDoc, d
         return
     m = dim.members
     assert m is not None
-    fact_key = m.fact_key or dim.levels[-1].key_column
-    where = doc.loc(("members",))
+    fact_key = m.fact_key or dim.leaf.key_column
+
+    def where(n: int) -> Location:
+        """Member row n (1-based): its item under `rows:` or its line in the CSV file."""
+        return locs[n - 1] if n <= len(locs) else doc.loc(("members",), key=True)
+
     for n, r in enumerate(rows, start=1):
         for lv in dim.levels:
             if r.get(lv.key_column) in (None, ""):
-                diags.add("E113", f"member row {n}: empty key '{lv.key_column}' of level '{lv.name}'", where)
+                diags.add(
+                    "E113", f"member row {n}: empty key '{lv.key_column}' of level '{lv.name}'", where(n)
+                )
     if not dim.is_versioned:
         keys = [str(r[fact_key]) for r in rows]
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
-            diags.add("E113", f"duplicate member key(s) {', '.join(dup[:5])} in '{fact_key}'", where,
-                      "version members with valid_from/valid_to if they change over time")
+            again = next(n for n, k in enumerate(keys, start=1) if k in keys[: n - 1])
+            diags.add(
+                "E113",
+                f"duplicate member key(s) {', '.join(dup[:5])} in '{fact_key}'",
+                where(again),
+                "version members with valid_from/valid_to if they change over time",
+            )
         return
     spans: dict[str, list[tuple[dt.date, dt.date, int]]] = {}
     for n, r in enumerate(rows, start=1):
@@ -155,16 +237,16 @@ def _check_members(dim: Dimension, rows: list[dict[str, Any]], doc: SourceDoc, d
             start = _date(r[m.valid_from or ""], dt.date.min)
             end = _date(r[m.valid_to or ""], dt.date.max)
         except ValueError as exc:
-            diags.add("E113", f"member row {n}: {exc}", where)
+            diags.add("E113", f"member row {n}: {exc}", where(n))
             continue
         if end < start:
-            diags.add("E114", f"member row {n}: valid_to is before valid_from", where)
+            diags.add("E114", f"member row {n}: valid_to is before valid_from", where(n))
         spans.setdefault(str(r[fact_key]), []).append((start, end, n))
     for key, ranges in spans.items():
         ranges.sort()
-        for (_, a_end, _), (b_start, _, n) in zip(ranges, ranges[1:], strict=False):
+        for (_, a_end, _), (b_start, _, n) in itertools.pairwise(ranges):
             if b_start <= a_end:
-                diags.add("E114", f"member row {n}: key '{key}' has overlapping validity", where)
+                diags.add("E114", f"member row {n}: key '{key}' has overlapping validity", where(n))
 
 
 def _date(value: Any, default: dt.date) -> dt.date:
@@ -182,76 +264,124 @@ def _check_cube(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) ->
     _dups(((c.name, ("columns", i, "name")) for i, c in enumerate(cube.columns)), "column", doc, diags)
     _dups(((m.name, ("measures", i, "name")) for i, m in enumerate(cube.measures)), "measure", doc, diags)
     _dups(((r.name, ("rollups", i, "name")) for i, r in enumerate(cube.rollups)), "rollup", doc, diags)
-    _dups(((d.alias, ("dimensions", i, "dimension")) for i, d in enumerate(cube.dimensions)),
-          "dimension link", doc, diags)
+    _dups(
+        ((d.alias, ("dimensions", i, "dimension")) for i, d in enumerate(cube.dimensions)),
+        "dimension link",
+        doc,
+        diags,
+    )
     columns = {c.name: c for c in cube.columns}
     time_links = 0
     for i, link in enumerate(cube.dimensions):
         dim = model.dimensions.get(link.dimension)
         if dim is None:
-            diags.add("E103", f"unknown dimension '{link.dimension}'", doc.loc(("dimensions", i, "dimension")),
-                      did_you_mean(link.dimension, model.dimensions))
+            diags.add(
+                "E103",
+                f"unknown dimension '{link.dimension}'",
+                doc.loc(("dimensions", i, "dimension")),
+                did_you_mean(link.dimension, model.dimensions),
+            )
         col = columns.get(link.column)
         if col is None:
-            diags.add("E105", f"unknown column '{link.column}'", doc.loc(("dimensions", i, "column")),
-                      did_you_mean(link.column, columns))
+            diags.add(
+                "E105",
+                f"unknown column '{link.column}'",
+                doc.loc(("dimensions", i, "column")),
+                did_you_mean(link.column, columns),
+            )
+        if dim is not None and dim.is_time:
+            time_links += 1
+            if time_links == 2:
+                diags.add(
+                    "E116", "a cube links at most one time dimension", doc.loc(("dimensions", i, "dimension"))
+                )
         if dim is None or col is None:
             continue
         if dim.is_time:
-            time_links += 1
             if col.type not in (ColumnType.date, ColumnType.datetime):
-                diags.add("E108", f"time dimension '{link.alias}' needs a date column, '{col.name}' is {col.type}",
-                          doc.loc(("dimensions", i, "column")))
+                diags.add(
+                    "E108",
+                    f"time dimension '{link.alias}' needs a date column, '{col.name}' is {col.type}",
+                    doc.loc(("dimensions", i, "column")),
+                )
         elif col.type not in (ColumnType.string, ColumnType.int, ColumnType.int64):
-            diags.add("E108", f"dimension key column '{col.name}' must be string or int, not {col.type}",
-                      doc.loc(("dimensions", i, "column")))
-    if time_links > 1:
-        diags.add("E116", "a cube links at most one time dimension", doc.loc(("dimensions",)))
+            diags.add(
+                "E108",
+                f"dimension key column '{col.name}' must be string or int, not {col.type}",
+                doc.loc(("dimensions", i, "column")),
+            )
     for i, link in enumerate(cube.dimensions):
         linked = model.dimensions.get(link.dimension)
         if linked is not None and linked.is_versioned and time_links == 0:
-            diags.add("E116", f"versioned dimension '{link.alias}' needs the cube to link a time dimension "
-                      "(members are looked up as at each fact's date)", doc.loc(("dimensions", i, "dimension")))
-    parsed = _check_measures(cube, columns, doc, diags, has_time=time_links == 1)
+            diags.add(
+                "E116",
+                f"versioned dimension '{link.alias}' needs the cube to link a time dimension "
+                "(members are looked up as at each fact's date)",
+                doc.loc(("dimensions", i, "dimension")),
+            )
+    parsed = _check_measures(cube, columns, doc, diags, has_time=time_links > 0)
     _check_cycles(cube, parsed, doc, diags)
     _check_rollups(model, cube, doc, diags)
 
 
-def _check_measures(cube: Cube, columns: dict[str, Any], doc: SourceDoc, diags: Diagnostics,
-                    has_time: bool) -> dict[str, ParsedExpr]:
+def _check_measures(
+    cube: Cube, columns: dict[str, Any], doc: SourceDoc, diags: Diagnostics, has_time: bool
+) -> dict[str, ParsedExpr]:
     parsed: dict[str, ParsedExpr] = {}
     measure_names = [m.name for m in cube.measures]
     for i, m in enumerate(cube.measures):
         base: NodePath = ("measures", i)
         if m.expression is not None:
             if m.function or m.column or m.filter:
-                diags.add("E117", f"calculated measure '{m.name}' takes only 'expression'", doc.loc((*base, "name")))
-            result = parse_expression(m.expression, kind="calc", known=[n for n in measure_names if n != m.name])
+                diags.add(
+                    "E117", f"calculated measure '{m.name}' takes only 'expression'", doc.loc((*base, "name"))
+                )
+            others = [n for n in measure_names if n != m.name]
+            result = parse_expression(m.expression, kind="calc", known=others)
             if isinstance(result, list):
                 _expr_problems(result, doc, (*base, "expression"), diags)
             else:
                 parsed[m.name] = result
             continue
         if m.function is None:
-            diags.add("E117", f"measure '{m.name}' needs a 'function' or an 'expression'", doc.loc((*base, "name")))
+            diags.add(
+                "E117", f"measure '{m.name}' needs a 'function' or an 'expression'", doc.loc((*base, "name"))
+            )
             continue
         col = columns.get(m.column) if m.column else None
         if m.column and col is None:
-            diags.add("E105", f"unknown column '{m.column}'", doc.loc((*base, "column")), did_you_mean(m.column, columns))
+            diags.add(
+                "E105",
+                f"unknown column '{m.column}'",
+                doc.loc((*base, "column")),
+                did_you_mean(m.column, columns),
+            )
         if m.function in NEEDS_COLUMN and not m.column:
             diags.add("E117", f"measure '{m.name}' ({m.function}) needs a 'column'", doc.loc((*base, "name")))
         if col is not None and m.function in NUMERIC_ONLY and col.type not in NUMERIC_TYPES:
-            diags.add("E108", f"{m.function} needs a numeric column, '{col.name}' is {col.type}",
-                      doc.loc((*base, "column")))
-        if col is not None and m.function in (Function.min, Function.max) and col.type in (
-                ColumnType.string, ColumnType.person, ColumnType.bool):
-            diags.add("E108", f"{m.function} needs a numeric or date column, '{col.name}' is {col.type}",
-                      doc.loc((*base, "column")))
+            diags.add(
+                "E108",
+                f"{m.function} needs a numeric column, '{col.name}' is {col.type}",
+                doc.loc((*base, "column")),
+            )
+        if (
+            col is not None
+            and m.function in (Function.min, Function.max)
+            and col.type in (ColumnType.string, ColumnType.person, ColumnType.bool)
+        ):
+            diags.add(
+                "E108",
+                f"{m.function} needs a numeric or date column, '{col.name}' is {col.type}",
+                doc.loc((*base, "column")),
+            )
         if m.approximate and m.function != Function.count_distinct:
             diags.add("E108", "'approximate' applies only to count_distinct", doc.loc((*base, "approximate")))
         if m.function == Function.last and not has_time:
-            diags.add("E116", f"stock measure '{m.name}' needs the cube to link a time dimension",
-                      doc.loc((*base, "function")))
+            diags.add(
+                "E116",
+                f"stock measure '{m.name}' needs the cube to link a time dimension",
+                doc.loc((*base, "function")),
+            )
         if m.filter is not None:
             result = parse_expression(m.filter, kind="filter", known=columns)
             if isinstance(result, list):
@@ -260,9 +390,8 @@ def _check_measures(cube: Cube, columns: dict[str, Any], doc: SourceDoc, diags: 
 
 
 def _expr_problems(problems: list[Any], doc: SourceDoc, path: NodePath, diags: Diagnostics) -> None:
-    loc = doc.loc(path)
     for p in problems:
-        diags.add("E109", p.message, Location(loc.path, loc.line, loc.col + p.offset), p.hint)
+        diags.add("E109", p.message, doc.text_loc(path, p.offset), p.hint)
 
 
 def _check_cycles(cube: Cube, parsed: dict[str, ParsedExpr], doc: SourceDoc, diags: Diagnostics) -> None:
@@ -272,10 +401,13 @@ def _check_cycles(cube: Cube, parsed: dict[str, ParsedExpr], doc: SourceDoc, dia
         if state.get(name) == 2 or name not in parsed:
             return
         if state.get(name) == 1:
-            cycle = [*trail[trail.index(name):], name]
+            cycle = [*trail[trail.index(name) :], name]
             idx = next(i for i, m in enumerate(cube.measures) if m.name == cycle[0])
-            diags.add("E110", "calculated measures form a cycle: " + " → ".join(cycle),
-                      doc.loc(("measures", idx, "expression")))
+            diags.add(
+                "E110",
+                "calculated measures form a cycle: " + " → ".join(cycle),
+                doc.loc(("measures", idx, "expression")),
+            )
             return
         state[name] = 1
         for ref in parsed[name].names:
@@ -297,8 +429,8 @@ def base_measures(cube: Cube, names: Iterable[str]) -> list[Measure]:
         wanted.add(m.name)
         if m.expression is not None:
             result = parse_expression(m.expression, kind="calc", known=[x.name for x in cube.measures])
-            assert isinstance(result, ParsedExpr)
-            stack.extend(result.names)
+            if isinstance(result, ParsedExpr):  # else reported by _check_measures
+                stack.extend(result.names)
     return [m for m in cube.measures if m.name in wanted and not m.is_calculated]
 
 
@@ -311,29 +443,62 @@ def _check_rollups(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics)
         for alias, level in r.grain.items():
             link = aliases.get(alias)
             if link is None:
-                diags.add("E103", f"unknown dimension '{alias}' in rollup '{r.name}'",
-                          doc.loc((*base, "grain", alias), key=True), did_you_mean(alias, aliases))
+                diags.add(
+                    "E103",
+                    f"unknown dimension '{alias}' in rollup '{r.name}'",
+                    doc.loc((*base, "grain", alias), key=True),
+                    did_you_mean(alias, aliases),
+                )
                 continue
             dim = model.dimensions.get(link.dimension)
             if dim is None:
                 continue
             if level not in [lv.name for lv in dim.levels]:
-                diags.add("E104", f"unknown level '{level}' of dimension '{alias}'",
-                          doc.loc((*base, "grain", alias)), did_you_mean(level, [lv.name for lv in dim.levels]))
+                diags.add(
+                    "E104",
+                    f"unknown level '{level}' of dimension '{alias}'",
+                    doc.loc((*base, "grain", alias)),
+                    did_you_mean(level, [lv.name for lv in dim.levels]),
+                )
             elif dim.is_time:
                 time_level = dim.level(level).role
         for j, name in enumerate(r.measures or []):
             if name not in measure_names:
-                diags.add("E106", f"unknown measure '{name}' in rollup '{r.name}'",
-                          doc.loc((*base, "measures", j)), did_you_mean(name, measure_names))
+                diags.add(
+                    "E106",
+                    f"unknown measure '{name}' in rollup '{r.name}'",
+                    doc.loc((*base, "measures", j)),
+                    did_you_mean(name, measure_names),
+                )
         if any(n not in measure_names for n in r.measures or []):
             continue
         kept = base_measures(cube, r.measures or measure_names)
         stock = [m.name for m in kept if m.function == Function.last]
         if stock and r.measures is not None and time_level != "day":
-            diags.add("E111", f"rollup '{r.name}' cannot carry stock measure(s) {', '.join(stock)}: "
-                      "the last value of a period needs the time dimension at its 'day' level",
-                      doc.loc((*base, "measures")), "add the time dimension at day level, or drop the measure")
+            # Point at the first listed measure that brings a stock measure in.
+            j = next(
+                j
+                for j, n in enumerate(r.measures)
+                if any(m.function == Function.last for m in base_measures(cube, [n]))
+            )
+            diags.add(
+                "E111",
+                f"rollup '{r.name}' cannot carry stock measure(s) {', '.join(stock)}: "
+                "the last value of a period needs the time dimension at its 'day' level",
+                doc.loc((*base, "measures", j)),
+                "add the time dimension at day level, or drop the measure",
+            )
+
+
+def _navigable(dim: Dimension | None) -> bool:
+    """Whether cuts can be resolved on a dimension (if not, its problem is already reported)."""
+    if dim is None:
+        return False
+    levels = {lv.name for lv in dim.levels}
+    hierarchies = dim.all_hierarchies
+    return dim.default_hierarchy_name in {h.name for h in hierarchies} and all(
+        n in levels for h in hierarchies for n in h.levels
+    )
 
 
 def _check_indicators(model: Model, diags: Diagnostics) -> None:
@@ -341,18 +506,71 @@ def _check_indicators(model: Model, diags: Diagnostics) -> None:
         doc, base = model.indicator_paths[code]
         cube = model.cubes.get(ind.cube)
         if cube is None:
-            diags.add("E112", f"indicator {code}: unknown cube '{ind.cube}'", doc.loc((*base, "cube")),
-                      did_you_mean(ind.cube, model.cubes))
+            diags.add(
+                "E112",
+                f"indicator {code}: unknown cube '{ind.cube}'",
+                doc.loc((*base, "cube")),
+                did_you_mean(ind.cube, model.cubes),
+            )
             continue
         names = [m.name for m in cube.measures]
         if ind.measure not in names:
-            diags.add("E112", f"indicator {code}: unknown measure '{ind.measure}' in cube '{cube.name}'",
-                      doc.loc((*base, "measure")), did_you_mean(ind.measure, names))
-        if ind.cuts:
+            diags.add(
+                "E112",
+                f"indicator {code}: unknown measure '{ind.measure}' in cube '{cube.name}'",
+                doc.loc((*base, "measure")),
+                did_you_mean(ind.measure, names),
+            )
+        if ind.cuts and all(_navigable(model.dimensions.get(d.dimension)) for d in cube.dimensions):
             from ..query.cuts import parse_cuts
             from ..query.resolve import check_cuts
 
             try:
-                check_cuts(model, cube, parse_cuts(ind.cuts))
-            except Exception as exc:  # a UserError from the query layer, located here
-                diags.add("E112", f"indicator {code}: bad cuts: {exc}", doc.loc((*base, "cuts")))
+                resolved = check_cuts(model, cube, parse_cuts(ind.cuts))
+            except UserError as exc:  # from the query layer, located here
+                diags.add(
+                    "E112", f"indicator {code}: bad cuts: {exc.message}", doc.loc((*base, "cuts")), exc.hint
+                )
+                continue
+            for rc in resolved:
+                for message, hint in _unknown_members(model, rc.ref.dim, rc.ref.hierarchy.levels, rc.cut):
+                    diags.add(
+                        "E112", f"indicator {code}: bad cuts: {message}", doc.loc((*base, "cuts")), hint
+                    )
+
+
+def _unknown_members(
+    model: Model, dim: Dimension, levels: list[str], cut: Cut
+) -> list[tuple[str, str | None]]:
+    """Members a fixed cut names that the dimension does not have (in any version)."""
+    rows = model.members.get(dim.name)
+    if dim.is_time or not rows:  # no rows: already reported
+        return []
+    if isinstance(cut, PointCut):
+        paths = [cut.path]
+    elif isinstance(cut, SetCut):
+        paths = list(cut.paths)
+    else:
+        paths = [p for p in (cut.from_path, cut.to_path) if p is not None]
+    problems: list[tuple[str, str | None]] = []
+    for path in paths:
+        columns = [dim.level(n).key_column for n in levels[: len(path)]]
+        for k, (value, col) in enumerate(zip(path, columns, strict=True)):
+            keys = {str(r[col]) for r in rows if r.get(col) is not None}
+            if value is not None and value not in keys:
+                problems.append(
+                    (
+                        f"'{cut.dimension}' has no member '{value}' at level '{levels[k]}'",
+                        did_you_mean(value, keys),
+                    )
+                )
+                break
+        else:
+            if not any(
+                all(
+                    (None if r.get(c) is None else str(r[c])) == v for c, v in zip(columns, path, strict=True)
+                )
+                for r in rows
+            ):
+                problems.append((f"'{cut.dimension}' has no member {list(path)}", None))
+    return problems

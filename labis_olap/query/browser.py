@@ -62,15 +62,20 @@ class Browser:
         text = as_of.strip().lower()
         if text in ("now", "current", "today"):
             return dt.date.today()
-        versions = {v.name: v.valid_from for d in layout.cube.dimensions
-                    for v in self.model.dimensions[d.dimension].versions}
+        versions = {
+            v.name: v.valid_from
+            for d in layout.cube.dimensions
+            for v in self.model.dimensions[d.dimension].versions
+        }
         if text in versions:
             return versions[text]
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            raise QueryError(f"as_of must be 'fact', 'now', a date YYYY-MM-DD or a version name, not '{as_of}'",
-                             hint=did_you_mean(text, versions)) from None
+            raise QueryError(
+                f"as_of must be 'fact', 'now', a date YYYY-MM-DD or a version name, not '{as_of}'",
+                hint=did_you_mean(text, versions),
+            ) from None
 
     def aggregate(self, query: CubeQuery, *, with_summary: bool = True) -> AggregateResult:
         layout = self.layout(query.cube)
@@ -88,29 +93,58 @@ class Browser:
             raise QueryError("page must be 0 or more")
         needs = needs_of(layout, measures, cuts, drills, as_of)
         shape = choose_source(layout, needs, self.use_rollups)
-        built = build_aggregate(layout, shape, measures, cuts, drills, query.order, query.page, query.pagesize,
-                                as_of, query.lang)
+        built = build_aggregate(
+            layout, shape, measures, cuts, drills, query.order, query.page, query.pagesize, as_of, query.lang
+        )
         start = time.perf_counter()
         table = self.engine.query(built.sql, built.params)
         elapsed = (time.perf_counter() - start) * 1000
-        total = int(table.column("__total_cells")[0].as_py()) if table.num_rows else 0
+        if table.num_rows:
+            total = int(table.column("__total_cells")[0].as_py())
+        elif query.pagesize is not None and (query.page or 0) > 0:
+            # A page past the end has no row to carry count() OVER (): count the cells apart.
+            unpaged = build_aggregate(
+                layout, shape, measures, cuts, drills, (), None, None, as_of, query.lang
+            )
+            counted = self.engine.query(f"SELECT count() AS n FROM ({unpaged.sql})", unpaged.params)
+            total = int(counted.column("n")[0].as_py())
+        else:
+            total = 0
         cells = table.drop_columns(["__total_cells"])
-        levels = {(d.ref.alias if d.ref.hierarchy.name == d.ref.dim.default_hierarchy_name
-                   else f"{d.ref.alias}@{d.ref.hierarchy.name}"): [lv.name for lv in d.levels] for d in drills}
+        levels = {
+            (
+                d.ref.alias
+                if d.ref.hierarchy.name == d.ref.dim.default_hierarchy_name
+                else f"{d.ref.alias}@{d.ref.hierarchy.name}"
+            ): [lv.name for lv in d.levels]
+            for d in drills
+        }
         result = AggregateResult(
-            cells=cells, total_cell_count=total, levels=levels,
+            cells=cells,
+            total_cell_count=total,
+            levels=levels,
             attributes=_attributes(built.key_columns, built.label_columns),
-            measures=built.measure_columns, source=shape.name, sql=built.sql, params=built.params,
+            measures=built.measure_columns,
+            source=shape.name,
+            sql=built.sql,
+            params=built.params,
             engine_ms=elapsed,
         )
         if with_summary and drills:
-            total_q = CubeQuery(query.cube, query.measures, query.cuts, (), (), None, None, query.as_of, query.lang)
+            total_q = CubeQuery(
+                query.cube, query.measures, query.cuts, (), (), None, None, query.as_of, query.lang
+            )
             result.summary = self.aggregate(total_q, with_summary=False).cells.to_pylist()[0]
         elif with_summary:
             rows = cells.to_pylist()
             result.summary = rows[0] if rows else {}
-        result.explain = {"source": shape.name, "table": shape.table, "sql": built.sql,
-                          "params": built.params, "engine_ms": round(elapsed, 3)}
+        result.explain = {
+            "source": shape.name,
+            "table": shape.table,
+            "sql": built.sql,
+            "params": built.params,
+            "engine_ms": round(elapsed, 3),
+        }
         return result
 
 

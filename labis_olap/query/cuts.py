@@ -52,6 +52,8 @@ def _unescape(text: str, pos: int, what: str) -> str:
 
 
 def escape(value: str) -> str:
+    if value == NULL:
+        return "\\" + value  # a member literally named '__null__', not the NULL marker
     return "".join("\\" + ch if ch in SPECIAL else ch for ch in value)
 
 
@@ -95,9 +97,13 @@ def _cut(text: str, pos: int) -> Cut:
         text, pos = text[1:], pos + 1
     head = _split(text, ":", pos)
     if len(head) < 2:
-        raise QueryError(f"cut: expected 'dimension:path' at position {pos}", hint="e.g. time:2024|territory:LV00A")
+        raise QueryError(
+            f"cut: expected 'dimension:path' at position {pos}", hint="e.g. time:2024|territory:LV00A"
+        )
     if len(head) > 2:
-        raise QueryError(f"cut: unexpected ':' at position {head[2][1] - 1}", hint="escape ':' in a member as '\\:'")
+        raise QueryError(
+            f"cut: unexpected ':' at position {head[2][1] - 1}", hint="escape ':' in a member as '\\:'"
+        )
     name, hier = _name(head[0][0], pos, what)
     spec, spos = head[1]
     alternatives = _split(spec, ";", spos)
@@ -108,11 +114,14 @@ def _cut(text: str, pos: int) -> Cut:
         (lo, lpos), (hi, hpos) = bounds
         if lo == "" and hi == "":
             raise QueryError(f"cut: a range needs at least one end at position {spos}")
-        return RangeCut(name, _path(lo, lpos, what) if lo else None, _path(hi, hpos, what) if hi else None,
-                        hier, invert)
+        return RangeCut(
+            name, _path(lo, lpos, what) if lo else None, _path(hi, hpos, what) if hi else None, hier, invert
+        )
     if len(bounds) > 2:
-        raise QueryError(f"cut: more than one '-' in a range at position {bounds[2][1] - 1}",
-                         hint="escape '-' in a member as '\\-'")
+        raise QueryError(
+            f"cut: more than one '-' in a range at position {bounds[2][1] - 1}",
+            hint="escape '-' in a member as '\\-'",
+        )
     return PointCut(name, _path(spec, spos, what), hier, invert)
 
 
@@ -122,7 +131,11 @@ def format_cut(cut: Cut) -> str:
     def path(p: Path) -> str:
         return ",".join(NULL if e is None else escape(e) for e in p)
 
-    head = ("!" if cut.invert else "") + escape(cut.dimension) + (f"@{escape(cut.hierarchy)}" if cut.hierarchy else "")
+    head = (
+        ("!" if cut.invert else "")
+        + escape(cut.dimension)
+        + (f"@{escape(cut.hierarchy)}" if cut.hierarchy else "")
+    )
     if isinstance(cut, PointCut):
         return f"{head}:{path(cut.path)}"
     if isinstance(cut, SetCut):

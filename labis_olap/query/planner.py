@@ -47,8 +47,13 @@ class SourceShape:
     rollup: Rollup | None = None
 
 
-def needs_of(layout: CubeLayout, measures: list[Measure], cuts: list[ResolvedCut],
-             drills: list[ResolvedDrilldown], as_of: dt.date | None) -> Needs:
+def needs_of(
+    layout: CubeLayout,
+    measures: list[Measure],
+    cuts: list[ResolvedCut],
+    drills: list[ResolvedDrilldown],
+    as_of: dt.date | None,
+) -> Needs:
     levels: dict[str, set[str]] = {}
     grain_idx: int | None = None
 
@@ -126,7 +131,7 @@ def facts_shape(layout: CubeLayout, needs: Needs) -> SourceShape:
     dims: dict[str, tuple[str, str]] = {}
     for alias in needs.levels:
         dim = layout.dimension(alias)
-        dims[alias] = ("key", dim.levels[-1].name)
+        dims[alias] = ("key", dim.leaf.name)
         if dim.is_versioned and needs.as_of is None:
             grain = _finest_aligned(layout.model, dim, grain)
     return SourceShape("facts", layout.facts_table, dims, grain if layout.time_link else None, needs.measures)
@@ -142,12 +147,13 @@ def _finest_aligned(model: Model, dim: Dimension, grain: TimeRole | None) -> Tim
 
 
 def rollup_shape(layout: CubeLayout, r: Rollup) -> SourceShape:
-    dims = {}
+    dims: dict[str, tuple[str, str]] = {}
     for alias, level in r.grain.items():
         if not layout.dimension(alias).is_time:
             dims[alias] = (layout.grain_kind(alias, level), level)
-    return SourceShape(r.name, layout.rollup_table(r), dims, layout.rollup_time_grain(r),
-                       layout.rollup_measures(r), r)
+    return SourceShape(
+        r.name, layout.rollup_table(r), dims, layout.rollup_time_grain(r), layout.rollup_measures(r), r
+    )
 
 
 def answers(layout: CubeLayout, shape: SourceShape, needs: Needs) -> bool:
@@ -156,7 +162,8 @@ def answers(layout: CubeLayout, shape: SourceShape, needs: Needs) -> bool:
     if any(m.name not in kept for m in needs.measures):
         return False
     if needs.time_grain is not None and (
-            shape.time_grain is None or GRAIN_ORDER.index(shape.time_grain) > GRAIN_ORDER.index(needs.time_grain)):
+        shape.time_grain is None or GRAIN_ORDER.index(shape.time_grain) > GRAIN_ORDER.index(needs.time_grain)
+    ):
         return False
     for alias, levels in needs.levels.items():
         if alias not in shape.dims:
@@ -166,8 +173,11 @@ def answers(layout: CubeLayout, shape: SourceShape, needs: Needs) -> bool:
         if kind == "level":
             if levels != {level} or (dim.is_versioned and needs.as_of is not None):
                 return False
-        elif dim.is_versioned and needs.as_of is None and (
-                shape.time_grain is None or not _aligned(layout.model, dim, shape.time_grain)):
+        elif (
+            dim.is_versioned
+            and needs.as_of is None
+            and (shape.time_grain is None or not _aligned(layout.model, dim, shape.time_grain))
+        ):
             return False
     return True
 
@@ -185,7 +195,8 @@ def estimated_rows(layout: CubeLayout, shape: SourceShape) -> int:
 
 def choose_source(layout: CubeLayout, needs: Needs, use_rollups: bool = True) -> SourceShape:
     if use_rollups:
-        candidates = [s for s in (rollup_shape(layout, r) for r in layout.cube.rollups) if answers(layout, s, needs)]
+        shapes = (rollup_shape(layout, r) for r in layout.cube.rollups)
+        candidates = [s for s in shapes if answers(layout, s, needs)]
         if candidates:
             return min(candidates, key=lambda s: (estimated_rows(layout, s), len(s.measures), s.name))
     return facts_shape(layout, needs)

@@ -60,11 +60,15 @@ def _paths(cut: Cut) -> list[Path]:
 def dim_ref(model: Model, cube: Cube, alias: str, hierarchy: str | None) -> DimRef:
     aliases = [d.alias for d in cube.dimensions]
     if alias not in aliases:
-        raise NotFoundError(f"cube '{cube.name}' has no dimension '{alias}'", hint=did_you_mean(alias, aliases))
+        raise NotFoundError(
+            f"cube '{cube.name}' has no dimension '{alias}'", hint=did_you_mean(alias, aliases)
+        )
     dim = model.dimensions[cube.link(alias).dimension]
     names = [h.name for h in dim.all_hierarchies]
     if hierarchy is not None and hierarchy not in names:
-        raise NotFoundError(f"dimension '{alias}' has no hierarchy '{hierarchy}'", hint=did_you_mean(hierarchy, names))
+        raise NotFoundError(
+            f"dimension '{alias}' has no hierarchy '{hierarchy}'", hint=did_you_mean(hierarchy, names)
+        )
     return DimRef(alias, dim, dim.hierarchy(hierarchy))
 
 
@@ -73,12 +77,19 @@ def resolve_cut(model: Model, cube: Cube, cut: Cut) -> ResolvedCut:
     n_levels = len(ref.hierarchy.levels)
     for path in _paths(cut):
         if len(path) > n_levels:
-            raise QueryError(f"cut on '{cut.dimension}': path {list(path)} is deeper than hierarchy "
-                             f"'{ref.hierarchy.name}' ({', '.join(ref.hierarchy.levels)})")
+            raise QueryError(
+                f"cut on '{cut.dimension}': path {list(path)} is deeper than hierarchy "
+                f"'{ref.hierarchy.name}' ({', '.join(ref.hierarchy.levels)})"
+            )
         if ref.dim.is_time:
             period(ref, path)  # validates the numbers
-    if isinstance(cut, RangeCut) and not ref.dim.is_time and cut.from_path and cut.to_path and (
-            len(cut.from_path) != len(cut.to_path)):
+    if (
+        isinstance(cut, RangeCut)
+        and not ref.dim.is_time
+        and cut.from_path
+        and cut.to_path
+        and (len(cut.from_path) != len(cut.to_path))
+    ):
         raise QueryError(f"range cut on '{cut.dimension}': both ends must be at the same level")
     return ResolvedCut(ref, cut)
 
@@ -92,16 +103,42 @@ def resolve_drilldown(model: Model, cube: Cube, dd: Drilldown, cuts: list[Resolv
     names = ref.hierarchy.levels
     if dd.level is not None:
         if dd.level not in names:
-            raise NotFoundError(f"hierarchy '{ref.hierarchy.name}' of '{dd.dimension}' has no level '{dd.level}'",
-                                hint=did_you_mean(dd.level, names))
+            raise NotFoundError(
+                f"hierarchy '{ref.hierarchy.name}' of '{dd.dimension}' has no level '{dd.level}'",
+                hint=did_you_mean(dd.level, names),
+            )
         depth = names.index(dd.level) + 1
     else:
         # Slicer rule: one level below a point cut on the same dimension, else the first level.
-        point = [c for c in cuts if c.ref.alias == ref.alias and isinstance(c.cut, PointCut) and not c.cut.invert]
-        depth = (max(len(c.cut.path) for c in point if isinstance(c.cut, PointCut)) + 1) if point else 1
+        point = [
+            c for c in cuts if c.ref.alias == ref.alias and isinstance(c.cut, PointCut) and not c.cut.invert
+        ]
+        depth = max((_depth_below(c, ref) for c in point), default=1)
         if depth > len(names):
             raise QueryError(f"cannot drill down '{dd.dimension}' below its last level '{names[-1]}'")
     return ResolvedDrilldown(ref, ref.levels(depth))
+
+
+def _depth_below(cut: ResolvedCut, ref: DimRef) -> int:
+    """Depth in `ref`'s hierarchy of the level just below what a point cut selects.
+
+    The cut may use another hierarchy of the same dimension (`time:2024,2` is a quarter in
+    year/quarter/month; drilling `time@ym` then lists its months): find the cut's deepest
+    level in the drilled hierarchy, or for time the first finer level.
+    """
+    names = ref.hierarchy.levels
+    cut_level = cut.ref.levels(cut.depth)[-1]
+    if cut_level.name in names:
+        return names.index(cut_level.name) + 2
+    if ref.dim.is_time and cut_level.role is not None:
+        order = list(TimeRole)
+        finer = [
+            i
+            for i, n in enumerate(names)
+            if order.index(ref.dim.level(n).role or TimeRole.year) > order.index(cut_level.role)
+        ]
+        return finer[0] + 1 if finer else len(names) + 1
+    return 1
 
 
 def resolve_measures(cube: Cube, names: tuple[str, ...]) -> list[Measure]:

@@ -16,22 +16,27 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compiler.physical import CubeLayout, labels_dict, map_dict, q, time_bucket
+from ..compiler.physical import CubeLayout, fact_key_sql, labels_dict, map_dict, q, time_bucket
 from ..errors import QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.expressions import ParsedExpr, parse_expression
 from ..model.schema import ColumnType, Function, Measure, TimeRole
-from .cell import Order, PointCut, RangeCut, SetCut
+from .cell import Order, Path, RangeCut, SetCut
 from .planner import SourceShape
 from .resolve import ResolvedCut, ResolvedDrilldown, period
 
-
-TIME_KEY = {TimeRole.year: "toYear", TimeRole.quarter: "toQuarter", TimeRole.month: "toMonth",
-            TimeRole.day: "toDayOfMonth"}
-TIME_LABEL = {TimeRole.year: "toString(toYear({0}))",
-              TimeRole.quarter: "concat(toString(toYear({0})), '-Q', toString(toQuarter({0})))",
-              TimeRole.month: "formatDateTime({0}, '%Y-%m')",
-              TimeRole.day: "toString({0})"}
+TIME_KEY = {
+    TimeRole.year: "toYear",
+    TimeRole.quarter: "toQuarter",
+    TimeRole.month: "toMonth",
+    TimeRole.day: "toDayOfMonth",
+}
+TIME_LABEL = {
+    TimeRole.year: "toString(toYear({0}))",
+    TimeRole.quarter: "concat(toString(toYear({0})), '-Q', toString(toQuarter({0})))",
+    TimeRole.month: "formatDateTime({0}, '%Y-%m')",
+    TimeRole.day: "toString({0})",
+}
 
 
 @dataclass
@@ -62,20 +67,27 @@ class RowContext:
         return q(col.name) if col.type == ColumnType.date else f"toDate({q(col.name)})"
 
     def raw_key(self, alias: str) -> str:
-        return f"toString({q(self.layout.cube.link(alias).column)})" if self.on_facts else q(alias)
+        if not self.on_facts:
+            return q(alias)
+        return fact_key_sql(self.layout.cube, self.layout.cube.link(alias).column)
 
     def level_key(self, alias: str, level: str) -> str:
         dim = self.layout.dimension(alias)
-        kind, stored = self.shape.dims.get(alias, ("key", dim.levels[-1].name))
+        kind, stored = self.shape.dims.get(alias, ("key", dim.leaf.name))
         if kind == "level" and not self.on_facts:
             assert level == stored, (alias, level, stored)
             return q(alias)
-        if not dim.is_versioned and level == dim.levels[-1].name:
+        if not dim.is_versioned and level == dim.leaf.name:
             return self.raw_key(alias)
         args = f"tuple({self.raw_key(alias)})"
         if dim.is_versioned:
             args += ", " + (self.time_expr() if self.as_of is None else self.params.add(self.as_of, "Date"))
-        return f"dictGet('{map_dict(self.layout.model, self.layout.database, dim)}', '{level}', {args})"
+        # dictGetOrDefault, not dictGet: ClickHouse 26's optimize_inverse_dictionary_lookup
+        # rewrites `dictGet(complex-key dict, …) = const` into an IN that fails with a type
+        # mismatch (TYPE_MISMATCH, "Expected: Tuple(…). Got: Array"); the default '' is the
+        # same value dictGet gives a missing key.
+        mapping = map_dict(self.layout.model, self.layout.database, dim)
+        return f"dictGetOrDefault('{mapping}', '{level}', {args}, '')"
 
 
 def cut_condition(rc: ResolvedCut, ctx: RowContext) -> str:
@@ -92,26 +104,39 @@ def cut_condition(rc: ResolvedCut, ctx: RowContext) -> str:
         else:
             paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
             spans = [period(rc.ref, p) for p in paths]
-            cond = " OR ".join(f"({t} >= {ctx.params.add(a, 'Date')} AND {t} < {ctx.params.add(b, 'Date')})"
-                               for a, b in spans)
+            cond = " OR ".join(
+                f"({t} >= {ctx.params.add(a, 'Date')} AND {t} < {ctx.params.add(b, 'Date')})"
+                for a, b in spans
+            )
     else:
         levels = rc.ref.hierarchy.levels
         if isinstance(cut, RangeCut):
             ref_path = cut.from_path or cut.to_path
             assert ref_path is not None
-            key = ctx.level_key(rc.ref.alias, levels[len(ref_path) - 1])
+            # Paths compare level by level (as Cubes does): R1,M1-R1,M2 stays inside R1
+            # rather than taking M1..M2 of every region.
+            keys = [ctx.level_key(rc.ref.alias, lv) for lv in levels[: len(ref_path)]]
+
+            def bound(path: Path) -> str:
+                return "tuple(" + ", ".join(ctx.params.add(v or "", "String") for v in path) + ")"
+
+            key = "tuple(" + ", ".join(keys) + ")"
             parts = []
             if cut.from_path:
-                parts.append(f"{key} >= {ctx.params.add(cut.from_path[-1] or '', 'String')}")
+                parts.append(f"{key} >= {bound(cut.from_path)}")
             if cut.to_path:
-                parts.append(f"{key} <= {ctx.params.add(cut.to_path[-1] or '', 'String')}")
+                parts.append(f"{key} <= {bound(cut.to_path)}")
+            # Unknown and NULL members are stored as '' and would sort into every open range.
+            parts.append(f"{keys[-1]} != ''")
             cond = " AND ".join(parts)
         else:
             paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
             ors = []
             for p in paths:
-                ands = [f"{ctx.level_key(rc.ref.alias, levels[i])} = {ctx.params.add(v or '', 'String')}"
-                        for i, v in enumerate(p)]
+                ands = [
+                    f"{ctx.level_key(rc.ref.alias, levels[i])} = {ctx.params.add(v or '', 'String')}"
+                    for i, v in enumerate(p)
+                ]
                 ors.append("(" + " AND ".join(ands) + ")")
             cond = " OR ".join(ors)
     return f"NOT ({cond})" if cut.invert else f"({cond})"
@@ -132,8 +157,9 @@ class AggregateSQL:
     measure_columns: list[str]
 
 
-def _facts_source(layout: CubeLayout, shape: SourceShape, cuts: list[ResolvedCut], params: Params,
-                  as_of: dt.date | None) -> str:
+def _facts_source(
+    layout: CubeLayout, shape: SourceShape, cuts: list[ResolvedCut], params: Params, as_of: dt.date | None
+) -> str:
     ctx = RowContext(layout, shape, params, as_of, on_facts=True)
     cols: list[str] = []
     keys: list[str] = []
@@ -147,13 +173,26 @@ def _facts_source(layout: CubeLayout, shape: SourceShape, cuts: list[ResolvedCut
     for m in shape.measures:
         cols.extend(f"{s.fill} AS {q(s.name)}" for s in layout.state_columns(m))
     where = " AND ".join(cut_condition(c, ctx) for c in cuts)
-    return (f"(SELECT {', '.join(cols)} FROM {q(layout.database)}.{q(layout.facts_table)}"
-            + (f" WHERE {where}" if where else "") + (f" GROUP BY {', '.join(keys)}" if keys else "") + ")")
+    return (
+        f"(SELECT {', '.join(cols)} FROM {q(layout.database)}.{q(layout.facts_table)}"
+        + (f" WHERE {where}" if where else "")
+        + (f" GROUP BY {', '.join(keys)}" if keys else "")
+        + ")"
+    )
 
 
-def build_aggregate(layout: CubeLayout, shape: SourceShape, measures: list[Measure], cuts: list[ResolvedCut],
-                    drills: list[ResolvedDrilldown], order: tuple[Order, ...], page: int | None,
-                    pagesize: int | None, as_of: dt.date | None, lang: str) -> AggregateSQL:
+def build_aggregate(
+    layout: CubeLayout,
+    shape: SourceShape,
+    measures: list[Measure],
+    cuts: list[ResolvedCut],
+    drills: list[ResolvedDrilldown],
+    order: tuple[Order, ...],
+    page: int | None,
+    pagesize: int | None,
+    as_of: dt.date | None,
+    lang: str,
+) -> AggregateSQL:
     params = Params()
     if shape.name == "facts":
         source = _facts_source(layout, shape, cuts, params, as_of)
@@ -188,8 +227,12 @@ def build_aggregate(layout: CubeLayout, shape: SourceShape, measures: list[Measu
             group.append(OutColumn(k, ctx.level_key(alias, lv.name)))
             finals.append(OutColumn(f"{alias}.{lv.name}", f"nullIf({q(k)}, '')"))
             lookup = f"tuple('{lv.name}', {q(k)})"
-            labels.append(OutColumn(f"{alias}.{lv.name}_label",
-                                    f"nullIf(dictGet('{ldict}', 'label_{'en' if lang == 'en' else 'lv'}', {lookup}), '')"))
+            label_col = f"label_{'en' if lang == 'en' else 'lv'}"
+            labels.append(
+                OutColumn(
+                    f"{alias}.{lv.name}_label", f"nullIf(dictGet('{ldict}', '{label_col}', {lookup}), '')"
+                )
+            )
             default_order.append(f"dictGet('{ldict}', 'sort', {lookup})")
             default_order.append(q(k))
 
@@ -204,18 +247,26 @@ def build_aggregate(layout: CubeLayout, shape: SourceShape, measures: list[Measu
     parts: list[str] = []
     if flows or not stocks:
         vals = [f"{_merged(layout, m)} AS {q('v__' + m.name)}" for m in flows]
-        parts.append(f"SELECT {', '.join(group_sql + vals) or '1 AS `__one`'} FROM {source}{where_sql}{group_by}")
+        select_list = ", ".join(group_sql + vals) or "1 AS `__one`"
+        parts.append(f"SELECT {select_list} FROM {source}{where_sql}{group_by}")
     if stocks:
         per_date = [f"sum({q(layout.state_columns(m)[0].name)}) AS {q('d__' + m.name)}" for m in stocks]
         inner_keys = ", ".join([*key_names, "`__t`"])
-        inner = (f"SELECT {', '.join([*group_sql, '`__t`', *per_date])} FROM {source}{where_sql}"
-                 f" GROUP BY {inner_keys}")
+        inner = (
+            f"SELECT {', '.join([*group_sql, '`__t`', *per_date])} FROM {source}{where_sql}"
+            f" GROUP BY {inner_keys}"
+        )
         lasts = [f"argMax({q('d__' + m.name)}, `__t`) AS {q('v__' + m.name)}" for m in stocks]
-        parts.append(f"SELECT {', '.join([*key_names, *lasts])} FROM ({inner})"
-                     + (f" GROUP BY {', '.join(key_names)}" if key_names else ""))
+        parts.append(
+            f"SELECT {', '.join([*key_names, *lasts])} FROM ({inner})"
+            + (f" GROUP BY {', '.join(key_names)}" if key_names else "")
+        )
     if len(parts) == 2:
-        join = f"INNER JOIN ({parts[1]}) AS s USING ({', '.join(key_names)})" if key_names else \
-            f"CROSS JOIN ({parts[1]}) AS s"
+        join = (
+            f"INNER JOIN ({parts[1]}) AS s USING ({', '.join(key_names)})"
+            if key_names
+            else f"CROSS JOIN ({parts[1]}) AS s"
+        )
         cells = f"(SELECT * FROM ({parts[0]}) AS c {join})"
     else:
         cells = f"({parts[0]})"
@@ -228,11 +279,12 @@ def build_aggregate(layout: CubeLayout, shape: SourceShape, measures: list[Measu
     order_sql = _order_sql(order, out_cols, default_order)
     limit = ""
     if pagesize is not None:
-        limit = f" LIMIT {params.add(pagesize, 'UInt64')} OFFSET {params.add((page or 0) * pagesize, 'UInt64')}"
-    sql = (f"SELECT {select}, count() OVER () AS `__total_cells` FROM {cells} AS cells"
-           f"{order_sql}{limit}")
-    return AggregateSQL(sql, params.values, [c.name for c in finals], [c.name for c in labels],
-                        [c.name for c in measure_cols])
+        offset = params.add((page or 0) * pagesize, "UInt64")
+        limit = f" LIMIT {params.add(pagesize, 'UInt64')} OFFSET {offset}"
+    sql = f"SELECT {select}, count() OVER () AS `__total_cells` FROM {cells} AS cells{order_sql}{limit}"
+    return AggregateSQL(
+        sql, params.values, [c.name for c in finals], [c.name for c in labels], [c.name for c in measure_cols]
+    )
 
 
 def _bases(layout: CubeLayout, measures: list[Measure]) -> list[Measure]:
@@ -243,6 +295,9 @@ def _bases(layout: CubeLayout, measures: list[Measure]) -> list[Measure]:
 
 def _merged(layout: CubeLayout, m: Measure) -> str:
     merged = {s.name: s.merge.format(q(s.name)) for s in layout.state_columns(m)}
+    if m.function == Function.avg:
+        # Decimal / integer keeps the decimal's scale and truncates (2045/23 → 88.91).
+        merged = {name: f"toFloat64({sql})" for name, sql in merged.items()}
     return layout.measure_value(m, merged)
 
 
@@ -253,7 +308,13 @@ def _final_measure(layout: CubeLayout, m: Measure) -> str:
     assert m.expression is not None
     parsed = parse_expression(m.expression, kind="calc", known=[x.name for x in layout.cube.measures])
     assert isinstance(parsed, ParsedExpr)
-    return "(" + parsed.render(lambda ref: _final_measure(layout, layout.cube.measure(ref))) + ")"
+
+    # Operands as Float64: on Decimal measures ClickHouse's '/' keeps the dividend's scale and
+    # truncates, so a share 60/115*100 would come out as 0.52*100 = 52 instead of 52.17.
+    def operand(ref: str) -> str:
+        return f"toFloat64({_final_measure(layout, layout.cube.measure(ref))})"
+
+    return "(" + parsed.render(operand) + ")"
 
 
 def _order_sql(order: tuple[Order, ...], out_cols: list[OutColumn], default: list[str]) -> str:
@@ -261,8 +322,10 @@ def _order_sql(order: tuple[Order, ...], out_cols: list[OutColumn], default: lis
     terms = []
     for o in order:
         if o.field not in names:
-            raise QueryError(f"cannot order by '{o.field}': not a drilled attribute or a requested measure",
-                             hint=did_you_mean(o.field, names))
+            raise QueryError(
+                f"cannot order by '{o.field}': not a drilled attribute or a requested measure",
+                hint=did_you_mean(o.field, names),
+            )
         terms.append(f"{q(o.field)} {o.direction.upper()}")
     terms.extend(default)
     return f" ORDER BY {', '.join(terms)}" if terms else ""

@@ -426,7 +426,7 @@ FROM `labis`.`facts_disability`
 GROUP BY `territory`, `__t`, `disability_group`;
 
 -- rollup:disability.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_1d7a1d6b74` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -440,9 +440,9 @@ ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`);
 
 -- rollup:disability.by_municipality_quarter
-INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_1d7a1d6b74`
+INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`decision_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
@@ -454,10 +454,10 @@ FROM `labis`.`facts_disability`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
 
 -- rollup:disability.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_municipality_quarter_1d7a1d6b74`
-TO `labis`.`rollup_disability_by_municipality_quarter_1d7a1d6b74` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_municipality_quarter_b48adf81bb`
+TO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`decision_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
@@ -532,7 +532,7 @@ FROM `labis`.`facts_occupational_accidents`
 GROUP BY `territory`, `__t`, `nace_sector`;
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_14528bd5ff` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -548,9 +548,9 @@ ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `gender`, `age_group`, `__t`);
 
 -- rollup:occupational_accidents.by_municipality_year
-INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_14528bd5ff`
+INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`accident_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
@@ -564,10 +564,10 @@ FROM `labis`.`facts_occupational_accidents`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_municipality_year_14528bd5ff`
-TO `labis`.`rollup_occupational_accidents_by_municipality_year_14528bd5ff` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_municipality_year_ccb2076fa4`
+TO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`accident_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
@@ -647,7 +647,7 @@ FROM `labis`.`facts_pensions`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:pensions.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_1ae76b8fb4` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769c65770` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -655,7 +655,6 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_1ae7
   `age_group` LowCardinality(String),
   `m__amount` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__payments` SimpleAggregateFunction(sum, UInt64),
-  `m__pensioners_approx` AggregateFunction(uniqCombined, UInt64),
   `m__avg_pension__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_pension__n` SimpleAggregateFunction(sum, UInt64),
   `m__min_pension` SimpleAggregateFunction(min, Nullable(Decimal(18, 2))),
@@ -665,16 +664,15 @@ ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`);
 
 -- rollup:pensions.by_municipality_quarter
-INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_1ae76b8fb4`
+INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`payment_month`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
   toString(`benefit_type`) AS `benefit_type`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
-  uniqCombinedState(`person`) AS `m__pensioners_approx`,
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
@@ -683,17 +681,16 @@ FROM `labis`.`facts_pensions`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 
 -- rollup:pensions.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_municipality_quarter_1ae76b8fb4`
-TO `labis`.`rollup_pensions_by_municipality_quarter_1ae76b8fb4` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_municipality_quarter_9769c65770`
+TO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`payment_month`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
   toString(`benefit_type`) AS `benefit_type`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
-  uniqCombinedState(`person`) AS `m__pensioners_approx`,
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
@@ -772,7 +769,7 @@ FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_f6f230de36` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -787,9 +784,9 @@ ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `benefit_type`, `gender`, `__t`);
 
 -- rollup:social_assistance.by_municipality_quarter
-INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_f6f230de36`
+INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`payment_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
   toString(`benefit_type`) AS `benefit_type`,
   toString(`gender`) AS `gender`,
@@ -802,10 +799,10 @@ FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_f6f230de36`
-TO `labis`.`rollup_social_assistance_by_municipality_quarter_f6f230de36` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_88be37c14f`
+TO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`payment_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
   toString(`benefit_type`) AS `benefit_type`,
   toString(`gender`) AS `gender`,
@@ -837,44 +834,52 @@ ORDER BY (`municipality`, `gender`, `snapshot_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_4a41187070` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb` (
   `territory` LowCardinality(String),
   `__t` Date,
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
-  `m__persons` AggregateFunction(groupBitmap, UInt64)
+  `m__persons` AggregateFunction(groupBitmap, UInt64),
+  `m__persons_approx` AggregateFunction(uniqCombined, UInt64),
+  `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
+  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `__t`);
 
 -- rollup:unemployment.by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_4a41187070`
+INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
-  groupBitmapState(toUInt64(`person`)) AS `m__persons`
+  groupBitmapState(toUInt64(`person`)) AS `m__persons`,
+  uniqCombinedState(`person`) AS `m__persons_approx`,
+  sum(`duration_months`) AS `m__avg_duration__sum`,
+  count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_4a41187070`
-TO `labis`.`rollup_unemployment_by_region_quarter_4a41187070` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_927f4bf6cb`
+TO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
-  groupBitmapState(toUInt64(`person`)) AS `m__persons`
+  groupBitmapState(toUInt64(`person`)) AS `m__persons`,
+  uniqCombinedState(`person`) AS `m__persons_approx`,
+  sum(`duration_months`) AS `m__avg_duration__sum`,
+  count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_030a5e013d` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_e8412a772d` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
   `age_group` LowCardinality(String),
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
-  `m__persons_approx` AggregateFunction(uniqCombined, UInt64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
@@ -882,36 +887,34 @@ ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `gender`, `age_group`, `__t`);
 
 -- rollup:unemployment.by_municipality_month
-INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_030a5e013d`
+INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
   sum(`new_registration`) AS `m__new_registrations`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_030a5e013d`
-TO `labis`.`rollup_unemployment_by_municipality_month_030a5e013d` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_e8412a772d`
+TO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
   sum(`new_registration`) AS `m__new_registrations`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:unemployment.stock_by_day
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_c842c06289` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -922,9 +925,9 @@ ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `gender`, `__t`);
 
 -- rollup:unemployment.stock_by_day
-INSERT INTO `labis`.`rollup_unemployment_stock_by_day_c842c06289`
+INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
@@ -933,10 +936,10 @@ FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`;
 
 -- rollup:unemployment.stock_by_day
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_stock_by_day_c842c06289`
-TO `labis`.`rollup_unemployment_stock_by_day_c842c06289` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_stock_by_day_5f8f9ed399`
+TO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
@@ -945,14 +948,13 @@ FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`;
 
 -- rollup:unemployment.sums_by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_sums_by_region_quarter_fe00d25f09` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
   `age_group` LowCardinality(String),
   `education` LowCardinality(String),
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
-  `m__persons_approx` AggregateFunction(uniqCombined, UInt64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
@@ -960,7 +962,7 @@ ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`);
 
 -- rollup:unemployment.sums_by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_sums_by_region_quarter_fe00d25f09`
+INSERT INTO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
@@ -968,15 +970,14 @@ SELECT
   toString(`age_group`) AS `age_group`,
   toString(`education`) AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.sums_by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_sums_by_region_quarter_fe00d25f09`
-TO `labis`.`rollup_unemployment_sums_by_region_quarter_fe00d25f09` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_sums_by_region_quarter_b81919c61f`
+TO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
@@ -984,7 +985,6 @@ SELECT
   toString(`age_group`) AS `age_group`,
   toString(`education`) AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`

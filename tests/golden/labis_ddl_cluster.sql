@@ -434,7 +434,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_60a2cc9b4f
 ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_region_month_60a2cc9b4f_local`, rand());
 
 -- rollup:disability.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_1d7a1d6b74_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -444,13 +444,13 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_1d
   `m__first_assessments` SimpleAggregateFunction(sum, UInt64),
   `m__repeat_assessments` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_disability_by_municipality_quarter_1d7a1d6b74_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_disability_by_municipality_quarter_b48adf81bb_local', '{replica}')
 ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`);
 
 -- rollup:disability.by_municipality_quarter
-INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_1d7a1d6b74_local`
+INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`decision_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
@@ -462,10 +462,10 @@ FROM `labis`.`facts_disability_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
 
 -- rollup:disability.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_municipality_quarter_1d7a1d6b74` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_disability_by_municipality_quarter_1d7a1d6b74_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_municipality_quarter_b48adf81bb` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`decision_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
@@ -477,8 +477,8 @@ FROM `labis`.`facts_disability_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
 
 -- rollup:disability.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_1d7a1d6b74` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_municipality_quarter_1d7a1d6b74_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_municipality_quarter_1d7a1d6b74_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_municipality_quarter_b48adf81bb_local`, rand());
 
 -- facts:occupational_accidents
 CREATE TABLE IF NOT EXISTS `labis`.`facts_occupational_accidents_local` ON CLUSTER `labis_cluster` (
@@ -552,7 +552,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_mont
 ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_region_month_sector_b370a64a51_local`, rand());
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_14528bd5ff_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -564,13 +564,13 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipalit
   `m__avg_days_lost__sum` SimpleAggregateFunction(sum, Int64),
   `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_occupational_accidents_by_municipality_year_14528bd5ff_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local', '{replica}')
 ORDER BY (`territory`, `gender`, `age_group`, `__t`);
 
 -- rollup:occupational_accidents.by_municipality_year
-INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_14528bd5ff_local`
+INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`accident_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
@@ -584,10 +584,10 @@ FROM `labis`.`facts_occupational_accidents_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_municipality_year_14528bd5ff` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_occupational_accidents_by_municipality_year_14528bd5ff_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_municipality_year_ccb2076fa4` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`accident_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
@@ -601,8 +601,8 @@ FROM `labis`.`facts_occupational_accidents_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_14528bd5ff` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_municipality_year_14528bd5ff_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_municipality_year_14528bd5ff_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local`, rand());
 
 -- facts:pensions
 CREATE TABLE IF NOT EXISTS `labis`.`facts_pensions_local` ON CLUSTER `labis_cluster` (
@@ -679,7 +679,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_755c377ea4` 
 ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_region_month_755c377ea4_local`, rand());
 
 -- rollup:pensions.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_1ae76b8fb4_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -687,26 +687,24 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_1ae7
   `age_group` LowCardinality(String),
   `m__amount` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__payments` SimpleAggregateFunction(sum, UInt64),
-  `m__pensioners_approx` AggregateFunction(uniqCombined, UInt64),
   `m__avg_pension__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_pension__n` SimpleAggregateFunction(sum, UInt64),
   `m__min_pension` SimpleAggregateFunction(min, Nullable(Decimal(18, 2))),
   `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2)))
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_pensions_by_municipality_quarter_1ae76b8fb4_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_pensions_by_municipality_quarter_9769c65770_local', '{replica}')
 ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`);
 
 -- rollup:pensions.by_municipality_quarter
-INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_1ae76b8fb4_local`
+INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`payment_month`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
   toString(`benefit_type`) AS `benefit_type`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
-  uniqCombinedState(`person`) AS `m__pensioners_approx`,
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
@@ -715,17 +713,16 @@ FROM `labis`.`facts_pensions_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 
 -- rollup:pensions.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_municipality_quarter_1ae76b8fb4` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_pensions_by_municipality_quarter_1ae76b8fb4_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_municipality_quarter_9769c65770` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`payment_month`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
   toString(`benefit_type`) AS `benefit_type`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
-  uniqCombinedState(`person`) AS `m__pensioners_approx`,
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
@@ -734,8 +731,8 @@ FROM `labis`.`facts_pensions_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 
 -- rollup:pensions.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_1ae76b8fb4` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_municipality_quarter_1ae76b8fb4_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_municipality_quarter_1ae76b8fb4_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769c65770` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_municipality_quarter_9769c65770_local`, rand());
 
 -- facts:social_assistance
 CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance_local` ON CLUSTER `labis_cluster` (
@@ -816,7 +813,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_55e
 ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_region_month_55e8ee5381_local`, rand());
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_f6f230de36_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -827,13 +824,13 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_qua
   `m__avg_payment__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_municipality_quarter_f6f230de36_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_municipality_quarter_88be37c14f_local', '{replica}')
 ORDER BY (`territory`, `benefit_type`, `gender`, `__t`);
 
 -- rollup:social_assistance.by_municipality_quarter
-INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_f6f230de36_local`
+INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`payment_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
   toString(`benefit_type`) AS `benefit_type`,
   toString(`gender`) AS `gender`,
@@ -846,10 +843,10 @@ FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_f6f230de36` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_social_assistance_by_municipality_quarter_f6f230de36_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_88be37c14f` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`payment_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
   toString(`benefit_type`) AS `benefit_type`,
   toString(`gender`) AS `gender`,
@@ -862,8 +859,8 @@ FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_f6f230de36` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_municipality_quarter_f6f230de36_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_municipality_quarter_f6f230de36_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_municipality_quarter_88be37c14f_local`, rand());
 
 -- facts:unemployment
 CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment_local` ON CLUSTER `labis_cluster` (
@@ -889,102 +886,108 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment` ON CLUSTER `labis_cluste
 ENGINE = Distributed(`labis_cluster`, `labis`, `facts_unemployment_local`, rand());
 
 -- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_4a41187070_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
-  `m__persons` AggregateFunction(groupBitmap, UInt64)
+  `m__persons` AggregateFunction(groupBitmap, UInt64),
+  `m__persons_approx` AggregateFunction(uniqCombined, UInt64),
+  `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
+  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_region_quarter_4a41187070_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_region_quarter_927f4bf6cb_local', '{replica}')
 ORDER BY (`territory`, `__t`);
 
 -- rollup:unemployment.by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_4a41187070_local`
+INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
-  groupBitmapState(toUInt64(`person`)) AS `m__persons`
+  groupBitmapState(toUInt64(`person`)) AS `m__persons`,
+  uniqCombinedState(`person`) AS `m__persons_approx`,
+  sum(`duration_months`) AS `m__avg_duration__sum`,
+  count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_4a41187070` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_by_region_quarter_4a41187070_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_927f4bf6cb` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
-  groupBitmapState(toUInt64(`person`)) AS `m__persons`
+  groupBitmapState(toUInt64(`person`)) AS `m__persons`,
+  uniqCombinedState(`person`) AS `m__persons_approx`,
+  sum(`duration_months`) AS `m__avg_duration__sum`,
+  count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_4a41187070` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_region_quarter_4a41187070_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_region_quarter_4a41187070_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_region_quarter_927f4bf6cb_local`, rand());
 
 -- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_030a5e013d_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
   `age_group` LowCardinality(String),
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
-  `m__persons_approx` AggregateFunction(uniqCombined, UInt64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_municipality_month_030a5e013d_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_municipality_month_e8412a772d_local', '{replica}')
 ORDER BY (`territory`, `gender`, `age_group`, `__t`);
 
 -- rollup:unemployment.by_municipality_month
-INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_030a5e013d_local`
+INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
   sum(`new_registration`) AS `m__new_registrations`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_030a5e013d` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_by_municipality_month_030a5e013d_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_e8412a772d` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   toString(`age_group`) AS `age_group`,
   sum(`new_registration`) AS `m__new_registrations`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_030a5e013d` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_municipality_month_030a5e013d_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_municipality_month_030a5e013d_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_e8412a772d` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_municipality_month_e8412a772d_local`, rand());
 
 -- rollup:unemployment.stock_by_day
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_c842c06289_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
   `m__registered_unemployed` SimpleAggregateFunction(sum, Int64),
   `m__long_term_unemployed` SimpleAggregateFunction(sum, Int64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_stock_by_day_c842c06289_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_stock_by_day_5f8f9ed399_local', '{replica}')
 ORDER BY (`territory`, `gender`, `__t`);
 
 -- rollup:unemployment.stock_by_day
-INSERT INTO `labis`.`rollup_unemployment_stock_by_day_c842c06289_local`
+INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
@@ -993,10 +996,10 @@ FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`;
 
 -- rollup:unemployment.stock_by_day
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_stock_by_day_c842c06289` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_stock_by_day_c842c06289_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_stock_by_day_5f8f9ed399` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'municipality', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  toString(`municipality`) AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
   toString(`gender`) AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
@@ -1005,26 +1008,25 @@ FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`;
 
 -- rollup:unemployment.stock_by_day
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_c842c06289` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_stock_by_day_c842c06289_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_stock_by_day_c842c06289_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_stock_by_day_5f8f9ed399_local`, rand());
 
 -- rollup:unemployment.sums_by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_sums_by_region_quarter_fe00d25f09_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
   `age_group` LowCardinality(String),
   `education` LowCardinality(String),
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
-  `m__persons_approx` AggregateFunction(uniqCombined, UInt64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_sums_by_region_quarter_fe00d25f09_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_sums_by_region_quarter_b81919c61f_local', '{replica}')
 ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`);
 
 -- rollup:unemployment.sums_by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_sums_by_region_quarter_fe00d25f09_local`
+INSERT INTO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
@@ -1032,15 +1034,14 @@ SELECT
   toString(`age_group`) AS `age_group`,
   toString(`education`) AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.sums_by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_sums_by_region_quarter_fe00d25f09` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_sums_by_region_quarter_fe00d25f09_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_sums_by_region_quarter_b81919c61f` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
@@ -1048,13 +1049,12 @@ SELECT
   toString(`age_group`) AS `age_group`,
   toString(`education`) AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.sums_by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_sums_by_region_quarter_fe00d25f09` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_sums_by_region_quarter_fe00d25f09_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_sums_by_region_quarter_fe00d25f09_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_sums_by_region_quarter_b81919c61f_local`, rand());
 

@@ -1,0 +1,1 @@
+"""Synthetic LabIS data calibrated to published Latvian figures."""
