@@ -81,9 +81,9 @@ SUM_TYPES = {
 def fact_key_sql(cube: Cube, column: str) -> str:
     """A fact's member key as text. NULL becomes the member '' (as an unknown key does): it
     groups, joins and looks up like any key, `__null__` cuts select it, output shows NULL."""
-    if cube.column(column).nullable:
-        return f"ifNull(toString({q(column)}), '')"
-    return f"toString({q(column)})"
+    col = cube.column(column)
+    text = q(column) if col.type == ColumnType.string else f"toString({q(column)})"
+    return f"ifNull({text}, '')" if col.nullable else text
 
 
 def column_type(col_type: ColumnType, nullable: bool) -> str:

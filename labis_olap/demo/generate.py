@@ -1,13 +1,13 @@
 """Synthetic, deterministic demo data for the five LabIS cubes, calibrated to published Latvian totals.
 
 ``generate(total_rows, seed)`` streams ``(cube, pyarrow.Table)`` pairs: fact batches of the cubes in
-:data:`CUBES` order, each cube followed by the ``("persons", table)`` batches that map the person
-numbers it introduced to pseudonyms. Everything is vectorised with numpy; only the pseudonym hashing
-loops in Python (one HMAC per person, not per row). Memory is bounded by the batch size (plus
-3 bytes per possible person, to remember attributes of persons shared between cubes).
+:data:`CUBES` order, each cube followed by the ``("persons", table)`` batches that give the
+synthetic person code of each person number it introduced (the loader turns codes into keyed pseudonyms inside the
+engine; no code is stored). Everything is vectorised with numpy. Memory is bounded by the batch
+size (plus 3 bytes per possible person, to remember attributes of persons shared between cubes).
 
 Determinism
-    The output depends only on ``(total_rows, seed)`` (and ``key`` for the pseudonyms), not on
+    The output depends only on ``(total_rows, seed)``, not on
     ``batch_rows``: facts are generated in fixed internal chunks of ``_CHUNK_ROWS`` rows, each from its
     own random stream ``SeedSequence([seed, cube, chunk])``, and re-sliced into batches.
 
@@ -54,9 +54,6 @@ Territory
 
 from __future__ import annotations
 
-import binascii
-import hashlib
-import importlib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -66,6 +63,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+
+from ..privacy import hmac_hex
 
 Arr = npt.NDArray[Any]
 
@@ -349,7 +348,7 @@ SCHEMAS: dict[str, Any] = {
         _field("payment_month", pa.date32()), _field("municipality", _DICT), _field("benefit_type", _DICT),
         _field("gender", _DICT), _field("age_group", _DICT), _field("source", _DICT),
         _field("person", pa.uint64()), _field("amount", _DEC)]),
-    "persons": pa.schema([_field("person_num", pa.uint64()), _field("pseudonym", _STR)]),
+    "persons": pa.schema([_field("person_num", pa.uint64()), _field("person_code", _STR)]),
 }
 """Arrow schema of each kind of batch (strings are dictionary-encoded with int32 indices)."""
 
@@ -761,47 +760,19 @@ def synthetic_person_code(person_num: int) -> str:
     return bytes(_person_code_bytes(np.array([person_num]))[0]).decode("ascii")
 
 
-def _sha256_ctor() -> Callable[..., Any]:
-    # CPython's built-in SHA-256 copies faster than OpenSSL's for one-block messages.
-    for name in ("_sha256", "_sha2"):
-        try:
-            ctor: Callable[..., Any] = importlib.import_module(name).sha256
-            return ctor
-        except (ImportError, AttributeError):
-            continue
-    return hashlib.sha256
-
-
-def _hmac_hex(messages: bytes, width: int, key: bytes) -> bytes:
-    """Concatenated lowercase hex HMAC-SHA-256 of consecutive ``width``-byte messages."""
-    ctor = _sha256_ctor()
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    inner = ctor(bytes(b ^ 0x36 for b in key)).copy
-    outer = ctor(bytes(b ^ 0x5C for b in key)).copy
-    out: list[bytes] = []
-    append = out.append
-    for i in range(0, len(messages), width):
-        h = inner()
-        h.update(messages[i:i + width])
-        o = outer()
-        o.update(h.digest())
-        append(o.digest())
-    return binascii.hexlify(b"".join(out))
-
-
-def _persons_table(lo: int, hi: int, key: bytes) -> Any:
+def _persons_table(lo: int, hi: int) -> Any:
+    """Person numbers with their synthetic codes; `load_demo` turns each code into its keyed
+    pseudonym inside the engine (labis_olap.privacy), so no code is ever stored."""
     person = np.arange(lo, hi, dtype=np.uint64)
-    hexes = _hmac_hex(_person_code_bytes(person).tobytes(), 12, key)
-    offsets = np.arange(0, 64 * (person.size + 1), 64, dtype=np.int32)
-    pseudonym = pa.Array.from_buffers(_STR, person.size, [None, pa.py_buffer(offsets), pa.py_buffer(hexes)])
-    return pa.Table.from_arrays([pa.array(person), pseudonym], schema=SCHEMAS["persons"])
+    codes = _person_code_bytes(person).tobytes()
+    offsets = np.arange(0, 12 * (person.size + 1), 12, dtype=np.int32)
+    code = pa.Array.from_buffers(_STR, person.size, [None, pa.py_buffer(offsets), pa.py_buffer(codes)])
+    return pa.Table.from_arrays([pa.array(person), code], schema=SCHEMAS["persons"])
 
 
 def pseudonym(person_num: int, key: bytes = DEMO_KEY) -> str:
-    """The pseudonym of one person number (what the persons batches carry)."""
-    return _hmac_hex(_person_code_bytes(np.array([person_num])).tobytes(), 12, key).decode("ascii")
+    """The pseudonym of one person number: what the persons table holds after a demo load."""
+    return hmac_hex(synthetic_person_code(person_num), key)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1040,9 +1011,8 @@ def _rebatch(tables: Iterator[Any], batch_rows: int) -> Iterator[Any]:
         yield pending[0] if len(pending) == 1 else pa.concat_tables(pending)
 
 
-def generate(total_rows: int, seed: int = 42, batch_rows: int = 1_000_000,
-             key: bytes = DEMO_KEY) -> Iterator[tuple[str, Any]]:
-    """Yield ``(cube, table)`` fact batches and ``("persons", table)`` pseudonym batches.
+def generate(total_rows: int, seed: int = 42, batch_rows: int = 1_000_000) -> Iterator[tuple[str, Any]]:
+    """Yield ``(cube, table)`` fact batches and ``("persons", table)`` batches of synthetic codes.
 
     Each cube's batches add up to ``plan_rows(total_rows)[cube]`` rows and are followed by the
     persons it introduced (each person number exactly once over the whole stream). Batches have at
@@ -1067,4 +1037,4 @@ def generate(total_rows: int, seed: int = 42, batch_rows: int = 1_000_000,
             yield cube, table
         lo, hi = reg.end(cube)
         for first in range(lo, hi, batch_rows):
-            yield "persons", _persons_table(first, min(hi, first + batch_rows), key)
+            yield "persons", _persons_table(first, min(hi, first + batch_rows))

@@ -13,7 +13,8 @@ from ..compiler.physical import CubeLayout
 from ..engine.base import FACT_INSERT_SETTINGS, Engine
 from ..errors import UserError
 from ..model.loader import Model
-from .generate import generate, plan_rows
+from ..privacy import hmac_sql
+from .generate import DEMO_KEY, generate, plan_rows
 
 
 @dataclass
@@ -46,6 +47,8 @@ def load_demo(
     apply_model(model, engine)
     reset_demo_tables(model, engine)
     stats = DemoStats()
+    params: dict[str, object] = {}
+    pseudonymise = ["person_num", hmac_sql("person_code", DEMO_KEY, params)]
     start = time.perf_counter()
     with (
         APPLY_LOCK,
@@ -63,7 +66,7 @@ def load_demo(
         task = progress.add_task("demo facts", total=rows, rate="")
         for cube, batch in generate(rows, seed):
             if cube == "persons":
-                engine.insert_arrow("persons", batch)
+                engine.insert_select("persons", batch, ["person_num", "pseudonym"], pseudonymise, params)
                 continue
             engine.insert_arrow(
                 CubeLayout(model, model.cubes[cube], engine.database).facts_table, batch, FACT_INSERT_SETTINGS

@@ -37,6 +37,18 @@ class Engine(Protocol):
         """Append an Arrow table to `database.table` (columns by name)."""
         ...
 
+    def insert_select(
+        self,
+        table: str,
+        data: pa.Table,
+        columns: Sequence[str],
+        exprs: Sequence[str],
+        params: Params | None = None,
+    ) -> None:
+        """Append rows computed by SQL `exprs` over the batch's columns (e.g. a keyed hash), so a
+        value can be transformed by the engine without ever being stored as it came."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -63,6 +75,31 @@ def _quoted(value: Any) -> str:
     if value is None:
         return "NULL"
     return param_text(value)
+
+
+def arrow_structure(schema: pa.Schema) -> str:
+    """A ClickHouse column list for an Arrow schema (for staging batches)."""
+    return ", ".join(f"`{f.name}` {_ch_type(f.type)}" for f in schema)
+
+
+def _ch_type(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        return _ch_type(t.value_type)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t):
+        return "String"
+    if pa.types.is_date32(t):
+        return "Date"
+    if pa.types.is_timestamp(t):
+        return "DateTime"
+    if pa.types.is_boolean(t):
+        return "Bool"
+    if pa.types.is_decimal(t):
+        return f"Decimal({t.precision}, {t.scale})"
+    if pa.types.is_floating(t):
+        return "Float64" if t.bit_width == 64 else "Float32"
+    if pa.types.is_integer(t):
+        return f"{'UInt' if pa.types.is_unsigned_integer(t) else 'Int'}{t.bit_width}"
+    raise TypeError(f"no ClickHouse type for Arrow {t}")
 
 
 def open_engine(settings: Any) -> Engine:

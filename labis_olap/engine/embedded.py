@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,27 @@ class EmbeddedEngine:
         conn = self._conn()
         try:
             conn.query(sql, "Null")  # must be called from this frame (see above)
+        except Exception as exc:
+            self._drop_connection(conn)
+            raise EngineError(f"inserting into {table}: {_first_line(exc)}") from exc
+
+    def insert_select(
+        self,
+        table: str,
+        data: pa.Table,
+        columns: Sequence[str],
+        exprs: Sequence[str],
+        params: Params | None = None,
+    ) -> None:
+        labis_batch = data  # noqa: F841  (read by chDB's Python() table function)
+        cols = ", ".join(f"`{c}`" for c in columns)
+        sql = (
+            f"INSERT INTO `{self.database}`.`{table}` ({cols}) "
+            f"SELECT {', '.join(exprs)} FROM Python(labis_batch)"
+        )
+        conn = self._conn()
+        try:
+            conn.query(sql, "Null", params=_params(params))
         except Exception as exc:
             self._drop_connection(conn)
             raise EngineError(f"inserting into {table}: {_first_line(exc)}") from exc

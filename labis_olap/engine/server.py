@@ -6,7 +6,8 @@ The same compiled SQL as the embedded engine; parameters are sent for server-sid
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -14,7 +15,7 @@ import clickhouse_connect
 import pyarrow as pa
 
 from ..errors import EngineError
-from .base import Params, param_text
+from .base import Params, arrow_structure, param_text
 
 
 class ServerEngine:
@@ -51,6 +52,29 @@ class ServerEngine:
             self._client.insert_arrow(table, data, database=self.database, settings=dict(settings or {}))
         except Exception as exc:
             raise EngineError(_first_line(exc)) from exc
+
+    def insert_select(
+        self,
+        table: str,
+        data: pa.Table,
+        columns: Sequence[str],
+        exprs: Sequence[str],
+        params: Params | None = None,
+    ) -> None:
+        # No Python() table function over HTTP: stage the batch in a Memory table (RAM only,
+        # dropped at once), then transform it into the target in one INSERT … SELECT.
+        stage = f"_labis_stage_{uuid.uuid4().hex}"
+        target = f"`{self.database}`.`{stage}`"
+        self.execute(f"CREATE TABLE {target} ({arrow_structure(data.schema)}) ENGINE = Memory")
+        try:
+            self.insert_arrow(stage, data)
+            cols = ", ".join(f"`{c}`" for c in columns)
+            self.execute(
+                f"INSERT INTO `{self.database}`.`{table}` ({cols}) SELECT {', '.join(exprs)} FROM {target}",
+                params,
+            )
+        finally:
+            self.execute(f"DROP TABLE IF EXISTS {target}")
 
     def close(self) -> None:
         self._client.close()

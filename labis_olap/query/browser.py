@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
-from ..errors import NotFoundError, QueryError
+from ..errors import EngineError, NotFoundError, QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.loader import Model
 from .cell import CubeQuery
@@ -97,7 +97,11 @@ class Browser:
             layout, shape, measures, cuts, drills, query.order, query.page, query.pagesize, as_of, query.lang
         )
         start = time.perf_counter()
-        table = self.engine.query(built.sql, built.params)
+        try:
+            table = self.engine.query(built.sql, built.params)
+        except EngineError as exc:
+            where = "its facts" if shape.name == "facts" else f"rollup '{shape.name}'"
+            raise EngineError(f"cube '{cube.name}', reading {where}: {exc.message}") from exc
         elapsed = (time.perf_counter() - start) * 1000
         if table.num_rows:
             total = int(table.column("__total_cells")[0].as_py())

@@ -405,9 +405,9 @@ ORDER BY (`territory`, `disability_group`, `__t`);
 -- rollup:disability.by_region_month
 INSERT INTO `labis`.`rollup_disability_by_region_month_60a2cc9b4f_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`decision_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`decision_date`)) AS `territory`,
   toStartOfMonth(`decision_date`) AS `__t`,
-  toString(`disability_group`) AS `disability_group`,
+  `disability_group` AS `disability_group`,
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
@@ -419,9 +419,9 @@ GROUP BY `territory`, `__t`, `disability_group`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_region_month_60a2cc9b4f` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_disability_by_region_month_60a2cc9b4f_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`decision_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`decision_date`)) AS `territory`,
   toStartOfMonth(`decision_date`) AS `__t`,
-  toString(`disability_group`) AS `disability_group`,
+  `disability_group` AS `disability_group`,
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
@@ -450,11 +450,11 @@ ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`);
 -- rollup:disability.by_municipality_quarter
 INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local`
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
-  toString(`disability_group`) AS `disability_group`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
+  `disability_group` AS `disability_group`,
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`
@@ -465,11 +465,11 @@ GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_municipality_quarter_b48adf81bb` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local` AS
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
-  toString(`disability_group`) AS `disability_group`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
+  `disability_group` AS `disability_group`,
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`
@@ -519,9 +519,9 @@ ORDER BY (`territory`, `nace_sector`, `__t`);
 -- rollup:occupational_accidents.by_region_month_sector
 INSERT INTO `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`accident_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`accident_date`)) AS `territory`,
   toStartOfMonth(`accident_date`) AS `__t`,
-  toString(`nace_sector`) AS `nace_sector`,
+  `nace_sector` AS `nace_sector`,
   count() AS `m__accidents`,
   countIf("severity" = 'serious') AS `m__serious_accidents`,
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
@@ -535,9 +535,9 @@ GROUP BY `territory`, `__t`, `nace_sector`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_region_month_sector_b370a64a51` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`accident_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`accident_date`)) AS `territory`,
   toStartOfMonth(`accident_date`) AS `__t`,
-  toString(`nace_sector`) AS `nace_sector`,
+  `nace_sector` AS `nace_sector`,
   count() AS `m__accidents`,
   countIf("severity" = 'serious') AS `m__serious_accidents`,
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
@@ -570,10 +570,10 @@ ORDER BY (`territory`, `gender`, `age_group`, `__t`);
 -- rollup:occupational_accidents.by_municipality_year
 INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local`
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
   count() AS `m__accidents`,
   countIf("severity" = 'serious') AS `m__serious_accidents`,
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
@@ -587,10 +587,10 @@ GROUP BY `territory`, `__t`, `gender`, `age_group`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_municipality_year_ccb2076fa4` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local` AS
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
   count() AS `m__accidents`,
   countIf("severity" = 'serious') AS `m__serious_accidents`,
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
@@ -644,9 +644,9 @@ ORDER BY (`territory`, `benefit_type`, `__t`);
 -- rollup:pensions.by_region_month
 INSERT INTO `labis`.`rollup_pensions_by_region_month_755c377ea4_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`payment_month`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_month`)) AS `territory`,
   toStartOfMonth(`payment_month`) AS `__t`,
-  toString(`benefit_type`) AS `benefit_type`,
+  `benefit_type` AS `benefit_type`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
   groupBitmapState(toUInt64(`person`)) AS `m__pensioners`,
@@ -661,9 +661,9 @@ GROUP BY `territory`, `__t`, `benefit_type`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_region_month_755c377ea4` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_pensions_by_region_month_755c377ea4_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`payment_month`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_month`)) AS `territory`,
   toStartOfMonth(`payment_month`) AS `__t`,
-  toString(`benefit_type`) AS `benefit_type`,
+  `benefit_type` AS `benefit_type`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
   groupBitmapState(toUInt64(`person`)) AS `m__pensioners`,
@@ -698,11 +698,11 @@ ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`);
 -- rollup:pensions.by_municipality_quarter
 INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local`
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
-  toString(`benefit_type`) AS `benefit_type`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
+  `benefit_type` AS `benefit_type`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
   sum(`amount`) AS `m__avg_pension__sum`,
@@ -716,11 +716,11 @@ GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_municipality_quarter_9769c65770` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local` AS
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
-  toString(`benefit_type`) AS `benefit_type`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
+  `benefit_type` AS `benefit_type`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
   sum(`amount`) AS `m__avg_pension__sum`,
@@ -776,9 +776,9 @@ ORDER BY (`territory`, `benefit_type`, `__t`);
 -- rollup:social_assistance.by_region_month
 INSERT INTO `labis`.`rollup_social_assistance_by_region_month_55e8ee5381_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`payment_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
-  toString(`benefit_type`) AS `benefit_type`,
+  `benefit_type` AS `benefit_type`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
   groupBitmapState(toUInt64(`person`)) AS `m__recipients`,
@@ -794,9 +794,9 @@ GROUP BY `territory`, `__t`, `benefit_type`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_region_month_55e8ee5381` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_social_assistance_by_region_month_55e8ee5381_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`payment_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
-  toString(`benefit_type`) AS `benefit_type`,
+  `benefit_type` AS `benefit_type`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
   groupBitmapState(toUInt64(`person`)) AS `m__recipients`,
@@ -830,10 +830,10 @@ ORDER BY (`territory`, `benefit_type`, `gender`, `__t`);
 -- rollup:social_assistance.by_municipality_quarter
 INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local`
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
-  toString(`benefit_type`) AS `benefit_type`,
-  toString(`gender`) AS `gender`,
+  `benefit_type` AS `benefit_type`,
+  `gender` AS `gender`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
@@ -846,10 +846,10 @@ GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_88be37c14f` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local` AS
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
-  toString(`benefit_type`) AS `benefit_type`,
-  toString(`gender`) AS `gender`,
+  `benefit_type` AS `benefit_type`,
+  `gender` AS `gender`,
   sum(`amount`) AS `m__amount`,
   count() AS `m__payments`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
@@ -901,7 +901,7 @@ ORDER BY (`territory`, `__t`);
 -- rollup:unemployment.by_region_quarter
 INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
@@ -915,7 +915,7 @@ GROUP BY `territory`, `__t`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_927f4bf6cb` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
@@ -945,10 +945,10 @@ ORDER BY (`territory`, `gender`, `age_group`, `__t`);
 -- rollup:unemployment.by_municipality_month
 INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local`
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
@@ -959,10 +959,10 @@ GROUP BY `territory`, `__t`, `gender`, `age_group`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_e8412a772d` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local` AS
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
@@ -987,9 +987,9 @@ ORDER BY (`territory`, `gender`, `__t`);
 -- rollup:unemployment.stock_by_day
 INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local`
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
+  `gender` AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
   sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`
 FROM `labis`.`facts_unemployment_local`
@@ -999,9 +999,9 @@ GROUP BY `territory`, `__t`, `gender`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_stock_by_day_5f8f9ed399` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local` AS
 SELECT
-  toString(`municipality`) AS `territory`,
+  `municipality` AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
+  `gender` AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
   sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`
 FROM `labis`.`facts_unemployment_local`
@@ -1028,11 +1028,11 @@ ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`);
 -- rollup:unemployment.sums_by_region_quarter
 INSERT INTO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local`
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
-  toString(`education`) AS `education`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
+  `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
@@ -1043,11 +1043,11 @@ GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_sums_by_region_quarter_b81919c61f` ON CLUSTER `labis_cluster`
 TO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local` AS
 SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(toString(`municipality`)), toDate(`snapshot_date`)) AS `territory`,
+  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
-  toString(`gender`) AS `gender`,
-  toString(`age_group`) AS `age_group`,
-  toString(`education`) AS `education`,
+  `gender` AS `gender`,
+  `age_group` AS `age_group`,
+  `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
