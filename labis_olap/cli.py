@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import ModelError, UserError
@@ -40,12 +41,16 @@ def friendly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ModelError as exc:
-            err.print(exc.rendered, markup=False, highlight=False)
+            # soft_wrap: never break `file:line:col` or a source line under its caret (rich
+            # wraps at 80 columns when the output is not a terminal).
+            err.print(exc.rendered, markup=False, highlight=False, emoji=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except UserError as exc:
-            err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            # It may echo what the user typed: escaped, that is never read as markup.
+            message = escape(exc.message)
+            err.print(f"[red]error:[/red] {message}", highlight=False, emoji=False, soft_wrap=True)
             if exc.hint:
-                err.print(f"  hint: {exc.hint}", highlight=False)
+                err.print(f"  hint: {escape(exc.hint)}", highlight=False, emoji=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
