@@ -3,8 +3,9 @@
 ``generate(total_rows, seed)`` streams ``(cube, pyarrow.Table)`` pairs: fact batches of the cubes in
 :data:`CUBES` order, each cube followed by the ``("persons", table)`` batches that give the
 synthetic person code of each person number it introduced (the loader turns codes into keyed
-pseudonyms inside the engine; no code is stored). Everything is vectorised with numpy. Memory is bounded by the batch
-size (plus 3 bytes per possible person, to remember attributes of persons shared between cubes).
+pseudonyms inside the engine; no code is stored). Everything is vectorised with numpy. Memory
+is bounded by the batch size (plus 3 bytes per possible person, to remember attributes of
+persons shared between cubes).
 
 Determinism
     The output depends only on ``(total_rows, seed)``, not on
