@@ -72,12 +72,15 @@ def compile_model(model: Model, database: str = "labis", cluster: str | None = N
 def _persons(t: Target) -> list[Statement]:
     # The global person dictionary (Kylin's idea): pseudonym → dense number. Facts carry only
     # the number, so bitmaps count distinct persons exactly and no identifier sits in facts.
+    # Numbers are handed out in order, so sorting by number costs nothing on insert (sorting
+    # random 64-character pseudonyms took a second per million persons); a lookup by
+    # pseudonym is a hash join over the whole table either way.
     name = "persons"
     sql = (
         f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(t.local(name))}{t.on_cluster()} (\n"
         f"  `person_num` UInt64,\n  `pseudonym` String\n)\n"
-        f"ENGINE = {t.engine('ReplacingMergeTree', t.local(name), replicated_everywhere=True)}\n"
-        f"ORDER BY `pseudonym`"
+        f"ENGINE = {t.engine('MergeTree', t.local(name), replicated_everywhere=True)}\n"
+        f"ORDER BY `person_num`"
     )
     return [Statement("table", t.local(name), sql, "persons")]
 
@@ -169,14 +172,12 @@ def facts_statements(layout: CubeLayout, t: Target) -> list[Statement]:
 
 
 def _facts_order(layout: CubeLayout) -> list[str]:
-    # Nullable columns cannot be sort keys (allow_nullable_key is off by default).
-    keys = [
-        q(d.column)
-        for d in layout.cube.dimensions
-        if not layout.model.dimensions[d.dimension].is_time and not layout.cube.column(d.column).nullable
-    ][:2]
+    """Facts sort by date alone: time cuts skip granules, and inserts stay fast (a sort on
+    (municipality, gender, date) cost a quarter of the insert time, measured on the demo).
+    Without a time dimension, by the first non-nullable dimension key."""
     if layout.time_link:
-        keys.append(q(layout.time_link[1]))
+        return [q(layout.time_link[1])]
+    keys = [q(d.column) for d in layout.cube.dimensions if not layout.cube.column(d.column).nullable][:1]
     return keys or ["tuple()"]
 
 

@@ -6,8 +6,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`persons` (
   `person_num` UInt64,
   `pseudonym` String
 )
-ENGINE = ReplacingMergeTree()
-ORDER BY `pseudonym`;
+ENGINE = MergeTree()
+ORDER BY `person_num`;
 
 -- dimension:age_group
 CREATE TABLE IF NOT EXISTS `labis`.`dim_age_group_map_cc88fce5b2` (
@@ -382,7 +382,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_disability` (
 )
 ENGINE = MergeTree()
 PARTITION BY toYear(`decision_date`)
-ORDER BY (`municipality`, `gender`, `decision_date`)
+ORDER BY (`decision_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_region_month
@@ -482,7 +482,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_occupational_accidents` (
 )
 ENGINE = MergeTree()
 PARTITION BY toYear(`accident_date`)
-ORDER BY (`municipality`, `nace_sector`, `accident_date`)
+ORDER BY (`accident_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_region_month_sector
@@ -594,7 +594,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_pensions` (
 )
 ENGINE = MergeTree()
 PARTITION BY toYear(`payment_month`)
-ORDER BY (`municipality`, `benefit_type`, `payment_month`)
+ORDER BY (`payment_month`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_region_month
@@ -713,7 +713,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance` (
 )
 ENGINE = MergeTree()
 PARTITION BY toYear(`payment_date`)
-ORDER BY (`municipality`, `benefit_type`, `payment_date`)
+ORDER BY (`payment_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
@@ -830,16 +830,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment` (
 )
 ENGINE = MergeTree()
 PARTITION BY toYear(`snapshot_date`)
-ORDER BY (`municipality`, `gender`, `snapshot_date`)
+ORDER BY (`snapshot_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_e15436e21b` (
   `territory` LowCardinality(String),
   `__t` Date,
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
   `m__persons` AggregateFunction(groupBitmap, UInt64),
-  `m__persons_approx` AggregateFunction(uniqCombined, UInt64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
@@ -847,71 +846,72 @@ ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `__t`);
 
 -- rollup:unemployment.by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb`
+INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_927f4bf6cb`
-TO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_e15436e21b`
+TO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_e8412a772d` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b27057b80b` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
   `age_group` LowCardinality(String),
+  `education` LowCardinality(String),
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `gender`, `age_group`, `__t`);
+ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`);
 
 -- rollup:unemployment.by_municipality_month
-INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d`
+INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b`
 SELECT
   `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
   `gender` AS `gender`,
   `age_group` AS `age_group`,
+  `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`
-GROUP BY `territory`, `__t`, `gender`, `age_group`;
+GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_e8412a772d`
-TO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_b27057b80b`
+TO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
   `gender` AS `gender`,
   `age_group` AS `age_group`,
+  `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment`
-GROUP BY `territory`, `__t`, `gender`, `age_group`;
+GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.stock_by_day
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399` (
@@ -946,47 +946,4 @@ SELECT
   sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`;
-
--- rollup:unemployment.sums_by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f` (
-  `territory` LowCardinality(String),
-  `__t` Date,
-  `gender` LowCardinality(String),
-  `age_group` LowCardinality(String),
-  `education` LowCardinality(String),
-  `m__new_registrations` SimpleAggregateFunction(sum, Int64),
-  `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
-)
-ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`);
-
--- rollup:unemployment.sums_by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f`
-SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
-  toStartOfQuarter(`snapshot_date`) AS `__t`,
-  `gender` AS `gender`,
-  `age_group` AS `age_group`,
-  `education` AS `education`,
-  sum(`new_registration`) AS `m__new_registrations`,
-  sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
-FROM `labis`.`facts_unemployment`
-GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
-
--- rollup:unemployment.sums_by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_sums_by_region_quarter_b81919c61f`
-TO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f` AS
-SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
-  toStartOfQuarter(`snapshot_date`) AS `__t`,
-  `gender` AS `gender`,
-  `age_group` AS `age_group`,
-  `education` AS `education`,
-  sum(`new_registration`) AS `m__new_registrations`,
-  sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
-FROM `labis`.`facts_unemployment`
-GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 

@@ -6,8 +6,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`persons_local` ON CLUSTER `labis_cluster` (
   `person_num` UInt64,
   `pseudonym` String
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/labis/persons_local', '{replica}')
-ORDER BY `pseudonym`;
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/labis/persons_local', '{replica}')
+ORDER BY `person_num`;
 
 -- dimension:age_group
 CREATE TABLE IF NOT EXISTS `labis`.`dim_age_group_map_cc88fce5b2` ON CLUSTER `labis_cluster` (
@@ -382,7 +382,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_disability_local` ON CLUSTER `labis_cl
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/labis/facts_disability_local', '{replica}')
 PARTITION BY toYear(`decision_date`)
-ORDER BY (`municipality`, `gender`, `decision_date`)
+ORDER BY (`decision_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:disability
@@ -494,7 +494,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_occupational_accidents_local` ON CLUST
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/labis/facts_occupational_accidents_local', '{replica}')
 PARTITION BY toYear(`accident_date`)
-ORDER BY (`municipality`, `nace_sector`, `accident_date`)
+ORDER BY (`accident_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:occupational_accidents
@@ -618,7 +618,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_pensions_local` ON CLUSTER `labis_clus
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/labis/facts_pensions_local', '{replica}')
 PARTITION BY toYear(`payment_month`)
-ORDER BY (`municipality`, `benefit_type`, `payment_month`)
+ORDER BY (`payment_month`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:pensions
@@ -749,7 +749,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance_local` ON CLUSTER `l
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/labis/facts_social_assistance_local', '{replica}')
 PARTITION BY toYear(`payment_date`)
-ORDER BY (`municipality`, `benefit_type`, `payment_date`)
+ORDER BY (`payment_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:social_assistance
@@ -878,7 +878,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment_local` ON CLUSTER `labis_
 )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/labis/facts_unemployment_local', '{replica}')
 PARTITION BY toYear(`snapshot_date`)
-ORDER BY (`municipality`, `gender`, `snapshot_date`)
+ORDER BY (`snapshot_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:unemployment
@@ -886,92 +886,92 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment` ON CLUSTER `labis_cluste
 ENGINE = Distributed(`labis_cluster`, `labis`, `facts_unemployment_local`, rand());
 
 -- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_e15436e21b_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
   `m__persons` AggregateFunction(groupBitmap, UInt64),
-  `m__persons_approx` AggregateFunction(uniqCombined, UInt64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_region_quarter_927f4bf6cb_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_region_quarter_e15436e21b_local', '{replica}')
 ORDER BY (`territory`, `__t`);
 
 -- rollup:unemployment.by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local`
+INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b_local`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_927f4bf6cb` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_e15436e21b` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b_local` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
-  uniqCombinedState(`person`) AS `m__persons_approx`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_region_quarter_927f4bf6cb_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_region_quarter_927f4bf6cb_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_e15436e21b` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_region_quarter_e15436e21b_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_region_quarter_e15436e21b_local`, rand());
 
 -- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b27057b80b_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
   `age_group` LowCardinality(String),
+  `education` LowCardinality(String),
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_municipality_month_e8412a772d_local', '{replica}')
-ORDER BY (`territory`, `gender`, `age_group`, `__t`);
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_municipality_month_b27057b80b_local', '{replica}')
+ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`);
 
 -- rollup:unemployment.by_municipality_month
-INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local`
+INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b_local`
 SELECT
   `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
   `gender` AS `gender`,
   `age_group` AS `age_group`,
+  `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
-GROUP BY `territory`, `__t`, `gender`, `age_group`;
+GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_e8412a772d` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_b27057b80b` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b_local` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
   `gender` AS `gender`,
   `age_group` AS `age_group`,
+  `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`
 FROM `labis`.`facts_unemployment_local`
-GROUP BY `territory`, `__t`, `gender`, `age_group`;
+GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_e8412a772d` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_municipality_month_e8412a772d_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_municipality_month_e8412a772d_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b27057b80b` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_municipality_month_b27057b80b_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_municipality_month_b27057b80b_local`, rand());
 
 -- rollup:unemployment.stock_by_day
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local` ON CLUSTER `labis_cluster` (
@@ -1010,51 +1010,4 @@ GROUP BY `territory`, `__t`, `gender`;
 -- rollup:unemployment.stock_by_day
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local`
 ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_stock_by_day_5f8f9ed399_local`, rand());
-
--- rollup:unemployment.sums_by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local` ON CLUSTER `labis_cluster` (
-  `territory` LowCardinality(String),
-  `__t` Date,
-  `gender` LowCardinality(String),
-  `age_group` LowCardinality(String),
-  `education` LowCardinality(String),
-  `m__new_registrations` SimpleAggregateFunction(sum, Int64),
-  `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
-)
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_sums_by_region_quarter_b81919c61f_local', '{replica}')
-ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`);
-
--- rollup:unemployment.sums_by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local`
-SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
-  toStartOfQuarter(`snapshot_date`) AS `__t`,
-  `gender` AS `gender`,
-  `age_group` AS `age_group`,
-  `education` AS `education`,
-  sum(`new_registration`) AS `m__new_registrations`,
-  sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
-FROM `labis`.`facts_unemployment_local`
-GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
-
--- rollup:unemployment.sums_by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_sums_by_region_quarter_b81919c61f` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local` AS
-SELECT
-  dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
-  toStartOfQuarter(`snapshot_date`) AS `__t`,
-  `gender` AS `gender`,
-  `age_group` AS `age_group`,
-  `education` AS `education`,
-  sum(`new_registration`) AS `m__new_registrations`,
-  sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
-FROM `labis`.`facts_unemployment_local`
-GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
-
--- rollup:unemployment.sums_by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_sums_by_region_quarter_b81919c61f_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_sums_by_region_quarter_b81919c61f_local`, rand());
 
