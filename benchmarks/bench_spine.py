@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default="/tmp/labis-bench")
     ap.add_argument("--keep", action="store_true", help="reuse data already loaded in --data-dir")
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=160)
     model = load_model(ROOT / "model")
     data_dir = Path(args.data_dir)
     if not args.keep and data_dir.exists():

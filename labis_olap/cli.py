@@ -22,7 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="LabIS OLAP: YAML cube models compiled into ClickHouse and answered from rollups.",
 )
-out = Console()
+# Tables are wide: when output is not a terminal rich would wrap them at 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -139,6 +140,7 @@ def demo(
     query: Annotated[bool, typer.Option(help="Print a sample query afterwards")] = True,
 ) -> None:
     """Generate realistic synthetic data for every cube and load it (replacing earlier demo data)."""
+    from .demo.generate import REALISTIC_TOTAL_ROWS as REALISTIC_ROWS
     from .demo.load import load_demo
 
     if not 1_000 <= rows <= 100_000_000:
@@ -152,14 +154,22 @@ def demo(
         f"({stats.rows / max(stats.seconds, 1e-9):,.0f} rows/s) with every rollup live"
     )
     if query:
-        out.print("\nRegistered unemployed at year end, by statistical region (as at each fact's date):")
+        out.print(
+            "\nRegistered unemployed at the end of 2024, by statistical region (as at each fact's date)"
+            + (
+                ""
+                if rows >= REALISTIC_ROWS
+                else f"; national level is realistic from --rows {REALISTIC_ROWS:,}"
+            )
+            + ":"
+        )
         _print_query(
             m,
             engine,
             "unemployment",
-            ["registered_unemployed", "new_registrations"],
-            "",
-            "territory:region|time:year",
+            ["registered_unemployed", "long_term_unemployed", "long_term_share"],
+            "time:2024",
+            "territory:region",
             None,
             None,
             None,
