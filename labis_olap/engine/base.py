@@ -69,6 +69,19 @@ def param_text(value: Any) -> str:
     raise TypeError(f"unsupported parameter type {type(value).__name__}")
 
 
+def text_params(params: Params | None) -> dict[str, str] | None:
+    """Parameters as ClickHouse text, so that both engines bind exactly the same strings."""
+    if not params:
+        return None
+    return {k: param_text(v) for k, v in params.items()}
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an engine's message (ClickHouse appends a stack trace)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _quoted(value: Any) -> str:
     if isinstance(value, str):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

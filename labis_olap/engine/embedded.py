@@ -16,7 +16,7 @@ import chdb
 import pyarrow as pa
 
 from ..errors import EngineError, UserError
-from .base import Params, param_text
+from .base import Params, first_line, text_params
 
 ARROW_SETTINGS = "SETTINGS output_format_arrow_compression_method = 'none'"
 
@@ -41,7 +41,7 @@ class EmbeddedEngine:
                 conn = chdb.connect(self.path)
             except Exception as exc:  # chDB raises plain RuntimeError for a locked directory
                 raise UserError(
-                    f"cannot open the data directory {self.path}: {_first_line(exc)}",
+                    f"cannot open the data directory {self.path}: {first_line(exc)}",
                     hint="another process (e.g. `labis serve`) holds it; stop it or use its API",
                 ) from None
             self._local.conn = conn
@@ -58,12 +58,12 @@ class EmbeddedEngine:
     def _run(self, sql: str, fmt: str, params: Params | None) -> Any:
         conn = self._conn()
         try:
-            return conn.query(sql, fmt, params=_params(params))
+            return conn.query(sql, fmt, params=text_params(params))
         except Exception as exc:
             # After a failed query chDB 4.4 hands the failed query's leftover Arrow bytes to
             # the next one on the same connection ("Invalid flatbuffers message"): start over.
             self._drop_connection(conn)
-            raise EngineError(_first_line(exc)) from exc
+            raise EngineError(first_line(exc)) from exc
 
     def _drop_connection(self, conn: Any) -> None:
         self._local.conn = None
@@ -88,7 +88,7 @@ class EmbeddedEngine:
             conn.query(sql, "Null")  # must be called from this frame (see above)
         except Exception as exc:
             self._drop_connection(conn)
-            raise EngineError(f"inserting into {table}: {_first_line(exc)}") from exc
+            raise EngineError(f"inserting into {table}: {first_line(exc)}") from exc
 
     def insert_select(
         self,
@@ -106,10 +106,10 @@ class EmbeddedEngine:
         )
         conn = self._conn()
         try:
-            conn.query(sql, "Null", params=_params(params))
+            conn.query(sql, "Null", params=text_params(params))
         except Exception as exc:
             self._drop_connection(conn)
-            raise EngineError(f"inserting into {table}: {_first_line(exc)}") from exc
+            raise EngineError(f"inserting into {table}: {first_line(exc)}") from exc
 
     def close(self) -> None:
         with self._lock:
@@ -120,18 +120,7 @@ class EmbeddedEngine:
         self._local = threading.local()
 
 
-def _params(params: Params | None) -> dict[str, str] | None:
-    if not params:
-        return None
-    return {k: param_text(v) for k, v in params.items()}
-
-
 def _setting(value: Any) -> str:
     if isinstance(value, str):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     return str(int(value) if isinstance(value, bool) else value)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -15,7 +15,7 @@ import clickhouse_connect
 import pyarrow as pa
 
 from ..errors import EngineError
-from .base import Params, arrow_structure, param_text
+from .base import Params, arrow_structure, first_line, text_params
 
 
 class ServerEngine:
@@ -37,21 +37,21 @@ class ServerEngine:
 
     def query(self, sql: str, params: Params | None = None) -> pa.Table:
         try:
-            return self._client.query_arrow(sql, parameters=_params(params), use_strings=True)
+            return self._client.query_arrow(sql, parameters=text_params(params), use_strings=True)
         except Exception as exc:
-            raise EngineError(_first_line(exc)) from exc
+            raise EngineError(first_line(exc)) from exc
 
     def execute(self, sql: str, params: Params | None = None) -> None:
         try:
-            self._client.command(sql, parameters=_params(params))
+            self._client.command(sql, parameters=text_params(params))
         except Exception as exc:
-            raise EngineError(_first_line(exc)) from exc
+            raise EngineError(first_line(exc)) from exc
 
     def insert_arrow(self, table: str, data: pa.Table, settings: Mapping[str, Any] | None = None) -> None:
         try:
             self._client.insert_arrow(table, data, database=self.database, settings=dict(settings or {}))
         except Exception as exc:
-            raise EngineError(_first_line(exc)) from exc
+            raise EngineError(first_line(exc)) from exc
 
     def insert_select(
         self,
@@ -78,16 +78,3 @@ class ServerEngine:
 
     def close(self) -> None:
         self._client.close()
-
-
-def _params(params: Params | None) -> dict[str, str] | None:
-    # clickhouse-connect formats Python values itself; we send ClickHouse text so that both
-    # engines bind exactly the same strings.
-    if not params:
-        return None
-    return {k: param_text(v) for k, v in params.items()}
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Path = tuple[str | None, ...]
@@ -65,4 +65,3 @@ class CubeQuery:
     as_of: str | None = None
     """Hierarchy version: None = as at each fact's date; a date `YYYY-MM-DD` or a version name."""
     lang: str = "lv"
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
