@@ -16,5 +16,3 @@ class Settings(BaseSettings):
     database: str = Field(default="labis", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     clickhouse_url: str | None = None
     """A ClickHouse server (http://user:pass@host:8123); unset means embedded chDB in data_dir."""
-    cluster: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,62}$")
-    """A cluster name: the compiler then emits ON CLUSTER, Replicated*MergeTree and Distributed."""
