@@ -1,4 +1,4 @@
-"""The `labis` command: validate, compile, apply, demo, query."""
+"""The `labis` command: validate, compile, apply, demo, query, serve, openapi, import-cubes."""
 
 from __future__ import annotations
 
@@ -264,5 +264,119 @@ def query(
     )
 
 
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    threads: Annotated[int | None, typer.Option(help="Worker threads [env LABIS_THREADS; 8]")] = None,
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the REST API (Slicer-compatible) with uvicorn: one process, many threads.
+
+    chDB opens a data directory in one process only, so there are no worker processes; each
+    request runs in a thread with its own engine connection."""
+    import uvicorn
+
+    from .api import create_app
+
+    settings = _settings(model, data_dir)
+    if threads is not None:
+        settings = settings.model_copy(update={"threads": threads})
+    application = create_app(settings)
+    out.print(f"LabIS API on http://{host}:{port} (model {settings.model_dir}, {settings.threads} threads)")
+    uvicorn.run(application, host=host, port=port, workers=1, log_level="info")
+
+
+def openapi_document() -> str:
+    """The API's OpenAPI document as committed in api/openapi.json (no engine is opened)."""
+    import json
+
+    from .api import create_app
+    from .settings import Settings
+
+    return json.dumps(create_app(Settings()).openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+@app.command()
+@friendly
+def openapi(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here (e.g. api/openapi.json) instead of stdout")
+    ] = None,
+) -> None:
+    """Print (or write) the OpenAPI document of the REST API."""
+    text = openapi_document()
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(text, encoding="utf-8")
+        out.print(f"[green]wrote[/green] {escape(str(out_file))}")
+
+
+@app.command("import-cubes")
+@friendly
+def import_cubes_cmd(
+    model_json: Annotated[Path, typer.Argument(help="A Cubes model.json")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the LabIS model")] = Path("imported"),
+    data: Annotated[
+        Path | None, typer.Option(help="The cube's denormalised data CSV (members and facts come from it)")
+    ] = None,
+    cube: Annotated[str | None, typer.Option(help="The cube the data is for (of several)")] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="The data's Cubes column names in file order, comma-separated")
+    ] = None,
+    load: Annotated[bool, typer.Option(help="Apply the imported model and load the data")] = False,
+    database: Annotated[
+        str, typer.Option(help="Database to load into (apply drops what another model put there)")
+    ] = "cubes",
+    data_dir: DataDir = None,
+) -> None:
+    """Translate a Cubes model (and its data) into a LabIS YAML model; optionally load it."""
+    from .model.cubes_import import import_cubes, load_facts_csv
+
+    if load and data is None:
+        raise UserError("--load needs --data")
+    result = import_cubes(
+        model_json, data=data, cube=cube, columns=[c.strip() for c in columns.split(",")] if columns else None
+    )
+    for path in result.write(out_dir):
+        out.print(f"  wrote {escape(str(path))}", highlight=False)
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False, soft_wrap=True)
+    m = _load(_settings(out_dir))
+    where = escape(str(out_dir))
+    out.print(f"[green]ok[/green] {len(m.cubes)} cube(s), {len(m.dimensions)} dimension(s) in {where}")
+    if load:
+        from pydantic import ValidationError
+
+        from .compiler.apply import apply_model
+
+        try:
+            settings = Settings.model_validate(
+                {**_settings(out_dir, data_dir).model_dump(), "database": database}
+            )
+        except ValidationError:
+            raise UserError(
+                f"invalid database name {database!r}", hint="use lower-case letters, digits and '_'"
+            ) from None
+        engine = _engine(settings)
+        apply_model(m, engine)
+        for name, rel in result.facts_files.items():
+            n = load_facts_csv(m, engine, name, out_dir / rel)
+            out.print(f"[green]loaded[/green] {n:,} facts into {name}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+# Loaders (`load`, `loads`, `unload`, `rejects`, `loaders`) live in labis_olap/loaders/commands.py.
+from .loaders.commands import register as _register_loaders  # noqa: E402
+
+_register_loaders(app)
+
+if __name__ == "__main__":  # `python -m labis_olap.cli …`
+    main()

@@ -39,6 +39,18 @@ class QueryError(UserError):
     error_type = "bad_query"
 
 
+class NotSupportedError(QueryError):
+    """A valid request for something LabIS does not do (yet), e.g. Slicer's `split`."""
+
+    error_type = "not_supported"
+
+
+class QueryTimeoutError(QueryError):
+    """A query ran past the server's time limit; a smaller cell or page usually helps."""
+
+    error_type = "query_timeout"
+
+
 class ModelError(UserError):
     """The model did not validate; carries every diagnostic found."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,3 +16,17 @@ class Settings(BaseSettings):
     database: str = Field(default="labis", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     clickhouse_url: str | None = None
     """A ClickHouse server (http://user:pass@host:8123); unset means embedded chDB in data_dir."""
+
+    # --- the REST API (`labis serve`) ---------------------------------------------------------
+    max_pagesize: int = Field(default=10_000, ge=1, le=1_000_000)
+    """The most cells, facts or members one response carries (Slicer's json_record_limit)."""
+    query_timeout: float = Field(default=30.0, gt=0, le=3600)
+    """Seconds a facts or members query may run (ClickHouse max_execution_time) before a 400."""
+    threads: int = Field(default=8, ge=1, le=256)
+    """Worker threads of the server: each holds one engine connection (chDB: one per thread)."""
+    timezone: str = "Europe/Riga"
+    first_weekday: int = Field(default=0, ge=0, le=6)
+    """0 = Monday (as Cubes counts)."""
+    fact_key_secret: SecretStr | None = None
+    """Key of the keyed hash that makes `__fact_key__` row ids. Unset: a random key per process,
+    so ids stay stable while the server runs but change on restart."""

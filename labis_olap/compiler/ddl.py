@@ -251,7 +251,10 @@ def rollup_statements(layout: CubeLayout, rollup: Rollup, t: Target) -> list[Sta
             f"CREATE TABLE IF NOT EXISTS {q(t.database)}.{q(local)}{t.on_cluster()} (\n"
             + ",\n".join(cols)
             + f"\n)\nENGINE = {t.engine('AggregatingMergeTree', local)}\n"
-            + f"ORDER BY ({', '.join(order) or 'tuple()'})",
+            + f"ORDER BY ({', '.join(order) or 'tuple()'})\n"
+            # A load retried after a crash re-sends its blocks with the same dedup tokens; the
+            # materialized view passes them on, and the rollup must drop the ones it has.
+            + "SETTINGS non_replicated_deduplication_window = 1000",
             owner,
         ),
         Statement("backfill", local, f"INSERT INTO {q(t.database)}.{q(local)}\n{select}", owner),

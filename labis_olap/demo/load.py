@@ -25,8 +25,9 @@ class DemoStats:
 
 
 def reset_demo_tables(model: Model, engine: Engine) -> None:
-    """Empty facts, rollups and persons so that a demo run replaces the previous one."""
-    tables = ["persons"]
+    """Empty facts, rollups and persons so that a demo run replaces the previous one (and the
+    loaders' lineage and rejects, which would otherwise describe batches no longer there)."""
+    tables = ["persons", "loads", "rejects"]
     for cube in model.cubes.values():
         layout = CubeLayout(model, cube, engine.database)
         tables.append(layout.facts_table)

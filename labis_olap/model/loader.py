@@ -45,7 +45,11 @@ class Model:
         return self.cubes[name]
 
 
-def _pydantic_diags(doc: SourceDoc, exc: ValidationError, diags: Diagnostics) -> None:
+def _pydantic_diags(
+    doc: SourceDoc, exc: ValidationError, diags: Diagnostics, root: type[BaseModel] | None = None
+) -> None:
+    """Turn pydantic errors into located diagnostics; `root` is the schema of the whole document
+    (default: told by its top key, as for model files) and gives unknown-field hints."""
     # A union reports once per member type ('.str', '.int', …): keep the first per node.
     errors = [
         (
@@ -62,7 +66,8 @@ def _pydantic_diags(doc: SourceDoc, exc: ValidationError, diags: Diagnostics) ->
     misspelt: set[NodePath] = set()
     for err, loc in errors:
         if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(loc[-1]), _allowed_fields(doc, loc[:-1]), n=1, cutoff=0.6)
+            allowed = _allowed_fields(doc, loc[:-1], root)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
             misspelt.update((*loc[:-1], c) for c in close)
     seen: set[NodePath] = set()
     for err, loc in errors:
@@ -74,7 +79,7 @@ def _pydantic_diags(doc: SourceDoc, exc: ValidationError, diags: Diagnostics) ->
         # A mapping key that fails (e.g. a rollup grain's dimension name) is located at the key.
         where = doc.loc(loc[:-1], key=True) if loc and loc[-1] == "[key]" else doc.loc(loc)
         if kind == "extra_forbidden":
-            allowed = _allowed_fields(doc, loc[:-1])
+            allowed = _allowed_fields(doc, loc[:-1], root)
             diags.add(
                 "E004",
                 f"unknown field '{field_name}'",
@@ -107,10 +112,10 @@ def _pydantic_diags(doc: SourceDoc, exc: ValidationError, diags: Diagnostics) ->
             diags.add("E005", f"{err['msg']} (at '{'.'.join(map(str, loc)) or '/'}')", where)
 
 
-def _allowed_fields(doc: SourceDoc, parent: NodePath) -> list[str]:
+def _allowed_fields(doc: SourceDoc, parent: NodePath, root: type[BaseModel] | None = None) -> list[str]:
     """Field names a pydantic model at `parent` accepts (walks the schema along the path)."""
     top = next(iter(doc.data)) if isinstance(doc.data, dict) and doc.data else None
-    model: Any = KINDS.get(str(top))
+    model: Any = root or KINDS.get(str(top))
     for p in parent:
         if model is None:
             return []

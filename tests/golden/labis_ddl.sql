@@ -396,7 +396,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_60a2cc9b4f
   `m__persons` AggregateFunction(groupBitmap, UInt64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `disability_group`, `__t`);
+ORDER BY (`territory`, `disability_group`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_region_month
 INSERT INTO `labis`.`rollup_disability_by_region_month_60a2cc9b4f`
@@ -437,7 +438,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b4
   `m__repeat_assessments` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`);
+ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_municipality_quarter
 INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb`
@@ -498,7 +500,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_mont
   `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `nace_sector`, `__t`);
+ORDER BY (`territory`, `nace_sector`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_region_month_sector
 INSERT INTO `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51`
@@ -545,7 +548,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipalit
   `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `gender`, `age_group`, `__t`);
+ORDER BY (`territory`, `gender`, `age_group`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_municipality_year
 INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4`
@@ -611,7 +615,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_755c377ea4` 
   `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2)))
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `benefit_type`, `__t`);
+ORDER BY (`territory`, `benefit_type`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_region_month
 INSERT INTO `labis`.`rollup_pensions_by_region_month_755c377ea4`
@@ -661,7 +666,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769
   `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2)))
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`);
+ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_municipality_quarter
 INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770`
@@ -731,7 +737,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_55e
   `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `benefit_type`, `__t`);
+ORDER BY (`territory`, `benefit_type`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
 INSERT INTO `labis`.`rollup_social_assistance_by_region_month_55e8ee5381`
@@ -781,7 +788,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_qua
   `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `benefit_type`, `gender`, `__t`);
+ORDER BY (`territory`, `benefit_type`, `gender`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_municipality_quarter
 INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f`
@@ -843,7 +851,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_e15436
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `__t`);
+ORDER BY (`territory`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_region_quarter
 INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b`
@@ -882,7 +891,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b2
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`);
+ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_municipality_month
 INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b`
@@ -922,7 +932,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399`
   `m__long_term_unemployed` SimpleAggregateFunction(sum, Int64)
 )
 ENGINE = AggregatingMergeTree()
-ORDER BY (`territory`, `gender`, `__t`);
+ORDER BY (`territory`, `gender`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.stock_by_day
 INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399`

@@ -400,7 +400,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_60a2cc9b4f
   `m__persons` AggregateFunction(groupBitmap, UInt64)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_disability_by_region_month_60a2cc9b4f_local', '{replica}')
-ORDER BY (`territory`, `disability_group`, `__t`);
+ORDER BY (`territory`, `disability_group`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_region_month
 INSERT INTO `labis`.`rollup_disability_by_region_month_60a2cc9b4f_local`
@@ -445,7 +446,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b4
   `m__repeat_assessments` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_disability_by_municipality_quarter_b48adf81bb_local', '{replica}')
-ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`);
+ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_municipality_quarter
 INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local`
@@ -514,7 +516,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_mont
   `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_occupational_accidents_by_region_month_sector_b370a64a51_local', '{replica}')
-ORDER BY (`territory`, `nace_sector`, `__t`);
+ORDER BY (`territory`, `nace_sector`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_region_month_sector
 INSERT INTO `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51_local`
@@ -565,7 +568,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipalit
   `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local', '{replica}')
-ORDER BY (`territory`, `gender`, `age_group`, `__t`);
+ORDER BY (`territory`, `gender`, `age_group`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_municipality_year
 INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local`
@@ -639,7 +643,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_755c377ea4_l
   `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2)))
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_pensions_by_region_month_755c377ea4_local', '{replica}')
-ORDER BY (`territory`, `benefit_type`, `__t`);
+ORDER BY (`territory`, `benefit_type`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_region_month
 INSERT INTO `labis`.`rollup_pensions_by_region_month_755c377ea4_local`
@@ -693,7 +698,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769
   `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2)))
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_pensions_by_municipality_quarter_9769c65770_local', '{replica}')
-ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`);
+ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_municipality_quarter
 INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local`
@@ -771,7 +777,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_55e
   `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_region_month_55e8ee5381_local', '{replica}')
-ORDER BY (`territory`, `benefit_type`, `__t`);
+ORDER BY (`territory`, `benefit_type`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
 INSERT INTO `labis`.`rollup_social_assistance_by_region_month_55e8ee5381_local`
@@ -825,7 +832,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_qua
   `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_municipality_quarter_88be37c14f_local', '{replica}')
-ORDER BY (`territory`, `benefit_type`, `gender`, `__t`);
+ORDER BY (`territory`, `benefit_type`, `gender`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_municipality_quarter
 INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local`
@@ -895,7 +903,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_e15436
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_region_quarter_e15436e21b_local', '{replica}')
-ORDER BY (`territory`, `__t`);
+ORDER BY (`territory`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_region_quarter
 INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b_local`
@@ -938,7 +947,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b2
   `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_municipality_month_b27057b80b_local', '{replica}')
-ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`);
+ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_municipality_month
 INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b_local`
@@ -982,7 +992,8 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_
   `m__long_term_unemployed` SimpleAggregateFunction(sum, Int64)
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_stock_by_day_5f8f9ed399_local', '{replica}')
-ORDER BY (`territory`, `gender`, `__t`);
+ORDER BY (`territory`, `gender`, `__t`)
+SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.stock_by_day
 INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local`

@@ -1,0 +1,85 @@
+"""The FastAPI app factory.
+
+One process, many threads: route functions are plain `def`s that FastAPI runs in its thread
+pool, and the embedded engine opens one chDB connection per thread (chDB allows one process per
+data directory, and a session shared between threads with parameters gave wrong results). The
+pool is sized by `settings.threads`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from .. import __version__
+from ..engine.base import Engine
+from ..model.loader import Model
+from ..settings import Settings
+from . import errors
+from .routes import aggregate, facts, members, meta, report
+from .schemas import ErrorResponse
+from .state import AppState
+
+DESCRIPTION = """\
+Cube queries over the LabIS model, compatible with the Slicer HTTP API of Cubes 1.1 (what
+CubesViewer speaks), plus LabIS extensions: `as_of` (hierarchy version), `explain`, CSV and
+XLSX output. Every error has one shape: `{"error": type, "message": …, "hint": …}`.
+"""
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Bad request or query"},
+    404: {"model": ErrorResponse, "description": "No such cube, dimension, level, member or route"},
+    500: {"model": ErrorResponse, "description": "Internal or engine error (details only in the server log)"},
+}
+
+
+def create_app(
+    settings: Settings | None = None, model: Model | None = None, engine: Engine | None = None
+) -> FastAPI:
+    """The app over a model and an engine; either is made from settings on startup when not given."""
+    state = AppState(settings or Settings(), model, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = state.settings.threads
+        await anyio.to_thread.run_sync(state.start)
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(
+        title="LabIS OLAP",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.labis = state
+    errors.install(app)
+    for module in (meta, aggregate, members, facts, report):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, without its 422 responses: validation errors are 400s here."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for path in schema.get("paths", {}).values():
+            for op in path.values():
+                op.get("responses", {}).pop("422", None)
+        comps = schema.get("components", {}).get("schemas", {})
+        comps.pop("HTTPValidationError", None)
+        comps.pop("ValidationError", None)
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,89 @@
+"""Dependencies and parameter types shared by the routes, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Depends, Path, Query, Request
+
+from ..compiler.physical import CubeLayout
+from ..query.browser import Browser
+from ..settings import Settings
+from .render import Format, Header
+from .state import AppState
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.labis
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_browser(state: StateDep) -> Browser:
+    return state.browser
+
+
+BrowserDep = Annotated[Browser, Depends(get_browser)]
+
+CubeName = Annotated[str, Path(description="Cube name", max_length=200)]
+
+
+def get_layout(cube: CubeName, browser: BrowserDep) -> CubeLayout:
+    """The cube named in the path (404 with a did-you-mean hint if there is none)."""
+    return browser.layout(cube)
+
+
+LayoutDep = Annotated[CubeLayout, Depends(get_layout)]
+
+Lang = Annotated[Literal["lv", "en"], Query(description="Label language")]
+PrettyPrint = Annotated[bool, Query(description="Indent the JSON response")]
+CutParam = Annotated[
+    str | None,
+    Query(
+        description="Cuts, e.g. `time:2024,2|territory:LV00A`; ranges `time:2020-2022`, sets `gender:M;F`, "
+        "negation `!benefit_type:gmi`, hierarchy `territory@kind:state_city`",
+        max_length=10_000,
+    ),
+]
+DrilldownParam = Annotated[
+    str | None, Query(description="Drilldowns `dim[@hierarchy][:level]`, `|`-separated", max_length=2_000)
+]
+AggregatesParam = Annotated[
+    str | None, Query(description="Aggregates (measures) to compute, `a|b`; default: all", max_length=2_000)
+]
+SplitParam = Annotated[
+    str | None, Query(description="Slicer's split cell: not supported yet (400)", max_length=10_000)
+]
+OrderParam = Annotated[str | None, Query(description="`field[:asc|desc]`, comma-separated", max_length=2_000)]
+PageParam = Annotated[int | None, Query(ge=0, description="Page number, from 0")]
+PageSizeParam = Annotated[
+    int | None, Query(ge=1, description="Rows per page; at most the server's json_record_limit")
+]
+AsOfParam = Annotated[
+    str | None,
+    Query(
+        description="Hierarchy version: `fact` (default: as at each fact's date), `now`, a date "
+        "`YYYY-MM-DD` or a version name",
+        max_length=100,
+    ),
+]
+ExplainParam = Annotated[bool, Query(description="Add the source, table, SQL and engine time")]
+FormatParam = Annotated[Format, Query(description="json (default), csv or xlsx")]
+HeaderParam = Annotated[Header, Query(description="CSV/XLSX header row: names (default), labels or none")]
+FieldsParam = Annotated[
+    str | None, Query(description="Fact fields to return, comma-separated; default: all", max_length=5_000)
+]
+DepthParam = Annotated[int | None, Query(ge=1, le=32, description="Levels from the top (default: all)")]
+LevelParam = Annotated[str | None, Query(description="The deepest level to list", max_length=200)]
+HierarchyParam = Annotated[
+    str | None, Query(description="Hierarchy (default: the dimension's)", max_length=200)
+]

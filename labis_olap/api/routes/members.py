@@ -1,0 +1,67 @@
+"""Dimension members: /cube/<cube>/members/<dim>."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from .. import service
+from ..deps import (
+    AsOfParam,
+    CutParam,
+    DepthParam,
+    FormatParam,
+    HeaderParam,
+    HierarchyParam,
+    Lang,
+    LayoutDep,
+    LevelParam,
+    OrderParam,
+    PageParam,
+    PageSizeParam,
+    PrettyPrint,
+    StateDep,
+)
+from ..render import json_response, table_response
+from ..schemas import MembersResponse
+
+router = APIRouter(tags=["cubes"])
+
+
+@router.get("/cube/{cube}/members/{dimension}", response_model=MembersResponse)
+def members(
+    state: StateDep,
+    layout: LayoutDep,
+    dimension: Annotated[str, Path(description="Dimension as the cube names it", max_length=200)],
+    cut: CutParam = None,
+    depth: DepthParam = None,
+    level: LevelParam = None,
+    hierarchy: HierarchyParam = None,
+    order: OrderParam = None,
+    page: PageParam = None,
+    pagesize: PageSizeParam = None,
+    as_of: AsOfParam = None,
+    format: FormatParam = "json",
+    header: HeaderParam = "names",
+    lang: Lang = "lv",
+    prettyprint: PrettyPrint = False,
+) -> Response:
+    """Members of a dimension down to a level (`depth` or `level`), optionally cut on that dimension.
+
+    Non-time members come from the dimension's member table (a versioned dimension: those valid
+    on `as_of` if given, else all that ever existed); time members are the periods present in
+    the cube's facts. Cuts on other dimensions are refused (400)."""
+    args = service.MembersArgs(cut, depth, level, hierarchy, order, page, pagesize, as_of, lang)
+    payload, result = service.members(state, layout, dimension, args)
+    if format != "json":
+        columns = result.data.column_names
+        return table_response(
+            format,
+            columns,
+            payload["data"],
+            header=header,
+            labels={},
+            filename=f"{layout.cube.name}_{result.dimension}",
+        )
+    return json_response(payload, prettyprint=prettyprint)

@@ -1,0 +1,76 @@
+"""Server and model description: /version, /info, /cubes, /cube/<cube>/model, /health."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from ... import __version__
+from ...errors import UserError
+from ..deps import BrowserDep, Lang, LayoutDep, PrettyPrint, SettingsDep, StateDep
+from ..describe import describe_cube, describe_cube_brief
+from ..render import json_response
+from ..schemas import CubeBrief, CubeModel, Health, Info, Version
+
+router = APIRouter(tags=["server"])
+
+API_VERSION = 2
+CUBES_VERSION = "1.1"
+"""The Slicer API version whose routes and shapes we follow (see SLICER_API.md)."""
+
+
+class Unavailable(UserError):
+    error_type = "unavailable"
+    status = 503
+
+
+@router.get("/version", response_model=Version)
+def version(prettyprint: PrettyPrint = False) -> Response:
+    """Server and API version."""
+    return json_response(
+        {"version": __version__, "server_version": __version__, "api_version": API_VERSION},
+        prettyprint=prettyprint,
+    )
+
+
+@router.get("/info", response_model=Info)
+def info(settings: SettingsDep, prettyprint: PrettyPrint = False) -> Response:
+    """Server limits and conventions (Slicer's /info)."""
+    return json_response(
+        {
+            "json_record_limit": settings.max_pagesize,
+            "cubes_version": CUBES_VERSION,
+            "labis_version": __version__,
+            "timezone": settings.timezone,
+            "first_weekday": settings.first_weekday,
+            "api_version": API_VERSION,
+            "authentication": {"type": "none"},
+        },
+        prettyprint=prettyprint,
+    )
+
+
+@router.get("/cubes", response_model=list[CubeBrief])
+def cubes(browser: BrowserDep, lang: Lang = "lv", prettyprint: PrettyPrint = False) -> Response:
+    """Every cube: name, label, category (the source institution) and info."""
+    return json_response(
+        [describe_cube_brief(c, lang) for c in browser.model.cubes.values()], prettyprint=prettyprint
+    )
+
+
+@router.get("/cube/{cube}/model", response_model=CubeModel)
+def cube_model(layout: LayoutDep, lang: Lang = "lv", prettyprint: PrettyPrint = False) -> Response:
+    """The cube with its aggregates, measures and dimensions expanded (what CubesViewer reads)."""
+    return json_response(describe_cube(layout, lang), prettyprint=prettyprint)
+
+
+@router.get("/health", response_model=Health)
+def health(state: StateDep, prettyprint: PrettyPrint = False) -> Response:
+    """200 when the model is loaded and the engine answers; 503 otherwise."""
+    try:
+        state.engine.query("SELECT 1 AS ok")
+    except Exception as exc:
+        raise Unavailable("the engine does not answer") from exc
+    return json_response(
+        {"status": "ok", "cubes": len(state.model.cubes), "database": state.engine.database},
+        prettyprint=prettyprint,
+    )

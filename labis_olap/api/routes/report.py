@@ -1,0 +1,252 @@
+"""Several queries in one request: GET|POST /cube/<cube>/report (Slicer's report).
+
+Body: `{"queries": {name: {"query": "aggregate"|"facts"|"fact"|"members"|"cell", …}}, "cell": […]}`.
+`cell` (Slicer cut dicts, or a cut string) applies to every query; each query may add its own
+`cut` string. Parameters are those of the single routes (lists are accepted where Slicer's
+report sends them: `drilldown`, `aggregates`, `fields`, `order` as [field, direction] pairs).
+A members query uses only the cell's cuts on its own dimension. The answer is a dict by query
+name; the first failing query fails the whole report. GET takes the same JSON in the `report`
+query parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import ValidationError
+
+from ...compiler.physical import CubeLayout
+from ...errors import NotFoundError, QueryError
+from ...query.cell import Cut, PointCut, RangeCut, SetCut
+from ...query.cuts import parse_cuts
+from .. import service
+from ..deps import Lang, LayoutDep, PrettyPrint, StateDep
+from ..render import json_response
+from ..schemas import ReportQuery, ReportRequest
+from ..state import AppState
+
+router = APIRouter(tags=["cubes"])
+
+KEYS = {
+    "aggregate": {
+        "cut",
+        "drilldown",
+        "aggregates",
+        "split",
+        "order",
+        "page",
+        "pagesize",
+        "page_size",
+        "as_of",
+        "explain",
+    },
+    "facts": {"cut", "fields", "order", "page", "pagesize", "page_size", "as_of"},
+    "fact": {"id", "key"},
+    "members": {
+        "cut",
+        "dimension",
+        "depth",
+        "level",
+        "hierarchy",
+        "order",
+        "page",
+        "pagesize",
+        "page_size",
+        "as_of",
+    },
+    "cell": {"cut"},
+    "details": {"cut"},
+}
+
+
+def _path(value: Any, where: str) -> tuple[str | None, ...]:
+    if not isinstance(value, list) or not value:
+        raise QueryError(f"{where}: a path must be a non-empty list")
+    return tuple(None if v is None else str(v) for v in value)
+
+
+def cut_from_dict(layout: CubeLayout, d: Any, i: int) -> Cut:
+    where = f"report cell[{i}]"
+    if not isinstance(d, dict) or not isinstance(d.get("dimension"), str):
+        raise QueryError(f"{where}: a cut needs 'dimension' (a string)")
+    dim, kind = d["dimension"], d.get("type", "point")
+    hierarchy = d.get("hierarchy")
+    if hierarchy is not None and not isinstance(hierarchy, str):
+        raise QueryError(f"{where}: 'hierarchy' must be a string")
+    if hierarchy == "default" and dim in {x.alias for x in layout.cube.dimensions}:
+        names = [h.name for h in layout.dimension(dim).all_hierarchies]
+        hierarchy = hierarchy if "default" in names else None
+    invert = bool(d.get("invert", False))
+    if kind == "point":
+        return PointCut(dim, _path(d.get("path"), where), hierarchy, invert)
+    if kind == "set":
+        paths = d.get("paths")
+        if not isinstance(paths, list) or not paths:
+            raise QueryError(f"{where}: a set cut needs 'paths'")
+        return SetCut(dim, tuple(_path(p, where) for p in paths), hierarchy, invert)
+    if kind == "range":
+        lo, hi = d.get("from"), d.get("to")
+        if lo is None and hi is None:
+            raise QueryError(f"{where}: a range cut needs 'from' or 'to'")
+        return RangeCut(
+            dim,
+            _path(lo, where) if lo is not None else None,
+            _path(hi, where) if hi is not None else None,
+            hierarchy,
+            invert,
+        )
+    raise QueryError(f"{where}: cut type must be point, range or set, not {kind!r}")
+
+
+def _text(spec: dict[str, Any], key: str, sep: str, name: str) -> str | None:
+    value = spec.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return sep.join(value)
+    raise QueryError(f"report query '{name}': '{key}' must be a string or a list of strings")
+
+
+def _order(spec: dict[str, Any], name: str) -> str | None:
+    value = spec.get("order")
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, str):
+                parts.append(item)
+            elif isinstance(item, list) and len(item) == 2 and all(isinstance(v, str) for v in item):
+                parts.append(f"{item[0]}:{item[1]}")
+            else:
+                raise QueryError(f"report query '{name}': 'order' items are 'field' or [field, direction]")
+        return ",".join(parts)
+    raise QueryError(f"report query '{name}': 'order' must be a string or a list")
+
+
+def _int(spec: dict[str, Any], name: str, *keys: str) -> int | None:
+    for key in keys:
+        value = spec.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise QueryError(f"report query '{name}': '{key}' must be an integer")
+        return value
+    return None
+
+
+def _str(spec: dict[str, Any], key: str, name: str) -> str | None:
+    value = spec.get(key)
+    if value is not None and not isinstance(value, str):
+        raise QueryError(f"report query '{name}': '{key}' must be a string")
+    return value
+
+
+def run_query(
+    state: AppState, layout: CubeLayout, name: str, q: ReportQuery, cell: tuple[Cut, ...], lang: str
+) -> Any:
+    spec = dict(q.model_extra or {})
+    unknown = sorted(set(spec) - KEYS[q.query])
+    if unknown:
+        raise QueryError(
+            f"report query '{name}' ({q.query}): unknown parameter(s) {', '.join(unknown)}",
+            hint="known: " + ", ".join(sorted(KEYS[q.query])),
+        )
+    page, pagesize = _int(spec, name, "page"), _int(spec, name, "pagesize", "page_size")
+    cut, as_of = _str(spec, "cut", name), _str(spec, "as_of", name)
+    if q.query == "aggregate":
+        args = service.AggregateArgs(
+            cut,
+            _text(spec, "drilldown", "|", name),
+            _text(spec, "aggregates", "|", name),
+            _str(spec, "split", name),
+            _order(spec, name),
+            page,
+            pagesize,
+            as_of,
+            lang,
+            bool(spec.get("explain")),
+        )
+        return service.aggregate(state, layout, args, cell)[0]
+    if q.query == "facts":
+        fargs = service.FactsArgs(
+            cut, _text(spec, "fields", ",", name), _order(spec, name), page, pagesize, as_of
+        )
+        return service.facts(state, layout, fargs, cell).rows.to_pylist()
+    if q.query == "fact":
+        key = spec.get("id", spec.get("key"))
+        if not isinstance(key, (str, int)) or isinstance(key, bool):
+            raise QueryError(f"report query '{name}': 'id' must be a fact key")
+        record = service.fact(state, layout, str(key))
+        if record is None:
+            raise NotFoundError(f"cube '{layout.cube.name}' has no fact '{key}'")
+        return record
+    if q.query == "members":
+        dimension = _str(spec, "dimension", name)
+        if not dimension:
+            raise QueryError(f"report query '{name}': members need 'dimension'")
+        margs = service.MembersArgs(
+            cut,
+            _int(spec, name, "depth"),
+            _str(spec, "level", name),
+            _str(spec, "hierarchy", name),
+            _order(spec, name),
+            page,
+            pagesize,
+            as_of,
+            lang,
+        )
+        # Members are those of the dimension, not of the facts in the cell: of the shared cell
+        # only the cuts on this dimension apply.
+        own = tuple(c for c in cell if c.dimension == dimension)
+        return service.members(state, layout, dimension, margs, own)[0]
+    return service.cell_details(state, layout, cell + parse_cuts(cut), lang)
+
+
+def run_report(state: AppState, layout: CubeLayout, req: ReportRequest, lang: str) -> dict[str, Any]:
+    if isinstance(req.cell, str):
+        cell = parse_cuts(req.cell)
+    else:
+        cell = tuple(cut_from_dict(layout, d, i) for i, d in enumerate(req.cell or []))
+    return {name: run_query(state, layout, name, q, cell, lang) for name, q in req.queries.items()}
+
+
+@router.post("/cube/{cube}/report", response_model=dict[str, Any])
+def report_post(
+    state: StateDep,
+    layout: LayoutDep,
+    body: ReportRequest,
+    lang: Lang = "lv",
+    prettyprint: PrettyPrint = False,
+) -> Response:
+    """Run several queries on one cube; the answers by query name."""
+    return json_response(run_report(state, layout, body, lang), prettyprint=prettyprint)
+
+
+ReportParam = Annotated[str, Query(description="The report request as JSON", max_length=100_000)]
+
+
+@router.get("/cube/{cube}/report", response_model=dict[str, Any])
+def report_get(
+    state: StateDep,
+    layout: LayoutDep,
+    report: ReportParam,
+    lang: Lang = "lv",
+    prettyprint: PrettyPrint = False,
+) -> Response:
+    """As POST, with the request JSON in the `report` query parameter."""
+    try:
+        req = ReportRequest.model_validate(json.loads(report))
+    except json.JSONDecodeError as exc:
+        raise QueryError(f"report: not JSON ({exc.msg} at position {exc.pos})") from None
+    except ValidationError as exc:
+        raise QueryError("report: " + _first_problem(exc)) from None
+    return json_response(run_report(state, layout, req, lang), prettyprint=prettyprint)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "request"
+    return f"{where}: {err.get('msg', 'invalid')}"

@@ -1,0 +1,248 @@
+"""What the cube routes (and /report) compute, independent of HTTP: request args in, payloads out.
+
+Slicer semantics: `page` counts from 0; `pagesize` alone means the first page; without
+`pagesize` a response carries everything up to the server's limit (`max_pagesize`, reported
+as /info's json_record_limit) and a larger answer is a 400 that says to page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..compiler.physical import CubeLayout
+from ..errors import NotSupportedError, QueryError
+from ..query import facts as facts_q
+from ..query import members as members_q
+from ..query.browser import AggregateResult
+from ..query.cell import CubeQuery, Cut, PointCut, RangeCut, SetCut
+from ..query.cuts import parse_cuts, parse_drilldowns, parse_order
+from ..query.resolve import check_cuts
+from .state import AppState
+
+
+@dataclass
+class Paging:
+    page: int
+    pagesize: int
+    """Rows asked for; `limited` when the client gave no pagesize (the server's limit applies)."""
+    limited: bool
+
+
+def paging(state: AppState, page: int | None, pagesize: int | None) -> Paging:
+    limit = state.settings.max_pagesize
+    if pagesize is not None and pagesize > limit:
+        raise QueryError(
+            f"pagesize {pagesize} is over the server's limit of {limit}", hint=f"use pagesize<={limit}"
+        )
+    if pagesize is not None and pagesize < 1:
+        raise QueryError("pagesize must be at least 1")
+    if page is not None and page < 0:
+        raise QueryError("page must be 0 or more")
+    if pagesize is None:
+        # Slicer: page without pagesize pages by the server's limit.
+        return Paging(page or 0, limit, limited=not page)
+    return Paging(page or 0, pagesize, limited=False)
+
+
+def too_many(what: str, limit: int) -> QueryError:
+    return QueryError(
+        f"the answer has more than {limit} {what}, the server's limit per response",
+        hint="page through it with page= and pagesize=, or narrow the cut",
+    )
+
+
+def _split_list(text: str | None, sep: str = "|") -> tuple[str, ...]:
+    if not text:
+        return ()
+    return tuple(p.strip() for p in text.split(sep) if p.strip())
+
+
+def cut_dict(layout: CubeLayout, cut: Cut) -> dict[str, Any]:
+    """A cut as Slicer shows it in `cell`."""
+    rc = check_cuts(layout.model, layout.cube, (cut,))[0]
+    out: dict[str, Any] = {
+        "type": "point",
+        "dimension": cut.dimension,
+        "hierarchy": rc.ref.hierarchy.name,
+        "level_depth": rc.depth,
+        "invert": cut.invert,
+        "hidden": False,
+    }
+    if isinstance(cut, PointCut):
+        out["path"] = list(cut.path)
+    elif isinstance(cut, RangeCut):
+        out["type"] = "range"
+        out["from"] = list(cut.from_path) if cut.from_path is not None else None
+        out["to"] = list(cut.to_path) if cut.to_path is not None else None
+    elif isinstance(cut, SetCut):
+        out["type"] = "set"
+        out["paths"] = [list(p) for p in cut.paths]
+    return out
+
+
+@dataclass
+class AggregateArgs:
+    cut: str | None = None
+    drilldown: str | None = None
+    aggregates: str | None = None
+    split: str | None = None
+    order: str | None = None
+    page: int | None = None
+    pagesize: int | None = None
+    as_of: str | None = None
+    lang: str = "lv"
+    explain: bool = False
+
+
+def aggregate(
+    state: AppState, layout: CubeLayout, args: AggregateArgs, cell: tuple[Cut, ...] = ()
+) -> tuple[dict[str, Any], AggregateResult]:
+    if args.split:
+        raise NotSupportedError(
+            "split is not supported yet",
+            hint="drill down by the split's dimension, or run the two cells as a /report",
+        )
+    cuts = cell + parse_cuts(args.cut)
+    drills = parse_drilldowns(args.drilldown)
+    pg = paging(state, args.page, args.pagesize)
+    query = CubeQuery(
+        layout.cube.name,
+        _split_list(args.aggregates),
+        cuts,
+        drills,
+        parse_order(args.order),
+        pg.page if drills else None,
+        pg.pagesize if drills else None,
+        args.as_of,
+        args.lang,
+    )
+    result = state.browser.aggregate(query)
+    if drills and pg.limited and result.total_cell_count > pg.pagesize:
+        raise too_many("cells", pg.pagesize)
+    payload: dict[str, Any] = {
+        "summary": result.summary or {},
+        "remainder": {},
+        "cells": result.cells.to_pylist() if drills else [],
+        "total_cell_count": result.total_cell_count if drills else None,
+        "aggregates": result.measures,
+        "cell": [cut_dict(layout, c) for c in cuts],
+        "levels": result.levels,
+        "attributes": result.attributes,
+        "has_split": False,
+    }
+    if args.explain:
+        payload["explain"] = result.explain
+    return payload, result
+
+
+def aggregate_labels(layout: CubeLayout, result: AggregateResult, lang: str) -> dict[str, str]:
+    """Column → human label, for CSV/XLSX headers."""
+    labels: dict[str, str] = {}
+    for m in layout.cube.measures:
+        labels[m.name] = m.label.get(lang) if m.label else m.name
+    for attr in result.attributes:
+        alias, _, level = attr.partition(".")
+        dim = layout.dimension(alias)
+        base = level.removesuffix("_label")
+        lv = dim.level(base)
+        name = lv.label.get(lang) if lv.label else base
+        labels[attr] = name if level == base else f"{name} ({'nosaukums' if lang == 'lv' else 'label'})"
+    return labels
+
+
+@dataclass
+class FactsArgs:
+    cut: str | None = None
+    fields: str | None = None
+    order: str | None = None
+    page: int | None = None
+    pagesize: int | None = None
+    as_of: str | None = None
+
+
+def facts(
+    state: AppState, layout: CubeLayout, args: FactsArgs, cell: tuple[Cut, ...] = ()
+) -> facts_q.FactsResult:
+    pg = paging(state, args.page, args.pagesize)
+    result = facts_q.facts(
+        layout,
+        state.engine,
+        cuts=cell + parse_cuts(args.cut),
+        fields=_split_list(args.fields, ","),
+        order=parse_order(args.order),
+        page=pg.page,
+        pagesize=pg.pagesize + 1 if pg.limited else pg.pagesize,
+        as_of=state.browser.as_of_date(layout, args.as_of),
+        timeout=state.settings.query_timeout,
+        secret=state.fact_key_secret,
+    )
+    if pg.limited and result.rows.num_rows > pg.pagesize:
+        raise too_many("facts", pg.pagesize)
+    return result
+
+
+def facts_labels(layout: CubeLayout, lang: str) -> dict[str, str]:
+    out = {facts_q.FACT_KEY: facts_q.FACT_KEY}
+    for c in layout.cube.columns:
+        out[c.name] = c.label.get(lang) if c.label else c.name
+    return out
+
+
+def fact(state: AppState, layout: CubeLayout, key: str) -> dict[str, Any] | None:
+    return facts_q.fact(
+        layout, state.engine, key, timeout=state.settings.query_timeout, secret=state.fact_key_secret
+    )
+
+
+@dataclass
+class MembersArgs:
+    cut: str | None = None
+    depth: int | None = None
+    level: str | None = None
+    hierarchy: str | None = None
+    order: str | None = None
+    page: int | None = None
+    pagesize: int | None = None
+    as_of: str | None = None
+    lang: str = "lv"
+
+
+def members(
+    state: AppState, layout: CubeLayout, dimension: str, args: MembersArgs, cell: tuple[Cut, ...] = ()
+) -> tuple[dict[str, Any], members_q.MembersResult]:
+    pg = paging(state, args.page, args.pagesize)
+    result = members_q.members(
+        layout,
+        state.engine,
+        dimension,
+        depth=args.depth,
+        level=args.level,
+        hierarchy=args.hierarchy,
+        cuts=cell + parse_cuts(args.cut),
+        order=parse_order(args.order),
+        page=pg.page,
+        pagesize=pg.pagesize + 1 if pg.limited else pg.pagesize,
+        as_of=state.browser.as_of_date(layout, args.as_of),
+        lang=args.lang,
+        timeout=state.settings.query_timeout,
+    )
+    if pg.limited and result.data.num_rows > pg.pagesize:
+        raise too_many("members", pg.pagesize)
+    payload = {
+        "dimension": result.dimension,
+        "hierarchy": result.hierarchy,
+        "depth": result.depth,
+        "data": result.data.to_pylist(),
+    }
+    return payload, result
+
+
+def cell_details(state: AppState, layout: CubeLayout, cuts: tuple[Cut, ...], lang: str) -> dict[str, Any]:
+    return {
+        "cube": layout.cube.name,
+        "cuts": [
+            {**cut_dict(layout, c), "details": members_q.cut_details(layout, state.engine, c, lang)}
+            for c in cuts
+        ],
+    }

@@ -1,0 +1,236 @@
+"""CLI commands of the loaders: `labis load`, `labis loads`, `labis unload`, `labis rejects`,
+`labis loaders`. Registered on the main app by `register(app)` (see labis_olap/cli.py).
+
+The shared helpers of cli.py (settings, engine, error display) are imported when a command
+runs, not when this module is imported, so that either module can be imported first.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LoadersDir = Annotated[
+    Path | None,
+    typer.Option("--loaders", help="Folder of loader specs [env LABIS_LOADERS_DIR; ./loaders]"),
+]
+ModelDir = Annotated[
+    Path | None, typer.Option("--model", "-m", help="Model folder [env LABIS_MODEL_DIR; ./model]")
+]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Embedded data folder [env LABIS_DATA_DIR]")]
+
+
+def _friendly(fn: F) -> F:
+    """cli.friendly, looked up at call time (cli.py imports this module)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..cli import friendly
+
+        return friendly(fn)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _loaders_dir(given: Path | None) -> Path:
+    return given or Path(os.environ.get("LABIS_LOADERS_DIR", "loaders"))
+
+
+def _context(model: Path | None, data_dir: Path | None) -> tuple[Any, Any, Any]:
+    from ..cli import _engine, _load, _settings
+
+    settings = _settings(model, data_dir)
+    return settings, _load(settings), _engine(settings)
+
+
+@_friendly
+def load_cmd(
+    source: Annotated[str, typer.Argument(help="Source name (a loaders/*.yaml 'source:') or a spec file")],
+    files: Annotated[list[Path], typer.Argument(help="Files to load, each one batch")],
+    loaders: LoadersDir = None,
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check files against a source spec and load them into the cube, one batch per file."""
+    from ..cli import _engine, _load, _settings, out
+    from ..privacy import pseudonym_key
+    from .run import load_file
+    from .spec import find_spec, load_plan
+
+    settings = _settings(model, data_dir)
+    m = _load(settings)
+    plan = load_plan(find_spec(_loaders_dir(loaders), source), m)
+    key = pseudonym_key() if plan.personal_columns else None  # refuse before touching anything
+    engine = _engine(settings)
+    failed = 0
+    for path in files:
+        report = load_file(plan, path, m, engine, key, console=out)
+        _print_report(report)
+        failed += report.status in ("failed", "rejected")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_report(report: Any) -> None:
+    from ..cli import err, out
+
+    style = {"ok": "green", "skipped": "yellow"}.get(report.status, "red")
+    if report.reasons:
+        table = Table(title=f"rejects of batch {report.batch}", title_justify="left")
+        for col in ("column", "reason", "values"):
+            table.add_column(col, justify="right" if col == "values" else "left")
+        for (column, reason), n in report.reasons.most_common(20):
+            table.add_row(escape(column), escape(reason), f"{n:,}")
+        out.print(table)
+        if report.examples:
+            ex = Table(title="first rejected values", title_justify="left")
+            for col in ("row", "column", "value", "reason"):
+                ex.add_column(col, justify="right" if col == "row" else "left")
+            for e in report.examples:
+                ex.add_row(f"{e['row']:,}", escape(e["column"]), escape(e["value"]), escape(e["reason"]))
+            out.print(ex)
+    line = f"[{style}]{report.status}[/{style}] {escape(report.summary())}"
+    out.print(line, highlight=False, soft_wrap=True)
+    if report.message and report.status != "ok":
+        err.print(f"  {escape(report.message)}", highlight=False, soft_wrap=True)
+
+
+@_friendly
+def loads_cmd(
+    source: Annotated[str | None, typer.Option(help="Only this source")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many batches")] = 50,
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List loaded batches (lineage): newest first, with their current status."""
+    from ..cli import _engine, _settings, out
+    from .store import ensure_tables, latest
+
+    engine = _engine(_settings(model, data_dir))
+    ensure_tables(engine)
+    rows = latest(engine, source=source, limit=limit)
+    table = Table()
+    cols = (
+        "batch",
+        "source",
+        "cube",
+        "file",
+        "status",
+        "read",
+        "accepted",
+        "rejected",
+        "started",
+        "seconds",
+        "model",
+    )
+    for col in cols:
+        table.add_column(
+            col, justify="right" if col in ("read", "accepted", "rejected", "seconds") else "left"
+        )
+    for r in rows:
+        secs = (r["finished"] - r["started"]).total_seconds() if r["finished"] else None
+        table.add_row(
+            r["batch"],
+            escape(r["source"]),
+            r["cube"],
+            escape(r["file_name"]),
+            r["status"],
+            f"{r['rows_read']:,}",
+            f"{r['rows_accepted']:,}",
+            f"{r['rows_rejected']:,}",
+            r["started"].strftime("%Y-%m-%d %H:%M"),
+            f"{secs:.1f}" if secs is not None else "–",
+            r["model_version"],
+        )
+    out.print(table)
+    failed = [r for r in rows if r["status"] in ("failed", "rejected") and r["message"]]
+    for r in failed:
+        out.print(f"{r['batch']} {r['status']}: {escape(r['message'])}", highlight=False, soft_wrap=True)
+    out.print(f"{len(rows)} batch(es)")
+
+
+@_friendly
+def unload_cmd(
+    batch: Annotated[str, typer.Argument(help="Batch id (or a unique prefix of 6+ digits)")],
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Remove a batch from its facts and rebuild the cube's rollups."""
+    from ..cli import out
+    from .store import ensure_tables, unload
+
+    _settings, m, engine = _context(model, data_dir)
+    ensure_tables(engine)
+    row = unload(engine, m, batch)
+    out.print(
+        f"[green]unloaded[/green] batch {row['batch']} "
+        f"({row['rows_accepted']:,} rows of {escape(row['file_name'])}) "
+        f"from {row['cube']}; {len(m.cubes[row['cube']].rollups)} rollup(s) rebuilt",
+        highlight=False,
+    )
+
+
+@_friendly
+def rejects_cmd(
+    batch: Annotated[str, typer.Argument(help="Batch id")],
+    limit: Annotated[int, typer.Option(help="At most this many rejected values")] = 50,
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Show a batch's rejected values (personal values are masked)."""
+    from ..cli import _engine, _settings, out
+    from .run import reject_rows
+    from .store import ensure_tables
+
+    engine = _engine(_settings(model, data_dir))
+    ensure_tables(engine)
+    rows = reject_rows(engine, batch, limit).to_pylist()
+    table = Table()
+    for col in ("row", "column", "value", "reason"):
+        table.add_column(col, justify="right" if col == "row" else "left")
+    for r in rows:
+        table.add_row(f"{r['row']:,}", escape(r["column"]), escape(r["value"]), escape(r["reason"]))
+    out.print(table)
+    out.print(f"{len(rows)} rejected value(s) shown")
+
+
+@_friendly
+def loaders_cmd(
+    loaders_dir: Annotated[Path | None, typer.Argument(help="Folder of loader specs")] = None,
+    model: ModelDir = None,
+) -> None:
+    """Check every loader spec against the model; list the sources."""
+    from ..cli import _load, _settings, err, out
+    from .spec import check_all
+
+    m = _load(_settings(model))
+    folder = _loaders_dir(loaders_dir)
+    plans, diags = check_all(folder, m)
+    for name, plan in sorted(plans.items()):
+        personal = ", ".join(c.to for c in plan.personal_columns) or "–"
+        out.print(
+            f"  {name}: {plan.spec.kind} → {plan.cube.name} ({len(plan.columns)} columns, "
+            f"personal: {personal}, max_reject_share {plan.spec.max_reject_share:g})",
+            highlight=False,
+        )
+    if diags:
+        err.print(diags.render(), markup=False, highlight=False, emoji=False, soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(f"[green]ok[/green] {folder}: {len(plans)} source(s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("load")(load_cmd)
+    app.command("loads")(loads_cmd)
+    app.command("unload")(unload_cmd)
+    app.command("rejects")(rejects_cmd)
+    app.command("loaders")(loaders_cmd)

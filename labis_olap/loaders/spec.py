@@ -1,0 +1,666 @@
+"""Loader specs: one YAML file per source system, validated against the model with located errors.
+
+    source: nva_burvis            # the name `labis load` takes
+    cube: unemployment
+    kind: csv                     # csv | parquet
+    options: {delimiter: ";", encoding: windows-1257, decimal: ",", date_format: DD.MM.YYYY}
+    max_reject_share: 0.01        # more rejected rows than this share: the whole file fails
+    columns:                      # one entry per fact column
+      - {to: snapshot_date, from: Datums}
+      - {to: municipality, from: ATVK kods, map_file: crosswalks/atvk_2009_2021.csv}
+      - {to: person, from: Personas kods, personal: true}
+      - {to: source, constant: NVA}
+
+Problems are reported like the model's (`file:line:col: error[L103] …`, the line, a caret, a
+hint), with L-codes listed in docs/loaders.md. A validated spec is turned into a `Plan`: per
+fact column, where its value comes from, how it is cleaned and parsed, and what it must satisfy.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from ..errors import ModelError, UserError
+from ..model.diagnostics import Diagnostics, Location, did_you_mean
+from ..model.loader import Model, _pydantic_diags
+from ..model.schema import NAME_PATTERN, NUMERIC_TYPES, ColumnType, Cube, Strict, Text, _text
+from ..model.source import SourceDoc, load_yaml
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+Scalar = bool | int | float | dt.date | str
+"""A YAML scalar as written in a spec (a constant, a bound, an allowed value, a map target)."""
+
+CLICKHOUSE_DATE_MIN = dt.date(1970, 1, 1)
+CLICKHOUSE_DATE_MAX = dt.date(2149, 6, 6)
+"""ClickHouse's Date range: a date outside it cannot be stored, so it is always a reject."""
+
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+
+
+class SpecError(ModelError):
+    """A loader spec did not validate; carries every diagnostic found."""
+
+    error_type = "loader_spec_error"
+
+
+class Kind(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+class Options(Strict):
+    """How a file is read. CSV-only options are refused for other kinds (L107)."""
+
+    delimiter: str = ","
+    quote: str = '"'
+    encoding: str = "utf-8"
+    """Any Python codec name: utf-8 (a BOM is skipped), windows-1257 (Baltic), iso-8859-13, …"""
+    header_row: int = Field(default=1, ge=1)
+    """The line holding the column names; lines above it (a title, a date) are skipped."""
+    multiline: bool = False
+    """Quoted values may contain line breaks (slower: the file is parsed on one thread)."""
+    decimal: Literal[".", ","] = "."
+    thousands: str | None = None
+    """A thousands separator to drop from numbers, e.g. ' ' (1 234,50)."""
+    date_format: str = "YYYY-MM-DD"
+    """Tokens YYYY, MM, DD (and HH, mm, SS for date-times); anything else is literal. Without DD
+    a value means the first day of its month (`MM.YYYY`)."""
+    null_values: list[str] = Field(default_factory=lambda: [""])
+    """Texts that mean 'no value' (compared after trimming)."""
+
+
+CSV_ONLY = ("delimiter", "quote", "encoding", "header_row", "multiline")
+
+
+class Rewrite(Strict):
+    """A regular-expression replacement (RE2 syntax; `\\1` refers to a group)."""
+
+    pattern: str
+    to: str
+
+
+class ColumnMap(Strict):
+    """Where one fact column comes from, how it is cleaned, and what it must satisfy."""
+
+    to: Name
+    """The fact column filled."""
+    from_: str | None = Field(default=None, alias="from")
+    """The source column (its header text in a CSV, its name in Parquet)."""
+    constant: Scalar | None = None
+    type: ColumnType | None = None
+    """Optional: states the fact column's type, checked against the cube."""
+    trim: bool = True
+    upper: bool = False
+    lower: bool = False
+    rewrite: Rewrite | None = None
+    map: dict[str, Scalar] | None = None
+    """Code crosswalk: a value found here is replaced; others pass unchanged."""
+    map_file: str | None = None
+    """The same from a CSV file with columns `from,to` (path relative to the spec)."""
+    date_format: str | None = None
+    personal: bool = False
+    """A person identifier: pseudonymised in the engine, never stored or shown in the clear."""
+    required: bool | None = None
+    """Default: required unless the fact column is nullable."""
+    min: Scalar | None = None
+    max: Scalar | None = None
+    """Bounds (inclusive) for numbers and dates; `today` for a date means the load day."""
+    allowed: list[Scalar] | None = None
+    pattern: str | None = None
+    """A regular expression (RE2) the cleaned text must match in full."""
+    member: bool = True
+    """For a column linked to a dimension: a key that is not a member is a reject."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LoaderSpec(Strict):
+    source: Name
+    label: Text | None = None
+    description: Text | None = None
+    cube: Name
+    kind: Kind
+    options: Options = Field(default_factory=Options)
+    max_reject_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Share of rows (0–1) that may be rejected before the whole file fails; default 0."""
+    columns: list[ColumnMap] = Field(min_length=1)
+
+    _text_label = field_validator("label", "description", mode="before")(_text)
+
+
+# --- the resolved plan --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DateFormat:
+    text: str
+    regex: str
+    """Anchored RE2 pattern with named groups y, m, d (and H, M, S)."""
+    has_time: bool
+
+
+@dataclass
+class ColumnPlan:
+    """One fact column, resolved: the checks are ready to run on Arrow arrays."""
+
+    to: str
+    type: ColumnType
+    nullable: bool
+    source: str | None
+    constant: Any = None
+    """The constant, already parsed to the column's Python type."""
+    trim: bool = True
+    upper: bool = False
+    lower: bool = False
+    rewrite: tuple[str, str] | None = None
+    mapping: dict[str, str] | None = None
+    date_format: DateFormat | None = None
+    personal: bool = False
+    required: bool = True
+    min: Any = None
+    max: Any = None
+    allowed: list[Any] | None = None
+    pattern: str | None = None
+    members: frozenset[str] | None = None
+    dimension: str | None = None
+    where: Location = field(default_factory=lambda: Location("?"))
+    """The spec line of this column, for messages."""
+
+    @property
+    def transforms_text(self) -> bool:
+        return self.trim or self.upper or self.lower or bool(self.rewrite) or bool(self.mapping)
+
+
+@dataclass
+class Plan:
+    spec: LoaderSpec
+    path: Path
+    cube: Cube
+    columns: list[ColumnPlan]
+    null_values: list[str]
+    decimal: str
+    thousands: str | None
+
+    @property
+    def source_columns(self) -> list[str]:
+        """Source columns read, in spec order, each once."""
+        seen: list[str] = []
+        for c in self.columns:
+            if c.source is not None and c.source not in seen:
+                seen.append(c.source)
+        return seen
+
+    @property
+    def personal_columns(self) -> list[ColumnPlan]:
+        return [c for c in self.columns if c.personal]
+
+    def column(self, to: str) -> ColumnPlan:
+        return next(c for c in self.columns if c.to == to)
+
+
+# --- formats and scalars ------------------------------------------------------------------------
+
+_TOKENS = {
+    "YYYY": ("y", r"\d{4}"),
+    "MM": ("m", r"\d{1,2}"),
+    "DD": ("d", r"\d{1,2}"),
+    "HH": ("H", r"\d{1,2}"),
+    "mm": ("M", r"\d{2}"),
+    "SS": ("S", r"\d{2}"),
+}
+
+
+def parse_date_format(text: str, with_time: bool = False) -> DateFormat:
+    """`DD.MM.YYYY` → an anchored regex with named groups; ValueError says what is wrong."""
+    out, seen, i = ["^"], [], 0
+    while i < len(text):
+        for token, (group, rx) in _TOKENS.items():
+            if text.startswith(token, i):
+                if group in seen:
+                    raise ValueError(f"'{token}' appears twice")
+                seen.append(group)
+                out.append(f"(?P<{group}>{rx})")
+                i += len(token)
+                break
+        else:
+            ch = text[i]
+            if ch.isalpha():
+                raise ValueError(f"unknown token at '{text[i:]}'; use YYYY, MM, DD (HH, mm, SS for time)")
+            out.append(re.escape(ch))
+            i += 1
+    if not {"y", "m"} <= set(seen):
+        raise ValueError("a date format needs YYYY and MM (and DD, else the 1st of the month)")
+    has_time = bool({"H", "M", "S"} & set(seen))
+    if has_time and not with_time:
+        raise ValueError("time tokens (HH, mm, SS) in a format for a date column")
+    return DateFormat(text, "".join(out) + "$", has_time)
+
+
+def parse_scalar(value: Any, ctype: ColumnType, fmt: DateFormat | None = None) -> Any:
+    """A spec value (constant, bound, allowed value) as the Python value of a fact column type."""
+    if isinstance(value, bool) and ctype != ColumnType.bool:
+        raise ValueError(f"{value!r} is a boolean")
+    if ctype in (ColumnType.string, ColumnType.person):
+        if isinstance(value, dt.date):
+            raise ValueError("a date where text was expected (quote it)")
+        return str(value)
+    if ctype in (ColumnType.int, ColumnType.int64):
+        if isinstance(value, float) or not re.fullmatch(r"[+-]?\d+", str(value).strip()):
+            raise ValueError(f"{value!r} is not an integer")
+        n = int(str(value))
+        lo, hi = INT32 if ctype == ColumnType.int else INT64
+        if not lo <= n <= hi:
+            raise ValueError(f"{n} is out of range for {ctype.value}")
+        return n
+    if ctype in (ColumnType.float, ColumnType.decimal):
+        if isinstance(value, dt.date):
+            raise ValueError("a date where a number was expected")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{value!r} is not a number") from None
+    if ctype in (ColumnType.date, ColumnType.datetime):
+        if isinstance(value, dt.datetime):
+            return value.date() if ctype == ColumnType.date else value
+        if isinstance(value, dt.date):
+            return value
+        text = str(value)
+        try:
+            return (
+                dt.date.fromisoformat(text) if ctype == ColumnType.date else dt.datetime.fromisoformat(text)
+            )
+        except ValueError:
+            raise ValueError(f"{text!r} is not an ISO date (YYYY-MM-DD)") from None
+    if ctype == ColumnType.bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true"):
+            return True
+        if str(value).lower() in ("0", "false"):
+            return False
+        raise ValueError(f"{value!r} is not true/false")
+    raise AssertionError(ctype)
+
+
+def _map_text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+_CODE = {"E001": "L001", "E002": "L002", "E003": "L003", "E004": "L004", "E005": "L005", "E015": "L006"}
+
+
+def _located_spec(path: Path, diags: Diagnostics) -> tuple[SourceDoc, LoaderSpec] | None:
+    local = Diagnostics()
+    doc = load_yaml(path, local, str(path))
+    spec: LoaderSpec | None = None
+    if doc is not None:
+        if not isinstance(doc.data, dict) or next(iter(doc.data), None) != "source":
+            top = next(iter(doc.data), None) if isinstance(doc.data, dict) else None
+            local.add(
+                "L002",
+                "a loader spec starts with 'source: <name>'",
+                doc.loc((str(top),), key=True) if top else Location(str(path)),
+            )
+        else:
+            try:
+                spec = LoaderSpec.model_validate(doc.data)
+            except ValidationError as exc:
+                _pydantic_diags(doc, exc, local, root=LoaderSpec)
+    for d in local.items:
+        diags.add(_CODE.get(d.code, d.code), d.message, d.location, d.hint)
+    if doc is None or spec is None:
+        return None
+    return doc, spec
+
+
+def spec_files(loaders_dir: Path) -> list[Path]:
+    if not loaders_dir.is_dir():
+        raise UserError(
+            f"loaders folder '{loaders_dir}' does not exist",
+            hint="run from the repository root, or pass --loaders DIR (env LABIS_LOADERS_DIR)",
+        )
+    return sorted(p for p in loaders_dir.glob("*.y*ml") if p.is_file() and p.suffix in (".yaml", ".yml"))
+
+
+def find_spec(loaders_dir: Path, source: str) -> Path:
+    """The spec file for a source name (or a spec path given directly)."""
+    direct = Path(source)
+    if direct.suffix in (".yaml", ".yml") and direct.is_file():
+        return direct
+    names: dict[str, Path] = {}
+    for path in spec_files(loaders_dir):
+        try:
+            from ruamel.yaml import YAML
+
+            data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        except Exception:  # a broken spec is reported when it is the one asked for
+            data = None
+        name = data.get("source") if isinstance(data, dict) else None
+        names[str(name) if name else path.stem] = path
+    if source in names:
+        return names[source]
+    raise UserError(
+        f"no loader spec for source '{source}' in {loaders_dir}",
+        hint=did_you_mean(source, names) or "each loaders/*.yaml starts with 'source: <name>'",
+    )
+
+
+def load_plan(path: Path, model: Model) -> Plan:
+    """Read, validate and resolve one spec; SpecError lists every problem."""
+    diags = Diagnostics()
+    plan = _plan(path, model, diags)
+    if diags or plan is None:
+        raise SpecError(list[object](diags.sorted()), diags.render())
+    return plan
+
+
+def check_all(loaders_dir: Path, model: Model) -> tuple[dict[str, Plan], Diagnostics]:
+    """Every spec of a folder: the good plans, and the problems of the others (and duplicates)."""
+    diags = Diagnostics()
+    plans: dict[str, Plan] = {}
+    for path in spec_files(loaders_dir):
+        plan = _plan(path, model, diags)
+        if plan is None:
+            continue
+        name = plan.spec.source
+        if name in plans:
+            diags.add(
+                "L101",
+                f"duplicate source '{name}' (first defined in {plans[name].path})",
+                Location(str(path), 1, 1),
+            )
+            continue
+        plans[name] = plan
+    return plans, diags
+
+
+def _plan(path: Path, model: Model, diags: Diagnostics) -> Plan | None:
+    before = len(diags)
+    located = _located_spec(path, diags)
+    if located is None:
+        return None
+    doc, spec = located
+    o = spec.options
+    if spec.kind != Kind.csv:
+        for name in CSV_ONLY:
+            if name in (doc.data.get("options") or {}):
+                diags.add(
+                    "L107", f"option '{name}' applies to csv files only", doc.loc(("options", name), key=True)
+                )
+    if len(o.delimiter) != 1 or o.delimiter in "\r\n":
+        diags.add(
+            "L107", f"delimiter must be one character, not {o.delimiter!r}", doc.loc(("options", "delimiter"))
+        )
+    if len(o.quote) != 1 or o.quote == o.delimiter:
+        diags.add(
+            "L107", "quote must be one character other than the delimiter", doc.loc(("options", "quote"))
+        )
+    try:
+        codecs.lookup(o.encoding)
+    except LookupError:
+        diags.add(
+            "L107",
+            f"unknown encoding '{o.encoding}'",
+            doc.loc(("options", "encoding")),
+            did_you_mean(o.encoding, ["utf-8", "windows-1257", "iso-8859-13", "iso-8859-4", "utf-16"]),
+        )
+    if o.thousands is not None and (len(o.thousands) != 1 or o.thousands == o.decimal):
+        diags.add(
+            "L107",
+            "thousands separator must be one character other than the decimal mark",
+            doc.loc(("options", "thousands")),
+        )
+    default_fmt: DateFormat | None = None
+    try:
+        default_fmt = parse_date_format(o.date_format, with_time=True)
+    except ValueError as exc:
+        diags.add("L107", f"bad date_format '{o.date_format}': {exc}", doc.loc(("options", "date_format")))
+
+    cube = model.cubes.get(spec.cube)
+    if cube is None:
+        diags.add(
+            "L102", f"unknown cube '{spec.cube}'", doc.loc(("cube",)), did_you_mean(spec.cube, model.cubes)
+        )
+        return None
+    links = {link.column: link for link in cube.dimensions}
+    plans: list[ColumnPlan] = []
+    seen: dict[str, int] = {}
+    for i, cm in enumerate(spec.columns):
+        at = ("columns", i)
+        if cm.to in seen:
+            diags.add(
+                "L101",
+                f"column '{cm.to}' is filled twice (first at item {seen[cm.to] + 1})",
+                doc.loc((*at, "to")),
+            )
+            continue
+        seen[cm.to] = i
+        try:
+            col = cube.column(cm.to)
+        except KeyError:
+            diags.add(
+                "L103",
+                f"cube '{cube.name}' has no column '{cm.to}'",
+                doc.loc((*at, "to")),
+                did_you_mean(cm.to, [c.name for c in cube.columns]),
+            )
+            continue
+        cp = _column_plan(model, cube, doc, at, cm, col.type, col.nullable, default_fmt, links, diags)
+        if cp is not None:
+            plans.append(cp)
+    missing = [c.name for c in cube.columns if c.name not in seen and not c.nullable]
+    if missing:
+        diags.add(
+            "L104",
+            f"fact column(s) not filled: {', '.join(missing)}",
+            doc.loc(("columns",), key=True),
+            "map each from a source column, or give a constant",
+        )
+    if len(diags) > before:
+        return None
+    return Plan(spec, path, cube, plans, [v.strip() for v in o.null_values], o.decimal, o.thousands)
+
+
+def _column_plan(
+    model: Model,
+    cube: Cube,
+    doc: SourceDoc,
+    at: tuple[str | int, ...],
+    cm: ColumnMap,
+    ctype: ColumnType,
+    nullable: bool,
+    default_fmt: DateFormat | None,
+    links: dict[str, Any],
+    diags: Diagnostics,
+) -> ColumnPlan | None:
+    before = len(diags)
+
+    def bad(code: str, message: str, key: str, hint: str | None = None, *, on_key: bool = False) -> None:
+        diags.add(code, message, doc.loc((*at, key), key=on_key), hint)
+
+    given = doc.data["columns"][at[1]]
+    if (cm.from_ is None) == ("constant" not in given):
+        bad("L109", f"column '{cm.to}': give exactly one of 'from' or 'constant'", "to")
+    if cm.type is not None and cm.type != ctype:
+        bad("L105", f"column '{cm.to}' is {ctype.value} in cube '{cube.name}', not {cm.type.value}", "type")
+    if ctype == ColumnType.person and not cm.personal:
+        bad(
+            "L110",
+            f"column '{cm.to}' holds persons: mark it 'personal: true'",
+            "to",
+            "person identifiers are pseudonymised and never shown; the spec says so explicitly",
+        )
+    if cm.personal and ctype != ColumnType.person:
+        bad(
+            "L110",
+            f"'personal: true' on column '{cm.to}', which is {ctype.value}, not person",
+            "personal",
+            "only person columns may carry identifiers: they are stored as pseudonymous numbers",
+        )
+    if cm.personal and "constant" in given:
+        bad("L110", "a personal column cannot be a constant", "constant")
+    if cm.upper and cm.lower:
+        bad("L106", "'upper' and 'lower' together", "lower", on_key=True)
+    is_date = ctype in (ColumnType.date, ColumnType.datetime)
+    fmt = default_fmt if is_date else None
+    if cm.date_format is not None:
+        if not is_date:
+            bad("L106", f"'date_format' on a {ctype.value} column", "date_format", on_key=True)
+        else:
+            try:
+                fmt = parse_date_format(cm.date_format, with_time=ctype == ColumnType.datetime)
+            except ValueError as exc:
+                bad("L107", f"bad date_format '{cm.date_format}': {exc}", "date_format")
+    elif fmt is not None and fmt.has_time and ctype == ColumnType.date:
+        bad("L107", f"the file's date_format has a time; give column '{cm.to}' a date_format", "to")
+    if cm.rewrite is not None:
+        try:
+            re.compile(cm.rewrite.pattern)
+        except re.error as exc:
+            bad("L107", f"bad rewrite pattern: {exc}", "rewrite")
+    if cm.pattern is not None:
+        try:
+            re.compile(cm.pattern)
+        except re.error as exc:
+            bad("L107", f"bad pattern: {exc}", "pattern")
+
+    def value(v: Any, key: str, path: tuple[str | int, ...] | None = None) -> Any:
+        try:
+            if isinstance(v, str) and is_date and v == "today" and key in ("min", "max"):
+                return "today"
+            if key in ("min", "max") and ctype not in NUMERIC_TYPES and not is_date:
+                raise ValueError(f"bounds apply to numbers and dates, not {ctype.value}")
+            return parse_scalar(v, ctype)
+        except ValueError as exc:
+            diags.add("L106", f"column '{cm.to}': {key}: {exc}", doc.loc(path or (*at, key)))
+            return None
+
+    constant = value(cm.constant, "constant") if "constant" in given and cm.constant is not None else None
+    lo = value(cm.min, "min") if cm.min is not None else None
+    hi = value(cm.max, "max") if cm.max is not None else None
+    allowed = None
+    if cm.allowed is not None:
+        allowed = [value(v, "allowed", (*at, "allowed", j)) for j, v in enumerate(cm.allowed)]
+
+    mapping: dict[str, str] | None = None
+    targets: list[tuple[str, Location]] = []
+    """Map targets (must be members), located in the spec or in the map file."""
+    if cm.map_file is not None:
+        loaded = _read_map_file(Path(doc.path), cm.map_file, doc.loc((*at, "map_file")), diags)
+        if loaded is not None:
+            mapping = {k: v for k, (v, _) in loaded.items()}
+            targets.extend(loaded.values())
+    if cm.map is not None:
+        mapping = {**(mapping or {}), **{str(k): _map_text(v) for k, v in cm.map.items()}}
+        targets.extend((_map_text(v), doc.loc((*at, "map", str(k)))) for k, v in cm.map.items())
+
+    members: frozenset[str] | None = None
+    dimension = None
+    link = links.get(cm.to)
+    if link is not None and cm.member:
+        dim = model.dimensions[link.dimension]
+        if not dim.is_time and dim.members is not None and dim.name in model.members:
+            key = dim.members.fact_key or dim.leaf.key_column
+            members = frozenset("" if r[key] is None else str(r[key]) for r in model.members[dim.name])
+            dimension = dim.name
+            named = list(targets)
+            if constant is not None:
+                named.append((str(constant), doc.loc((*at, "constant"))))
+            for j, v in enumerate(allowed or []):
+                if v is not None:
+                    named.append((str(v), doc.loc((*at, "allowed", j))))
+            for text, where in named:
+                if text not in members:
+                    diags.add(
+                        "L111",
+                        f"'{text}' is not a member of dimension '{dim.name}'",
+                        where,
+                        did_you_mean(text, members),
+                    )
+    elif not cm.member and link is None:
+        bad(
+            "L106",
+            f"'member: false' on column '{cm.to}', which is not linked to a dimension",
+            "member",
+            on_key=True,
+        )
+    if len(diags) > before:
+        return None
+    return ColumnPlan(
+        to=cm.to,
+        type=ctype,
+        nullable=nullable,
+        source=cm.from_,
+        constant=constant,
+        trim=cm.trim,
+        upper=cm.upper,
+        lower=cm.lower,
+        rewrite=(cm.rewrite.pattern, cm.rewrite.to) if cm.rewrite else None,
+        mapping=mapping,
+        date_format=fmt,
+        personal=cm.personal,
+        required=cm.required if cm.required is not None else not nullable,
+        min=lo,
+        max=hi,
+        allowed=allowed,
+        pattern=cm.pattern,
+        members=members,
+        dimension=dimension,
+        where=doc.loc((*at, "to")),
+    )
+
+
+def _read_map_file(
+    spec_path: Path, name: str, loc: Location, diags: Diagnostics
+) -> dict[str, tuple[str, Location]] | None:
+    """from → (to, where the row is) from a `from,to` CSV file beside the spec."""
+    path = Path(os.path.normpath(spec_path.parent / name))
+    out: dict[str, tuple[str, Location]] = {}
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip() for h in next(reader, [])]
+            if header[:2] != ["from", "to"]:
+                diags.add(
+                    "L108",
+                    f"map file '{name}' must start with the header 'from,to'",
+                    Location(str(path), 1, 1),
+                )
+                return None
+            for fields in reader:
+                if not fields or fields[0].startswith("#"):
+                    continue
+                if len(fields) < 2:
+                    diags.add(
+                        "L108",
+                        "map row needs a 'from' and a 'to' value",
+                        Location(str(path), reader.line_num, 1),
+                    )
+                    continue
+                key, target = fields[0].strip(), fields[1].strip()
+                where = Location(str(path), reader.line_num, len(fields[0]) + 2)
+                if key in out and out[key][0] != target:
+                    diags.add("L108", f"'{key}' is mapped twice", Location(str(path), reader.line_num, 1))
+                out[key] = (target, where)
+    except OSError as exc:
+        diags.add("L108", f"cannot read map file '{name}': {exc.strerror}", loc)
+        return None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        diags.add("L108", f"map file '{name}' is not a UTF-8 CSV: {exc}", loc)
+        return None
+    return out

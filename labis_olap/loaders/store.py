@@ -1,0 +1,455 @@
+"""The engine side of a load: lineage (`loads`), rejects, the staging table, persons, facts, unload.
+
+A file is checked completely before anything is published: accepted rows go to a staging table
+`_load_stage_<batch>` (person identifiers already pseudonymised by the engine on the way in:
+the clear value exists only in that INSERT's memory). Only when the whole file has passed are
+new pseudonyms numbered in `persons` and the staged rows copied into the facts table, in
+chunks of source rows; each chunk is one INSERT … SELECT forced into a single block and sent
+with `insert_deduplication_token = <batch>-<generation>-<chunk>`, so a chunk re-sent after a
+crash is dropped by the facts table and by every rollup (`deduplicate_blocks_in_dependent_
+materialized_views`; rollups carry `non_replicated_deduplication_window` too).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..compiler.apply import APPLY_LOCK
+from ..compiler.ddl import rollup_select
+from ..compiler.physical import CubeLayout, column_type, q
+from ..engine.base import FACT_INSERT_SETTINGS, Engine
+from ..errors import EngineError, UserError
+from ..model.loader import Model
+from ..model.schema import ColumnType
+from ..privacy import hmac_sql, redact
+
+DEDUP_WINDOW = 1000
+PERSON_PASS_ROWS = 400_000
+"""Staged person codes numbered per pass (bounds the memory of numbering a large batch)."""
+BATCH_RE = re.compile(r"^[0-9a-f]{16}$")
+LOADS = "loads"
+REJECTS = "rejects"
+STATUSES = ("running", "ok", "failed", "rejected", "unloaded")
+
+LOADS_COLUMNS = [
+    ("event_time", "DateTime64(6, 'UTC')", pa.timestamp("us", tz="UTC")),
+    ("batch", "String", pa.string()),
+    ("source", "LowCardinality(String)", pa.string()),
+    ("cube", "LowCardinality(String)", pa.string()),
+    ("file_name", "String", pa.string()),
+    ("file_sha256", "String", pa.string()),
+    ("file_bytes", "UInt64", pa.uint64()),
+    ("rows_read", "UInt64", pa.uint64()),
+    ("rows_accepted", "UInt64", pa.uint64()),
+    ("rows_rejected", "UInt64", pa.uint64()),
+    ("started", "DateTime64(3, 'UTC')", pa.timestamp("ms", tz="UTC")),
+    ("finished", "Nullable(DateTime64(3, 'UTC'))", pa.timestamp("ms", tz="UTC")),
+    ("status", "LowCardinality(String)", pa.string()),
+    ("model_version", "String", pa.string()),
+    ("key_id", "String", pa.string()),
+    ("message", "String", pa.string()),
+]
+
+
+def _ddl(engine: Engine) -> list[str]:
+    db = q(engine.database)
+    loads = ",\n".join(f"  {q(n)} {t}" for n, t, _ in LOADS_COLUMNS)
+    return [
+        # One row per status change (an append-only log); a batch's state is its latest row.
+        f"CREATE TABLE IF NOT EXISTS {db}.`loads` (\n{loads}\n)\nENGINE = MergeTree\n"
+        "ORDER BY (`batch`, `event_time`)",
+        f"CREATE TABLE IF NOT EXISTS {db}.`rejects` (\n"
+        "  `batch` String,\n  `source` LowCardinality(String),\n  `row` UInt64,\n"
+        "  `column` LowCardinality(String),\n  `fact_column` LowCardinality(String),\n"
+        "  `value` String,\n  `reason` LowCardinality(String)\n)\n"
+        "ENGINE = MergeTree\nORDER BY (`batch`, `row`)",
+    ]
+
+
+def ensure_tables(engine: Engine) -> None:
+    for sql in _ddl(engine):
+        engine.execute(sql)
+
+
+def ensure_dedup_window(engine: Engine, layout: CubeLayout) -> None:
+    """Rollups made before loaders existed lack a deduplication window: add it (a setting only)."""
+    tables = [layout.rollup_table(r) for r in layout.cube.rollups]
+    if not tables:
+        return
+    found = [
+        row
+        for row in engine.query(
+            "SELECT name, engine_full FROM system.tables WHERE database = {db:String}",
+            {"db": engine.database},
+        ).to_pylist()
+        if row["name"] in tables
+    ]
+    for row in found:
+        if "non_replicated_deduplication_window" not in row["engine_full"]:
+            engine.execute(
+                f"ALTER TABLE {q(engine.database)}.{q(row['name'])} "
+                f"MODIFY SETTING non_replicated_deduplication_window = {DEDUP_WINDOW}"
+            )
+
+
+def model_version(model: Model) -> str:
+    """A digest of everything that shapes the facts and rollups (definitions and members)."""
+    blob = json.dumps(
+        [
+            sorted((n, c.model_dump(by_alias=True)) for n, c in model.cubes.items()),
+            sorted((n, d.model_dump(by_alias=True)) for n, d in model.dimensions.items()),
+            sorted(model.members.items()),
+        ],
+        sort_keys=True,
+        default=str,
+    ).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def batch_id(source: str, file_sha256: str) -> str:
+    return hashlib.sha256(f"{source}\0{file_sha256}".encode()).hexdigest()[:16]
+
+
+# --- lineage ------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadRecord:
+    batch: str
+    source: str
+    cube: str
+    file_name: str
+    file_sha256: str
+    file_bytes: int
+    started: dt.datetime
+    model_version: str
+    key_id: str = ""
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    finished: dt.datetime | None = None
+    status: str = "running"
+    message: str = ""
+
+
+def record(engine: Engine, rec: LoadRecord) -> None:
+    now = dt.datetime.now(dt.UTC)
+    values: dict[str, Any] = {**rec.__dict__, "event_time": now, "message": redact(rec.message)[:2000]}
+    data = pa.table({n: pa.array([values[n]], t) for n, _, t in LOADS_COLUMNS})
+    engine.insert_arrow(LOADS, data)
+
+
+def latest(
+    engine: Engine, batch: str | None = None, source: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The current state of batches (newest first); with `batch`, that batch only (or a prefix)."""
+    where, params = [], {}
+    if batch is not None:
+        where.append("startsWith(batch, {b:String})")
+        params["b"] = batch
+    if source is not None:
+        where.append("source = {s:String}")
+        params["s"] = source
+    cond = f"WHERE {' AND '.join(where)}" if where else ""
+    sql = (
+        f"SELECT * FROM (SELECT * FROM {q(engine.database)}.`loads` {cond} "
+        "ORDER BY event_time DESC LIMIT 1 BY batch) ORDER BY started DESC, event_time DESC "
+        f"LIMIT {int(limit)}"
+    )
+    return engine.query(sql, params).to_pylist()
+
+
+def generation(engine: Engine, batch: str) -> int:
+    """How many times the batch was unloaded: part of its dedup tokens, so a reload after an
+    unload is not mistaken for a retry of the blocks deleted."""
+    t = engine.query(
+        f"SELECT count() AS n FROM {q(engine.database)}.`loads` "
+        "WHERE batch = {b:String} AND status = 'unloaded'",
+        {"b": batch},
+    )
+    return int(t.to_pylist()[0]["n"])
+
+
+def key_ids(engine: Engine) -> set[str]:
+    t = engine.query(
+        f"SELECT DISTINCT key_id FROM {q(engine.database)}.`loads` WHERE status = 'ok' AND key_id != ''"
+    )
+    return set(t.column("key_id").to_pylist())
+
+
+def clear_rejects(engine: Engine, batch: str) -> None:
+    engine.execute(
+        f"ALTER TABLE {q(engine.database)}.`rejects` DELETE WHERE batch = {{b:String}} "
+        "SETTINGS mutations_sync = 2",
+        {"b": batch},
+    )
+
+
+def write_rejects(engine: Engine, batch: str, source: str, rejects: pa.Table) -> None:
+    if rejects.num_rows == 0:
+        return
+    n = rejects.num_rows
+    data = rejects.append_column("batch", pa.repeat(pa.scalar(batch), n)).append_column(
+        "source", pa.repeat(pa.scalar(source), n)
+    )
+    engine.insert_arrow(REJECTS, data)
+
+
+# --- staging and publishing ---------------------------------------------------------------------
+
+
+class Stage:
+    """The accepted rows of one batch, checked but not yet visible.
+
+    Person identifiers never reach the stage: each Arrow batch's distinct codes are hashed by the
+    engine into `_load_codes_<batch>` (key → pseudonym), and staged rows carry only that key
+    (`(batch sequence << 32) | index`), so the HMAC runs once per distinct code of a batch, not
+    once per row, and publishing looks persons up by a number instead of a 64-character string.
+    """
+
+    def __init__(self, engine: Engine, layout: CubeLayout, batch: str, key: bytes | None) -> None:
+        self.engine = engine
+        self.layout = layout
+        self.batch = batch
+        self.key = key
+        self.db = q(engine.database)
+        self.table = f"_load_stage_{batch}"
+        self.codes = f"_load_codes_{batch}"
+        self.persons_map = f"_load_persons_{batch}"
+        self.person_columns = [c.name for c in layout.cube.columns if c.type == ColumnType.person]
+        self.seq = 0
+
+    @staticmethod
+    def key_column(name: str) -> str:
+        return f"{name}__key"
+
+    def create(self) -> None:
+        self.drop()
+        cols = []
+        for c in self.layout.cube.columns:
+            if c.type == ColumnType.person:
+                t = "Nullable(UInt64)" if c.nullable else "UInt64"
+                cols.append(f"  {q(self.key_column(c.name))} {t}")
+            else:
+                cols.append(f"  {q(c.name)} {column_type(c.type, c.nullable)}")
+        cols.append("  `_row` UInt64")
+        self.engine.execute(
+            f"CREATE TABLE {self.db}.{q(self.table)} (\n" + ",\n".join(cols) + "\n)\nENGINE = MergeTree\n"
+            "ORDER BY `_row`"
+        )
+        if self.person_columns:
+            self.engine.execute(
+                f"CREATE TABLE {self.db}.{q(self.codes)} (`key` UInt64, `pseudonym` String)\n"
+                "ENGINE = MergeTree ORDER BY `key`"
+            )
+
+    def drop(self) -> None:
+        for t in (self.table, self.codes, self.persons_map):
+            self.engine.execute(f"DROP TABLE IF EXISTS {self.db}.{q(t)}")
+
+    def insert(self, data: pa.Table) -> None:
+        """Stage checked rows; person identifiers are hashed by the engine on the way in."""
+        if data.num_rows == 0:
+            return
+        present = [c for c in self.person_columns if c in data.column_names]
+        if present:
+            assert self.key is not None, "a person column needs the pseudonymisation key"
+            self.seq += 1
+            base = self.seq << 32
+            chunks = [chunk for c in present for chunk in data.column(c).chunks]
+            codes = pa.chunked_array(chunks, pa.string()).combine_chunks()
+            enc = pc.dictionary_encode(codes)
+            keys = pc.add(enc.indices.cast(pa.uint64()), pa.scalar(base, pa.uint64()))
+            offset = 0
+            for name in present:
+                part = keys.slice(offset, data.num_rows)
+                offset += data.num_rows
+                i = data.column_names.index(name)
+                data = data.set_column(i, self.key_column(name), part)
+            distinct = pa.table(
+                {
+                    "key": pa.array(np.arange(base, base + len(enc.dictionary), dtype=np.uint64)),
+                    "code": enc.dictionary,
+                }
+            )
+            params: dict[str, object] = {}
+            try:
+                pseudonym = hmac_sql("`code`", self.key, params, "pk")
+                self.engine.insert_select(
+                    self.codes, distinct, ["key", "pseudonym"], ["`key`", pseudonym], params
+                )
+            except EngineError as exc:
+                raise EngineError(f"pseudonymising: {_scrub(exc.message)}") from None
+        try:
+            self.engine.insert_arrow(self.table, data)
+        except EngineError as exc:
+            raise EngineError(f"staging rows: {_scrub(exc.message)}") from None
+
+    def assign_persons(self) -> None:
+        """Number the batch's new pseudonyms (max(person_num) + row_number) and build the lookup
+        staged key → person number. Call under APPLY_LOCK: numbers must not be handed out twice.
+
+        Memory grows with the distinct pseudonyms handled at once (several hash sets and a sort
+        of 64-character strings), so a large batch is done in passes over hash slices of about
+        PERSON_PASS_ROWS codes each; numbers stay contiguous and the result does not depend on
+        where a killed run stopped."""
+        if not self.person_columns:
+            return
+        p = f"{self.db}.`persons`"
+        codes = f"{self.db}.{q(self.codes)}"
+        n = int(self.engine.query(f"SELECT count() AS n FROM {codes}").to_pylist()[0]["n"])
+        passes = max(1, -(-n // PERSON_PASS_ROWS))
+        self.engine.execute(f"DROP TABLE IF EXISTS {self.db}.{q(self.persons_map)}")
+        self.engine.execute(
+            f"CREATE TABLE {self.db}.{q(self.persons_map)} (`key` UInt64, `person_num` UInt64)\n"
+            "ENGINE = Join(ANY, LEFT, `key`) SETTINGS persistent = 0"
+        )
+        for i in range(passes):
+            part = f"cityHash64(pseudonym) % {passes} = {i}"
+            mine = f"(SELECT pseudonym FROM {codes} WHERE {part})"
+            self.engine.execute(
+                f"INSERT INTO {p} (person_num, pseudonym)\n"
+                f"SELECT (SELECT max(person_num) FROM {p}) + row_number() OVER (ORDER BY pseudonym),\n"
+                "  pseudonym\n"
+                f"FROM (SELECT DISTINCT pseudonym FROM {codes} WHERE {part})\n"
+                f"WHERE pseudonym NOT IN (SELECT pseudonym FROM {p} WHERE pseudonym IN {mine})"
+            )
+            self.engine.execute(
+                f"INSERT INTO {self.db}.{q(self.persons_map)}\n"
+                f"SELECT c.key, p.person_num FROM (SELECT key, pseudonym FROM {codes} WHERE {part}) AS c\n"
+                f"INNER JOIN (SELECT pseudonym, any(person_num) AS person_num FROM {p}\n"
+                f"  WHERE pseudonym IN {mine} GROUP BY pseudonym) AS p\n"
+                "ON c.pseudonym = p.pseudonym"
+            )
+
+    def publish(
+        self,
+        gen: int,
+        first_row: int,
+        last_row: int,
+        chunk_rows: int,
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> None:
+        """Copy the staged rows into the facts table, chunk by chunk of source rows, each chunk
+        one deduplicated block (its token names batch, generation and chunk)."""
+        cube = self.layout.cube
+        facts = f"{self.db}.{q(self.layout.facts_table)}"
+        names, exprs = [], []
+        for c in cube.columns:
+            names.append(q(c.name))
+            if c.type == ColumnType.person:
+                look = f"'{self.engine.database}.{self.persons_map}'"
+                col = q(self.key_column(c.name))
+                fn = "joinGetOrNull" if c.nullable else "joinGet"
+                exprs.append(f"{fn}({look}, 'person_num', {col})")
+            else:
+                exprs.append(q(c.name))
+        names.append("`_batch`")
+        exprs.append("{batch:String}")
+        chunks = max(1, -(-(last_row - first_row + 1) // chunk_rows))
+        for i in range(chunks):
+            lo = first_row + i * chunk_rows
+            settings = {
+                **FACT_INSERT_SETTINGS,
+                "insert_deduplicate": 1,
+                "deduplicate_insert_select": "'force_enable'",
+                "insert_deduplication_token": f"'{self.batch}-{gen}-{i}'",
+                "deduplicate_blocks_in_dependent_materialized_views": 1,
+                "max_threads": 1,
+                "max_insert_threads": 1,
+                "min_insert_block_size_rows": chunk_rows + 1,
+                "min_insert_block_size_bytes": 1 << 40,
+                "max_partitions_per_insert_block": 1000,
+            }
+            sql = (
+                f"INSERT INTO {facts} ({', '.join(names)})\n"
+                f"SETTINGS {', '.join(f'{k} = {v}' for k, v in settings.items())}\n"
+                f"SELECT {', '.join(exprs)}\nFROM {self.db}.{q(self.table)}\n"
+                "WHERE `_row` >= {lo:UInt64} AND `_row` < {hi:UInt64}"
+            )
+            try:
+                self.engine.execute(sql, {"batch": self.batch, "lo": lo, "hi": lo + chunk_rows})
+            except EngineError as exc:
+                raise EngineError(
+                    f"inserting chunk {i + 1} of {chunks} into {self.layout.facts_table}: "
+                    + _scrub(exc.message)
+                ) from None
+            if on_chunk:
+                on_chunk(i + 1)
+
+    def count_published(self) -> int:
+        t = self.engine.query(
+            f"SELECT count() AS n FROM {self.db}.{q(self.layout.facts_table)} WHERE `_batch` = {{b:String}}",
+            {"b": self.batch},
+        )
+        return int(t.to_pylist()[0]["n"])
+
+
+def _scrub(message: str) -> str:
+    """An engine message without quoted values (ClickHouse quotes the text it could not parse)."""
+    return redact(re.sub(r"'[^']*'", "'…'", message))
+
+
+# --- unload -------------------------------------------------------------------------------------
+
+
+def unload(engine: Engine, model: Model, batch: str) -> dict[str, Any]:
+    """Delete a batch from its facts and rebuild the cube's rollups; returns the batch's record.
+
+    Rollups cannot subtract (a bitmap or a min has no inverse), so each is rebuilt from the facts
+    into a new table that is swapped in with EXCHANGE TABLES: readers see the old rollup until
+    the new one is complete, then the new one (the materialized view writes by name, so it feeds
+    the swapped-in table). Runs under APPLY_LOCK: an insert during the rebuild would be lost
+    (in this process; see docs/loaders.md for several processes against one server)."""
+    if not re.fullmatch(r"[0-9a-f]{6,16}", batch):
+        raise UserError(f"'{batch}' is not a batch id", hint="`labis loads` lists them (16 hex digits)")
+    rows = latest(engine, batch=batch)
+    if not rows:
+        raise UserError(f"no batch '{batch}' in the lineage table", hint="`labis loads` lists the batches")
+    if len(rows) > 1:
+        raise UserError(f"'{batch}' names {len(rows)} batches", hint="give more digits")
+    row = rows[0]
+    if row["status"] == "unloaded":
+        raise UserError(f"batch {row['batch']} is already unloaded")
+    cube = model.cubes.get(row["cube"])
+    if cube is None:
+        raise UserError(
+            f"batch {row['batch']} belongs to cube '{row['cube']}', which the model no longer has"
+        )
+    layout = CubeLayout(model, cube, engine.database)
+    db = q(engine.database)
+    with APPLY_LOCK:
+        engine.execute(
+            f"ALTER TABLE {db}.{q(layout.facts_table)} DELETE WHERE `_batch` = {{b:String}} "
+            "SETTINGS mutations_sync = 2",
+            {"b": row["batch"]},
+        )
+        for rollup in cube.rollups:
+            rebuild_rollup(engine, layout, rollup)
+        Stage(engine, layout, row["batch"], None).drop()  # left behind if a load was killed
+        rec = LoadRecord(**{k: row[k] for k in LoadRecord.__dataclass_fields__})
+        rec.status, rec.message, rec.finished = "unloaded", "", dt.datetime.now(dt.UTC)
+        record(engine, rec)
+    return row
+
+
+def rebuild_rollup(engine: Engine, layout: CubeLayout, rollup: Any) -> None:
+    db = q(engine.database)
+    table = layout.rollup_table(rollup)
+    fresh = f"{table}__rebuild"
+    _, select = rollup_select(layout, rollup, f"{db}.{q(layout.facts_table)}")
+    engine.execute(f"DROP TABLE IF EXISTS {db}.{q(fresh)}")
+    engine.execute(f"CREATE TABLE {db}.{q(fresh)} AS {db}.{q(table)}")
+    engine.execute(f"INSERT INTO {db}.{q(fresh)}\n{select}")
+    engine.execute(f"EXCHANGE TABLES {db}.{q(fresh)} AND {db}.{q(table)}")
+    engine.execute(f"DROP TABLE {db}.{q(fresh)}")

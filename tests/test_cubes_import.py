@@ -1,0 +1,261 @@
+"""Cubes import: the hello_world tutorial model and data through `labis import-cubes`, then the
+API must give the tutorial's numbers and Slicer's response shapes (../shared/SLICER_API.md)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import fresh_database, make_engine
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from labis_olap.api import create_app
+from labis_olap.cli import app as cli_app
+from labis_olap.compiler.apply import apply_model
+from labis_olap.engine.base import Engine
+from labis_olap.errors import UserError
+from labis_olap.model.cubes_import import import_cubes, load_facts_csv
+from labis_olap.model.loader import load_model
+from labis_olap.query.browser import Browser
+from labis_olap.query.cell import CubeQuery, Drilldown
+from labis_olap.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO = ROOT.parent / "shared" / "reference" / "cubes_hello_world"
+pytestmark = pytest.mark.skipif(not HELLO.exists(), reason="the Cubes hello_world reference data is not here")
+
+CUBE = "irbd_balance"
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    out = tmp_path_factory.mktemp("hello_world")
+    result = import_cubes(HELLO / "model.json", data=HELLO / "data.csv")
+    result.write(out)
+    return out, result
+
+
+@pytest.fixture(scope="module")
+def client(imported: tuple[Path, Any], data_dir: Path) -> Iterator[TestClient]:
+    out, result = imported
+    model = load_model(out)
+    engine = make_engine("embedded", data_dir, fresh_database("hello"))
+    apply_model(model, engine)
+    assert load_facts_csv(model, engine, CUBE, out / result.facts_files[CUBE]) == 62
+    settings = Settings(model_dir=out, data_dir=data_dir, database=engine.database)
+    with TestClient(create_app(settings, model, engine)) as c:
+        yield c
+    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+
+
+def get(client: TestClient, url: str) -> Any:
+    r = client.get(url)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_tutorial_numbers(client: TestClient) -> None:
+    agg = f"/cube/{CUBE}/aggregate"
+    assert get(client, agg)["summary"] == {"amount_sum": 1_116_860, "record_count": 62}
+    assert get(client, agg + "?cut=year:2009")["summary"] == {"amount_sum": 550_840, "record_count": 31}
+    assert get(client, agg + "?cut=year:2010")["summary"] == {"amount_sum": 566_020, "record_count": 31}
+    by_year = get(client, agg + "?drilldown=year")["cells"]
+    assert [(c["year.year"], c["record_count"], c["amount_sum"]) for c in by_year] == [
+        (2009, 31, 550_840),
+        (2010, 31, 566_020),
+    ]
+    by_category = get(client, agg + "?drilldown=item")["cells"]
+    assert [(c["item.category"], c["record_count"], c["amount_sum"]) for c in by_category] == [
+        ("a", 32, 558_430),
+        ("e", 8, 77_592),
+        ("l", 22, 480_838),
+    ]
+    assert [c["item.category_label"] for c in by_category] == ["Assets", "Equity", "Liabilities"]
+
+
+def test_the_drilldown_response_shape(client: TestClient) -> None:
+    body = get(client, f"/cube/{CUBE}/aggregate?drilldown=item&cut=item:e")
+    assert list(body) == ["summary", "remainder", "cells", "total_cell_count", "aggregates", "cell", "levels",
+                          "attributes", "has_split"]  # fmt: skip
+    assert body["summary"] == {"amount_sum": 77592, "record_count": 8}
+    assert body["remainder"] == {} and body["has_split"] is False
+    assert body["cells"][0] == {
+        "item.category": "e",
+        "item.category_label": "Equity",
+        "item.subcategory": "cs",
+        "item.subcategory_label": "Capital Stock",
+        "amount_sum": 22983,
+        "record_count": 2,
+    }
+    assert body["total_cell_count"] == 4
+    assert body["aggregates"] == ["amount_sum", "record_count"]
+    assert body["cell"] == [
+        {"type": "point", "dimension": "item", "hierarchy": "default", "level_depth": 1, "invert": False,
+         "hidden": False, "path": ["e"]}
+    ]  # fmt: skip
+    assert body["levels"] == {"item": ["category", "subcategory"]}
+    assert body["attributes"] == [
+        "item.category",
+        "item.category_label",
+        "item.subcategory",
+        "item.subcategory_label",
+    ]
+
+
+def test_model_members_and_facts(client: TestClient) -> None:
+    model = get(client, f"/cube/{CUBE}/model")
+    assert [a["name"] for a in model["aggregates"]] == ["amount_sum", "record_count"]
+    assert model["aggregates"][0] == {
+        "name": "amount_sum", "ref": "amount_sum", "label": "amount_sum", "description": None,
+        "function": "sum", "measure": "amount", "expression": None, "info": {},
+    }  # fmt: skip
+    dims = {d["name"]: d for d in model["dimensions"]}
+    assert [lv["name"] for lv in dims["item"]["levels"]] == ["category", "subcategory", "line_item"]
+    assert dims["year"]["role"] == "time" and dims["year"]["levels"][0]["role"] == "year"
+    members = get(client, f"/cube/{CUBE}/members/item?depth=1")
+    assert members == {
+        "dimension": "item",
+        "hierarchy": "default",
+        "depth": 1,
+        "data": [
+            {"item.category": "a", "item.category_label": "Assets"},
+            {"item.category": "e", "item.category_label": "Equity"},
+            {"item.category": "l", "item.category_label": "Liabilities"},
+        ],
+    }
+    facts = get(client, f"/cube/{CUBE}/facts?cut=item:e&order=amount:desc")
+    assert len(facts) == 8 and facts[0]["amount"] == max(f["amount"] for f in facts)
+    assert facts[0]["category"] == "e" and set(facts[0]) >= {"__fact_key__", "line_item", "year", "amount"}
+    assert get(client, f"/cube/{CUBE}/fact/{facts[0]['__fact_key__']}") == facts[0]
+
+
+def test_keys_that_recur_under_other_parents_get_their_path(
+    client: TestClient, imported: tuple[Path, Any]
+) -> None:
+    """'da' is Derivative Assets under a and Deferred Amounts under e; 'Investments' is a line
+    item under a/da and l/dl: one LabIS member each, named by their path."""
+    out, result = imported
+    text = (out / "dimensions" / "item.yaml").read_text(encoding="utf-8")
+    assert "subcategory: da" in text and "line_item: Borrowings, Investments, Other" in text
+    cells = get(client, f"/cube/{CUBE}/aggregate?drilldown=item:subcategory&cut=item:a")["cells"]
+    labels = {c["item.subcategory"]: c["item.subcategory_label"] for c in cells}
+    assert labels["a/da"] == "Derivative Assets" and labels["dfb"] == "Due from Banks"
+    lines = get(client, f"/cube/{CUBE}/aggregate?drilldown=item:line_item&cut=item:l,dl")["cells"]
+    assert {c["item.line_item_label"] for c in lines} >= {"Investments", "Borrowings", "Other"}
+    assert sum(c["record_count"] for c in lines) == 8
+    assert any("double_amount_sum" in w for w in result.warnings)
+
+
+def test_a_model_without_aggregates_gets_cubes_defaults(tmp_path: Path, embedded: Engine) -> None:
+    spec = {
+        "dimensions": [
+            {"name": "date", "role": "time", "levels": [{"name": "year"}, {"name": "month"}]},
+            {
+                "name": "shop",
+                "levels": [{"name": "city"}, {"name": "shop", "attributes": ["shop", "shop_name"]}],
+            },
+        ],
+        "cubes": [{"name": "Sales", "dimensions": ["date", "shop"], "measures": [{"name": "amount"}]}],
+    }
+    data = tmp_path / "sales.csv"
+    rows = [
+        ["year", "month", "city", "shop", "shop_name", "amount"],
+        ["2024", "1", "riga", "s1", "Shop One", "10.5"],
+        ["2024", "2", "riga", "s2", "Shop Two", "4"],
+        ["2025", "3", "cesis", "s3", "Shop Three", "1"],
+    ]
+    with data.open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    result = import_cubes(spec, data=data)
+    assert result.cubes == ["sales"] and any("'Sales' is named 'sales'" in w for w in result.warnings)
+    out = tmp_path / "model"
+    result.write(out)
+    model = load_model(out)
+    cube = model.cubes["sales"]
+    assert [m.name for m in cube.measures] == ["amount_sum", "record_count"]
+    assert {c.name: c.type.value for c in cube.columns}["date_date"] == "date"
+    apply_model(model, embedded)
+    load_facts_csv(model, embedded, "sales", out / result.facts_files["sales"])
+    res = Browser(model, embedded).aggregate(
+        CubeQuery("sales", (), (), (Drilldown("date", None, "month"), Drilldown("shop", None, "city")))
+    )
+    assert [
+        (r["date.year"], r["date.month"], r["shop.city"], r["amount_sum"]) for r in res.cells.to_pylist()
+    ] == [
+        (2024, 1, "riga", 10.5),
+        (2024, 2, "riga", 4.0),
+        (2025, 3, "cesis", 1.0),
+    ]
+
+
+def test_import_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="'cubes'"):
+        import_cubes({"dimensions": []})
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    with pytest.raises(UserError, match="cannot read"):
+        import_cubes(bad)
+    short = tmp_path / "short.csv"
+    short.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(UserError, match="no column"):
+        import_cubes(HELLO / "model.json", data=short)
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+
+def test_import_cubes_command_loads_the_data(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = fresh_database("cli_hello")
+    monkeypatch.setenv("LABIS_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("LABIS_CLICKHOUSE_URL", raising=False)
+    out = tmp_path / "imported"
+    args = [
+        "import-cubes",
+        str(HELLO / "model.json"),
+        "--out",
+        str(out),
+        "--data",
+        str(HELLO / "data.csv"),
+        "--load",
+        "--database",
+        database,
+    ]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    assert "loaded 62 facts into irbd_balance" in result.output
+    assert "double_amount_sum" in result.output  # the warning
+    engine = make_engine("embedded", data_dir, database)
+    try:
+        summary = Browser(load_model(out), engine).aggregate(CubeQuery(CUBE)).summary
+        assert summary == {"amount_sum": 1_116_860, "record_count": 62}
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS `{database}`")
+    failed = CliRunner().invoke(cli_app, ["import-cubes", str(tmp_path / "missing.json"), "--out", str(out)])
+    assert failed.exit_code == 1 and "cannot read" in failed.output
+
+
+def test_openapi_and_serve_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "openapi.json"
+    result = CliRunner().invoke(cli_app, ["openapi", "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text())["info"]["title"] == "LabIS OLAP"
+
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: Any, **kw: Any) -> None:
+        seen.update(kw, app=app)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    result = CliRunner().invoke(cli_app, ["serve", "--port", "8123", "--threads", "3"])
+    assert result.exit_code == 0, result.output
+    assert seen["port"] == 8123 and seen["host"] == "127.0.0.1" and seen["workers"] == 1
+    assert seen["app"].state.labis.settings.threads == 3
