@@ -23,11 +23,11 @@ from ..compiler.physical import CubeLayout, labels_dict, q, time_bucket
 from ..errors import NotFoundError, QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.schema import TimeRole
-from .cell import Cut, Order, Path, PointCut, RangeCut, SetCut
+from .cell import Cut, Order, Path, PointCut, SetCut
 from .limits import run_limited
 from .planner import SourceShape
 from .resolve import DimRef, ResolvedCut, check_cuts, dim_ref, period
-from .sqlgen import TIME_KEY, TIME_LABEL, Params, RowContext, cut_condition
+from .sqlgen import TIME_KEY, TIME_LABEL, Params, RowContext, cut_condition, member_condition
 
 
 @dataclass
@@ -71,27 +71,7 @@ def _map_condition(rc: ResolvedCut, params: Params) -> str:
     def value(v: str | None) -> str:
         return params.add(v or "", "String")
 
-    if isinstance(cut, RangeCut):
-        ref_path = cut.from_path or cut.to_path
-        assert ref_path is not None
-        keys = [q(lv) for lv in levels[: len(ref_path)]]
-        key = "tuple(" + ", ".join(keys) + ")"
-
-        def bound(path: Path) -> str:
-            return "tuple(" + ", ".join(value(v) for v in path) + ")"
-
-        parts = []
-        if cut.from_path:
-            parts.append(f"{key} >= {bound(cut.from_path)}")
-        if cut.to_path:
-            parts.append(f"{key} <= {bound(cut.to_path)}")
-        parts.append(f"{keys[-1]} != ''")
-        cond = " AND ".join(parts)
-    else:
-        paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
-        cond = " OR ".join(
-            "(" + " AND ".join(f"{q(levels[i])} = {value(v)}" for i, v in enumerate(p)) + ")" for p in paths
-        )
+    cond = member_condition(cut, levels, q, value)
     return f"NOT ({cond})" if cut.invert else f"({cond})"
 
 

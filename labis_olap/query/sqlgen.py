@@ -13,6 +13,7 @@ sent is a bound `{pN:Type}` parameter.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from ..errors import QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.expressions import ParsedExpr, parse_expression
 from ..model.schema import ColumnType, Function, Measure, TimeRole
-from .cell import Order, Path, RangeCut, SetCut
+from .cell import Cut, Order, Path, RangeCut, SetCut
 from .planner import SourceShape
 from .resolve import ResolvedCut, ResolvedDrilldown, period
 
@@ -109,37 +110,44 @@ def cut_condition(rc: ResolvedCut, ctx: RowContext) -> str:
                 for a, b in spans
             )
     else:
-        levels = rc.ref.hierarchy.levels
-        if isinstance(cut, RangeCut):
-            ref_path = cut.from_path or cut.to_path
-            assert ref_path is not None
-            # Paths compare level by level (as Cubes does): R1,M1-R1,M2 stays inside R1
-            # rather than taking M1..M2 of every region.
-            keys = [ctx.level_key(rc.ref.alias, lv) for lv in levels[: len(ref_path)]]
-
-            def bound(path: Path) -> str:
-                return "tuple(" + ", ".join(ctx.params.add(v or "", "String") for v in path) + ")"
-
-            key = "tuple(" + ", ".join(keys) + ")"
-            parts = []
-            if cut.from_path:
-                parts.append(f"{key} >= {bound(cut.from_path)}")
-            if cut.to_path:
-                parts.append(f"{key} <= {bound(cut.to_path)}")
-            # Unknown and NULL members are stored as '' and would sort into every open range.
-            parts.append(f"{keys[-1]} != ''")
-            cond = " AND ".join(parts)
-        else:
-            paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
-            ors = []
-            for p in paths:
-                ands = [
-                    f"{ctx.level_key(rc.ref.alias, levels[i])} = {ctx.params.add(v or '', 'String')}"
-                    for i, v in enumerate(p)
-                ]
-                ors.append("(" + " AND ".join(ands) + ")")
-            cond = " OR ".join(ors)
+        cond = member_condition(
+            cut,
+            rc.ref.hierarchy.levels,
+            lambda level: ctx.level_key(rc.ref.alias, level),
+            lambda v: ctx.params.add(v or "", "String"),
+        )
     return f"NOT ({cond})" if cut.invert else f"({cond})"
+
+
+def member_condition(
+    cut: Cut, levels: list[str], key_of: Callable[[str], str], value: Callable[[str | None], str]
+) -> str:
+    """A point, set or range cut over member paths, given each level's key SQL and a binder.
+
+    Ranges compare whole paths level by level (as Cubes does): R1,M1-R1,M2 stays inside R1
+    rather than taking M1..M2 of every region. Unknown and NULL members are stored as '' and
+    would sort into every open range, so ranges leave them out.
+    """
+    if isinstance(cut, RangeCut):
+        ref_path = cut.from_path or cut.to_path
+        assert ref_path is not None
+        keys = [key_of(lv) for lv in levels[: len(ref_path)]]
+        key = "tuple(" + ", ".join(keys) + ")"
+
+        def bound(path: Path) -> str:
+            return "tuple(" + ", ".join(value(v) for v in path) + ")"
+
+        parts = []
+        if cut.from_path:
+            parts.append(f"{key} >= {bound(cut.from_path)}")
+        if cut.to_path:
+            parts.append(f"{key} <= {bound(cut.to_path)}")
+        parts.append(f"{keys[-1]} != ''")
+        return " AND ".join(parts)
+    paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
+    return " OR ".join(
+        "(" + " AND ".join(f"{key_of(levels[i])} = {value(v)}" for i, v in enumerate(p)) + ")" for p in paths
+    )
 
 
 @dataclass(frozen=True)
