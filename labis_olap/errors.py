@@ -1,7 +1,8 @@
-"""The two kinds of failure: UserError is shown to the user (4xx, exit 1), InternalError is not.
+"""The two kinds of failure: a UserError is shown to the user (4xx, exit 1); anything else is a bug.
 
-Following Cubes' split: a user error carries a type and a message safe to show; anything
-else is a bug, logged in full and shown opaquely.
+Following Cubes' split: a user error carries a type and a message safe to show; any other
+exception is logged in full and shown opaquely (an opaque 500 in the API, a short notice in
+the CLI).
 """
 
 from __future__ import annotations
@@ -67,7 +68,3 @@ class EngineError(UserError):
 
     error_type = "engine_error"
     status = 500
-
-
-class InternalError(LabisError):
-    """A bug: logged in full, shown to users only as an opaque 500."""
