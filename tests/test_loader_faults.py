@@ -2,11 +2,10 @@
 clean load — in the facts, in every rollup and in the persons dictionary.
 
 Each run is a separate process with its own data folder (chDB opens a folder in one process
-only): the loader (`python -m labis_olap.cli load …`), killed after a random delay; the same
-command again; then a probe process that reads the totals. Kill times are spread evenly (with
-jitter) over the clean load's span from staging to done, and small publish chunks
-(LABIS_LOAD_CHUNK_ROWS) make a kill between two published chunks likely; the loader's phase
-trace (LABIS_LOAD_TRACE) tells where each kill landed.
+only): the loader (`python -m labis_olap.cli load …`), killed just after a phase marker it prints
+(LABIS_LOAD_TRACE: staging, persons, publishing, each published chunk), the markers chosen
+evenly over the clean load's; the same command again; then a probe process that reads the
+totals. Small publish chunks (LABIS_LOAD_CHUNK_ROWS) give many kills between two chunks.
 """
 
 from __future__ import annotations
@@ -152,27 +151,34 @@ def test_killed_loads_rerun_to_exactly_one_clean_load(tmp_path: Path) -> None:
     extract = tmp_path / "burvis.csv"
     write_extract(extract)
 
-    started = time.monotonic()
     clean = load(tmp_path / "clean", extract)
     out, err = clean.communicate(timeout=120)
     assert clean.returncode == 0, (out + err).decode()
-    events = dict((e, t - started) for t, e in trace(err))
-    assert {"staging", "persons", "publishing", "done"} <= set(events), err.decode()
+    events = {e for _, e in trace(err)}
+    assert {"staging", "persons", "publishing", "done"} <= events, err.decode()
     want = probe(tmp_path / "clean")
     assert want["facts"] == ROWS and want["status"] == "ok" and want["stages"] == 0
 
+    # Each run is killed right after a chosen phase marker of the clean run (staging, persons,
+    # publishing, then the chunks in turn), plus a few random milliseconds: where a kill lands
+    # follows the loader's progress, not this machine's speed.
     rng = random.Random(20240531)
-    first, last = events["staging"], events["done"]
+    markers = [e for _, e in trace(err) if e != "done"]
+    chosen = [markers[round(i * (len(markers) - 1) / (KILLS - 1))] for i in range(KILLS)]
     landed: list[str] = []
-    for i in range(KILLS):
+    for i, marker in enumerate(chosen):
         data_dir = tmp_path / f"run{i}"
-        delay = first + (last - first) * (i + rng.random()) / KILLS
-        t0 = time.monotonic()
         proc = load(data_dir, extract)
-        time.sleep(max(0.0, delay - (time.monotonic() - t0)))
+        assert proc.stderr is not None
+        seen: list[bytes] = []
+        for line in iter(proc.stderr.readline, b""):
+            seen.append(line)
+            if line.decode(errors="replace").strip().endswith(f" {marker}"):
+                time.sleep(rng.random() * 0.02)
+                break
         proc.send_signal(signal.SIGKILL)
-        _, err = proc.communicate(timeout=60)
-        reached = trace(err)
+        _, rest = proc.communicate(timeout=60)
+        reached = trace(b"".join(seen) + rest)
         landed.append(reached[-1][1] if reached else "starting")
         again = load(data_dir, extract)
         out, err2 = again.communicate(timeout=120)

@@ -204,7 +204,10 @@ class Checker:
             if typed is not None:
                 return typed
         if c.personal:
-            unit, idx = _text(arr), None
+            # Checked once per distinct code (a person recurs in many rows); nulls stay values of
+            # their own, so a missing code is still "missing value".
+            enc = pc.dictionary_encode(_text(arr), null_encoding="encode")
+            unit, idx = enc.dictionary, enc.indices
         else:
             # (A dictionary-typed Parquet column is decoded first: its null indices must become
             # missing values, and its dictionary may hold values no row uses.)
