@@ -341,11 +341,9 @@ class Stage:
         on_chunk: Callable[[int], None] | None = None,
     ) -> None:
         """Copy the staged rows into the facts table, chunk by chunk of source rows, each chunk
-        one deduplicated block (its token names batch, generation and chunk)."""
-        cube = self.layout.cube
-        facts = f"{self.db}.{q(self.layout.facts_table)}"
+        one deduplicated block per year (its token names batch, generation, chunk and year)."""
         names, exprs = [], []
-        for c in cube.columns:
+        for c in self.layout.cube.columns:
             names.append(q(c.name))
             if c.type == ColumnType.person:
                 look = f"'{self.engine.database}.{self.persons_map}'"
@@ -357,35 +355,68 @@ class Stage:
         names.append("`_batch`")
         exprs.append("{batch:String}")
         chunks = max(1, -(-(last_row - first_row + 1) // chunk_rows))
+        # Facts are partitioned by year, and one INSERT block split over partitions becomes
+        # several parts that a kill can leave half written while the chunk's token already
+        # counts as seen (measured: a re-run then lost the missing year's rows). So each
+        # deduplicated block holds the rows of one partition only.
+        years = self._years()
         for i in range(chunks):
             lo = first_row + i * chunk_rows
-            settings = {
-                **FACT_INSERT_SETTINGS,
-                "insert_deduplicate": 1,
-                "deduplicate_insert_select": "'force_enable'",
-                "insert_deduplication_token": f"'{self.batch}-{gen}-{i}'",
-                "deduplicate_blocks_in_dependent_materialized_views": 1,
-                "max_threads": 1,
-                "max_insert_threads": 1,
-                "min_insert_block_size_rows": chunk_rows + 1,
-                "min_insert_block_size_bytes": 1 << 40,
-                "max_partitions_per_insert_block": 1000,
-            }
-            sql = (
-                f"INSERT INTO {facts} ({', '.join(names)})\n"
-                f"SETTINGS {', '.join(f'{k} = {v}' for k, v in settings.items())}\n"
-                f"SELECT {', '.join(exprs)}\nFROM {self.db}.{q(self.table)}\n"
-                "WHERE `_row` >= {lo:UInt64} AND `_row` < {hi:UInt64}"
-            )
-            try:
-                self.engine.execute(sql, {"batch": self.batch, "lo": lo, "hi": lo + chunk_rows})
-            except EngineError as exc:
-                raise EngineError(
-                    f"inserting chunk {i + 1} of {chunks} into {self.layout.facts_table}: "
-                    + _scrub(exc.message)
-                ) from None
+            for year in years:
+                self._publish_block(names, exprs, gen, i, year, lo, lo + chunk_rows, chunks)
             if on_chunk:
                 on_chunk(i + 1)
+
+    def _years(self) -> list[int | None]:
+        if self.layout.time_link is None:
+            return [None]
+        col = q(self.layout.time_link[1])
+        t = self.engine.query(f"SELECT DISTINCT toYear({col}) AS y FROM {self.db}.{q(self.table)} ORDER BY y")
+        return [int(y) for y in t.column("y").to_pylist()] or [None]
+
+    def _publish_block(
+        self,
+        names: list[str],
+        exprs: list[str],
+        gen: int,
+        i: int,
+        year: int | None,
+        lo: int,
+        hi: int,
+        chunks: int,
+    ) -> None:
+        """One deduplicated INSERT … SELECT: staged rows lo..hi of one year (one partition)."""
+        facts = f"{self.db}.{q(self.layout.facts_table)}"
+        where = "`_row` >= {lo:UInt64} AND `_row` < {hi:UInt64}"
+        params: dict[str, object] = {"batch": self.batch, "lo": lo, "hi": hi}
+        if year is not None:
+            assert self.layout.time_link is not None
+            where += f" AND toYear({q(self.layout.time_link[1])}) = {{year:UInt16}}"
+            params["year"] = year
+        settings = {
+            **FACT_INSERT_SETTINGS,
+            "insert_deduplicate": 1,
+            "deduplicate_insert_select": "'force_enable'",
+            "insert_deduplication_token": f"'{self.batch}-{gen}-{i}-{year or 0}'",
+            "deduplicate_blocks_in_dependent_materialized_views": 1,
+            "max_threads": 1,
+            "max_insert_threads": 1,
+            "min_insert_block_size_rows": hi - lo + 1,
+            "min_insert_block_size_bytes": 1 << 40,
+            "max_partitions_per_insert_block": 1000,
+        }
+        sql = (
+            f"INSERT INTO {facts} ({', '.join(names)})\n"
+            f"SETTINGS {', '.join(f'{k} = {v}' for k, v in settings.items())}\n"
+            f"SELECT {', '.join(exprs)}\nFROM {self.db}.{q(self.table)}\n"
+            f"WHERE {where}"
+        )
+        try:
+            self.engine.execute(sql, params)
+        except EngineError as exc:
+            raise EngineError(
+                f"inserting chunk {i + 1} of {chunks} into {self.layout.facts_table}: " + _scrub(exc.message)
+            ) from None
 
     def count_published(self) -> int:
         t = self.engine.query(
