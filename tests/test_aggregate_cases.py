@@ -28,7 +28,7 @@ from conftest import ENGINE_KINDS, fresh_database, make_engine
 from ruamel.yaml import YAML
 
 from labis_olap.compiler.apply import apply_model
-from labis_olap.compiler.physical import CubeLayout
+from labis_olap.compiler.physical import ARROW_TYPES, CubeLayout
 from labis_olap.engine.base import Engine
 from labis_olap.errors import EngineError, UserError
 from labis_olap.model.loader import Model, load_model
@@ -49,17 +49,6 @@ QUERY_KEYS = {"cube", "measures", "cut", "drilldown", "order", "page", "pagesize
 EXPECT_KEYS = {"rows", "total_cell_count", "source", "summary"}
 ERROR_KEYS = {"type", "contains"}
 
-ARROW_TYPES: dict[ColumnType, pa.DataType] = {
-    ColumnType.string: pa.string(),
-    ColumnType.int: pa.int32(),
-    ColumnType.int64: pa.int64(),
-    ColumnType.float: pa.float64(),
-    ColumnType.decimal: pa.decimal128(18, 2),
-    ColumnType.date: pa.date32(),
-    ColumnType.datetime: pa.timestamp("s"),
-    ColumnType.bool: pa.bool_(),
-    ColumnType.person: pa.uint64(),
-}
 PARSERS: dict[ColumnType, Callable[[str], Any]] = {
     ColumnType.int: int,
     ColumnType.int64: int,

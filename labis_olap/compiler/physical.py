@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
+import pyarrow as pa
+
 from ..model.loader import Model
 from ..model.schema import ColumnType, Cube, Dimension, Function, Measure, Rollup, TimeRole
 from ..model.validate import base_measures
@@ -70,6 +72,18 @@ CH_TYPES = {
     ColumnType.bool: "Bool",
     ColumnType.person: "UInt64",
 }
+ARROW_TYPES: dict[ColumnType, pa.DataType] = {
+    ColumnType.string: pa.string(),
+    ColumnType.int: pa.int32(),
+    ColumnType.int64: pa.int64(),
+    ColumnType.float: pa.float64(),
+    ColumnType.decimal: pa.decimal128(18, 2),
+    ColumnType.date: pa.date32(),
+    ColumnType.datetime: pa.timestamp("s"),
+    ColumnType.bool: pa.bool_(),
+    ColumnType.person: pa.uint64(),
+}
+"""The Arrow type that fills each kind of fact column (a person is its dense number)."""
 SUM_TYPES = {
     ColumnType.int: "Int64",
     ColumnType.int64: "Int64",

@@ -21,22 +21,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..compiler.physical import ARROW_TYPES as FACT_ARROW_TYPES
 from ..model.schema import ColumnType
 from ..privacy import PERSON_CODE_RE2
 from .read import RawBatch
 from .spec import CLICKHOUSE_DATE_MAX, CLICKHOUSE_DATE_MIN, INT32, ColumnPlan, Plan
 
-ARROW_TYPES: dict[ColumnType, pa.DataType] = {
-    ColumnType.string: pa.string(),
-    ColumnType.int: pa.int32(),
-    ColumnType.int64: pa.int64(),
-    ColumnType.float: pa.float64(),
-    ColumnType.decimal: pa.decimal128(18, 2),
-    ColumnType.date: pa.date32(),
-    ColumnType.datetime: pa.timestamp("s"),
-    ColumnType.bool: pa.bool_(),
-    ColumnType.person: pa.string(),
-}
+# What a loader produces per fact column: the stored types, except that a person column still
+# holds the code as read (the engine turns it into a pseudonym and then a number).
+ARROW_TYPES: dict[ColumnType, pa.DataType] = {**FACT_ARROW_TYPES, ColumnType.person: pa.string()}
 MAX_VALUE_CHARS = 200
 TRUE_TEXT = ["1", "true", "t", "yes", "y", "jā", "ja"]
 FALSE_TEXT = ["0", "false", "f", "no", "n", "nē", "ne"]
