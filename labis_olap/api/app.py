@@ -16,12 +16,12 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from .. import __version__
+from .. import __version__, web
 from ..engine.base import Engine
 from ..model.loader import Model
 from ..settings import Settings
 from . import errors
-from .routes import aggregate, facts, members, meta, report
+from .routes import aggregate, facts, indicators, members, meta, report
 from .schemas import ErrorResponse
 from .state import AppState
 
@@ -63,8 +63,9 @@ def create_app(
     )
     app.state.labis = state
     errors.install(app)
-    for module in (meta, aggregate, members, facts, report):
+    for module in (meta, aggregate, members, facts, report, indicators):
         app.include_router(module.router)
+    web.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,0 +1,98 @@
+"""Indicators: the catalogue /indicators and one indicator with its data, /indicator/<code>.
+
+An indicator's data are its cube's /aggregate for its measure under its fixed cuts (plus the
+request's cuts), computed by the same service: the numbers cannot differ from the cube's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from ...model.schema import IndicatorType
+from ...query.cuts import parse_cuts
+from .. import indicators, service
+from ..deps import (
+    AsOfParam,
+    BrowserDep,
+    CutParam,
+    DrilldownParam,
+    ExplainParam,
+    FormatParam,
+    HeaderParam,
+    Lang,
+    OrderParam,
+    PageParam,
+    PageSizeParam,
+    PrettyPrint,
+    StateDep,
+)
+from ..indicators import IndicatorBrief, IndicatorResponse
+from ..render import json_response, table_response
+
+router = APIRouter(tags=["indicators"])
+
+
+@router.get("/indicators", response_model=list[IndicatorBrief])
+def catalogue(
+    browser: BrowserDep,
+    q: Annotated[
+        str | None,
+        Query(description="Words to find in the code, name, description or source", max_length=200),
+    ] = None,
+    type: Annotated[IndicatorType | None, Query(description="Indicator type")] = None,
+    source: Annotated[
+        str | None, Query(description="Source institution, e.g. NVA (case ignored)", max_length=100)
+    ] = None,
+    lang: Lang = "lv",
+    prettyprint: PrettyPrint = False,
+) -> Response:
+    """The indicator catalogue, in model order, filtered by `q`, `type` and `source` (all optional).
+
+    `q` matches every word as a substring of the code, either language's name or description,
+    or the source institution; case and diacritics are ignored."""
+    found = indicators.catalogue(browser.model, lang, q, type.value if type else None, source)
+    return json_response(found, prettyprint=prettyprint)
+
+
+@router.get("/indicator/{code}", response_model=IndicatorResponse)
+def indicator(
+    state: StateDep,
+    code: Annotated[str, Path(description="Indicator code, e.g. NVA-001", max_length=100)],
+    cut: CutParam = None,
+    drilldown: DrilldownParam = None,
+    order: OrderParam = None,
+    page: PageParam = None,
+    pagesize: PageSizeParam = None,
+    as_of: AsOfParam = None,
+    explain: ExplainParam = False,
+    format: FormatParam = "json",
+    header: HeaderParam = "names",
+    lang: Lang = "lv",
+    prettyprint: PrettyPrint = False,
+) -> Response:
+    """An indicator's definition and its data: its cube's aggregate of its measure under its
+    fixed cuts and the request's `cut`, split by `drilldown` (any of the cube's dimensions,
+    e.g. `territory:region|time:year`).
+
+    The response is /aggregate's (`cell` lists the fixed cuts first) plus `indicator`;
+    `format=csv|xlsx` returns the cells as a table."""
+    ind = indicators.find(state.model, code)
+    layout = state.browser.layout(ind.cube)
+    args = service.AggregateArgs(
+        cut, drilldown, ind.measure, None, order, page, pagesize, as_of, lang, explain
+    )
+    payload, result = service.aggregate(state, layout, args, cell=parse_cuts(ind.cuts))
+    if format != "json":
+        rows = payload["cells"] if result.levels else [payload["summary"]]
+        return table_response(
+            format,
+            [*result.attributes, *result.measures],
+            rows,
+            header=header,
+            labels=service.aggregate_labels(layout, result, lang),
+            filename=ind.code,
+        )
+    payload["indicator"] = indicators.detail(state.model, ind, lang)
+    return json_response(payload, prettyprint=prettyprint)

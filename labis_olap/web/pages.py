@@ -1,0 +1,118 @@
+"""HTML pages: the cube browser (/browser) and the indicator pages (/browser/indicators/…).
+
+The JSON API keeps the plain paths (/cubes, /indicators, /indicator/<code>); every HTML page
+lives under /browser, so no path answers both HTML and JSON. Pages are server-rendered Jinja2
+with the words in Latvian or English; every number on them is fetched by the page's JavaScript
+from the public JSON routes, so what is shown is what the API answers. A page never fails on
+its query string: a bad `lang`, `type` or state is ignored (and the page says so).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from ..api import indicators
+from ..api.deps import StateDep
+from ..api.describe import text
+from ..errors import NotFoundError
+from ..model.loader import Model
+from ..model.schema import IndicatorType
+from .i18n import STRINGS, lang_of
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+def versions(model: Model, lang: str) -> dict[str, list[dict[str, Any]]]:
+    """Each cube's named hierarchy versions, for the as_of choice (the API takes them by name)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for cube in model.cubes.values():
+        found: dict[str, dict[str, Any]] = {}
+        for link in cube.dimensions:
+            for v in model.dimensions[link.dimension].versions:
+                found.setdefault(
+                    v.name,
+                    {
+                        "name": v.name,
+                        "label": text(v.label, lang, v.name),
+                        "valid_from": v.valid_from.isoformat(),
+                        "valid_to": v.valid_to.isoformat() if v.valid_to else None,
+                    },
+                )
+        out[cube.name] = sorted(found.values(), key=lambda v: v["valid_from"])
+    return out
+
+
+def page(request: Request, name: str, lang: str, status: int = 200, **context: Any) -> Response:
+    """Render a page; the language link keeps the query string and flips `lang`."""
+    query = {**request.query_params, "lang": "lv" if lang == "en" else "en"}
+    switch_href = f"{request.url.path}?{urlencode(query)}"
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"lang": lang, "t": STRINGS[lang], "switch_href": switch_href, **context},
+        status_code=status,
+    )
+
+
+@router.get("/browser")
+def browser_page(request: Request, state: StateDep, lang: Text = None) -> Response:
+    """The cube browser; its state (cube, measures, axes, drill paths, filters) is read from
+    the query string by the page's script."""
+    lv = lang_of(lang)
+    return page(request, "browser.html", lv, config={"versions": versions(state.model, lv)})
+
+
+@router.get("/browser/indicators")
+def catalogue_page(
+    request: Request,
+    state: StateDep,
+    q: Text = None,
+    type: Text = None,
+    source: Text = None,
+    lang: Text = None,
+) -> Response:
+    """The indicator catalogue with a search form (works without JavaScript)."""
+    lv = lang_of(lang)
+    ignored = [f"type={type}"] if type and type not in IndicatorType.__members__ else []
+    kind = type if type and not ignored else None
+    found = indicators.catalogue(state.model, lv, q, kind, source)
+    return page(
+        request,
+        "catalogue.html",
+        lv,
+        found=found,
+        q=q or "",
+        type=kind or "",
+        source=source or "",
+        types=[t.value for t in IndicatorType],
+        sources=indicators.sources(state.model),
+        ignored=ignored,
+    )
+
+
+@router.get("/browser/indicators/{code}")
+def indicator_page(request: Request, state: StateDep, code: str, lang: Text = None) -> Response:
+    """One indicator: its definition, then a chart and a table by territory and time (fetched
+    from /indicator/<code>)."""
+    lv = lang_of(lang)
+    try:
+        ind = indicators.find(state.model, code)
+    except NotFoundError as exc:
+        return page(request, "not_found.html", lv, status=404, code=code, hint=exc.hint)
+    return page(request, "indicator.html", lv, ind=indicators.detail(state.model, ind, lv))
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages and their static files (scripts, styles, vendored Chart.js) to the app."""
+    app.include_router(router)
+    app.mount("/browser/static", StaticFiles(directory=HERE / "static"), name="browser-static")

@@ -1,0 +1,615 @@
+// The cube browser. Its whole state lives in the URL, in the API's own grammar:
+//   cube=unemployment  m=registered_unemployed,persons   (measures)
+//   rows=territory@region:municipality|gender  cols=time@ymd:year   (drilldowns, rows ≤ 2, cols ≤ 1)
+//   path=territory@region:LV005   (drill paths, point cuts)   filter=gender:F;M   (set cuts)
+//   from=2022 to=2024 (years)   as_of=now   chart=bar|line|stacked   lang=lv|en
+// Every number shown is a cell of an /aggregate answer: totals and subtotals are their own
+// queries (drilldown by a prefix of the axes), never sums made here.
+import { LANG, T, api, drawChart, el, numberCell, showError } from "./common.js";
+
+const CONFIG = JSON.parse(document.getElementById("config").textContent);
+const MAX = { rows: 2, cols: 1 };
+const CHARTS = ["bar", "line", "stacked"];
+const NAME = /^([a-z][a-z0-9_]*)(?:@([a-z][a-z0-9_]*))?$/;
+const $ = (id) => document.getElementById(id);
+
+let cubes = null; // /cubes
+const models = new Map(); // cube → /model
+const memberCache = new Map(); // "cube dim as_of" → members rows
+let model = null;
+let state = null;
+let seq = 0; // the latest refresh; older answers are dropped
+
+// --- cut grammar: escape a member key, split on an unescaped separator ---------------------
+const esc = (key) => String(key).replace(/[\\!|:;,-]/g, (c) => "\\" + c);
+const unesc = (s) => s.replace(/\\(.)/g, "$1");
+function splitEsc(text, sep) {
+  const out = [];
+  let cur = "";
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "\\" && i + 1 < text.length) cur += text[i] + text[++i];
+    else if (text[i] === sep) { out.push(cur); cur = ""; }
+    else cur += text[i];
+  }
+  out.push(cur);
+  return out.filter((p) => p !== "");
+}
+
+// --- state ⇄ URL -----------------------------------------------------------------------------
+function readUrl() {
+  const q = new URLSearchParams(window.location.search);
+  const bad = [];
+  const s = {
+    cube: q.get("cube") || "",
+    measures: (q.get("m") || "").split(",").filter(Boolean),
+    rows: [], cols: [], filters: [],
+    from: q.get("from") || "", to: q.get("to") || "",
+    asOf: q.get("as_of") || "",
+    chart: q.get("chart") || "bar",
+    axesGiven: q.has("rows") || q.has("cols"),
+  };
+  for (const axis of ["rows", "cols"]) {
+    for (const part of (q.get(axis) || "").split("|").filter(Boolean)) {
+      const [head, level, ...extra] = part.split(":");
+      const m = NAME.exec(head);
+      if (!m || extra.length || (level !== undefined && !/^[a-z][a-z0-9_]*$/.test(level))) bad.push(`${axis}=${part}`);
+      else s[axis].push({ dim: m[1], hier: m[2] || null, level: level || null, path: [] });
+    }
+  }
+  for (const [key, list] of [["path", null], ["filter", s.filters]]) {
+    for (const part of splitEsc(q.get(key) || "", "|")) {
+      const [head, body, ...extra] = splitEsc(part, ":");
+      const m = NAME.exec(head || "");
+      const paths = body ? splitEsc(body, ";").map((p) => splitEsc(p, ",").map(unesc)) : [];
+      if (!m || !paths.length || extra.length) { bad.push(`${key}=${part}`); continue; }
+      if (list) { list.push({ dim: m[1], hier: m[2] || null, paths }); continue; }
+      const item = [...s.rows, ...s.cols].find((a) => a.dim === m[1]);
+      if (!item || paths.length !== 1) bad.push(`${key}=${part}`);
+      else item.path = paths[0];
+    }
+  }
+  if (!CHARTS.includes(s.chart)) { bad.push(`chart=${s.chart}`); s.chart = "bar"; }
+  for (const k of ["from", "to"]) if (s[k] && !/^\d{4}$/.test(s[k])) { bad.push(`${k}=${s[k]}`); s[k] = ""; }
+  return { s, bad };
+}
+
+function toParams(s, lang) {
+  const ref = (a) => `${a.dim}@${a.hier}`;
+  const p = new URLSearchParams();
+  p.set("cube", s.cube);
+  p.set("m", s.measures.join(","));
+  p.set("rows", s.rows.map((a) => `${ref(a)}:${levelName(a)}`).join("|"));
+  p.set("cols", s.cols.map((a) => `${ref(a)}:${levelName(a)}`).join("|"));
+  const paths = [...s.rows, ...s.cols].filter((a) => a.path.length);
+  if (paths.length) p.set("path", paths.map((a) => `${ref(a)}:${a.path.map(esc).join(",")}`).join("|"));
+  if (s.filters.length) {
+    p.set("filter", s.filters.map((f) => `${ref(f)}:${f.paths.map((x) => x.map(esc).join(",")).join(";")}`).join("|"));
+  }
+  for (const [k, v] of [["from", s.from], ["to", s.to], ["as_of", s.asOf]]) if (v) p.set(k, v);
+  p.set("chart", s.chart);
+  p.set("lang", lang);
+  return p;
+}
+
+function writeUrl(push) {
+  const url = `/browser?${toParams(state, LANG)}`;
+  if (push) window.history.pushState(null, "", url);
+  else window.history.replaceState(null, "", url);
+  $("lang-switch").href = `/browser?${toParams(state, LANG === "en" ? "lv" : "en")}`;
+}
+
+// --- the model ---------------------------------------------------------------------------------
+const dimOf = (name) => model.dimensions.find((d) => d.name === name);
+const timeDim = () => model.dimensions.find((d) => d.role === "time");
+const hierOf = (a) => dimOf(a.dim).hierarchies.find((h) => h.name === a.hier);
+const levelsOf = (a) => hierOf(a).levels;
+const levelName = (a) => levelsOf(a)[a.lvl];
+const levelLabel = (a, name) => dimOf(a.dim).levels.find((l) => l.name === name)?.label || name;
+const measureOf = (name) => model.aggregates.find((m) => m.name === name);
+
+/** Check URL state against the cube's model: unknown names are dropped and reported. */
+function resolve(s, bad) {
+  const used = new Set();
+  const fix = (a, what) => {
+    const dim = dimOf(a.dim);
+    if (!dim || used.has(a.dim)) { bad.push(`${what}=${a.dim}`); return false; }
+    if (!a.hier || !dim.hierarchies.some((h) => h.name === a.hier)) {
+      if (a.hier) bad.push(`${what}=${a.dim}@${a.hier}`);
+      a.hier = dim.default_hierarchy_name;
+    }
+    const levels = levelsOf(a);
+    let lvl = a.level ? levels.indexOf(a.level) : Math.min(a.path?.length || 0, levels.length - 1);
+    if (lvl < 0) { bad.push(`${what}=${a.dim}:${a.level}`); lvl = 0; }
+    a.lvl = lvl;
+    if (a.path && a.path.length > lvl) { bad.push(`path=${a.dim}`); a.path = a.path.slice(0, lvl); }
+    used.add(a.dim);
+    return true;
+  };
+  for (const axis of ["rows", "cols"]) {
+    s[axis] = s[axis].filter((a) => fix(a, axis));
+    if (s[axis].length > MAX[axis]) { bad.push(`${axis}: max ${MAX[axis]}`); s[axis] = s[axis].slice(0, MAX[axis]); }
+  }
+  used.clear();
+  s.filters = s.filters.filter((f) => fix(f, "filter"));
+  const known = s.measures.filter((m) => measureOf(m));
+  for (const m of s.measures) if (!measureOf(m)) bad.push(`m=${m}`);
+  s.measures = known.length ? known : [model.aggregates[0].name];
+  if (!s.axesGiven) defaultAxes(s);
+  return s;
+}
+
+function defaultAxes(s) {
+  const time = timeDim();
+  const other = model.dimensions.filter((d) => d.role !== "time");
+  const rows = other.find((d) => d.levels.length > 1) || other[0];
+  if (rows) s.rows = [{ dim: rows.name, hier: rows.default_hierarchy_name, lvl: 0, path: [] }];
+  if (time) s.cols = [{ dim: time.name, hier: time.default_hierarchy_name, lvl: 0, path: [] }];
+}
+
+// --- queries -------------------------------------------------------------------------------------
+const drilldown = (items) => items.map((a) => `${a.dim}@${a.hier}:${levelName(a)}`).join("|");
+
+function cutString() {
+  const parts = [];
+  for (const a of [...state.rows, ...state.cols]) {
+    if (a.path.length) parts.push(`${a.dim}@${a.hier}:${a.path.map(esc).join(",")}`);
+  }
+  for (const f of state.filters) {
+    parts.push(`${f.dim}@${f.hier}:${f.paths.map((p) => p.map(esc).join(",")).join(";")}`);
+  }
+  const time = timeDim();
+  if (time && (state.from || state.to)) parts.push(`${time.name}:${esc(state.from)}-${esc(state.to)}`);
+  return parts.join("|");
+}
+
+const baseParams = () => ({
+  cut: cutString(), aggregates: state.measures.join("|"), as_of: state.asOf, lang: LANG,
+});
+const aggregate = (items) =>
+  api(`/cube/${encodeURIComponent(state.cube)}/aggregate`, { ...baseParams(), drilldown: drilldown(items) });
+
+const keyOf = (cell, a) => String(cell[`${a.dim}.${levelName(a)}`]);
+const labelOf = (cell, a) => cell[`${a.dim}.${levelName(a)}_label`] ?? T.none;
+const tupleKey = (cell, items) => items.map((a) => keyOf(cell, a)).join("\u0001");
+
+/** Fetch the grid: one aggregate per (prefix of rows × prefix of cols) — cells, subtotals, totals. */
+async function refresh() {
+  const mine = ++seq;
+  showError(null);
+  const R = state.rows.length;
+  const C = state.cols.length;
+  const jobs = [];
+  for (let i = 0; i <= R; i++) {
+    for (let j = 0; j <= C; j++) {
+      if (i + j === 0 && R + C > 0) continue;
+      jobs.push([i, j, aggregate([...state.rows.slice(0, i), ...state.cols.slice(0, j)])]);
+    }
+  }
+  let answers;
+  let details;
+  try {
+    [details, ...answers] = await Promise.all([cellDetails(), ...jobs.map((j) => j[2])]);
+  } catch (err) {
+    if (mine !== seq) return;
+    $("pivot").replaceChildren();
+    drawChart($("chart"), state.chart, [], [], "");
+    showError(err);
+    renderBreadcrumbs(new Map());
+    markReady();
+    return;
+  }
+  if (mine !== seq) return;
+  const unknown = [...details.values()].filter((d) => d.label === null);
+  if (unknown.length) {
+    showError({ error: "not_found", message: `${T.unknown_member}: ${unknown.map((d) => `${dimOf(d.dim)?.label ?? d.dim} '${d.key}'`).join(", ")}` });
+  }
+  const grid = new Map();
+  jobs.forEach(([i, j], n) => {
+    const items = [...state.rows.slice(0, i), ...state.cols.slice(0, j)];
+    const byKey = new Map(answers[n].cells.map((c) => [tupleKey(c, items), c]));
+    grid.set(`${i},${j}`, { answer: answers[n], byKey });
+  });
+  const main = grid.get(`${R},${C}`).answer;
+  renderPivot(grid, main.summary);
+  renderChart(grid, main.summary);
+  renderBreadcrumbs(details);
+  renderFilters(details);
+  renderExport();
+  markReady();
+}
+
+function markReady() {
+  if (window.labisFirstRender === undefined) window.labisFirstRender = performance.now();
+  document.body.dataset.ready = String(seq);
+}
+
+// --- the pivot table -------------------------------------------------------------------------------
+function drillButton(cell, axis, index) {
+  const a = state[axis][index];
+  const label = String(labelOf(cell, a));
+  if (a.lvl >= levelsOf(a).length - 1) return label;
+  const b = el("button", { type: "button", className: "drill", title: `${T.drill} ${label}` }, label);
+  b.setAttribute("aria-label", `${T.drill} ${label}`);
+  b.addEventListener("click", () => {
+    a.path = levelsOf(a).slice(0, a.lvl + 1).map((lv) => String(cell[`${a.dim}.${lv}`]));
+    a.lvl += 1;
+    changed(true);
+  });
+  return b;
+}
+
+function renderPivot(grid, summary) {
+  const R = state.rows.length;
+  const C = state.cols.length;
+  const M = state.measures.map(measureOf);
+  const dec = (m) => m.info?.decimals ?? null;
+  const colCells = C ? grid.get(`0,1`).answer.cells : [];
+  const groups = [...colCells.map((c) => ({ cell: c, key: tupleKey(c, state.cols) })), { total: true }];
+  const values = (rowKey, i, tag = "td") => groups.flatMap((g) => {
+    const at = g.total ? grid.get(`${i},0`) : grid.get(`${i},1`);
+    const key = g.total ? rowKey : [rowKey, g.key].filter((k) => k !== "").join("\u0001");
+    const cell = i === 0 && g.total ? summary : at?.byKey.get(key);
+    return M.map((m) => numberCell(cell ? cell[m.name] : null, dec(m), tag));
+  });
+
+  const table = el("table", { className: "pivot", id: "pivot-table" });
+  const what = M.map((m) => m.label).join(", ");
+  table.append(el("caption", {}, `${model.label} — ${what}`));
+  const head = el("thead");
+  const h1 = el("tr");
+  for (const a of state.rows) {
+    h1.append(el("th", { scope: "col", rowSpan: 2 }, `${dimOf(a.dim).label} (${levelLabel(a, levelName(a))})`));
+  }
+  if (!R) h1.append(el("th", { scope: "col", rowSpan: 2 }, ""));
+  for (const g of groups) {
+    const th = el("th", { scope: "colgroup", colSpan: M.length, className: g.total ? "total" : "" });
+    th.append(g.total ? T.total : drillButton(g.cell, "cols", 0));
+    h1.append(th);
+  }
+  const h2 = el("tr");
+  for (const _ of groups) for (const m of M) h2.append(el("th", { scope: "col", className: "measure" }, m.label));
+  head.append(h1, h2);
+
+  const body = el("tbody");
+  if (R === 0) {
+    body.append(el("tr", {}, el("th", { scope: "row" }, T.total), ...values("", 0)));
+  } else {
+    for (const outer of grid.get(`1,0`).answer.cells) {
+      const k0 = keyOf(outer, state.rows[0]);
+      if (R === 1) {
+        body.append(el("tr", {}, el("th", { scope: "row" }, drillButton(outer, "rows", 0)), ...values(k0, 1)));
+        continue;
+      }
+      const inner = grid.get(`2,0`).answer.cells.filter((c) => keyOf(c, state.rows[0]) === k0);
+      inner.forEach((c, n) => {
+        const tr = el("tr");
+        if (n === 0) tr.append(el("th", { scope: "rowgroup", rowSpan: inner.length + 1 }, drillButton(outer, "rows", 0)));
+        tr.append(el("th", { scope: "row" }, drillButton(c, "rows", 1)), ...values(tupleKey(c, state.rows), 2));
+        body.append(tr);
+      });
+      const sub = el("tr", { className: "subtotal" });
+      if (!inner.length) sub.append(el("th", { scope: "row" }, drillButton(outer, "rows", 0)));
+      sub.append(el("th", { scope: "row" }, `${labelOf(outer, state.rows[0])} — ${T.subtotal}`), ...values(k0, 1, "td"));
+      body.append(sub);
+    }
+  }
+  table.append(head, body);
+  if (R > 0) {
+    const foot = el("tfoot");
+    foot.append(el("tr", { className: "total" }, el("th", { scope: "row", colSpan: R }, T.total), ...values("", 0)));
+    table.append(foot);
+  }
+  const box = $("pivot");
+  box.replaceChildren(table);
+  if (R && !grid.get(`1,0`).answer.cells.length) box.append(el("p", { className: "notice" }, T.no_data));
+}
+
+// --- the chart follows the pivot: columns on x and a series per row, else rows on x ------------------
+function renderChart(grid, summary) {
+  const R = state.rows.length;
+  const C = state.cols.length;
+  const m = measureOf(state.measures[0]);
+  const leaves = R ? grid.get(`${R},0`).answer.cells : [];
+  const rowLabel = (c) => state.rows.map((a) => labelOf(c, a)).join(" / ");
+  let labels;
+  let series;
+  if (C) {
+    const cols = grid.get(`0,1`).answer.cells;
+    labels = cols.map((c) => String(labelOf(c, state.cols[0])));
+    const line = (cellFor, label) => ({ label, values: cols.map((c) => cellFor(c)?.[m.name] ?? null) });
+    const main = grid.get(`${R},1`).byKey;
+    series = R
+      ? leaves.map((r) => line((c) => main.get(`${tupleKey(r, state.rows)}\u0001${tupleKey(c, state.cols)}`), rowLabel(r)))
+      : [line((c) => grid.get(`0,1`).byKey.get(tupleKey(c, state.cols)), T.total)];
+  } else {
+    labels = R ? leaves.map(rowLabel) : [T.total];
+    series = [{ label: m.label, values: R ? leaves.map((c) => c[m.name] ?? null) : [summary[m.name] ?? null] }];
+  }
+  drawChart($("chart"), state.chart, labels, series, m.label);
+  $("chart-caption").textContent = `${T.chart_of}: ${m.label}`;
+}
+
+/** Labels of the drill paths' and filters' members, from /cell: "dim path…" → {label, key}.
+ * A member the dimension does not have comes back without a label (a bad link). */
+async function cellDetails() {
+  const out = new Map();
+  const parts = [...state.rows, ...state.cols].filter((a) => a.path.length)
+    .map((a) => `${a.dim}@${a.hier}:${a.path.map(esc).join(",")}`);
+  for (const f of state.filters) parts.push(`${f.dim}@${f.hier}:${f.paths.map((p) => p.map(esc).join(",")).join(";")}`);
+  if (!parts.length) return out;
+  const answer = await api(`/cube/${encodeURIComponent(state.cube)}/cell`, { cut: parts.join("|"), lang: LANG });
+  for (const cut of answer.cuts) {
+    const paths = cut.type === "set" ? cut.details : [cut.details];
+    for (const levels of paths) {
+      levels.forEach((d, j) => {
+        const path = levels.slice(0, j + 1).map((x) => String(x._key));
+        out.set(`${cut.dimension} ${path.join("\u0001")}`, { dim: cut.dimension, key: String(d._key), label: d._label });
+      });
+    }
+  }
+  return out;
+}
+
+const detailLabel = (details, dim, path) => details.get(`${dim} ${path.join("\u0001")}`)?.label ?? path[path.length - 1];
+
+function renderBreadcrumbs(details) {
+  const nav = $("breadcrumbs");
+  nav.replaceChildren();
+  for (const axis of ["rows", "cols"]) {
+    for (const a of state[axis]) {
+      const ol = el("ol", { className: "crumbs" });
+      const crumbs = [T.all, ...a.path.map((_, j) => detailLabel(details, a.dim, a.path.slice(0, j + 1)))];
+      crumbs.forEach((label, j) => {
+        const li = el("li");
+        if (j === crumbs.length - 1) li.append(el("span", { ariaCurrent: "location" }, String(label)));
+        else {
+          const b = el("button", { type: "button", className: "link" }, String(label));
+          b.setAttribute("aria-label", `${T.drill_up} ${label}`);
+          b.addEventListener("click", () => { a.path = a.path.slice(0, j); a.lvl = j; changed(true); });
+          li.append(b);
+        }
+        ol.append(li);
+      });
+      nav.append(el("div", { className: "crumb-row" }, el("span", { className: "dim" }, `${dimOf(a.dim).label}:`), ol));
+    }
+  }
+}
+
+function renderExport() {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(baseParams())) if (v) p.set(k, v);
+  const dd = drilldown([...state.rows, ...state.cols]);
+  if (dd) p.set("drilldown", dd);
+  p.set("header", "labels");
+  const box = $("export");
+  box.replaceChildren(`${T.export}: `);
+  for (const fmt of ["csv", "xlsx"]) {
+    p.set("format", fmt);
+    box.append(el("a", { href: `/cube/${encodeURIComponent(state.cube)}/aggregate?${p}`, download: "", id: `export-${fmt}` },
+      fmt.toUpperCase()), " ");
+  }
+}
+
+// --- controls --------------------------------------------------------------------------------------
+function options(select, items, value) {
+  select.replaceChildren(...items.map(([v, label]) => el("option", { value: v, selected: v === value }, label)));
+}
+
+function dimChoices() {
+  const out = [["", T.none]];
+  for (const d of model.dimensions) {
+    for (const h of d.hierarchies) {
+      const label = d.hierarchies.length > 1 ? `${d.label} — ${h.label}` : d.label;
+      out.push([`${d.name}@${h.name}`, label]);
+    }
+  }
+  return out;
+}
+
+function renderAxes() {
+  for (const axis of ["rows", "cols"]) {
+    const box = $(`${axis}-axis`);
+    box.querySelectorAll(".slot").forEach((n) => n.remove());
+    const slots = Math.min(state[axis].length + 1, MAX[axis]);
+    for (let i = 0; i < slots; i++) {
+      const a = state[axis][i];
+      const n = i + 1;
+      const dimSel = el("select", { id: `${axis}-dim-${n}` });
+      options(dimSel, dimChoices(), a ? `${a.dim}@${a.hier}` : "");
+      dimSel.addEventListener("change", () => setAxis(axis, i, dimSel.value));
+      const slot = el("div", { className: "slot" },
+        el("label", {}, `${axis === "rows" ? T.rows : T.columns} ${n} `, dimSel));
+      if (a) {
+        const lvSel = el("select", { id: `${axis}-level-${n}` });
+        options(lvSel, levelsOf(a).map((lv, j) => [String(j), levelLabel(a, lv)]), String(a.lvl));
+        lvSel.addEventListener("change", () => {
+          a.lvl = Number(lvSel.value);
+          a.path = a.path.slice(0, a.lvl);
+          changed(true);
+        });
+        slot.append(el("label", {}, `${T.level} `, lvSel));
+      }
+      box.append(slot);
+    }
+  }
+}
+
+function setAxis(axis, i, value) {
+  if (!value) state[axis].splice(i, 1);
+  else {
+    const [dim, hier] = value.split("@");
+    for (const other of ["rows", "cols"]) state[other] = state[other].filter((a) => a.dim !== dim);
+    state[axis].splice(Math.min(i, state[axis].length), 0, { dim, hier, lvl: 0, path: [] });
+    state[axis] = state[axis].slice(0, MAX[axis]);
+  }
+  changed(true);
+}
+
+function renderMeasures() {
+  const box = $("measures");
+  box.querySelectorAll("label").forEach((n) => n.remove());
+  for (const m of model.aggregates) {
+    const cb = el("input", { type: "checkbox", value: m.name, checked: state.measures.includes(m.name) });
+    cb.addEventListener("change", () => {
+      const chosen = [...box.querySelectorAll("input:checked")].map((x) => x.value);
+      if (!chosen.length) { cb.checked = true; return; }
+      state.measures = chosen;
+      changed(true);
+    });
+    box.append(el("label", { className: "check" }, cb, ` ${m.label}`));
+  }
+}
+
+async function members(dim) {
+  const key = `${state.cube} ${dim.name} ${state.asOf}`;
+  if (!memberCache.has(key)) {
+    const h = dim.hierarchies.find((x) => x.name === dim.default_hierarchy_name);
+    const answer = await api(`/cube/${encodeURIComponent(state.cube)}/members/${encodeURIComponent(dim.name)}`,
+      { depth: h.levels.length, as_of: state.asOf, lang: LANG });
+    memberCache.set(key, answer.data);
+  }
+  return memberCache.get(key);
+}
+
+/** Filter candidates: every member at every level of the default hierarchy, by label or key. */
+async function renderFilterResults() {
+  const list = $("filter-results");
+  const dim = dimOf($("filter-dim").value);
+  const text = $("filter-search").value.trim().toLocaleLowerCase();
+  list.replaceChildren();
+  if (!dim || !text) return;
+  let rows;
+  try { rows = await members(dim); } catch (err) { showError(err); return; }
+  const levels = dim.hierarchies.find((x) => x.name === dim.default_hierarchy_name).levels;
+  const seen = new Set();
+  const found = [];
+  for (const row of rows) {
+    levels.forEach((lv, j) => {
+      const path = levels.slice(0, j + 1).map((l) => String(row[`${dim.name}.${l}`]));
+      const label = String(row[`${dim.name}.${lv}_label`] ?? path[j]);
+      const id = path.join("\u0001");
+      if (seen.has(id) || !(label.toLocaleLowerCase().includes(text) || path[j].toLowerCase().includes(text))) return;
+      seen.add(id);
+      found.push({ path, label: `${label} (${levelLabel({ dim: dim.name }, lv)})` });
+    });
+  }
+  for (const f of found.slice(0, 20)) {
+    const b = el("button", { type: "button", className: "link" }, `${T.add}: ${f.label}`);
+    b.addEventListener("click", () => {
+      let filter = state.filters.find((x) => x.dim === dim.name);
+      if (!filter) state.filters.push((filter = { dim: dim.name, hier: dim.default_hierarchy_name, paths: [] }));
+      if (!filter.paths.some((p) => p.join("\u0001") === f.path.join("\u0001"))) filter.paths.push(f.path);
+      $("filter-search").value = "";
+      list.replaceChildren();
+      changed(true);
+    });
+    list.append(el("li", {}, b));
+  }
+}
+
+function renderFilters(details = new Map()) {
+  const chips = $("filter-chips");
+  chips.replaceChildren();
+  for (const f of state.filters) {
+    for (const path of f.paths) {
+      const text = `${dimOf(f.dim).label}: ${detailLabel(details, f.dim, path)}`;
+      const b = el("button", { type: "button", className: "chip" }, `${text} ✕`);
+      b.setAttribute("aria-label", `${T.remove} ${text}`);
+      b.addEventListener("click", () => {
+        f.paths = f.paths.filter((p) => p !== path);
+        state.filters = state.filters.filter((x) => x.paths.length);
+        changed(true);
+      });
+      chips.append(b);
+    }
+  }
+  const choices = model.dimensions.filter((d) => d.role !== "time").map((d) => [d.name, d.label]);
+  options($("filter-dim"), choices, $("filter-dim").value || choices[0]?.[0]);
+}
+
+async function renderTimeRange() {
+  const time = timeDim();
+  $("time-range").hidden = !time;
+  if (!time) return;
+  let years = [];
+  try {
+    const answer = await api(`/cube/${encodeURIComponent(state.cube)}/members/${time.name}`, { depth: 1, lang: LANG });
+    years = answer.data.map((r) => String(r[`${time.name}.${time.levels[0].name}`]));
+  } catch (err) {
+    showError(err);
+  }
+  const opts = [["", T.all], ...years.map((y) => [y, y])];
+  options($("time-from"), opts, state.from);
+  options($("time-to"), opts, state.to);
+}
+
+function renderAsOf() {
+  const versions = CONFIG.versions[state.cube] || [];
+  const opts = [["", T.as_at_fact], ["now", T.now], ...versions.map((v) => [v.name, `${v.label} (${v.valid_from}…)`])];
+  if (state.asOf && !opts.some(([v]) => v === state.asOf)) opts.push([state.asOf, state.asOf]);
+  options($("as-of"), opts, state.asOf);
+}
+
+function renderControls() {
+  options($("cube"), [["", T.choose_cube], ...cubes.map((c) => [c.name, c.label || c.name])], state.cube);
+  renderMeasures();
+  renderAxes();
+  renderFilters();
+  renderAsOf();
+  $("chart-type").value = state.chart;
+}
+
+function changed(push) {
+  writeUrl(push);
+  renderControls();
+  refresh();
+}
+
+function showNotice(bad) {
+  const box = $("notice");
+  box.hidden = !bad.length;
+  box.textContent = bad.length ? `${T.bad_state}: ${bad.join(", ")}` : "";
+}
+
+// --- start -----------------------------------------------------------------------------------------
+async function cubeModel(name) {
+  if (!models.has(name)) models.set(name, await api(`/cube/${encodeURIComponent(name)}/model`, { lang: LANG }));
+  return models.get(name);
+}
+
+/** (Re)build the page from the URL: on load and on back/forward. */
+async function load() {
+  const { s, bad } = readUrl();
+  showError(null);
+  try {
+    cubes = cubes || (await api("/cubes", { lang: LANG }));
+    if (!s.cube) s.cube = cubes[0]?.name || "";
+    model = await cubeModel(s.cube);
+  } catch (err) {
+    showError(err);
+    if (cubes) options($("cube"), [["", T.choose_cube], ...cubes.map((c) => [c.name, c.label || c.name])], "");
+    $("pivot").replaceChildren();
+    markReady();
+    return;
+  }
+  state = resolve(s, bad);
+  showNotice(bad);
+  writeUrl(false);
+  renderControls();
+  await Promise.all([refresh(), renderTimeRange()]);
+}
+
+$("cube").addEventListener("change", async (e) => {
+  if (!e.target.value) return;
+  window.history.pushState(null, "", `/browser?cube=${encodeURIComponent(e.target.value)}&lang=${LANG}`);
+  await load();
+});
+$("chart-type").addEventListener("change", (e) => { state.chart = e.target.value; writeUrl(true); refresh(); });
+$("as-of").addEventListener("change", (e) => { state.asOf = e.target.value; changed(true); });
+$("time-from").addEventListener("change", (e) => { state.from = e.target.value; changed(true); });
+$("time-to").addEventListener("change", (e) => { state.to = e.target.value; changed(true); });
+$("filter-search").addEventListener("input", renderFilterResults);
+$("filter-dim").addEventListener("change", renderFilterResults);
+$("controls").addEventListener("submit", (e) => e.preventDefault());
+window.addEventListener("popstate", load);
+load();

@@ -1,0 +1,106 @@
+// One indicator's table and chart by territory and time, from /indicator/<code>. The levels
+// shown are in the URL (territory=…, time=…). Totals are their own queries, as in the browser.
+import { LANG, T, api, drawChart, el, numberCell, showError } from "./common.js";
+
+const IND = JSON.parse(document.getElementById("indicator-data").textContent);
+const $ = (id) => document.getElementById(id);
+const TIME = IND.dimensions.find((d) => d.role === "time");
+const TERR = IND.dimensions.find((d) => d.name === "territory")
+  || IND.dimensions.find((d) => d.role !== "time" && d.levels.length > 1);
+
+function pick(dim, wanted, fallback) {
+  if (!dim) return null;
+  const names = dim.levels.map((l) => l.name).filter((n) => n !== "day");
+  return names.includes(wanted) ? wanted : names.includes(fallback) ? fallback : names[0];
+}
+
+const q = new URLSearchParams(window.location.search);
+const view = { territory: pick(TERR, q.get("territory"), null), time: pick(TIME, q.get("time"), "year") };
+
+function fill(select, dim, value) {
+  select.closest("label").hidden = !dim;
+  if (!dim) return;
+  select.replaceChildren(...dim.levels.filter((l) => l.name !== "day")
+    .map((l) => el("option", { value: l.name, selected: l.name === value }, l.label)));
+}
+
+const path = `/indicator/${encodeURIComponent(IND.code)}`;
+const dd = (...parts) => parts.filter(Boolean).join("|");
+
+async function show() {
+  const url = new URL(window.location.href);
+  if (TERR) url.searchParams.set("territory", view.territory);
+  if (TIME) url.searchParams.set("time", view.time);
+  window.history.replaceState(null, "", url);
+  const terr = TERR && `${TERR.name}:${view.territory}`;
+  const time = TIME && `${TIME.name}:${view.time}`;
+  let main, byTime, byTerr;
+  try {
+    [main, byTime, byTerr] = await Promise.all([
+      api(path, { drilldown: dd(terr, time), lang: LANG }),
+      time ? api(path, { drilldown: time, lang: LANG }) : null,
+      terr ? api(path, { drilldown: terr, lang: LANG }) : null,
+    ]);
+  } catch (err) {
+    showError(err);
+    $("table").replaceChildren();
+    document.body.dataset.ready = "error";
+    return;
+  }
+  showError(null);
+  const m = IND.measure;
+  const key = (cell, dim, level) => String(cell[`${dim}.${level}`]);
+  const label = (cell, dim, level) => String(cell[`${dim}.${level}_label`] ?? T.none);
+  const periods = byTime ? byTime.cells : [];
+  const places = byTerr ? byTerr.cells : [];
+  const cells = new Map(main.cells.map((c) => [
+    `${TERR ? key(c, TERR.name, view.territory) : ""}\u0001${TIME ? key(c, TIME.name, view.time) : ""}`, c]));
+
+  const table = el("table", { className: "pivot", id: "indicator-table" });
+  table.append(el("caption", {}, `${IND.code} ${IND.name} (${IND.unit})`));
+  const head = el("tr", {}, el("th", { scope: "col" }, TERR ? TERR.label : ""));
+  for (const p of periods) head.append(el("th", { scope: "col" }, label(p, TIME.name, view.time)));
+  head.append(el("th", { scope: "col", className: "total" }, T.total));
+  table.append(el("thead", {}, head));
+  const body = el("tbody");
+  for (const place of places) {
+    const pk = key(place, TERR.name, view.territory);
+    const tr = el("tr", {}, el("th", { scope: "row" }, label(place, TERR.name, view.territory)));
+    for (const p of periods) tr.append(numberCell(cells.get(`${pk}\u0001${key(p, TIME.name, view.time)}`)?.[m] ?? null, IND.decimals));
+    tr.append(numberCell(place[m], IND.decimals));
+    body.append(tr);
+  }
+  const total = el("tr", { className: "total" }, el("th", { scope: "row" }, T.total));
+  for (const p of periods) total.append(numberCell(p[m], IND.decimals));
+  total.append(numberCell(main.summary[m], IND.decimals));
+  table.append(body, el("tfoot", {}, total));
+  $("table").replaceChildren(table);
+
+  const series = places.map((place) => ({
+    label: label(place, TERR.name, view.territory),
+    values: periods.map((p) => cells.get(`${key(place, TERR.name, view.territory)}\u0001${key(p, TIME.name, view.time)}`)?.[m] ?? null),
+  }));
+  drawChart($("chart"), "line", periods.map((p) => label(p, TIME.name, view.time)),
+    series.length ? series : [{ label: T.total, values: periods.map((p) => p[m]) }], `${IND.name} (${IND.unit})`);
+
+  const box = $("export");
+  box.replaceChildren(`${T.export}: `);
+  for (const fmt of ["csv", "xlsx"]) {
+    const p = new URLSearchParams({ drilldown: dd(terr, time), lang: LANG, header: "labels", format: fmt });
+    box.append(el("a", { href: `${path}?${p}`, download: "", id: `export-${fmt}` }, fmt.toUpperCase()), " ");
+  }
+  document.body.dataset.ready = "1";
+}
+
+fill($("territory-level"), TERR, view.territory);
+fill($("time-level"), TIME, view.time);
+$("territory-level").addEventListener("change", (e) => { view.territory = e.target.value; show(); });
+$("time-level").addEventListener("change", (e) => { view.time = e.target.value; show(); });
+$("indicator-controls").addEventListener("submit", (e) => e.preventDefault());
+const lang = $("lang-switch");
+lang.addEventListener("click", () => {
+  const url = new URL(window.location.href);
+  url.searchParams.set("lang", LANG === "en" ? "lv" : "en");
+  lang.href = url.toString();
+});
+show();
