@@ -248,3 +248,22 @@ def test_calibration_at_realistic_scale() -> None:
     riga = g.MUNICIPALITY_CODES.index("0001000")
     latgale_rate = per_muni[:-1][latgale].sum() / pop[latgale].sum()
     assert latgale_rate >= 1.7 * per_muni[riga] / pop[riga]
+
+
+def test_child_process_generator_yields_the_same_batches() -> None:
+    """`labis demo` generates in a child process; what crosses the process boundary is unchanged."""
+    from labis_olap.demo.produce import generated_batches
+
+    here = list(g.generate(SMALL, 7, SMALL_BATCH))
+    there = list(generated_batches(SMALL, 7, SMALL_BATCH))
+    assert [c for c, _ in there] == [c for c, _ in here]
+    for (_, a), (_, b) in zip(here, there, strict=True):
+        assert a.equals(b)
+
+
+def test_child_process_generator_failure_is_a_user_error() -> None:
+    from labis_olap.demo.produce import generated_batches
+    from labis_olap.errors import UserError
+
+    with pytest.raises(UserError, match="total_rows must be >= 0"):
+        list(generated_batches(-1, 7, SMALL_BATCH))
