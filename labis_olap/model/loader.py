@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ModelError
+from .cache import cached_model, store_model
 from .diagnostics import Diagnostics, Location, did_you_mean
 from .schema import Cube, Dimension, Indicator, IndicatorFile
 from .source import NodePath, SourceDoc, load_yaml
@@ -192,6 +193,9 @@ def load_model(root: Path | str, *, validate: bool = True) -> Model:
     if not root.is_dir():
         diags.add("E000", f"model folder '{root}' does not exist", Location(str(root)))
         raise ModelError(list[object](diags.sorted()), diags.render())
+    digest, cached = cached_model(root) if validate else ("", None)
+    if cached is not None:
+        return cached
     files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         diags.add("E000", f"no .yaml files in '{root}'", Location(str(root)))
@@ -207,6 +211,8 @@ def load_model(root: Path | str, *, validate: bool = True) -> Model:
         validate_model(model, diags)
     if diags:
         raise ModelError(list[object](diags.sorted()), diags.render())
+    if validate:
+        store_model(digest, model)
     return model
 
 
