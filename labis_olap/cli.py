@@ -272,6 +272,7 @@ def serve(
     threads: Annotated[int | None, typer.Option(help="Worker threads [env LABIS_THREADS; 8]")] = None,
     model: ModelDir = None,
     data_dir: DataDir = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput)")] = False,
 ) -> None:
     """Serve the REST API (Slicer-compatible) with uvicorn: one process, many threads.
 
@@ -286,7 +287,7 @@ def serve(
         settings = settings.model_copy(update={"threads": threads})
     application = create_app(settings)
     out.print(f"LabIS API on http://{host}:{port} (model {settings.model_dir}, {settings.threads} threads)")
-    uvicorn.run(application, host=host, port=port, workers=1, log_level="info")
+    uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
 
 
 def openapi_document() -> str:

@@ -52,6 +52,12 @@ class QueryTimeoutError(QueryError):
     error_type = "query_timeout"
 
 
+class QueryTooLargeError(QueryError):
+    """A query needed more memory than the server allows one query."""
+
+    error_type = "query_too_large"
+
+
 class ModelError(UserError):
     """The model did not validate; carries every diagnostic found."""
 

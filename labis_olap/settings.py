@@ -21,7 +21,13 @@ class Settings(BaseSettings):
     max_pagesize: int = Field(default=10_000, ge=1, le=1_000_000)
     """The most cells, facts or members one response carries (Slicer's json_record_limit)."""
     query_timeout: float = Field(default=30.0, gt=0, le=3600)
-    """Seconds a facts or members query may run (ClickHouse max_execution_time) before a 400."""
+    """Seconds an aggregate, facts or members query may run (ClickHouse max_execution_time)
+    before it is stopped and answered with a 400 `query_timeout`."""
+    query_max_memory: int | None = Field(default=4 * 2**30, ge=2**20)
+    """Bytes one aggregate query may hold (ClickHouse max_memory_usage); past it a 400
+    `query_too_large`, not a server out of memory. Unset (None): the engine's own limit."""
+    cache_bytes: int = Field(default=64 * 2**20, ge=0)
+    """Budget of the aggregate result cache (least recently used entries go first); 0 = off."""
     threads: int = Field(default=8, ge=1, le=256)
     """Worker threads of the server: each holds one engine connection (chDB: one per thread)."""
     timezone: str = "Europe/Riga"

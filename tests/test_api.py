@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from labis_olap.engine.base import Engine
 from labis_olap.errors import QueryTimeoutError
 from labis_olap.model.loader import Model, load_model
 from labis_olap.query.browser import Browser
+from labis_olap.query.cache import ResultCache, data_version
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.cuts import parse_cuts, parse_drilldowns, parse_order
 from labis_olap.query.limits import run_limited
@@ -235,11 +237,17 @@ def test_aggregate_over_the_limit_says_to_page(
 
 
 def test_aggregate_explain(client: TestClient) -> None:
-    body = ok(client, "/cube/unemployment/aggregate?drilldown=territory&cut=time:2024&explain=1")
+    body = ok(client, "/cube/unemployment/aggregate?drilldown=territory&cut=time:2023&explain=1")
     ex = body["explain"]
-    assert set(ex) == {"source", "table", "sql", "params", "engine_ms"}
+    assert set(ex) == {"source", "table", "sql", "params", "engine_ms", "cache"}
     assert ex["source"] in ("facts", "by_region_quarter", "stock_by_day") and "SELECT" in ex["sql"]
     assert "explain" not in ok(client, "/cube/unemployment/aggregate?drilldown=territory")
+
+
+def test_summary_and_cells_come_from_one_query(client: TestClient) -> None:
+    """The grand total is a grouping set of the cells' query, not a second query."""
+    ex = ok(client, "/cube/unemployment/aggregate?drilldown=gender&aggregates=persons&explain=1")["explain"]
+    assert ex["sql"].count("GROUPING SETS") == 1 and "()" in ex["sql"]
 
 
 def test_aggregate_as_of_changes_regions(client: TestClient) -> None:
@@ -292,9 +300,34 @@ def test_aggregate_summary_csv(client: TestClient) -> None:
     assert rows == [["new_registrations", "persons"], [str(v) for v in body["summary"].values()]]
 
 
-def test_split_is_not_supported_yet(client: TestClient) -> None:
-    body = err(client, "/cube/unemployment/aggregate?drilldown=gender&split=time:2024", 400, "not_supported")
-    assert "split" in body["message"]
+def _by(rows: list[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    out = {tuple(r[k] for k in keys): r for r in rows}
+    assert len(out) == len(rows), "keys must identify the rows"
+    return out
+
+
+def test_split_divides_every_cell_within_and_outside(client: TestClient) -> None:
+    base = "/cube/unemployment/aggregate?aggregates=persons|new_registrations|registered_unemployed"
+    body = ok(client, f"{base}&cut=time:2024&drilldown=gender&split=territory:LV005;LV009")
+    AggregateResponse.model_validate(body)
+    assert body["has_split"] is True and body["attributes"][0] == "__within_split__"
+    assert body["summary"] == ok(client, f"{base}&cut=time:2024")["summary"]
+    cells = _by(body["cells"], "__within_split__", "gender.gender")
+    within = ok(client, f"{base}&cut=time:2024|territory:LV005;LV009&drilldown=gender")["cells"]
+    outside = ok(client, f"{base}&cut=time:2024|!territory:LV005;LV009&drilldown=gender")["cells"]
+    assert len(cells) == len(within) + len(outside) == 4
+    for flag, expected in ((True, within), (False, outside)):
+        for row in expected:
+            assert {
+                k: v for k, v in cells[(flag, row["gender.gender"])].items() if k != "__within_split__"
+            } == row
+    # Without a drilldown the split alone makes the cells.
+    alone = ok(client, f"{base}&split=time:2024")
+    assert [c["__within_split__"] for c in alone["cells"]] == [True, False]
+    assert alone["cells"][0]["persons"] == ok(client, f"{base}&cut=time:2024")["summary"]["persons"]
+    csv_rows = list(csv.DictReader(io.StringIO(client.get(f"{base}&split=time:2024&format=csv").text)))
+    assert [r["__within_split__"] for r in csv_rows] == ["True", "False"]
+    err(client, f"{base}&split=territory:nope,x,y", 400, "bad_query")
 
 
 def test_aggregate_errors(client: TestClient) -> None:
@@ -302,6 +335,8 @@ def test_aggregate_errors(client: TestClient) -> None:
     body = err(client, "/cube/unemployment/aggregate?drilldown=teritory", 404, "not_found")
     assert "territory" in (body["hint"] or "")
     err(client, "/cube/unemployment/aggregate?aggregates=nope", 404, "not_found")
+    twice = ok(client, "/cube/unemployment/aggregate?aggregates=persons|persons&drilldown=gender")
+    assert twice["aggregates"] == ["persons"] and all(len(c) == 3 for c in twice["cells"])
     err(client, "/cube/unemployment/aggregate?cut=time:2024,13", 400, "bad_query")
     err(client, "/cube/unemployment/aggregate?cut=time", 400, "bad_query")
     err(client, "/cube/unemployment/aggregate?drilldown=gender:gender|gender", 400, "bad_query")
@@ -331,6 +366,191 @@ def test_prettyprint(client: TestClient) -> None:
     text = client.get("/version?prettyprint=true").text
     assert text.startswith("{\n  ") and text.endswith("}\n")
     assert "\n" not in client.get("/version").text
+
+
+def _arrow_rows(content: bytes, fmt: str) -> list[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(content)) if fmt == "parquet" else pa.ipc.open_stream(content).read_all()
+    return table.to_pylist()
+
+
+def _xlsx_rows(content: bytes) -> list[dict[str, Any]]:
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet is not None
+    head, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    return [dict(zip(head, r, strict=True)) for r in rows]
+
+
+def _same_numbers(rows: list[dict[str, Any]], expected: list[dict[str, Any]], fmt: str) -> None:
+    """Rows of a format equal the JSON rows: numbers as numbers, text as text (CSV: all text)."""
+    assert len(rows) == len(expected) > 0, fmt
+    for got, want in zip(rows, expected, strict=True):
+        assert list(got) == list(want), fmt
+        for key, value in want.items():
+            g = jsonable(got[key])
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                assert float(g) == pytest.approx(value, rel=1e-12), (fmt, key)
+            elif value is None:
+                assert g in (None, ""), (fmt, key)
+            else:
+                assert str(g) == str(value), (fmt, key)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/cube/social_assistance/aggregate?drilldown=benefit_type|time:year"
+        "&aggregates=amount|recipients|avg_payment",
+        "/cube/unemployment/aggregate?cut=time:2024&aggregates=persons|registered_unemployed|long_term_share",
+        "/cube/pensions/facts?cut=time:2024,3&pagesize=40&order=amount:desc",
+        "/cube/unemployment/members/territory?depth=2&as_of=now",
+    ],
+)
+def test_every_format_parses_back_to_the_same_numbers(client: TestClient, url: str) -> None:
+    body = ok(client, url)
+    if "/aggregate" in url:
+        expected = body["cells"] or [body["summary"]]
+    else:
+        expected = body if isinstance(body, list) else body["data"]
+    for fmt, content_type in (
+        ("csv", "text/csv"),
+        ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("arrow", "application/vnd.apache.arrow.stream"),
+        ("parquet", "application/vnd.apache.parquet"),
+    ):
+        r = client.get(f"{url}&format={fmt}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith(content_type), (
+            fmt,
+            r.text[:200],
+        )
+        if fmt == "csv":
+            rows: list[dict[str, Any]] = list(csv.DictReader(io.StringIO(r.text)))
+        elif fmt == "xlsx":
+            rows = _xlsx_rows(r.content)
+        else:
+            rows = _arrow_rows(r.content, fmt)
+        _same_numbers(rows, expected, fmt)
+
+
+# --- subtotals: grouping sets, never sums of cells --------------------------------------------
+
+SUBTOTAL_CASES = [
+    # cube, cut, drilldown, aggregates — non-additive measures on purpose
+    (
+        "unemployment",
+        "time:2024",
+        "territory:municipality|gender",
+        "persons|registered_unemployed|avg_duration",
+    ),
+    ("unemployment", "", "time:quarter|territory", "persons|registered_unemployed|long_term_share"),
+    ("social_assistance", "time:2023-2024", "benefit_type:benefit_type|time:year", "recipients|avg_payment"),
+    ("pensions", "territory:LV00A", "territory|age_group", "pensioners|avg_pension|min_pension"),
+]
+
+
+def _independent(client: TestClient, cube: str, cut: str, levels: dict[str, list[str]], aggs: str) -> Any:
+    """The same totals asked directly: a drilldown to exactly the kept levels (none: the summary)."""
+    drill = "|".join(f"{dim}:{names[-1]}" for dim, names in levels.items())
+    return ok(client, f"/cube/{cube}/aggregate?cut={cut}&drilldown={drill}&aggregates={aggs}")
+
+
+@pytest.mark.parametrize("kind", ["rollup", "cube"])
+@pytest.mark.parametrize(("cube", "cut", "drill", "aggs"), SUBTOTAL_CASES)
+def test_subtotals_equal_independent_aggregates(
+    client: TestClient, kind: str, cube: str, cut: str, drill: str, aggs: str
+) -> None:
+    url = f"/cube/{cube}/aggregate?cut={cut}&drilldown={drill}&aggregates={aggs}"
+    body = ok(client, f"{url}&subtotals={kind}")
+    AggregateResponse.model_validate(body)
+    plain = ok(client, url)
+    assert body["cells"] == plain["cells"] and body["summary"] == plain["summary"]
+    depths = [len(v) for v in body["levels"].values()]
+    expected_sets = sum(depths) - 1 if kind == "rollup" else math.prod(d + 1 for d in depths) - 2
+    assert len(body["subtotals"]) == expected_sets > 0
+    for sub in body["subtotals"]:
+        direct = _independent(client, cube, cut, sub["levels"], aggs)
+        assert sub["attributes"] == direct["attributes"]
+        key = [a for a in sub["attributes"] if not a.endswith("_label")]
+        assert _by(sub["cells"], *key) == _by(direct["cells"], *key), sub["levels"]
+
+
+def test_subtotals_are_not_sums_of_cells(client: TestClient) -> None:
+    """Distinct persons over a region are fewer than the sum over its municipalities (people move):
+    a subtotal made by adding cells would be wrong, and this data shows it."""
+    url = "/cube/unemployment/aggregate?drilldown=territory:municipality&aggregates=persons&subtotals=rollup"
+    body = ok(client, url)
+    (regions,) = body["subtotals"]
+    summed: dict[str, int] = {}
+    for c in body["cells"]:
+        summed[c["territory.region"]] = summed.get(c["territory.region"], 0) + c["persons"]
+    assert any(r["persons"] < summed[r["territory.region"]] for r in regions["cells"])
+    assert body["summary"]["persons"] < sum(c["persons"] for c in body["cells"])
+
+
+def test_subtotals_with_paging_and_errors(client: TestClient) -> None:
+    url = "/cube/unemployment/aggregate?drilldown=territory:municipality|gender&aggregates=persons"
+    whole = ok(client, f"{url}&subtotals=rollup")
+    page = ok(client, f"{url}&subtotals=rollup&page=1&pagesize=5")
+    assert page["cells"] == whole["cells"][5:10] and page["subtotals"] == whole["subtotals"]
+    assert page["total_cell_count"] == whole["total_cell_count"]
+    assert "subtotals" not in ok(client, url)
+    err(client, f"{url}&subtotals=yes", 400, "bad_request")
+    deep = "time:day|territory:municipality|age_group|education|gender|source_institution"
+    body = err(client, f"/cube/unemployment/aggregate?drilldown={deep}&subtotals=cube", 400, "bad_query")
+    assert "grouping sets" in body["message"]
+
+
+# --- limits and the result cache ----------------------------------------------------------------
+
+
+def test_aggregate_time_and_memory_limits(demo: tuple[Model, Engine], data_dir: Path) -> None:
+    model, engine = demo
+    url = "/cube/unemployment/aggregate?drilldown=time:day|territory:municipality|age_group"
+    url += "&aggregates=persons&pagesize=10"
+    slow = make_settings(data_dir, engine, query_timeout=0.001, cache_bytes=0)
+    with TestClient(create_app(slow, model, engine)) as c:
+        body = err(c, url, 400, "query_timeout")
+        assert "0.001 s" in body["message"] and body["hint"]
+    small = make_settings(data_dir, engine, query_max_memory=2**20, cache_bytes=0)
+    with TestClient(create_app(small, model, engine)) as c:
+        err(c, url, 400, "query_too_large")
+        assert ok(c, "/cube/unemployment/aggregate?drilldown=gender&aggregates=new_registrations")["cells"]
+
+
+def test_result_cache_lru_by_bytes() -> None:
+    cache = ResultCache(800)
+    assert cache.put("a", 1, 100) and cache.put("b", 2, 100)
+    assert not cache.put("big", 3, 101)  # over an eighth of the budget: not kept
+    assert cache.get("a") == 1  # a is now more recent than b
+    for i in range(7):
+        cache.put(i, i, 100)
+    assert cache.size == 800 and len(cache) == 8
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get(0) == 0
+    cache.put("c", 3, 100)  # evicts 1, the least recently used now
+    assert cache.get(1) is None and cache.get(2) == 2
+    assert (cache.hits, cache.misses) == (4, 2)
+    off = ResultCache(0)
+    assert not off.enabled and not off.put("a", 1, 1) and off.get("a") is None
+
+
+def test_shared_engines_see_other_writers_in_the_data_version(data_dir: Path) -> None:
+    """A ClickHouse server is written by other processes too: its data version reads system.parts."""
+    db = fresh_database("ver")
+    writer = make_engine("embedded", data_dir, db)
+    reader = make_engine("connect", data_dir, db)
+    try:
+        writer.execute(f"CREATE TABLE `{db}`.t (x UInt8) ENGINE = MergeTree ORDER BY x")
+        before, mine = data_version(reader), data_version(writer)
+        writer.execute(f"INSERT INTO `{db}`.t VALUES (1)")
+        assert data_version(reader) != before and data_version(writer) != mine
+        assert data_version(reader) == data_version(reader)
+    finally:
+        writer.execute(f"DROP DATABASE IF EXISTS `{db}`")
+        reader.close()
 
 
 # --- cell, members -----------------------------------------------------------------------------
@@ -632,3 +852,36 @@ def test_every_route_answers_bad_input_with_the_one_error_shape(
         r = c.get("/engine-fails")
         assert r.status_code == 500 and r.json()["error"] == "engine_error"
         assert "SELECT" not in r.text and "secret" not in r.text
+
+
+# --- last: this test adds facts to the module's data ---------------------------------------------
+
+
+def test_cache_answers_until_the_data_changes(demo: tuple[Model, Engine], data_dir: Path) -> None:
+    import pyarrow as pa
+
+    from labis_olap.compiler.physical import CubeLayout
+
+    model, engine = demo
+    app = create_app(make_settings(data_dir, engine), model, engine)
+    url = "/cube/disability/aggregate?drilldown=gender&cut=time:2024&explain=1"
+    with TestClient(app) as c:
+        first, again = ok(c, url), ok(c, url)
+        assert (first["explain"]["cache"], again["explain"]["cache"]) == ("miss", "hit")
+        assert {k: v for k, v in again.items() if k != "explain"} == {
+            k: v for k, v in first.items() if k != "explain"
+        }
+        assert ok(c, url.replace("&explain=1", "")) == {k: v for k, v in first.items() if k != "explain"}
+        layout = CubeLayout(model, model.cubes["disability"], engine.database)
+        table = f"`{engine.database}`.`{layout.facts_table}`"
+        row = engine.query(f"SELECT * FROM {table} WHERE toYear(decision_date) = 2024 LIMIT 1")
+        engine.insert_arrow(layout.facts_table, pa.Table.from_pylist(row.to_pylist() * 3, schema=row.schema))
+        after = ok(c, url)
+        assert after["explain"]["cache"] == "miss"
+        assert after["summary"] != first["summary"]
+        assert after["summary"] == jsonable(
+            Browser(model, engine).aggregate(CubeQuery("disability", (), parse_cuts("time:2024"))).summary
+        )
+    off = make_settings(data_dir, engine, cache_bytes=0)
+    with TestClient(create_app(off, model, engine)) as c:
+        assert ok(c, url)["explain"]["cache"] == ok(c, url)["explain"]["cache"] == "off"

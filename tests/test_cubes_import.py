@@ -107,6 +107,38 @@ def test_the_drilldown_response_shape(client: TestClient) -> None:
     ]
 
 
+def test_subtotals_split_and_formats_on_the_tutorial(client: TestClient) -> None:
+    agg = f"/cube/{CUBE}/aggregate"
+    body = get(client, agg + "?drilldown=item:subcategory|year&subtotals=rollup")
+    by_set = {tuple(s["levels"].get("item", [])): s for s in body["subtotals"]}
+    assert set(by_set) == {("category", "subcategory"), ("category",)}
+    cats = {c["item.category"]: (c["record_count"], c["amount_sum"]) for c in by_set[("category",)]["cells"]}
+    assert cats == {"a": (32, 558_430), "e": (8, 77_592), "l": (22, 480_838)}
+    assert body["summary"] == {"amount_sum": 1_116_860, "record_count": 62}
+    years = get(client, agg + "?drilldown=item|year&subtotals=cube")["subtotals"]
+    by_year = next(s for s in years if s["levels"] == {"year": ["year"]})["cells"]
+    assert [(c["year.year"], c["record_count"], c["amount_sum"]) for c in by_year] == [
+        (2009, 31, 550_840),
+        (2010, 31, 566_020),
+    ]
+    split = get(client, agg + "?split=year:2009")
+    assert split["has_split"] is True
+    assert [(c["__within_split__"], c["record_count"], c["amount_sum"]) for c in split["cells"]] == [
+        (True, 31, 550_840),
+        (False, 31, 566_020),
+    ]
+    import pyarrow as pa
+
+    arrow = client.get(agg + "?drilldown=item&format=arrow")
+    assert arrow.headers["content-type"] == "application/vnd.apache.arrow.stream"
+    rows = pa.ipc.open_stream(arrow.content).read_all().to_pylist()
+    assert [(r["item.category"], r["record_count"], r["amount_sum"]) for r in rows] == [
+        ("a", 32, 558_430),
+        ("e", 8, 77_592),
+        ("l", 22, 480_838),
+    ]
+
+
 def test_model_members_and_facts(client: TestClient) -> None:
     model = get(client, f"/cube/{CUBE}/model")
     assert [a["name"] for a in model["aggregates"]] == ["amount_sum", "record_count"]

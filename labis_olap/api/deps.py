@@ -61,7 +61,23 @@ AggregatesParam = Annotated[
     str | None, Query(description="Aggregates (measures) to compute, `a|b`; default: all", max_length=2_000)
 ]
 SplitParam = Annotated[
-    str | None, Query(description="Slicer's split cell: not supported yet (400)", max_length=10_000)
+    str | None,
+    Query(
+        description="Slicer's split: a cut string; every cell is divided into the part inside it and "
+        "the part outside, shown by the pseudo-attribute `__within_split__` (true/false)",
+        max_length=10_000,
+    ),
+]
+SubtotalsParam = Annotated[
+    Literal["none", "rollup", "cube"],
+    Query(
+        description="LabIS extension: subtotal rows besides the cells, under `subtotals` (JSON only). "
+        "`rollup`: one set per prefix of the drilled levels in drilldown order (for "
+        "`territory:municipality|gender`: by region+municipality, by region); `cube`: every "
+        "combination of a prefix of each drilldown (also by gender alone: a pivot table's margins). "
+        "Computed from the source rows like the grand total `summary`, never by adding cells, so "
+        "distinct counts, averages and stocks are right"
+    ),
 ]
 OrderParam = Annotated[str | None, Query(description="`field[:asc|desc]`, comma-separated", max_length=2_000)]
 PageParam = Annotated[int | None, Query(ge=0, description="Page number, from 0")]
@@ -77,7 +93,13 @@ AsOfParam = Annotated[
     ),
 ]
 ExplainParam = Annotated[bool, Query(description="Add the source, table, SQL and engine time")]
-FormatParam = Annotated[Format, Query(description="json (default), csv or xlsx")]
+FormatParam = Annotated[
+    Format,
+    Query(
+        description="json (default), csv, xlsx, arrow (Arrow IPC stream, "
+        "application/vnd.apache.arrow.stream) or parquet; the tables carry the rows or cells only"
+    ),
+]
 HeaderParam = Annotated[Header, Query(description="CSV/XLSX header row: names (default), labels or none")]
 FieldsParam = Annotated[
     str | None, Query(description="Fact fields to return, comma-separated; default: all", max_length=5_000)

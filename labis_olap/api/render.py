@@ -1,7 +1,9 @@
-"""Output formats: JSON (optionally pretty), CSV with a header row, XLSX.
+"""Output formats: JSON (optionally pretty), CSV with a header row, XLSX, Arrow IPC stream, Parquet.
 
 Values from the engine are made JSON-safe in one place: Decimal as a number (an integer when it
-has no fraction), dates as ISO text, NaN and infinities as null.
+has no fraction), dates as ISO text, NaN and infinities as null. JSON is written by orjson
+straight from the payload (no pydantic pass over every cell: it is the hot path of /aggregate);
+Arrow and Parquet carry the engine's column types as they are.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+import orjson
+import pyarrow as pa
 from fastapi import Response
 
-Format = Literal["json", "csv", "xlsx"]
+Format = Literal["json", "csv", "xlsx", "arrow", "parquet"]
 Header = Literal["names", "labels", "none"]
 
 JSON_TYPE = "application/json"
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ARROW_TYPE = "application/vnd.apache.arrow.stream"
+PARQUET_TYPE = "application/vnd.apache.parquet"
 
 
 def jsonable(value: Any) -> Any:
@@ -43,15 +49,37 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _default(value: Any) -> Any:
+    """What orjson does not write itself (Decimal, …), as `jsonable` writes it."""
+    out = jsonable(value)
+    if out is value:
+        raise TypeError(f"not JSON: {type(value).__name__}")
+    return out
+
+
+def json_bytes(data: Any, *, prettyprint: bool = False) -> bytes:
+    """UTF-8 JSON; NaN and infinities become null (orjson's rule, also `jsonable`'s)."""
+    option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE if prettyprint else 0
+    try:
+        return orjson.dumps(data, default=_default, option=option)
+    except orjson.JSONEncodeError:  # e.g. an integer past 64 bits: the standard library can
+        text = json.dumps(
+            jsonable(data),
+            ensure_ascii=False,
+            allow_nan=False,
+            indent=2 if prettyprint else None,
+            separators=None if prettyprint else (",", ":"),
+        )
+        return (text + ("\n" if prettyprint else "")).encode()
+
+
 def json_response(data: Any, *, prettyprint: bool = False, status: int = 200) -> Response:
-    text = json.dumps(
-        jsonable(data),
-        ensure_ascii=False,
-        allow_nan=False,
-        indent=2 if prettyprint else None,
-        separators=None if prettyprint else (",", ":"),
-    )
-    return Response(text + ("\n" if prettyprint else ""), status_code=status, media_type=JSON_TYPE)
+    return Response(json_bytes(data, prettyprint=prettyprint), status_code=status, media_type=JSON_TYPE)
+
+
+def raw_json_response(body: bytes) -> Response:
+    """JSON already rendered (a cached aggregate)."""
+    return Response(body, media_type=JSON_TYPE)
 
 
 def _cell(value: Any) -> Any:
@@ -95,6 +123,25 @@ def xlsx_response(
     )
 
 
+def arrow_response(table: pa.Table, fmt: Literal["arrow", "parquet"], filename: str) -> Response:
+    """An Arrow IPC stream or a Parquet file of the table, with the engine's types."""
+    sink = io.BytesIO()
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, sink)
+        media, ext = PARQUET_TYPE, "parquet"
+    else:
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        media, ext = ARROW_TYPE, "arrow"
+    return Response(
+        sink.getvalue(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{ext}"'},
+    )
+
+
 def table_response(
     fmt: Format,
     columns: Sequence[str],
@@ -103,8 +150,14 @@ def table_response(
     header: Header,
     labels: dict[str, str],
     filename: str,
+    table: pa.Table | None = None,
 ) -> Response:
-    """CSV or XLSX of rows: header row of names (default), of labels, or none."""
+    """CSV or XLSX of rows: header row of names (default), of labels, or none. Arrow and Parquet
+    of `table` when given (the engine's types), else of the rows (types as Arrow infers them);
+    their header is always the column names."""
+    if fmt in ("arrow", "parquet"):
+        data = table.select(list(columns)) if table is not None else _from_rows(columns, rows)
+        return arrow_response(data, "parquet" if fmt == "parquet" else "arrow", filename)
     head: list[str] | None
     if header == "none":
         head = None
@@ -115,3 +168,11 @@ def table_response(
     if fmt == "xlsx":
         return xlsx_response(columns, rows, header=head, filename=filename)
     return csv_response(columns, rows, header=head, filename=filename)
+
+
+def _from_rows(columns: Sequence[str], rows: list[dict[str, Any]]) -> pa.Table:
+    return (
+        pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows])
+        if rows
+        else pa.table({c: pa.array([], pa.null()) for c in columns})
+    )

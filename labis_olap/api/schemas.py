@@ -152,6 +152,14 @@ class Explain(Shape):
     sql: str
     params: dict[str, Any]
     engine_ms: float
+    """Engine time of the query that made the answer (for a cache hit: when it was made)."""
+    cache: Literal["hit", "miss", "off"]
+
+
+class SubtotalSet(Shape):
+    levels: dict[str, list[str]] = Field(description="The drilled levels this set keeps")
+    attributes: list[str]
+    cells: list[dict[str, Any]]
 
 
 class AggregateResponse(Shape):
@@ -164,6 +172,9 @@ class AggregateResponse(Shape):
     levels: dict[str, list[str]]
     attributes: list[str]
     has_split: bool
+    subtotals: list[SubtotalSet] | None = Field(
+        default=None, description="With `subtotals=rollup|cube`: one entry per grouping set, finest first"
+    )
     explain: Explain | None = None
 
 

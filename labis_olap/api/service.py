@@ -7,17 +7,19 @@ as /info's json_record_limit) and a larger answer is a 400 that says to page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..compiler.physical import CubeLayout
-from ..errors import NotSupportedError, QueryError
+from ..errors import QueryError
 from ..query import facts as facts_q
 from ..query import members as members_q
-from ..query.browser import AggregateResult
+from ..query.browser import AggregateResult, too_many_cells
+from ..query.cache import data_version
 from ..query.cell import CubeQuery, Cut, PointCut, RangeCut, SetCut
 from ..query.cuts import parse_cuts, parse_drilldowns, parse_order
 from ..query.resolve import check_cuts
+from .render import json_bytes
 from .state import AppState
 
 
@@ -46,10 +48,7 @@ def paging(state: AppState, page: int | None, pagesize: int | None) -> Paging:
 
 
 def too_many(what: str, limit: int) -> QueryError:
-    return QueryError(
-        f"the answer has more than {limit} {what}, the server's limit per response",
-        hint="page through it with page= and pagesize=, or narrow the cut",
-    )
+    return too_many_cells(limit, what)
 
 
 def _split_list(text: str | None, sep: str = "|") -> tuple[str, ...]:
@@ -93,18 +92,31 @@ class AggregateArgs:
     as_of: str | None = None
     lang: str = "lv"
     explain: bool = False
+    subtotals: str = "none"
 
 
-def aggregate(
+@dataclass
+class AggregateAnswer:
+    """An aggregate as the API returns it: the Slicer payload (without `explain`), the result
+    it came from, its JSON text (rendered once, also what the cache keeps) and the cache's say."""
+
+    payload: dict[str, Any]
+    result: AggregateResult
+    json: bytes
+    cache: str
+    """hit, miss or off."""
+
+    def explained(self) -> dict[str, Any]:
+        return {**self.result.explain, "cache": self.cache}
+
+
+def aggregate_answer(
     state: AppState, layout: CubeLayout, args: AggregateArgs, cell: tuple[Cut, ...] = ()
-) -> tuple[dict[str, Any], AggregateResult]:
-    if args.split:
-        raise NotSupportedError(
-            "split is not supported yet",
-            hint="drill down by the split's dimension, or run the two cells as a /report",
-        )
+) -> AggregateAnswer:
+    """Aggregate through the result cache (keyed by model and data versions, see query.cache)."""
     cuts = cell + parse_cuts(args.cut)
     drills = parse_drilldowns(args.drilldown)
+    split = parse_cuts(args.split)
     pg = paging(state, args.page, args.pagesize)
     query = CubeQuery(
         layout.cube.name,
@@ -112,28 +124,55 @@ def aggregate(
         cuts,
         drills,
         parse_order(args.order),
-        pg.page if drills else None,
-        pg.pagesize if drills else None,
+        None if pg.limited else pg.page,
+        None if pg.limited else pg.pagesize,
         args.as_of,
         args.lang,
+        split,
+        args.subtotals,
     )
-    result = state.browser.aggregate(query)
-    if drills and pg.limited and result.total_cell_count > pg.pagesize:
-        raise too_many("cells", pg.pagesize)
+    limit = state.settings.max_pagesize
+    cache = state.cache
+    key: tuple[Any, ...] | None = None
+    if cache.enabled:
+        as_of = state.browser.as_of_date(layout, args.as_of)
+        key = (state.model_version, data_version(state.engine), replace(query, as_of=None), as_of)
+        hit = cache.get(key)
+        if hit is not None:
+            return AggregateAnswer(hit.payload, hit.result, hit.json, "hit")
+    result = state.browser.aggregate(query, limit=limit)
+    has_cells = bool(result.levels) or bool(split)
     payload: dict[str, Any] = {
         "summary": result.summary or {},
         "remainder": {},
-        "cells": result.cells.to_pylist() if drills else [],
-        "total_cell_count": result.total_cell_count if drills else None,
+        "cells": result.cells.to_pylist() if has_cells else [],
+        "total_cell_count": result.total_cell_count if has_cells else None,
         "aggregates": result.measures,
         "cell": [cut_dict(layout, c) for c in cuts],
         "levels": result.levels,
         "attributes": result.attributes,
-        "has_split": False,
+        "has_split": bool(split),
     }
+    if args.subtotals != "none":
+        payload["subtotals"] = [
+            {"levels": s.levels, "attributes": s.attributes, "cells": s.rows.to_pylist()}
+            for s in result.subtotals
+        ]
+    answer = AggregateAnswer(payload, result, json_bytes(payload), "miss" if key is not None else "off")
+    if key is not None:
+        cache.put(key, answer, result.nbytes + 2 * len(answer.json))
+    return answer
+
+
+def aggregate(
+    state: AppState, layout: CubeLayout, args: AggregateArgs, cell: tuple[Cut, ...] = ()
+) -> tuple[dict[str, Any], AggregateResult]:
+    """The aggregate payload (a fresh dict, safe to extend) and the result behind it."""
+    answer = aggregate_answer(state, layout, args, cell)
+    payload = dict(answer.payload)
     if args.explain:
-        payload["explain"] = result.explain
-    return payload, result
+        payload["explain"] = answer.explained()
+    return payload, answer.result
 
 
 def aggregate_labels(layout: CubeLayout, result: AggregateResult, lang: str) -> dict[str, str]:
@@ -143,6 +182,9 @@ def aggregate_labels(layout: CubeLayout, result: AggregateResult, lang: str) -> 
         labels[m.name] = m.label.get(lang) if m.label else m.name
     for attr in result.attributes:
         alias, _, level = attr.partition(".")
+        if not level:  # the split's pseudo-attribute
+            labels[attr] = "dalījuma iekšpusē" if lang == "lv" else "within split"
+            continue
         dim = layout.dimension(alias)
         base = level.removesuffix("_label")
         lv = dim.level(base)

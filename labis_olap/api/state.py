@@ -12,6 +12,8 @@ from typing import Any
 from ..engine.base import Engine
 from ..model.loader import Model
 from ..query.browser import Browser
+from ..query.cache import ResultCache
+from ..query.limits import QueryLimits
 from ..settings import Settings
 
 
@@ -22,7 +24,10 @@ class AppState:
         self._engine = engine
         self.owns_engine = engine is None
         self._browser: Browser | None = None
+        self._model_version: str | None = None
         self._lock = threading.Lock()
+        self.cache = ResultCache(settings.cache_bytes)
+        self.limits = QueryLimits(settings.query_timeout, settings.query_max_memory)
 
     @property
     def model(self) -> Model:
@@ -50,8 +55,17 @@ class AppState:
             model, engine = self.model, self.engine
             with self._lock:
                 if self._browser is None:
-                    self._browser = Browser(model, engine)
+                    self._browser = Browser(model, engine, limits=self.limits)
         return self._browser
+
+    @property
+    def model_version(self) -> str:
+        """The digest of the model the loaders record with each batch (part of cache keys)."""
+        if self._model_version is None:
+            from ..loaders.store import model_version
+
+            self._model_version = model_version(self.model)
+        return self._model_version
 
     @property
     def fact_key_secret(self) -> str | None:
@@ -60,7 +74,7 @@ class AppState:
 
     def start(self) -> None:
         """Load the model and open the engine now, so that a broken set-up fails at startup."""
-        _ = self.browser
+        _ = self.browser, self.model_version
 
     def close(self) -> None:
         if self.owns_engine and self._engine is not None:
@@ -68,3 +82,4 @@ class AppState:
             engine.close()
             self._engine = None
             self._browser = None
+        self.cache.clear()

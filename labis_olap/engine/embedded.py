@@ -24,12 +24,17 @@ ARROW_SETTINGS = "SETTINGS output_format_arrow_compression_method = 'none'"
 class EmbeddedEngine:
     """chDB in a data directory; what `labis` uses when no ClickHouse URL is set."""
 
+    shared = False
+    """No other process can open the directory: every write passes through this object."""
+
     def __init__(self, data_dir: Path | str, database: str = "labis") -> None:
         self.path = str(Path(data_dir).resolve())
         self.database = database
         self._local = threading.local()
         self._connections: list[Any] = []
         self._lock = threading.Lock()
+        self.writes = 0
+        """Statements run that may have changed data (the result cache's data version)."""
         Path(self.path).mkdir(parents=True, exist_ok=True)
         conn = self._conn()
         conn.query(f"CREATE DATABASE IF NOT EXISTS `{database}`")
@@ -55,7 +60,15 @@ class EmbeddedEngine:
         return self._run(sql, "ArrowTable", params)
 
     def execute(self, sql: str, params: Params | None = None) -> None:
-        self._run(sql, "Null", params)
+        try:
+            self._run(sql, "Null", params)
+        finally:
+            self._wrote()
+
+    def _wrote(self) -> None:
+        """Count a write once it is over (also a failed one: part of it may have landed)."""
+        with self._lock:
+            self.writes += 1
 
     def _run(self, sql: str, fmt: str, params: Params | None) -> Any:
         conn = self._conn()
@@ -91,6 +104,8 @@ class EmbeddedEngine:
         except Exception as exc:
             self._drop_connection(conn)
             raise EngineError(f"inserting into {table}: {first_line(exc)}") from exc
+        finally:
+            self._wrote()
 
     def insert_select(
         self,
@@ -112,6 +127,8 @@ class EmbeddedEngine:
         except Exception as exc:
             self._drop_connection(conn)
             raise EngineError(f"inserting into {table}: {first_line(exc)}") from exc
+        finally:
+            self._wrote()
 
     def close(self) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ The same compiled SQL as the embedded engine; parameters are sent for server-sid
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,8 +20,14 @@ from .base import Params, arrow_structure, first_line, text_params
 
 
 class ServerEngine:
+    shared = True
+    """Other clients may write to the server: the result cache also checks its parts."""
+
     def __init__(self, url: str, database: str = "labis", **client_kwargs: Any) -> None:
         self.database = database
+        self.writes = 0
+        """Statements this client ran that may have changed data (part of the data version)."""
+        self._writes_lock = threading.Lock()
         if url.startswith("chdb://"):
             self._client = clickhouse_connect.get_client(interface="chdb", path=url[len("chdb://") :])
         else:
@@ -46,12 +53,20 @@ class ServerEngine:
             self._client.command(sql, parameters=text_params(params))
         except Exception as exc:
             raise EngineError(first_line(exc)) from exc
+        finally:
+            self._wrote()
 
     def insert_arrow(self, table: str, data: pa.Table, settings: Mapping[str, Any] | None = None) -> None:
         try:
             self._client.insert_arrow(table, data, database=self.database, settings=dict(settings or {}))
         except Exception as exc:
             raise EngineError(first_line(exc)) from exc
+        finally:
+            self._wrote()
+
+    def _wrote(self) -> None:
+        with self._writes_lock:
+            self.writes += 1
 
     def insert_select(
         self,

@@ -8,23 +8,36 @@ the CLI now and by the REST API; the result carries the chosen source and the SQ
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
 from ..errors import EngineError, NotFoundError, QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.loader import Model
+from ..model.schema import Measure
 from .cell import CubeQuery
-from .planner import choose_source, needs_of
-from .resolve import check_cuts, resolve_drilldown, resolve_measures
-from .sqlgen import build_aggregate
+from .limits import QueryLimits
+from .planner import SourceShape, choose_source, needs_of
+from .resolve import ResolvedCut, ResolvedDrilldown, check_cuts, resolve_drilldown, resolve_measures
+from .sqlgen import SUMMARY, Grouping, build_aggregate
 
 AS_AT_FACT = ("fact", "")
+
+
+@dataclass
+class Subtotal:
+    """The rows of one subtotal grouping set: the levels it keeps, their attributes, the rows."""
+
+    levels: dict[str, list[str]]
+    attributes: list[str]
+    rows: pa.Table
 
 
 @dataclass
@@ -39,14 +52,60 @@ class AggregateResult:
     params: dict[str, Any]
     engine_ms: float
     summary: dict[str, Any] | None = None
+    subtotals: list[Subtotal] = field(default_factory=list)
     explain: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def nbytes(self) -> int:
+        """About what the result holds in memory (for the result cache's byte budget)."""
+        return self.cells.nbytes + sum(s.rows.nbytes for s in self.subtotals) + len(self.sql) + 1024
+
+
+SUBTOTAL_KINDS = ("none", "rollup", "cube")
+MAX_GROUPING_SETS = 64
+
+
+def subtotal_groupings(depths: tuple[int, ...], kind: str) -> tuple[Grouping, ...]:
+    """Grouping sets for subtotals, finest first (the cells and the grand total excluded).
+
+    rollup: every prefix of the drilled levels in drilldown order (SQL's ROLLUP): for
+    `territory:municipality|gender`, (region, municipality) and (region).
+    cube: every combination of a prefix of each drilldown (SQL's CUBE over levels): also the
+    gender totals over all territories, as a pivot table's margins.
+    """
+    if kind == "none" or not depths:
+        return ()
+    if kind == "rollup":
+        out: list[tuple[int, ...]] = []
+        total = sum(depths)
+        for n in range(total - 1, 0, -1):
+            kept, left = [], n
+            for d in depths:
+                kept.append(min(d, left))
+                left -= kept[-1]
+            out.append(tuple(kept))
+        return tuple(out)
+    if kind == "cube":
+        combos = list(itertools.product(*(range(d, -1, -1) for d in depths)))
+        if len(combos) > MAX_GROUPING_SETS:
+            raise QueryError(
+                f"subtotals=cube over these drilldowns makes {len(combos)} grouping sets, "
+                f"more than {MAX_GROUPING_SETS}",
+                hint="use subtotals=rollup, or drill fewer levels",
+            )
+        return tuple(c for c in combos if c != depths and any(c))
+    raise QueryError(f"subtotals must be one of {', '.join(SUBTOTAL_KINDS)}, not '{kind}'")
 
 
 class Browser:
-    def __init__(self, model: Model, engine: Engine, *, use_rollups: bool = True) -> None:
+    def __init__(
+        self, model: Model, engine: Engine, *, use_rollups: bool = True, limits: QueryLimits | None = None
+    ) -> None:
         self.model = model
         self.engine = engine
         self.use_rollups = use_rollups
+        self.limits = limits
+        """Time and memory bounds of every aggregate query (the API sets them; the CLI does not)."""
         self._layouts: dict[str, CubeLayout] = {}
 
     def layout(self, cube: str) -> CubeLayout:
@@ -77,11 +136,18 @@ class Browser:
                 hint=did_you_mean(text, versions),
             ) from None
 
-    def aggregate(self, query: CubeQuery, *, with_summary: bool = True) -> AggregateResult:
+    def aggregate(
+        self, query: CubeQuery, *, with_summary: bool = True, limit: int | None = None
+    ) -> AggregateResult:
+        """Cells, grand total (`summary`) and subtotals of a query, from one engine query.
+
+        `limit`: the most cells an unpaged answer may have (more: a QueryError saying to page),
+        and the most rows of any subtotal set."""
         layout = self.layout(query.cube)
         cube = layout.cube
-        measures = resolve_measures(cube, query.measures)
+        measures = resolve_measures(cube, tuple(dict.fromkeys(query.measures)))  # a|a: once
         cuts = check_cuts(self.model, cube, query.cuts)
+        split = check_cuts(self.model, cube, query.split)
         drills = [resolve_drilldown(self.model, cube, d, cuts) for d in query.drilldowns]
         seen = [d.ref.alias for d in drills]
         if len(set(seen)) != len(seen):
@@ -91,57 +157,83 @@ class Browser:
             raise QueryError("pagesize must be at least 1")
         if query.page is not None and query.page < 0:
             raise QueryError("page must be 0 or more")
-        needs = needs_of(layout, measures, cuts, drills, as_of)
+        depths = tuple(len(d.levels) for d in drills)
+        groupings = subtotal_groupings(depths, query.subtotals)
+        if with_summary:
+            groupings += (SUMMARY,)
+        needs = needs_of(layout, measures, cuts + split, drills, as_of)
         shape = choose_source(layout, needs, self.use_rollups)
         built = build_aggregate(
-            layout, shape, measures, cuts, drills, query.order, query.page, query.pagesize, as_of, query.lang
+            layout,
+            shape,
+            measures,
+            cuts,
+            drills,
+            query.order,
+            query.page,
+            query.pagesize,
+            as_of,
+            query.lang,
+            split=split,
+            groupings=groupings,
+            limit=limit,
         )
         start = time.perf_counter()
         try:
-            table = self.engine.query(built.sql, built.params)
+            table = self._run(built.sql, built.params)
         except EngineError as exc:
             where = "its facts" if shape.name == "facts" else f"rollup '{shape.name}'"
             raise EngineError(f"cube '{cube.name}', reading {where}: {exc.message}") from exc
         elapsed = (time.perf_counter() - start) * 1000
-        if table.num_rows:
-            total = int(table.column("__total_cells")[0].as_py())
-        elif query.pagesize is not None and (query.page or 0) > 0:
-            # A page past the end has no row to carry count() OVER (): count the cells apart.
-            unpaged = build_aggregate(
-                layout, shape, measures, cuts, drills, (), None, None, as_of, query.lang
-            )
-            counted = self.engine.query(f"SELECT count() AS n FROM ({unpaged.sql})", unpaged.params)
-            total = int(counted.column("n")[0].as_py())
+        by_set = _split_sets(table, built.masks)
+        full = tuple(depths)
+        attributes = _attributes(built.key_columns, built.label_columns)
+        cells = by_set.pop(full).select([*attributes, *built.measure_columns])
+        levels = {_level_key(d): [lv.name for lv in d.levels] for d in drills}
+        if built.paged:
+            total = _total(table)
+            if total is None:
+                # A page past the end with no other set: no row carried the count.
+                total = self._count_cells(layout, shape, measures, cuts, drills, split, as_of, query.lang)
         else:
-            total = 0
-        cells = table.drop_columns(["__total_cells"])
-        levels = {
-            (
-                d.ref.alias
-                if d.ref.hierarchy.name == d.ref.dim.default_hierarchy_name
-                else f"{d.ref.alias}@{d.ref.hierarchy.name}"
-            ): [lv.name for lv in d.levels]
-            for d in drills
-        }
+            total = cells.num_rows
+            if limit is not None and query.pagesize is None and total > limit:
+                raise too_many_cells(limit)
+        summary: dict[str, Any] | None = None
+        if not drills and not split:
+            rows = cells.to_pylist()
+            summary = rows[0] if rows else {}
+        elif SUMMARY in by_set:
+            rows = by_set.pop(SUMMARY).select(built.measure_columns).to_pylist()
+            summary = rows[0] if rows else self._empty_summary(query)
+        subtotals = []
+        for g in groupings:
+            if g is None or g not in by_set:
+                continue
+            rows_g = by_set[g]
+            if limit is not None and rows_g.num_rows > limit:
+                raise too_many_cells(limit, "subtotal rows")
+            kept_levels = {
+                _level_key(d): [lv.name for lv in d.levels[:n]] for d, n in zip(drills, g, strict=True) if n
+            }
+            kept = _attributes(
+                [k for k in built.key_columns if _keeps(k, drills, g)],
+                built.label_columns,
+            )
+            subtotals.append(Subtotal(kept_levels, kept, rows_g.select([*kept, *built.measure_columns])))
         result = AggregateResult(
             cells=cells,
             total_cell_count=total,
             levels=levels,
-            attributes=_attributes(built.key_columns, built.label_columns),
+            attributes=attributes,
             measures=built.measure_columns,
             source=shape.name,
             sql=built.sql,
             params=built.params,
             engine_ms=elapsed,
+            summary=summary if with_summary else None,
+            subtotals=subtotals,
         )
-        if with_summary and drills:
-            total_q = CubeQuery(
-                query.cube, query.measures, query.cuts, (), (), None, None, query.as_of, query.lang
-            )
-            result.summary = self.aggregate(total_q, with_summary=False).cells.to_pylist()[0]
-        elif with_summary:
-            rows = cells.to_pylist()
-            result.summary = rows[0] if rows else {}
         result.explain = {
             "source": shape.name,
             "table": shape.table,
@@ -150,6 +242,69 @@ class Browser:
             "engine_ms": round(elapsed, 3),
         }
         return result
+
+    def _run(self, sql: str, params: dict[str, Any]) -> pa.Table:
+        if self.limits is None:
+            return self.engine.query(sql, params)
+        return self.limits.run(self.engine, sql, params, "the aggregate")
+
+    def _count_cells(
+        self,
+        layout: CubeLayout,
+        shape: SourceShape,
+        measures: list[Measure],
+        cuts: list[ResolvedCut],
+        drills: list[ResolvedDrilldown],
+        split: list[ResolvedCut],
+        as_of: dt.date | None,
+        lang: str,
+    ) -> int:
+        unpaged = build_aggregate(
+            layout, shape, measures, cuts, drills, (), None, None, as_of, lang, split=split
+        )
+        counted = self._run(f"SELECT count() AS n FROM ({unpaged.sql})", unpaged.params)
+        return int(counted.column("n")[0].as_py())
+
+    def _empty_summary(self, query: CubeQuery) -> dict[str, Any]:
+        """The grand total of a cell without facts (no grouping-set row came back for it)."""
+        total_q = CubeQuery(query.cube, query.measures, query.cuts, as_of=query.as_of, lang=query.lang)
+        return self.aggregate(total_q).summary or {}
+
+
+def too_many_cells(limit: int, what: str = "cells") -> QueryError:
+    return QueryError(
+        f"the answer has more than {limit} {what}, the server's limit per response",
+        hint="page through it with page= and pagesize=, or narrow the cut",
+    )
+
+
+def _level_key(d: ResolvedDrilldown) -> str:
+    default = d.ref.hierarchy.name == d.ref.dim.default_hierarchy_name
+    return d.ref.alias if default else f"{d.ref.alias}@{d.ref.hierarchy.name}"
+
+
+def _keeps(attribute: str, drills: list[ResolvedDrilldown], g: tuple[int, ...]) -> bool:
+    """Whether a grouping set keeps a key attribute (`dim.level`, or the split's)."""
+    alias, _, level = attribute.partition(".")
+    for d, n in zip(drills, g, strict=True):
+        if d.ref.alias == alias:
+            return level in [lv.name for lv in d.levels[:n]]
+    return True  # the split's pseudo-dimension is in every set but the grand total
+
+
+def _split_sets(table: pa.Table, masks: dict[int, Grouping]) -> dict[Grouping, pa.Table]:
+    """The rows of each grouping set, by the `__g` mask the engine put on them."""
+    if len(masks) == 1:
+        (only,) = masks.values()
+        return {only: table}
+    g = table.column("__g")
+    return {grouping: table.filter(pc.equal(g, mask)) for mask, grouping in masks.items()}
+
+
+def _total(table: pa.Table) -> int | None:
+    if table.num_rows == 0:
+        return None
+    return int(table.column("__total_cells")[0].as_py())
 
 
 def _attributes(keys: list[str], labels: list[str]) -> list[str]:

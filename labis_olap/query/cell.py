@@ -65,3 +65,7 @@ class CubeQuery:
     as_of: str | None = None
     """Hierarchy version: None = as at each fact's date; a date `YYYY-MM-DD` or a version name."""
     lang: str = "lv"
+    split: tuple[Cut, ...] = ()
+    """Slicer's split: cells are further divided into inside / outside these cuts."""
+    subtotals: str = "none"
+    """Subtotal grouping sets besides the cells: none, rollup or cube (see browser)."""

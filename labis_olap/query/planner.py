@@ -146,7 +146,21 @@ def _finest_aligned(model: Model, dim: Dimension, grain: TimeRole | None) -> Tim
     return TimeRole.day
 
 
+_SHAPES: dict[tuple[int, str], tuple[CubeLayout, SourceShape]] = {}
+
+
 def rollup_shape(layout: CubeLayout, r: Rollup) -> SourceShape:
+    """How a rollup stores the cube (cached per layout: its table name is a digest of its
+    definition, which costs more to compute than a small query takes to plan)."""
+    hit = _SHAPES.get((id(layout), r.name))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    shape = _rollup_shape(layout, r)
+    _SHAPES[(id(layout), r.name)] = (layout, shape)
+    return shape
+
+
+def _rollup_shape(layout: CubeLayout, r: Rollup) -> SourceShape:
     dims: dict[str, tuple[str, str]] = {}
     for alias, level in r.grain.items():
         if not layout.dimension(alias).is_time:
@@ -182,8 +196,22 @@ def answers(layout: CubeLayout, shape: SourceShape, needs: Needs) -> bool:
     return True
 
 
+_ESTIMATES: dict[tuple[int, str, str], tuple[Model, int]] = {}
+
+
 def estimated_rows(layout: CubeLayout, shape: SourceShape) -> int:
-    """A size estimate to rank rollups: members per kept level × periods."""
+    """A size estimate to rank rollups: members per kept level × periods (cached per model: it
+    walks the member lists, which cost more than the rest of planning)."""
+    key = (id(layout.model), layout.cube.name, shape.name)
+    hit = _ESTIMATES.get(key)
+    if hit is not None and hit[0] is layout.model:
+        return hit[1]
+    size = _estimate(layout, shape)
+    _ESTIMATES[key] = (layout.model, size)
+    return size
+
+
+def _estimate(layout: CubeLayout, shape: SourceShape) -> int:
     size = 1
     for alias, (_, level) in shape.dims.items():
         rows = layout.model.members.get(layout.dimension(alias).name, [])

@@ -5,9 +5,10 @@ to the same columns), which is what makes "rollup answer = facts answer" hold by
 construction. Identifiers come only from the validated model (via `q`); every value a user
 sent is a bound `{pN:Type}` parameter.
 
-    cells:  SELECT level keys, merged measures FROM source WHERE cuts GROUP BY level keys
+    cells:  SELECT level keys, merged measures FROM source WHERE cuts
+            GROUP BY GROUPING SETS ((level keys), (), (subtotal keys)…)
     stock:  last value per cell = argMax(per-date sum, date), grouped the same way
-    final:  keys, labels, measures, calculated measures, count() OVER () — ordered and paged
+    final:  keys, labels, measures, calculated measures — ordered, paged per grouping set
 """
 
 from __future__ import annotations
@@ -156,6 +157,13 @@ class OutColumn:
     sql: str
 
 
+Grouping = tuple[int, ...] | None
+"""One grouping set of an aggregate: how many levels of each drilldown it keeps (in drilldown
+order; a split is kept whenever the tuple is given), or None for the grand total of the cell."""
+
+SUMMARY: Grouping = None
+
+
 @dataclass
 class AggregateSQL:
     sql: str
@@ -163,6 +171,19 @@ class AggregateSQL:
     key_columns: list[str]
     label_columns: list[str]
     measure_columns: list[str]
+    masks: dict[int, Grouping]
+    """`__g` value of each grouping set's rows (ClickHouse's grouping() bitmask) → the set."""
+    paged: bool
+    """Rows carry `__total_cells` (the number of cells before paging)."""
+
+
+@dataclass(frozen=True)
+class _Key:
+    """A group key over source rows; `drill` is the drilldown's index (-1: the split)."""
+
+    drill: int
+    depth: int
+    column: OutColumn
 
 
 def _facts_source(
@@ -200,7 +221,18 @@ def build_aggregate(
     pagesize: int | None,
     as_of: dt.date | None,
     lang: str,
+    *,
+    split: list[ResolvedCut] | None = None,
+    groupings: tuple[Grouping, ...] = (),
+    limit: int | None = None,
 ) -> AggregateSQL:
+    """The cells, plus the rows of every extra grouping set (grand total, subtotals) in ONE query.
+
+    Every level of the SQL groups by GROUPING SETS, so a total is computed from the source rows,
+    never by adding cells: distinct counts, averages and stocks come out right. Rows say their
+    set in `__g`. With `pagesize`, only the cells are paged (a window numbers them); else
+    `limit` caps every set at limit + 1 rows, so that an oversized answer is seen, not shipped.
+    """
     params = Params()
     if shape.name == "facts":
         source = _facts_source(layout, shape, cuts, params, as_of)
@@ -211,28 +243,31 @@ def build_aggregate(
         where = " AND ".join(cut_condition(c, ctx_where) for c in cuts)
     ctx = RowContext(layout, shape, params, as_of, on_facts=False)
 
-    # Group keys over source rows: one per drilled level (time: one period-start column).
-    group: list[OutColumn] = []
+    # Group keys over source rows: one per drilled level; time levels are period starts.
+    keys: list[_Key] = []
     finals: list[OutColumn] = []
     labels: list[OutColumn] = []
     default_order: list[str] = []
-    for d in drills:
+    if split:
+        cond = " AND ".join(cut_condition(c, ctx) for c in split)
+        keys.append(_Key(-1, 1, OutColumn("k____split", f"toUInt8({cond})")))
+        finals.append(OutColumn(SPLIT_ATTRIBUTE, "toBool(`k____split`)"))
+        default_order.append("`k____split` DESC")
+    for i, d in enumerate(drills):
         alias = d.ref.alias
         if d.ref.dim.is_time:
-            role = d.level.role
-            assert role is not None
-            pk = f"k__{alias}"
-            group.append(OutColumn(pk, time_bucket(role, "`__t`")))
-            for lv in d.levels:
+            for depth, lv in enumerate(d.levels, 1):
                 assert lv.role is not None
+                pk = f"k__{alias}__{lv.name}"
+                keys.append(_Key(i, depth, OutColumn(pk, time_bucket(lv.role, "`__t`"))))
                 finals.append(OutColumn(f"{alias}.{lv.name}", f"{TIME_KEY[lv.role]}({q(pk)})"))
                 labels.append(OutColumn(f"{alias}.{lv.name}_label", TIME_LABEL[lv.role].format(q(pk))))
-            default_order.append(q(pk))
+                default_order.append(q(pk))
             continue
         ldict = labels_dict(layout.model, layout.database, d.ref.dim)
-        for lv in d.levels:
+        for depth, lv in enumerate(d.levels, 1):
             k = f"k__{alias}__{lv.name}"
-            group.append(OutColumn(k, ctx.level_key(alias, lv.name)))
+            keys.append(_Key(i, depth, OutColumn(k, ctx.level_key(alias, lv.name))))
             finals.append(OutColumn(f"{alias}.{lv.name}", f"nullIf({q(k)}, '')"))
             lookup = f"tuple('{lv.name}', {q(k)})"
             label_col = f"label_{'en' if lang == 'en' else 'lv'}"
@@ -244,35 +279,50 @@ def build_aggregate(
             default_order.append(f"dictGet('{ldict}', 'sort', {lookup})")
             default_order.append(q(k))
 
+    full: Grouping = tuple(len(d.levels) for d in drills)
+    sets: list[Grouping] = [full]
+    if keys:
+        sets.extend(g for g in dict.fromkeys(groupings) if g != full)
+    key_names = [q(k.column.name) for k in keys]
+    masks = {_mask(keys, g): g for g in sets}
+    if len(sets) == 1:
+        group_by = f" GROUP BY {', '.join(key_names)}" if keys else ""
+        mark = ["0 AS `__g`"] if keys else []
+    else:
+        listed = ", ".join("(" + ", ".join(_kept(keys, g)) + ")" for g in sets)
+        group_by = f" GROUP BY GROUPING SETS ({listed})"
+        mark = [f"grouping({', '.join(key_names)}) AS `__g`"]
+
     base = [m for m in _bases(layout, measures)]
     flows = [m for m in base if m.function != Function.last]
     stocks = [m for m in base if m.function == Function.last]
-    key_names = [q(g.name) for g in group]
-    group_sql = [f"{g.sql} AS {q(g.name)}" for g in group]
+    group_sql = [f"{k.column.sql} AS {q(k.column.name)}" for k in keys]
     where_sql = f" WHERE {where}" if where else ""
-    group_by = f" GROUP BY {', '.join(key_names)}" if key_names else ""
 
     parts: list[str] = []
     if flows or not stocks:
         vals = [f"{_merged(layout, m)} AS {q('v__' + m.name)}" for m in flows]
-        select_list = ", ".join(group_sql + vals) or "1 AS `__one`"
+        select_list = ", ".join(group_sql + mark + vals) or "1 AS `__one`"
         parts.append(f"SELECT {select_list} FROM {source}{where_sql}{group_by}")
     if stocks:
         per_date = [f"sum({q(layout.state_columns(m)[0].name)}) AS {q('d__' + m.name)}" for m in stocks]
-        inner_keys = ", ".join([*key_names, "`__t`"])
-        inner = (
-            f"SELECT {', '.join([*group_sql, '`__t`', *per_date])} FROM {source}{where_sql}"
-            f" GROUP BY {inner_keys}"
-        )
+        if len(sets) == 1:
+            inner_group = " GROUP BY " + ", ".join([*key_names, "`__t`"])
+        else:
+            listed = ", ".join("(" + ", ".join([*_kept(keys, g), "`__t`"]) + ")" for g in sets)
+            inner_group = f" GROUP BY GROUPING SETS ({listed})"
+        inner_cols = ", ".join([*group_sql, "`__t`", *mark, *per_date])
+        inner = f"SELECT {inner_cols} FROM {source}{where_sql}{inner_group}"
         lasts = [f"argMax({q('d__' + m.name)}, `__t`) AS {q('v__' + m.name)}" for m in stocks]
+        outer_keys = [*key_names, "`__g`"] if keys else []
         parts.append(
-            f"SELECT {', '.join([*key_names, *lasts])} FROM ({inner})"
-            + (f" GROUP BY {', '.join(key_names)}" if key_names else "")
+            f"SELECT {', '.join([*outer_keys, *lasts])} FROM ({inner})"
+            + (f" GROUP BY {', '.join(outer_keys)}" if outer_keys else "")
         )
     if len(parts) == 2:
         join = (
-            f"INNER JOIN ({parts[1]}) AS s USING ({', '.join(key_names)})"
-            if key_names
+            f"INNER JOIN ({parts[1]}) AS s USING ({', '.join([*key_names, '`__g`'])})"
+            if keys
             else f"CROSS JOIN ({parts[1]}) AS s"
         )
         cells = f"(SELECT * FROM ({parts[0]}) AS c {join})"
@@ -284,15 +334,55 @@ def build_aggregate(
     attrs = [c for k in finals for c in (k, label_of.get(f"{k.name}_label")) if c is not None]
     out_cols = attrs + measure_cols
     select = ", ".join(f"{c.sql} AS {q(c.name)}" for c in out_cols)
-    order_sql = _order_sql(order, out_cols, default_order)
-    limit = ""
-    if pagesize is not None:
-        offset = params.add((page or 0) * pagesize, "UInt64")
-        limit = f" LIMIT {params.add(pagesize, 'UInt64')} OFFSET {offset}"
-    sql = f"SELECT {select}, count() OVER () AS `__total_cells` FROM {cells} AS cells{order_sql}{limit}"
+    terms = _order_terms(order, out_cols, default_order)
+    paged = bool(keys) and pagesize is not None
+    if not keys:
+        sql = f"SELECT {select}, 0 AS `__g` FROM {cells} AS cells"
+    elif pagesize is not None:
+        first = params.add((page or 0) * pagesize, "UInt64")
+        last = params.add(((page or 0) + 1) * pagesize, "UInt64")
+        capped = f" AND `__rn` <= {params.add(limit + 1, 'UInt64')}" if limit is not None else ""
+        window = f"PARTITION BY `__g` ORDER BY {', '.join(terms)}" if terms else "PARTITION BY `__g`"
+        sql = (
+            f"SELECT * EXCEPT (`__rn`) FROM (SELECT {select}, `__g`,"
+            f" countIf(`__g` = 0) OVER () AS `__total_cells`, row_number() OVER ({window}) AS `__rn`"
+            f" FROM {cells} AS cells)"
+            f" WHERE (`__g` = 0 AND `__rn` > {first} AND `__rn` <= {last}) OR (`__g` != 0{capped})"
+            " ORDER BY `__g`, `__rn`"
+        )
+    else:
+        order_sql = " ORDER BY " + ", ".join(["`__g`", *terms])
+        cap = f" LIMIT {params.add(limit + 1, 'UInt64')} BY `__g`" if limit is not None else ""
+        sql = f"SELECT {select}, `__g` FROM {cells} AS cells{order_sql}{cap}"
     return AggregateSQL(
-        sql, params.values, [c.name for c in finals], [c.name for c in labels], [c.name for c in measure_cols]
+        sql,
+        params.values,
+        [c.name for c in finals],
+        [c.name for c in labels],
+        [c.name for c in measure_cols],
+        masks,
+        paged,
     )
+
+
+SPLIT_ATTRIBUTE = "__within_split__"
+"""Slicer's pseudo-dimension of a split: true for cells inside the split cut, false outside."""
+
+
+def _in_set(key: _Key, g: Grouping) -> bool:
+    if g is None:
+        return False
+    return key.drill < 0 or key.depth <= g[key.drill]
+
+
+def _kept(keys: list[_Key], g: Grouping) -> list[str]:
+    return [q(k.column.name) for k in keys if _in_set(k, g)]
+
+
+def _mask(keys: list[_Key], g: Grouping) -> int:
+    """ClickHouse's grouping(k1, …, kn) for the set: bit n-1-i is set when key i is rolled up."""
+    n = len(keys)
+    return sum(1 << (n - 1 - i) for i, k in enumerate(keys) if not _in_set(k, g))
 
 
 def _bases(layout: CubeLayout, measures: list[Measure]) -> list[Measure]:
@@ -325,7 +415,7 @@ def _final_measure(layout: CubeLayout, m: Measure) -> str:
     return "(" + parsed.render(operand) + ")"
 
 
-def _order_sql(order: tuple[Order, ...], out_cols: list[OutColumn], default: list[str]) -> str:
+def _order_terms(order: tuple[Order, ...], out_cols: list[OutColumn], default: list[str]) -> list[str]:
     names = [c.name for c in out_cols]
     terms = []
     for o in order:
@@ -336,4 +426,4 @@ def _order_sql(order: tuple[Order, ...], out_cols: list[OutColumn], default: lis
             )
         terms.append(f"{q(o.field)} {o.direction.upper()}")
     terms.extend(default)
-    return f" ORDER BY {', '.join(terms)}" if terms else ""
+    return terms

@@ -22,8 +22,9 @@ from ..deps import (
     PrettyPrint,
     SplitParam,
     StateDep,
+    SubtotalsParam,
 )
-from ..render import json_response, table_response
+from ..render import json_response, raw_json_response, table_response
 from ..schemas import AggregateResponse, CellResponse
 
 router = APIRouter(tags=["cubes"])
@@ -43,29 +44,43 @@ def aggregate(
     as_of: AsOfParam = None,
     explain: ExplainParam = False,
     format: FormatParam = "json",
+    subtotals: SubtotalsParam = "none",
     header: HeaderParam = "names",
     lang: Lang = "lv",
     prettyprint: PrettyPrint = False,
 ) -> Response:
     """Aggregates of the cell given by `cut`, split into cells by `drilldown` (Slicer's aggregate).
 
-    Cells carry every attribute of every drilled level from the top down, then the aggregates.
-    `format=csv|xlsx` returns the cells as a table (attributes, then aggregates)."""
+    Cells carry every attribute of every drilled level from the top down, then the aggregates;
+    `summary` is the grand total of the cell (computed in the same engine query as the cells).
+    `format=csv|xlsx|arrow|parquet` returns the cells as a table (attributes, then aggregates;
+    without a drilldown or split, the summary). Answers come from a result cache keyed by the
+    model and data versions (`explain=1` says hit or miss). Over the server's time or memory
+    limit per query: 400 `query_timeout` / `query_too_large`; more cells than the server's
+    limit without `pagesize`: 400 `bad_query`, saying to page."""
     args = service.AggregateArgs(
-        cut, drilldown, aggregates, split, order, page, pagesize, as_of, lang, explain
+        cut, drilldown, aggregates, split, order, page, pagesize, as_of, lang, explain, subtotals
     )
-    payload, result = service.aggregate(state, layout, args)
+    answer = service.aggregate_answer(state, layout, args)
+    result = answer.result
     if format != "json":
         columns = [*result.attributes, *result.measures]
-        rows = payload["cells"] if result.levels else [payload["summary"]]
+        payload = answer.payload
+        has_cells = bool(result.levels) or payload["has_split"]
         return table_response(
             format,
             columns,
-            rows,
+            payload["cells"] if has_cells else [payload["summary"]],
             header=header,
             labels=service.aggregate_labels(layout, result, lang),
             filename=f"{layout.cube.name}_aggregate",
+            table=result.cells,
         )
+    if not explain and not prettyprint:
+        return raw_json_response(answer.json)
+    payload = dict(answer.payload)
+    if explain:
+        payload["explain"] = answer.explained()
     return json_response(payload, prettyprint=prettyprint)
 
 

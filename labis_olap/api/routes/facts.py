@@ -56,6 +56,7 @@ def facts(
             header=header,
             labels=service.facts_labels(layout, lang),
             filename=f"{layout.cube.name}_facts",
+            table=result.rows,
         )
     return json_response(rows, prettyprint=prettyprint)
 

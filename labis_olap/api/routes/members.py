@@ -63,5 +63,6 @@ def members(
             header=header,
             labels={},
             filename=f"{layout.cube.name}_{result.dimension}",
+            table=result.data,
         )
     return json_response(payload, prettyprint=prettyprint)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from ...compiler.physical import CubeLayout
 from ...errors import NotFoundError, QueryError
+from ...query.browser import SUBTOTAL_KINDS
 from ...query.cell import Cut, PointCut, RangeCut, SetCut
 from ...query.cuts import parse_cuts
 from .. import service
@@ -41,6 +42,7 @@ KEYS = {
         "page_size",
         "as_of",
         "explain",
+        "subtotals",
     },
     "facts": {"cut", "fields", "order", "page", "pagesize", "page_size", "as_of"},
     "fact": {"id", "key"},
@@ -144,6 +146,13 @@ def _str(spec: dict[str, Any], key: str, name: str) -> str | None:
     return value
 
 
+def _subtotals(spec: dict[str, Any], name: str) -> str:
+    value = spec.get("subtotals", "none")
+    if value not in SUBTOTAL_KINDS:
+        raise QueryError(f"report query '{name}': 'subtotals' must be one of {', '.join(SUBTOTAL_KINDS)}")
+    return str(value)
+
+
 def run_query(
     state: AppState, layout: CubeLayout, name: str, q: ReportQuery, cell: tuple[Cut, ...], lang: str
 ) -> Any:
@@ -168,6 +177,7 @@ def run_query(
             as_of,
             lang,
             bool(spec.get("explain")),
+            _subtotals(spec, name),
         )
         return service.aggregate(state, layout, args, cell)[0]
     if q.query == "facts":
