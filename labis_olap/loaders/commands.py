@@ -55,29 +55,69 @@ def _context(model: Path | None, data_dir: Path | None) -> tuple[Any, Any, Any]:
 @_friendly
 def load_cmd(
     source: Annotated[str, typer.Argument(help="Source name (a loaders/*.yaml 'source:') or a spec file")],
-    files: Annotated[list[Path], typer.Argument(help="Files to load, each one batch")],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files to load, each one batch (none for sql and http sources)"),
+    ] = None,
     loaders: LoadersDir = None,
     model: ModelDir = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Check files against a source spec and load them into the cube, one batch per file."""
+    """Check files against a source spec and load them into the cube, one batch per file; a sql or
+    http source fetches its own records (incrementally, with a watermark) as one batch."""
     from ..cli import _engine, _load, _settings, out
+    from ..errors import UserError
     from ..privacy import pseudonym_key
-    from .run import load_file
-    from .spec import find_spec, load_plan
+    from .run import load_file, load_source
+    from .spec import FILE_KINDS, find_spec, load_plan
 
     settings = _settings(model, data_dir)
+    if settings.clickhouse_url is None and _handed_off(settings.data_dir, source, files or []):
+        return
     m = _load(settings)
     plan = load_plan(find_spec(_loaders_dir(loaders), source), m)
+    source = plan.spec.source
+    fetches = plan.spec.kind not in FILE_KINDS
+    if fetches and files:
+        raise UserError(
+            f"{source} is a {plan.spec.kind} source: it takes no files", hint=f"labis load {source}"
+        )
+    if not fetches and not files:
+        raise UserError(
+            f"{source} reads {plan.spec.kind} files: name them", hint=f"labis load {source} FILE…"
+        )
     key = pseudonym_key() if plan.personal_columns else None  # refuse before touching anything
     engine = _engine(settings)
     failed = 0
-    for path in files:
-        report = load_file(plan, path, m, engine, key, console=out)
+    reports = (
+        [load_source(plan, m, engine, key, console=out)]
+        if fetches
+        else (load_file(plan, path, m, engine, key, console=out) for path in files or [])
+    )
+    for report in reports:
         _print_report(report)
         failed += report.status in ("failed", "rejected")
     if failed:
         raise typer.Exit(1)
+
+
+def _handed_off(data_dir: Path, source: str, files: list[Path]) -> bool:
+    """While `labis serve` holds the embedded directory, load through it (loaders/handoff.py)."""
+    from ..cli import out
+    from ..engine.holder import running_server
+    from .handoff import hand_off
+
+    server = running_server(data_dir)
+    if server is None:
+        return False
+    out.print(f"`labis serve` holds {data_dir} (pid {server.pid}): handing the load to {server.url}")
+    failed = 0
+    for report in hand_off(data_dir, source, files):
+        _print_report(report)
+        failed += report.status in ("failed", "rejected")
+    if failed:
+        raise typer.Exit(1)
+    return True
 
 
 def _print_report(report: Any) -> None:

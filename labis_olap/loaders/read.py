@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -68,6 +69,18 @@ class RawBatch:
     columns: dict[str, pa.Array]
     """Source column name (as the spec writes it) → raw values."""
     num_rows: int
+    rows: pa.Array | None = None
+    """Each record's source row (uint64) where records are not one per row from `first_row` on
+    (an unpivoted table: several records per row)."""
+    labels: dict[str, pa.Array] | None = None
+    """Per record, what a reject names as the column instead of the spec's name (an unpivoted
+    value: the header of the cell's column)."""
+
+    @property
+    def last_row(self) -> int:
+        if self.rows is None or not self.num_rows:
+            return self.first_row + self.num_rows - 1
+        return int(pc.max(self.rows).as_py())
 
 
 class _Counting(io.RawIOBase):
@@ -197,12 +210,16 @@ class Reader:
             raise self.error("L201", "no such file")
         if self.plan.spec.kind == Kind.parquet:
             yield from self._parquet()
+        elif self.plan.spec.kind == Kind.xlsx:
+            from .xlsx import xlsx_batches
+
+            yield from xlsx_batches(self)
         else:
             yield from self._csv()
 
     # --- CSV ------------------------------------------------------------------------------------
 
-    def _names(self, found: list[str]) -> dict[str, str]:
+    def _names(self, found: list[str], what: str = "the file") -> dict[str, str]:
         """Spec source column → the file's header text (matched after trimming spaces)."""
         by_clean: dict[str, str] = {}
         for name in found:
@@ -212,8 +229,8 @@ class Reader:
             if want not in by_clean:
                 raise self.error(
                     "L202",
-                    f"the file has no column '{want}'",
-                    row=self.plan.spec.options.header_row if self.plan.spec.kind == Kind.csv else None,
+                    f"{what} has no column '{want}'",
+                    row=self.plan.spec.options.header_row if self.plan.spec.kind != Kind.parquet else None,
                     hint=did_you_mean(want, [redact(n) for n in by_clean])
                     or "check options.header_row, delimiter and encoding",
                 )

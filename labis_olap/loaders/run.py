@@ -17,11 +17,13 @@ import datetime as dt
 import hashlib
 import os
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 from rich.console import Console
@@ -34,8 +36,8 @@ from ..errors import UserError
 from ..model.loader import Model
 from ..privacy import key_id, redact
 from . import store
-from .read import LoadError, Reader
-from .spec import Plan
+from .read import LoadError, RawBatch, Reader
+from .spec import FILE_KINDS, Plan
 from .transform import Checker
 
 CHUNK_ROWS = int(os.environ.get("LABIS_LOAD_CHUNK_ROWS", "1000000"))
@@ -73,6 +75,8 @@ class LoadReport:
 
     def summary(self) -> str:
         rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
+        if self.status == "skipped" and not self.batch:
+            return f"{self.source}: {self.file}: {self.message}; nothing to do"
         if self.status == "skipped":
             return f"{self.source}: {self.file}: already loaded as batch {self.batch}; nothing to do"
         return (
@@ -108,6 +112,28 @@ def file_facts(path: Path, quote: str = '"') -> FileFacts:
     return FileFacts(h.hexdigest(), size, odd and last not in (b"\n", b"\r"))
 
 
+class BatchSource(Protocol):
+    """What the load reads: a file's Reader, or the spool of a fetched source."""
+
+    total_rows: int | None
+
+    def batches(self) -> Iterator[RawBatch]: ...
+
+    def error(self, code: str, message: str, **where: Any) -> LoadError: ...
+
+
+@dataclass
+class Input:
+    """One batch to load: where its records come from and what identifies it."""
+
+    display: str
+    sha256: str
+    size: int
+    batch: str
+    open: Callable[[Callable[[int], None] | None], BatchSource]
+    """Opens the records (with a byte-progress callback, for files)."""
+
+
 def load_file(
     plan: Plan,
     path: Path,
@@ -121,20 +147,55 @@ def load_file(
 ) -> LoadReport:
     """Load one file; returns the report (status ok/skipped/rejected/failed). A malformed file or
     too many rejects is a report with status failed/rejected, not an exception."""
-    chunk_rows = chunk_rows or CHUNK_ROWS
     source = plan.spec.source
-    display = path.name
+    if plan.spec.kind not in FILE_KINDS:
+        raise UserError(
+            f"{source} is a {plan.spec.kind} source: it fetches its own data and takes no files",
+            hint=f"run `labis load {source}`",
+        )
     if plan.personal_columns and key is None:
         raise UserError(f"{source}: the spec has personal columns but no pseudonymisation key was given")
     if not path.is_file():
         raise LoadError("L201", "no such file", source=source, file=str(path))
     facts = file_facts(path, plan.spec.options.quote)
-    sha, size = facts.sha256, facts.size
-    batch = store.batch_id(source, sha)
-    started = time.perf_counter()
+
+    def open_file(on_bytes: Callable[[int], None] | None) -> BatchSource:
+        reader = Reader(plan, path, path.name, on_bytes=on_bytes)
+        if plan.spec.kind == "csv" and facts.open_quote:
+            raise reader.error(
+                "L203", "the file ends inside a quoted value", hint="the file is truncated; export it again"
+            )
+        return reader
+
+    batch = store.batch_id(source, facts.sha256)
     if apply:
         apply_model(model, engine)
     store.ensure_tables(engine)
+    return _load(
+        plan,
+        Input(path.name, facts.sha256, facts.size, batch, open_file),
+        model,
+        engine,
+        key,
+        console,
+        chunk_rows,
+    )
+
+
+def _load(
+    plan: Plan,
+    given: Input,
+    model: Model,
+    engine: Engine,
+    key: bytes | None,
+    console: Console | None,
+    chunk_rows: int | None,
+) -> LoadReport:
+    """The one pipeline every kind goes through: check, stage, publish (see the module doc)."""
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    source = plan.spec.source
+    display, sha, size, batch = given.display, given.sha256, given.size, given.batch
+    started = time.perf_counter()
     layout = CubeLayout(model, plan.cube, engine.database)
     store.ensure_dedup_window(engine, layout)
     report = LoadReport(source, display, batch, "running")
@@ -209,18 +270,12 @@ def load_file(
             def advance(nbytes: int) -> None:
                 progress.advance(task, nbytes)
 
-            reader = Reader(plan, path, display, on_bytes=advance if console is not None else None)
-            if plan.spec.kind == "csv" and facts.open_quote:
-                raise reader.error(
-                    "L203",
-                    "the file ends inside a quoted value",
-                    hint="the file is truncated; export it again",
-                )
+            reader = given.open(advance if console is not None else None)
             for raw in reader.batches():
                 checked = checker.check(raw)
                 if first_row is None:
                     first_row = raw.first_row
-                last_row = raw.first_row + raw.num_rows - 1
+                last_row = max(last_row, raw.last_row)
                 report.rows_read += checked.rows
                 report.rows_rejected += checked.rejected_rows
                 report.rows_accepted += checked.accepted.num_rows
@@ -295,3 +350,158 @@ def reject_rows(engine: Engine, batch: str, limit: int = 50) -> pa.Table:
         "WHERE batch = {b:String} ORDER BY row, `column` LIMIT {n:UInt32}",
         {"b": batch, "n": limit},
     )
+
+
+def load_source(
+    plan: Plan,
+    model: Model,
+    engine: Engine,
+    key: bytes | None,
+    *,
+    console: Console | None = None,
+    chunk_rows: int | None = None,
+    apply: bool = True,
+    environ: dict[str, str] | None = None,
+) -> LoadReport:
+    """Fetch a sql or http source into a spool and load it as one batch through `_load`.
+
+    With a watermark, the fetch starts above the highest watermark of the source's batches that
+    are `ok`; a batch interrupted while publishing (some rows visible) is fetched again over its
+    own range, so that it gets the same id and completes without double counting. Without a
+    watermark every run is the whole result: the same content is skipped, a different one is
+    refused while an earlier batch is loaded (it would be counted twice)."""
+    from .remote import SpoolReader, decode_watermark, fetch_http, fetch_sql
+
+    source = plan.spec.source
+    if plan.spec.kind in FILE_KINDS:
+        raise UserError(
+            f"{source} reads {plan.spec.kind} files", hint=f"give them: labis load {source} FILE…"
+        )
+    if plan.personal_columns and key is None:
+        raise UserError(f"{source}: the spec has personal columns but no pseudonymisation key was given")
+    if apply:
+        apply_model(model, engine)
+    store.ensure_tables(engine)
+    layout = CubeLayout(model, plan.cube, engine.database)
+    sql = plan.spec.sql
+    wm = sql.watermark if sql else None
+    query_id = hashlib.sha256(
+        (sql.query if sql else plan.spec.http.url if plan.spec.http else "").encode()
+    ).hexdigest()
+    states = store.source_states(engine, source)
+    ok = [st for st in states if st.status == "ok"]
+    interrupted = next(
+        (
+            st
+            for st in reversed(states)
+            if st.status in ("running", "failed") and _published_rows(engine, layout, st.batch)
+        ),
+        None,
+    )
+    above: tuple[str, str] | None = None
+    upto: tuple[str, str] | None = None
+    if wm and interrupted is not None and interrupted.high is not None:
+        kind = interrupted.watermark_type
+        above = (kind, interrupted.low) if interrupted.low is not None else None
+        upto = (kind, interrupted.high)
+    elif wm:
+        loaded = [st for st in ok if st.high is not None]
+        if loaded:
+            best = max(loaded, key=lambda st: decode_watermark(st.watermark_type, str(st.high)))
+            above = (best.watermark_type, str(best.high))
+    with tempfile.TemporaryDirectory(prefix="labis-fetch-") as tmp:
+        try:
+            fetched = (
+                fetch_sql(plan, Path(tmp), above, upto, environ)
+                if sql
+                else fetch_http(plan, Path(tmp), environ)
+            )
+        except LoadError as exc:
+            attempt = store.batch_id(source, "", query_id, dt.datetime.now(dt.UTC).isoformat())
+            return _failed(plan, model, engine, attempt, exc.file, "", 0, str(exc))
+        if not fetched.rows:
+            since = f" above {wm} {redact(above[1])}" if wm and above else ""
+            return LoadReport(source, fetched.display, "", "skipped", message=f"nothing new{since}")
+        rng = fetched.range
+        context = [query_id, *((rng.low or "", rng.high or "") if rng else ())]
+        batch = store.batch_id(source, fetched.sha256, *context)
+        display = fetched.display + (f" [{wm} {rng.low or '…'} < … ≤ {rng.high}]" if rng and wm else "")
+        if interrupted is not None and batch != interrupted.batch:
+            raise UserError(
+                f"{source}: batch {interrupted.batch} was interrupted while publishing, and the source "
+                "no longer returns the same records, so it cannot be completed",
+                hint=f"take it out with `labis unload {interrupted.batch}`, then load again",
+            )
+        others = [st.batch for st in ok if st.batch != batch]
+        if not wm and others:
+            raise UserError(
+                f"{source}: the result differs from batch {others[-1]}, loaded before; without a "
+                "watermark each run is the whole result, and loading it would count those rows twice",
+                hint=f"`labis unload {others[-1]}` first, or declare sql.watermark for incremental loads",
+            )
+        drift = _drift(plan, fetched.kinds, ok[-1] if ok else None, fetched.display)
+        if drift is not None:
+            return _failed(plan, model, engine, batch, display, fetched.sha256, fetched.nbytes, drift)
+        if not any(st.batch == batch for st in states):
+            store.record_state(
+                engine, source, batch, (rng.kind, rng.low, rng.high) if rng else None, fetched.kinds
+            )
+        return _load(
+            plan,
+            Input(display, fetched.sha256, fetched.nbytes, batch, lambda _: SpoolReader(plan, fetched)),
+            model,
+            engine,
+            key,
+            console,
+            chunk_rows,
+        )
+
+
+def _published_rows(engine: Engine, layout: CubeLayout, batch: str) -> int:
+    t = engine.query(
+        f"SELECT count() AS n FROM `{engine.database}`.`{layout.facts_table}` WHERE `_batch` = {{b:String}}",
+        {"b": batch},
+    )
+    return int(t.to_pylist()[0]["n"])
+
+
+def _drift(plan: Plan, kinds: dict[str, str], last: store.SourceState | None, display: str) -> str | None:
+    """A column whose values changed type since the last load: the source's schema drifted."""
+    if last is None:
+        return None
+    for column in plan.source_columns:
+        was, now = last.kinds.get(column), kinds.get(column)
+        if was and now and "mixed" not in (was, now) and was != now:
+            return str(
+                LoadError(
+                    "L210",
+                    f"the values are {now} now, {was} at the last load (batch {last.batch})",
+                    source=plan.spec.source,
+                    file=display,
+                    column=column,
+                    hint="the source's schema changed: check the source, then adapt the spec",
+                )
+            )
+    return None
+
+
+def _failed(
+    plan: Plan, model: Model, engine: Engine, batch: str, display: str, sha: str, size: int, message: str
+) -> LoadReport:
+    """A fetch that failed before anything was staged: recorded in `loads`, nothing loaded."""
+    now = dt.datetime.now(dt.UTC)
+    rec = store.LoadRecord(
+        batch=batch,
+        source=plan.spec.source,
+        cube=plan.cube.name,
+        file_name=display,
+        file_sha256=sha,
+        file_bytes=size,
+        started=now,
+        model_version=store.model_version(model),
+        finished=now,
+        status="failed",
+        message=redact(message),
+    )
+    store.record(engine, rec)
+    return LoadReport(plan.spec.source, display, batch, "failed", message=rec.message)

@@ -2,7 +2,7 @@
 
     source: nva_burvis            # the name `labis load` takes
     cube: unemployment
-    kind: csv                     # csv | parquet
+    kind: csv                     # csv | parquet | xlsx | sql | http
     options: {delimiter: ";", encoding: windows-1257, decimal: ",", date_format: DD.MM.YYYY}
     max_reject_share: 0.01        # more rejected rows than this share: the whole file fails
     columns:                      # one entry per fact column
@@ -57,6 +57,15 @@ class SpecError(ModelError):
 class Kind(StrEnum):
     csv = "csv"
     parquet = "parquet"
+    xlsx = "xlsx"
+    sql = "sql"
+    http = "http"
+
+
+FILE_KINDS = (Kind.csv, Kind.parquet, Kind.xlsx)
+"""Kinds loaded from files given on the command line; `sql` and `http` fetch their own data."""
+ENV_REF = re.compile(r"\$\{([^}]*)\}")
+"""`${NAME}` in a URL or header: replaced by the environment variable when the source is read."""
 
 
 class Options(Strict):
@@ -67,7 +76,9 @@ class Options(Strict):
     encoding: str = "utf-8"
     """Any Python codec name: utf-8 (a BOM is skipped), windows-1257 (Baltic), iso-8859-13, …"""
     header_row: int = Field(default=1, ge=1)
-    """The line holding the column names; lines above it (a title, a date) are skipped."""
+    """The line (CSV) or sheet row (XLSX) holding the column names; those above are skipped."""
+    sheet: str | int | None = None
+    """XLSX: the sheet, by name or by number from 1; default the first."""
     multiline: bool = False
     """Quoted values may contain line breaks (slower: the file is parsed on one thread)."""
     decimal: Literal[".", ","] = "."
@@ -80,7 +91,72 @@ class Options(Strict):
     """Texts that mean 'no value' (compared after trimming)."""
 
 
-CSV_ONLY = ("delimiter", "quote", "encoding", "header_row", "multiline")
+KIND_OPTIONS = {
+    "delimiter": (Kind.csv,),
+    "quote": (Kind.csv,),
+    "encoding": (Kind.csv,),
+    "multiline": (Kind.csv,),
+    "header_row": (Kind.csv, Kind.xlsx),
+    "sheet": (Kind.xlsx,),
+}
+"""Options that apply to some kinds only (refused for the others, L107)."""
+
+
+class Unpivot(Strict):
+    """A wide table (say municipalities down, months across) turned into one row per cell.
+
+    Each non-empty cell of an `across` column becomes a row holding the `ids` columns of its
+    row, the column's header text (as source column `header`) and the cell (as `value`)."""
+
+    ids: list[str] = Field(min_length=1)
+    """Columns kept on every row (header texts)."""
+    across: str
+    """A regular expression every across header matches in full (e.g. `\\d{4}-\\d{2}`)."""
+    ignore: list[str] = Field(default_factory=list)
+    """Other headers allowed in the header row (a 'Kopā' total column); any header that is not an
+    id, not across and not ignored fails the file: the layout changed."""
+    header: str
+    """The name under which the header text is a source column (for `from:`)."""
+    value: str
+    """The name under which the cell value is a source column."""
+
+
+class SqlSource(Strict):
+    """A query on a database reached through SQLAlchemy."""
+
+    url: str
+    """SQLAlchemy URL; `${NAME}` is replaced by environment variable NAME (keep passwords out)."""
+    query: str
+    watermark: str | None = None
+    """An output column of the query that grows with new rows (an id, a timestamp): each run
+    reads only rows above the highest value loaded before."""
+    batch_rows: int = Field(default=50_000, ge=1)
+
+
+class Pagination(Strict):
+    style: Literal["none", "next_link", "page", "offset"] = "none"
+    next: str | None = None
+    """next_link: the dotted path of the next page's URL in the response body."""
+    param: str | None = None
+    """page/offset: the query parameter that carries the page number or the offset."""
+    start: int | None = None
+    """The first page number (default 1) or offset (default 0)."""
+    size_param: str | None = None
+    size: int | None = Field(default=None, ge=1)
+    """A page size sent as `size_param=size`."""
+
+
+class HttpSource(Strict):
+    """JSON records fetched over HTTP, page by page."""
+
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Request headers; `${NAME}` is replaced by environment variable NAME (tokens)."""
+    records: str = ""
+    """The dotted path to the list of records in a response ('' = the body is the list)."""
+    pagination: Pagination = Field(default_factory=Pagination)
+    timeout: float = Field(default=30.0, gt=0)
+    max_pages: int = Field(default=10_000, ge=1)
 
 
 class Rewrite(Strict):
@@ -132,6 +208,9 @@ class LoaderSpec(Strict):
     cube: Name
     kind: Kind
     options: Options = Field(default_factory=Options)
+    unpivot: Unpivot | None = None
+    sql: SqlSource | None = None
+    http: HttpSource | None = None
     max_reject_share: float = Field(default=0.0, ge=0.0, le=1.0)
     """Share of rows (0–1) that may be rejected before the whole file fails; default 0."""
     columns: list[ColumnMap] = Field(min_length=1)
@@ -211,8 +290,51 @@ class Plan:
 
 # --- formats and scalars ------------------------------------------------------------------------
 
+MONTH_NAMES = {
+    **{
+        n: i + 1
+        for i, n in enumerate(
+            [
+                "janvāris",
+                "februāris",
+                "marts",
+                "aprīlis",
+                "maijs",
+                "jūnijs",
+                "jūlijs",
+                "augusts",
+                "septembris",
+                "oktobris",
+                "novembris",
+                "decembris",
+            ]
+        )
+    },
+    **{
+        n: i + 1
+        for i, n in enumerate(
+            [
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ]
+        )
+    },
+}
+"""`MMMM` in a date format: a month's full name, Latvian or English, in any case."""
+
 _TOKENS = {
     "YYYY": ("y", r"\d{4}"),
+    "MMMM": ("mn", r"\pL+"),
     "MM": ("m", r"\d{1,2}"),
     "DD": ("d", r"\d{1,2}"),
     "HH": ("H", r"\d{1,2}"),
@@ -236,11 +358,13 @@ def parse_date_format(text: str, with_time: bool = False) -> DateFormat:
         else:
             ch = text[i]
             if ch.isalpha():
-                raise ValueError(f"unknown token at '{text[i:]}'; use YYYY, MM, DD (HH, mm, SS for time)")
+                raise ValueError(
+                    f"unknown token at '{text[i:]}'; use YYYY, MM or MMMM, DD (HH, mm, SS for time)"
+                )
             out.append(re.escape(ch))
             i += 1
-    if not {"y", "m"} <= set(seen):
-        raise ValueError("a date format needs YYYY and MM (and DD, else the 1st of the month)")
+    if "y" not in seen or not {"m", "mn"} & set(seen) or {"m", "mn"} <= set(seen):
+        raise ValueError("a date format needs YYYY and one of MM or MMMM (and DD, else the 1st of the month)")
     has_time = bool({"H", "M", "S"} & set(seen))
     if has_time and not with_time:
         raise ValueError("time tokens (HH, mm, SS) in a format for a date column")
@@ -396,12 +520,14 @@ def _plan(path: Path, model: Model, diags: Diagnostics) -> Plan | None:
         return None
     doc, spec = located
     o = spec.options
-    if spec.kind != Kind.csv:
-        for name in CSV_ONLY:
-            if name in (doc.data.get("options") or {}):
-                diags.add(
-                    "L107", f"option '{name}' applies to csv files only", doc.loc(("options", name), key=True)
-                )
+    for name, kinds in KIND_OPTIONS.items():
+        if spec.kind not in kinds and name in (doc.data.get("options") or {}):
+            diags.add(
+                "L107",
+                f"option '{name}' applies to {' and '.join(kinds)} sources only",
+                doc.loc(("options", name), key=True),
+            )
+    _check_sections(spec, doc, diags)
     if len(o.delimiter) != 1 or o.delimiter in "\r\n":
         diags.add(
             "L107", f"delimiter must be one character, not {o.delimiter!r}", doc.loc(("options", "delimiter"))
@@ -471,9 +597,97 @@ def _plan(path: Path, model: Model, diags: Diagnostics) -> Plan | None:
             doc.loc(("columns",), key=True),
             "map each from a source column, or give a constant",
         )
+    if spec.unpivot is not None:
+        u = spec.unpivot
+        produced = {*u.ids, u.header, u.value}
+        for i, cm in enumerate(spec.columns):
+            if cm.from_ is not None and cm.from_ not in produced:
+                diags.add(
+                    "L112",
+                    f"'{cm.from_}' is not a column of the unpivoted table",
+                    doc.loc(("columns", i, "from")),
+                    did_you_mean(cm.from_, produced),
+                )
     if len(diags) > before:
         return None
     return Plan(spec, path, cube, plans, [v.strip() for v in o.null_values], o.decimal, o.thousands)
+
+
+def _check_sections(spec: LoaderSpec, doc: SourceDoc, diags: Diagnostics) -> None:
+    """The kind's own section is there (sql, http), others are not; what can be checked without
+    connecting is checked (regular expressions, `${NAME}` references, URL syntax)."""
+    for section in ("sql", "http"):
+        given = getattr(spec, section) is not None
+        if given and spec.kind != section:
+            diags.add(
+                "L107", f"section '{section}' applies to kind {section} only", doc.loc((section,), key=True)
+            )
+        elif not given and spec.kind == section:
+            diags.add("L003", f"kind {section} needs a '{section}:' section", doc.loc(("kind",)))
+    sheet = spec.options.sheet
+    if isinstance(sheet, int) and sheet < 1:
+        diags.add("L106", "sheet numbers start at 1", doc.loc(("options", "sheet")))
+    if spec.unpivot is not None:
+        u = spec.unpivot
+        if spec.kind != Kind.xlsx:
+            diags.add("L107", "unpivot applies to xlsx sources only", doc.loc(("unpivot",), key=True))
+        try:
+            re.compile(u.across)
+        except re.error as exc:
+            diags.add("L107", f"bad unpivot.across pattern: {exc}", doc.loc(("unpivot", "across")))
+        if u.header == u.value or {u.header, u.value} & set(u.ids):
+            diags.add(
+                "L106",
+                "unpivot.header and unpivot.value must be new names, distinct from the ids",
+                doc.loc(("unpivot", "header")),
+            )
+    texts: list[tuple[str, tuple[str | int, ...]]] = []
+    if spec.sql is not None:
+        texts.append((spec.sql.url, ("sql", "url")))
+        try:
+            from sqlalchemy.engine import make_url
+
+            make_url(ENV_REF.sub("x", spec.sql.url))
+        except Exception:  # sqlalchemy.exc.ArgumentError, or a bad port: either way not a URL
+            diags.add(
+                "L107",
+                "not a database URL",
+                doc.loc(("sql", "url")),
+                "dialect+driver://user:${PASSWORD_VARIABLE}@host:port/database, or sqlite:///path",
+            )
+    if spec.http is not None:
+        h, pg = spec.http, spec.http.pagination
+        texts.append((h.url, ("http", "url")))
+        texts.extend((v, ("http", "headers", k)) for k, v in h.headers.items())
+        if not re.match(r"https?://", ENV_REF.sub("http://x", h.url)):  # `${API_URL}/v1` is fine
+            diags.add("L107", "the URL must start with http:// or https://", doc.loc(("http", "url")))
+        if pg.style == "next_link" and not pg.next:
+            diags.add(
+                "L003", "pagination style next_link needs 'next'", doc.loc(("http", "pagination", "style"))
+            )
+        if pg.style in ("page", "offset") and not pg.param:
+            diags.add(
+                "L003", f"pagination style {pg.style} needs 'param'", doc.loc(("http", "pagination", "style"))
+            )
+    for text, at in texts:
+        for name in ENV_REF.findall(text):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                diags.add("L107", f"'${{{name}}}' is not an environment variable name", doc.loc(at))
+
+
+def expand_env(text: str, source: str, environ: dict[str, str] | None = None) -> str:
+    """`${NAME}` replaced by environment variable NAME; a missing one is named, never its value."""
+    env = os.environ if environ is None else environ
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) not in env:
+            raise UserError(
+                f"{source}: environment variable {m.group(1)} is not set",
+                hint="the spec refers to it as ${" + m.group(1) + "}",
+            )
+        return env[m.group(1)]
+
+    return ENV_REF.sub(one, text)
 
 
 def _column_plan(

@@ -73,6 +73,12 @@ def _ddl(engine: Engine) -> list[str]:
         "  `column` LowCardinality(String),\n  `fact_column` LowCardinality(String),\n"
         "  `value` String,\n  `reason` LowCardinality(String)\n)\n"
         "ENGINE = MergeTree\nORDER BY (`batch`, `row`)",
+        # What a fetched source (sql, http) looked like per batch: the watermark range read and
+        # the coarse type of each column; the next run starts above the highest range loaded.
+        f"CREATE TABLE IF NOT EXISTS {db}.`source_state` (\n"
+        "  `event_time` DateTime64(6, 'UTC'),\n  `source` LowCardinality(String),\n  `batch` String,\n"
+        "  `watermark_type` String,\n  `low` Nullable(String),\n  `high` Nullable(String),\n"
+        "  `kinds` String\n)\nENGINE = MergeTree\nORDER BY (`source`, `event_time`)",
     ]
 
 
@@ -116,8 +122,10 @@ def model_version(model: Model) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def batch_id(source: str, file_sha256: str) -> str:
-    return hashlib.sha256(f"{source}\0{file_sha256}".encode()).hexdigest()[:16]
+def batch_id(source: str, file_sha256: str, *context: str) -> str:
+    """A file's batch: hash(source, its SHA-256). A fetched source adds its query (or URL) and
+    watermark range to the content's hash."""
+    return hashlib.sha256("\0".join([source, file_sha256, *context]).encode()).hexdigest()[:16]
 
 
 # --- lineage ------------------------------------------------------------------------------------
@@ -167,6 +175,52 @@ def latest(
         f"LIMIT {int(limit)}"
     )
     return engine.query(sql, params).to_pylist()
+
+
+@dataclass
+class SourceState:
+    batch: str
+    status: str
+    watermark_type: str
+    low: str | None
+    high: str | None
+    kinds: dict[str, str]
+
+
+def record_state(
+    engine: Engine,
+    source: str,
+    batch: str,
+    watermark: tuple[str, str | None, str | None] | None,
+    kinds: dict[str, str],
+) -> None:
+    kind, low, high = watermark or ("", None, None)
+    row = {
+        "event_time": dt.datetime.now(dt.UTC),
+        "source": source,
+        "batch": batch,
+        "watermark_type": kind,
+        "low": low,
+        "high": high,
+        "kinds": json.dumps(kinds, sort_keys=True),
+    }
+    types = {"event_time": pa.timestamp("us", tz="UTC")}
+    engine.insert_arrow(
+        "source_state", pa.table({k: pa.array([v], types.get(k, pa.string())) for k, v in row.items()})
+    )
+
+
+def source_states(engine: Engine, source: str) -> list[SourceState]:
+    """A fetched source's batches, oldest first, each with its current status from `loads`."""
+    rows = engine.query(
+        f"SELECT s.batch AS batch, l.status AS status, s.watermark_type AS watermark_type, s.low AS low,\n"
+        f"  s.high AS high, s.kinds AS kinds\nFROM {q(engine.database)}.`source_state` AS s\n"
+        f"INNER JOIN (SELECT batch, argMax(status, event_time) AS status FROM {q(engine.database)}.`loads`\n"
+        "  WHERE source = {s:String} GROUP BY batch) AS l ON l.batch = s.batch\n"
+        "WHERE s.source = {s:String} ORDER BY s.event_time",
+        {"s": source},
+    ).to_pylist()
+    return [SourceState(**{**r, "kinds": json.loads(r["kinds"])}) for r in rows]
 
 
 def generation(engine: Engine, batch: str) -> int:

@@ -25,7 +25,7 @@ from ..compiler.physical import ARROW_TYPES as FACT_ARROW_TYPES
 from ..model.schema import ColumnType
 from ..privacy import PERSON_CODE_RE2
 from .read import RawBatch
-from .spec import CLICKHOUSE_DATE_MAX, CLICKHOUSE_DATE_MIN, INT32, ColumnPlan, Plan
+from .spec import CLICKHOUSE_DATE_MAX, CLICKHOUSE_DATE_MIN, INT32, MONTH_NAMES, ColumnPlan, Plan
 
 # What a loader produces per fact column: the stored types, except that a person column still
 # holds the code as read (the engine turns it into a pseudonym and then a number).
@@ -112,6 +112,8 @@ class Checker:
         self.plan = plan
         self.today = today or dt.date.today()
         self.nulls = pa.array(plan.null_values, pa.string())
+        self.month_names = pa.array(list(MONTH_NAMES), pa.string())
+        self.month_numbers = pa.array([f"{n:02d}" for n in MONTH_NAMES.values()], pa.string())
         self.members = {
             c.to: pa.array(sorted(c.members), pa.string()) for c in plan.columns if c.members is not None
         }
@@ -135,7 +137,12 @@ class Checker:
             values[c.to] = v
             if r is not None:
                 reasons[c.to] = r
-        rows = pa.array(np.arange(raw.first_row, raw.first_row + n, dtype=np.uint64))
+        rows = (
+            raw.rows
+            if raw.rows is not None
+            else pa.array(np.arange(raw.first_row, raw.first_row + n, dtype=np.uint64))
+        )
+        labels = raw.labels or {}
         bad: pa.Array | None = None
         parts: list[pa.Table] = []
         counts: Counter[tuple[str, str]] = Counter()
@@ -154,7 +161,9 @@ class Checker:
                 pa.table(
                     [
                         rows.take(where),
-                        pa.repeat(pa.scalar(c.source, pa.string()), len(where)),
+                        labels[str(c.source)].take(where)
+                        if c.source in labels
+                        else pa.repeat(pa.scalar(c.source, pa.string()), len(where)),
                         pa.repeat(pa.scalar(c.to, pa.string()), len(where)),
                         safe_text(pc.fill_null(text, "")),
                         why,
@@ -322,6 +331,10 @@ class Checker:
             return pc.utf8_lpad(pc.struct_field(parts, name), width=2, padding="0")
 
         y, m, d = pc.struct_field(parts, "y"), part("m", "01"), part("d", "01")
+        if "mn" in names:  # a month's name: its number, or no match
+            found = pc.index_in(pc.utf8_lower(pc.struct_field(parts, "mn")), value_set=self.month_names)
+            matched = pc.and_(matched, _fill(pc.is_valid(found)))
+            m = pc.fill_null(pc.take(self.month_numbers, found), "01")
         iso = pc.binary_join_element_wise(y, m, d, "-")
         pattern = "%Y-%m-%d"
         if fmt.has_time:
