@@ -287,7 +287,19 @@ def serve(
         settings = settings.model_copy(update={"threads": threads})
     application = create_app(settings)
     out.print(f"LabIS API on http://{host}:{port} (model {settings.model_dir}, {settings.threads} threads)")
-    uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
+    if settings.clickhouse_url is not None:
+        uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
+        return
+    from .engine import holder
+
+    # The embedded directory is this process's alone: say so in it, so that `labis load` can
+    # hand batches over and other commands can say what holds it.
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    holder.announce(settings.data_dir, f"http://{local}:{port}")
+    try:
+        uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
+    finally:
+        holder.withdraw(settings.data_dir)
 
 
 def openapi_document() -> str:

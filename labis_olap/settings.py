@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     database: str = Field(default="labis", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     clickhouse_url: str | None = None
     """A ClickHouse server (http://user:pass@host:8123); unset means embedded chDB in data_dir."""
+    loaders_dir: Path = Path("loaders")
+    """Loader specs (`labis load SOURCE` finds the spec whose `source:` is SOURCE here)."""
 
     # --- the REST API (`labis serve`) ---------------------------------------------------------
     max_pagesize: int = Field(default=10_000, ge=1, le=1_000_000)

@@ -21,7 +21,7 @@ from ..engine.base import Engine
 from ..model.loader import Model
 from ..settings import Settings
 from . import errors
-from .routes import aggregate, facts, indicators, members, meta, report
+from .routes import admin, aggregate, facts, indicators, members, meta, report
 from .schemas import ErrorResponse
 from .state import AppState
 
@@ -63,7 +63,7 @@ def create_app(
     )
     app.state.labis = state
     errors.install(app)
-    for module in (meta, aggregate, members, facts, report, indicators):
+    for module in (meta, admin, aggregate, members, facts, report, indicators):
         app.include_router(module.router)
     web.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..errors import EngineError, UserError
 from .base import Params, first_line, text_params
+from .holder import locked_hint
 
 ARROW_SETTINGS = "SETTINGS output_format_arrow_compression_method = 'none'"
 
@@ -49,7 +50,7 @@ class EmbeddedEngine:
             except Exception as exc:  # chDB raises plain RuntimeError for a locked directory
                 raise UserError(
                     f"cannot open the data directory {self.path}: {first_line(exc)}",
-                    hint="another process (e.g. `labis serve`) holds it; stop it or use its API",
+                    hint=locked_hint(Path(self.path)),
                 ) from None
             self._local.conn = conn
             with self._lock:

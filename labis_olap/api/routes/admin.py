@@ -1,0 +1,93 @@
+"""Admin: loads handed over by `labis load` while the server holds the data directory.
+
+Not part of the public contract (left out of the OpenAPI document). Authenticated by the token
+the server wrote into its data directory when it started (labis_olap/loaders/handoff.py); the
+route is off unless this process made that announcement.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Header, Path, Query, Request
+
+from ...engine import holder
+from ...errors import UserError
+from ...loaders import handoff
+from ..render import json_response
+from ..state import AppState
+
+router = APIRouter(include_in_schema=False)
+
+_LOADING = threading.Lock()
+"""One load at a time; a second waits (each load applies the model and owns its batch)."""
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class Unauthorized(UserError):
+    error_type = "unauthorized"
+    status = 401
+
+
+class AdminOff(UserError):
+    error_type = "forbidden"
+    status = 403
+
+
+@router.post("/admin/load/{source}")
+async def load(
+    request: Request,
+    source: Annotated[str, Path(max_length=100)],
+    file_name: Annotated[str | None, Query(max_length=255)] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    if not SOURCE_NAME.match(source) or source.endswith((".yaml", ".yml")):
+        raise UserError(f"'{source}' is not a source name", hint="name a `source:` of loaders/*.yaml")
+    with tempfile.TemporaryDirectory(prefix="labis-handoff-") as folder:
+        path = None
+        if file_name is not None:
+            # The file keeps its base name: it is the batch's display name, as in a direct load.
+            path = FilePath(folder) / (FilePath(file_name).name or "upload")
+            with path.open("wb") as fh:
+                async for chunk in request.stream():
+                    fh.write(chunk)
+        report = await anyio.to_thread.run_sync(_load, state, source, path)
+    return json_response(handoff.report_json(report))
+
+
+def _authorise(data_dir: FilePath, authorization: str | None) -> None:
+    server = holder.running_server(data_dir)
+    if server is None or server.pid != os.getpid():
+        raise AdminOff("admin routes are off: this server did not announce itself in its data directory")
+    token = (data_dir / holder.TOKEN_FILE).read_text().strip()
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not given or not hmac.compare_digest(given.encode(), token.encode()):
+        raise Unauthorized(
+            "a valid admin token is required", hint=f"send `Authorization: Bearer` + {holder.TOKEN_FILE}"
+        )
+
+
+def _load(state: AppState, source: str, path: FilePath | None) -> Any:
+    from ...loaders.run import load_file, load_source
+    from ...loaders.spec import FILE_KINDS, find_spec, load_plan
+    from ...privacy import pseudonym_key
+
+    with _LOADING:
+        plan = load_plan(find_spec(state.settings.loaders_dir, source), state.model)
+        key = pseudonym_key() if plan.personal_columns else None
+        if plan.spec.kind in FILE_KINDS:
+            if path is None:
+                raise UserError(f"{source} reads {plan.spec.kind} files: send one", hint="give file_name")
+            return load_file(plan, path, state.model, state.engine, key)
+        if path is not None:
+            raise UserError(f"{source} is a {plan.spec.kind} source: it takes no files")
+        return load_source(plan, state.model, state.engine, key)

@@ -1,0 +1,110 @@
+"""Loading while serving: `labis load` hands its batches to the running `labis serve`.
+
+chDB opens a data directory in one process only, so while the server runs no other process can
+load into it. The server therefore announces itself in the data directory (engine/holder.py:
+its pid, URL and a fresh admin token readable by its owner only) and takes batches on
+`POST /admin/load/{source}`. `labis load` finds the announcement, sends each file's bytes with
+the token and prints the report the server sends back; the load runs in the server through
+the same pipeline as a direct one (same batch id, checks, lineage) while queries keep answering.
+The token file is the authentication: whoever can read it could also have opened the directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..engine.holder import TOKEN_FILE, RunningServer, running_server
+from ..errors import UserError
+from .run import LoadReport
+
+
+def hand_off(data_dir: Path, source: str, files: list[Path], timeout: float = 24 * 3600) -> list[LoadReport]:
+    """Load through the running server: one request per file (one with no body for a sql or
+    http source). Reports come back as the server made them."""
+    server = running_server(data_dir)
+    if server is None:
+        raise UserError(f"no running `labis serve` found in {data_dir}")
+    try:
+        token = (data_dir / TOKEN_FILE).read_text().strip()
+    except OSError as exc:
+        raise UserError(
+            f"cannot read the server's admin token {data_dir / TOKEN_FILE}: {exc.strerror}",
+            hint="run `labis load` as the user who runs `labis serve`",
+        ) from None
+    reports: list[LoadReport] = []
+    paths: list[Path | None] = [*files] if files else [None]
+    for path in paths:
+        query = {"file_name": path.name} if path is not None else {}
+        url = f"{server.url}/admin/load/{urllib.parse.quote(source, safe='')}?{urllib.parse.urlencode(query)}"
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"}
+        with contextlib.ExitStack() as stack:
+            body: Any = b""
+            if path is not None:
+                try:
+                    body = stack.enter_context(path.open("rb"))
+                except OSError as exc:
+                    raise UserError(f"{path}: cannot read the file: {exc.strerror}") from None
+                headers["Content-Length"] = str(path.stat().st_size)
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+            reports.append(_report(_send(request, timeout, server)))
+    return reports
+
+
+def _send(request: urllib.request.Request, timeout: float, server: RunningServer) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer: dict[str, Any] = json.load(response)
+            return answer
+    except urllib.error.HTTPError as exc:
+        try:
+            error = json.load(exc)
+        except ValueError:
+            error = {"message": f"HTTP {exc.code}"}
+        raise UserError(
+            f"the server at {server.url} refused the load: {error.get('message')}", hint=error.get("hint")
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise UserError(
+            f"cannot reach `labis serve` at {server.url} (pid {server.pid}): {exc}",
+            hint="is it still starting? try again, or stop it and load directly",
+        ) from None
+
+
+def report_json(report: LoadReport) -> dict[str, Any]:
+    """A report as the admin route answers it (rejected values are already masked)."""
+    return {
+        "source": report.source,
+        "file": report.file,
+        "batch": report.batch,
+        "status": report.status,
+        "rows_read": report.rows_read,
+        "rows_accepted": report.rows_accepted,
+        "rows_rejected": report.rows_rejected,
+        "seconds": report.seconds,
+        "message": report.message,
+        "reasons": [{"column": c, "reason": r, "rows": n} for (c, r), n in report.reasons.items()],
+        "examples": report.examples,
+    }
+
+
+def _report(data: dict[str, Any]) -> LoadReport:
+    return LoadReport(
+        source=data["source"],
+        file=data["file"],
+        batch=data["batch"],
+        status=data["status"],
+        rows_read=data["rows_read"],
+        rows_accepted=data["rows_accepted"],
+        rows_rejected=data["rows_rejected"],
+        seconds=data["seconds"],
+        reasons=Counter({(r["column"], r["reason"]): r["rows"] for r in data["reasons"]}),
+        examples=data["examples"],
+        message=data["message"],
+    )
