@@ -257,18 +257,20 @@ function renderPivot(grid, summary) {
   table.append(el("caption", {}, `${model.label} — ${what}`));
   const head = el("thead");
   const h1 = el("tr");
+  const span = M.length > 1 ? 2 : 1; // a row of measure names only when there are several
   for (const a of state.rows) {
-    h1.append(el("th", { scope: "col", rowSpan: 2 }, `${dimOf(a.dim).label} (${levelLabel(a, levelName(a))})`));
+    h1.append(el("th", { scope: "col", rowSpan: span }, `${dimOf(a.dim).label} (${levelLabel(a, levelName(a))})`));
   }
-  if (!R) h1.append(el("th", { scope: "col", rowSpan: 2 }, ""));
+  if (!R) h1.append(el("th", { scope: "col", rowSpan: span }, ""));
   for (const g of groups) {
-    const th = el("th", { scope: "colgroup", colSpan: M.length, className: g.total ? "total" : "" });
+    const th = el("th", { scope: "colgroup", colSpan: M.length, className: g.total ? "value total" : "value" });
     th.append(g.total ? T.total : drillButton(g.cell, "cols", 0));
     h1.append(th);
   }
-  const h2 = el("tr");
-  for (const _ of groups) for (const m of M) h2.append(el("th", { scope: "col", className: "measure" }, m.label));
-  head.append(h1, h2);
+  head.append(h1);
+  if (M.length > 1) {
+    head.append(el("tr", {}, ...groups.flatMap(() => M.map((m) => el("th", { scope: "col", className: "measure" }, m.label)))));
+  }
 
   const body = el("tbody");
   if (R === 0) {
@@ -581,10 +583,13 @@ async function cubeModel(name) {
 async function load() {
   const { s, bad } = readUrl();
   showError(null);
+  const cubesP = cubes ? Promise.resolve(cubes) : api("/cubes", { lang: LANG });
+  const modelP = s.cube ? cubeModel(s.cube) : null; // in parallel with /cubes when the link names one
+  modelP?.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
   try {
-    cubes = cubes || (await api("/cubes", { lang: LANG }));
+    cubes = await cubesP;
     if (!s.cube) s.cube = cubes[0]?.name || "";
-    model = await cubeModel(s.cube);
+    model = await (modelP || cubeModel(s.cube));
   } catch (err) {
     showError(err);
     if (cubes) options($("cube"), [["", T.choose_cube], ...cubes.map((c) => [c.name, c.label || c.name])], "");

@@ -27,6 +27,8 @@ function fill(select, dim, value) {
 const path = `/indicator/${encodeURIComponent(IND.code)}`;
 const dd = (...parts) => parts.filter(Boolean).join("|");
 
+let renders = 0; // body[data-ready] counts finished renders (tests wait on it)
+
 async function show() {
   const url = new URL(window.location.href);
   if (TERR) url.searchParams.set("territory", view.territory);
@@ -44,7 +46,7 @@ async function show() {
   } catch (err) {
     showError(err);
     $("table").replaceChildren();
-    document.body.dataset.ready = "error";
+    document.body.dataset.ready = String(++renders);
     return;
   }
   showError(null);
@@ -59,8 +61,8 @@ async function show() {
   const table = el("table", { className: "pivot", id: "indicator-table" });
   table.append(el("caption", {}, `${IND.code} ${IND.name} (${IND.unit})`));
   const head = el("tr", {}, el("th", { scope: "col" }, TERR ? TERR.label : ""));
-  for (const p of periods) head.append(el("th", { scope: "col" }, label(p, TIME.name, view.time)));
-  head.append(el("th", { scope: "col", className: "total" }, T.total));
+  for (const p of periods) head.append(el("th", { scope: "col", className: "value" }, label(p, TIME.name, view.time)));
+  head.append(el("th", { scope: "col", className: "value total" }, T.total));
   table.append(el("thead", {}, head));
   const body = el("tbody");
   for (const place of places) {
@@ -89,7 +91,7 @@ async function show() {
     const p = new URLSearchParams({ drilldown: dd(terr, time), lang: LANG, header: "labels", format: fmt });
     box.append(el("a", { href: `${path}?${p}`, download: "", id: `export-${fmt}` }, fmt.toUpperCase()), " ");
   }
-  document.body.dataset.ready = "1";
+  document.body.dataset.ready = String(++renders);
 }
 
 fill($("territory-level"), TERR, view.territory);

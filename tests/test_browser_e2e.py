@@ -1,0 +1,386 @@
+"""The cube browser and indicator pages end to end: Debian's Chromium, headless, through
+Playwright, against a real server (uvicorn in a thread over this session's chDB demo data).
+
+Every number read from a page is compared with the JSON API's answer to the same question.
+Without Chromium these tests fail when CI=true (CI installs it) and are skipped otherwise.
+Set LABIS_SCREENSHOTS=docs/screenshots to refresh the README's screenshots.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from conftest import fresh_database, make_engine
+
+from labis_olap.api import create_app
+from labis_olap.demo.load import load_demo
+from labis_olap.model.loader import load_model
+from labis_olap.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FIRST_RENDER_MS = 1_000
+SHOTS = os.environ.get("LABIS_SCREENSHOTS")
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}: CI installs it (.ci/run), so this is a broken set-up")
+    pytest.skip(f"{reason} (the browser tests need Debian's chromium and the playwright package)")
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path) -> Iterator[str]:
+    """The app with the pages, over a fresh demo database, served on a free local port."""
+    model = load_model(ROOT / "model")
+    engine = make_engine("embedded", data_dir, fresh_database("web"))
+    load_demo(model, engine, 20_000, seed=7)
+    settings = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(settings, model, engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+
+
+@pytest.fixture(scope="module")
+def chromium(server: str) -> Iterator[Any]:
+    """One headless Chromium with a fresh profile for the module."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is missing")
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            args=ARGS,
+            headless=True,
+            viewport={"width": 1366, "height": 900},
+            accept_downloads=True,
+        )
+        context.set_default_timeout(15_000)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(chromium: Any, server: str) -> Iterator[Any]:
+    """A tab whose script errors fail the test (a page must never show a stack trace or die)."""
+    tab = chromium.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.base = server
+    yield tab
+    tab.close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="module")
+def api(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        yield client
+
+
+def get(api: httpx.Client, path: str, **params: Any) -> Any:
+    r = api.get(path, params=params)
+    assert r.status_code == 200, (path, params, r.text)
+    return r.json()
+
+
+def open_view(page: Any, url: str) -> None:
+    page.goto(page.base + url)
+    page.wait_for_selector("body[data-ready]")
+
+
+def rerender(page: Any, action: Any) -> None:
+    """Do something that changes the view and wait until the new view is drawn."""
+    before = int(page.evaluate("document.body.dataset.ready || 0"))
+    action()
+    page.wait_for_function(f"Number(document.body.dataset.ready) > {before}")
+
+
+def shot(page: Any, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+READ_PIVOT = """(id) => {
+  const t = document.getElementById(id);
+  const text = (c) => c.textContent.trim();
+  const heads = [...t.tHead.rows[0].cells].filter(c => c.classList.contains('value')).map(text);
+  const body = [...t.tBodies[0].rows, ...(t.tFoot ? t.tFoot.rows : [])].map(r => ({
+    head: [...r.cells].filter(c => c.tagName === 'TH').map(text),
+    values: [...r.cells].filter(c => c.tagName === 'TD')
+      .map(c => c.dataset.value === '' ? null : Number(c.dataset.value)),
+  }));
+  return {heads, body};
+}"""
+
+
+def pivot(page: Any, table: str = "pivot-table") -> dict[tuple[str, str], float | None]:
+    """The table as (row label, column label) → value; the total row and column included."""
+    data = page.evaluate(READ_PIVOT, table)
+    out = {}
+    for row in data["body"]:
+        assert len(row["values"]) == len(data["heads"]), row
+        for head, value in zip(data["heads"], row["values"], strict=True):
+            out[(row["head"][-1], head)] = value
+    return out
+
+
+def expected(
+    api: httpx.Client, cube: str, measure: str, rows: str, cols: str, total: str, lang: str, **params: Any
+) -> dict[tuple[str, str], float | None]:
+    """What the pivot must show, from four /aggregate answers (cells, row and column totals, summary)."""
+    path = f"/cube/{cube}/aggregate"
+    common = {"aggregates": measure, "lang": lang, **params}
+    rref, cref = rows.split(":")[0].split("@")[0], cols.split(":")[0].split("@")[0]
+    rlv, clv = rows.split(":")[1], cols.split(":")[1]
+    cells = get(api, path, drilldown=f"{rows}|{cols}", **common)
+    by_row = get(api, path, drilldown=rows, **common)
+    by_col = get(api, path, drilldown=cols, **common)
+    out: dict[tuple[str, str], float | None] = {}
+    for c in by_row["cells"]:
+        rl = c[f"{rref}.{rlv}_label"]
+        for k in by_col["cells"]:
+            out[(rl, str(k[f"{cref}.{clv}_label"]))] = None
+        out[(rl, total)] = c[measure]
+    for c in cells["cells"]:
+        out[(c[f"{rref}.{rlv}_label"], str(c[f"{cref}.{clv}_label"]))] = c[measure]
+    for k in by_col["cells"]:
+        out[(total, str(k[f"{cref}.{clv}_label"]))] = k[measure]
+    out[(total, total)] = cells["summary"][measure]
+    return out
+
+
+# --- the cube browser -------------------------------------------------------------------------
+
+
+def test_territory_by_time_drill_filter_language_export_and_shared_link(page: Any, api: httpx.Client) -> None:
+    m = "registered_unemployed"
+    open_view(page, f"/browser?cube=unemployment&m={m}&rows=&cols=&lang=en")
+    # Territory on rows, time on columns, chosen in the controls.
+    rerender(page, lambda: page.select_option("#rows-dim-1", "territory@region"))
+    rerender(page, lambda: page.select_option("#cols-dim-1", "time@ymd"))
+    want = expected(api, "unemployment", m, "territory@region:region", "time@ymd:year", "Total", "en")
+    assert pivot(page) == want
+    assert ("Latgale statistical region", "2024") in want
+    # The text shown is the API's number, formatted.
+    latgale = page.locator("#pivot-table tbody tr", has_text="Latgale statistical region").first
+    cell = latgale.locator("td").nth(2)
+    assert float(cell.inner_text().replace(",", "")) == float(cell.get_attribute("data-value"))
+    shot(page, "browser")
+
+    # Drill into a region: its municipalities, checked against the API; breadcrumbs drill up.
+    latgale_button = page.get_by_role("button", name="Drill down into Latgale statistical region")
+    rerender(page, latgale_button.click)
+    assert "path=territory%40region%3ALV005" in page.url
+    crumbs = page.locator("#breadcrumbs")
+    assert "Latgale statistical region" in crumbs.inner_text()
+    want = expected(
+        api, "unemployment", m, "territory@region:municipality", "time@ymd:year", "Total", "en",
+        cut="territory@region:LV005",
+    )  # fmt: skip
+    assert pivot(page) == want and ("Daugavpils", "2024") in want
+    rerender(page, lambda: crumbs.get_by_role("button", name="Back to All").first.click())
+    assert ("Latgale statistical region", "Total") in pivot(page)
+
+    # Filter by a member found by search, and a time range.
+    page.select_option("#filter-dim", "gender")
+    page.fill("#filter-search", "fem")
+    rerender(page, lambda: page.get_by_role("button", name="Add: Female (Gender)").click())
+    rerender(page, lambda: page.select_option("#time-from", "2023"))
+    cut = "gender@default:F|time:2023-"
+    regions_by_year = ("unemployment", m, "territory@region:region", "time@ymd:year")
+    want = expected(api, *regions_by_year, "Total", "en", cut=cut)
+    assert pivot(page) == want
+    assert {col for _, col in want} == {"2023", "2024", "2025", "Total"}
+    assert "Gender: Female" in page.locator("#filter-chips").inner_text()
+
+    # Export: the files are the API's own CSV/XLSX of the view's cells.
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    exported = Path(dl.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(exported)))
+    cells = get(
+        api, "/cube/unemployment/aggregate", drilldown="territory@region:region|time@ymd:year",
+        cut=cut, aggregates=m, lang="en",
+    )["cells"]  # fmt: skip
+    assert [float(r[-1]) for r in rows[1:]] == [c[m] for c in cells] and len(rows) == len(cells) + 1
+    assert rows[0][-1] == "Registered unemployed"
+    with page.expect_download() as dl:
+        page.click("#export-xlsx")
+    assert Path(dl.value.path()).read_bytes()[:2] == b"PK"
+
+    # Switch language: the same view, Latvian labels, the numbers of lang=lv.
+    page.click("#lang-switch")
+    page.wait_for_selector("body[data-ready]")
+    assert page.locator("html").get_attribute("lang") == "lv"
+    want_lv = expected(api, *regions_by_year, "Kopā", "lv", cut=cut)
+    assert pivot(page) == want_lv
+    assert ("Latgales statistiskais reģions", "Kopā") in want_lv
+    assert "Dzimums: Sieviete" in page.locator("#filter-chips").inner_text()
+
+    # A shared link opens the same view in a new tab.
+    shared = page.url
+    other = page.context.new_page()
+    other.goto(shared)
+    other.wait_for_selector("body[data-ready]")
+    assert pivot(other) == want_lv
+    other.close()
+
+
+def test_two_row_dimensions_have_subtotals_from_the_api(page: Any, api: httpx.Client) -> None:
+    m = "persons"
+    rows = "territory@region:region|gender"
+    open_view(page, f"/browser?cube=unemployment&m={m}&rows={rows}&cols=time:year&lang=en")
+    data = page.evaluate(READ_PIVOT, "pivot-table")
+    col = data["heads"].index("2024")
+    shown = {r["head"][-1]: r["values"][col] for r in data["body"]}
+    agg = "/cube/unemployment/aggregate"
+    by_region = get(api, agg, drilldown="territory@region:region", aggregates=m, cut="time:2024", lang="en")
+    # Distinct persons do not add up: a subtotal must be the API's own answer, not a sum of rows.
+    for c in by_region["cells"]:
+        assert shown[f"{c['territory.region_label']} — subtotal"] == c[m]
+    assert shown["Total"] == by_region["summary"][m]
+    shot(page, "browser-subtotals")
+
+
+def test_keyboard_and_labels(page: Any) -> None:
+    open_view(page, "/browser?cube=unemployment&lang=en")
+    unlabelled = page.evaluate(
+        "[...document.querySelectorAll('#controls select, #controls input')]"
+        ".filter(e => !e.labels || !e.labels.length).map(e => e.id)"
+    )
+    assert unlabelled == []
+    # A drill button is reached and pressed with the keyboard alone.
+    page.focus("#pivot-table tbody button.drill")
+    name = page.evaluate("document.activeElement.textContent")
+    rerender(page, lambda: page.keyboard.press("Enter"))
+    assert name in page.locator("#breadcrumbs").inner_text()
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.tagName") in ("BUTTON", "SELECT", "INPUT", "A", "DIV")
+
+
+def test_first_render_of_a_demo_cube_is_under_a_second(page: Any) -> None:
+    open_view(page, "/browser?cube=unemployment&lang=en")
+    first = page.evaluate("window.labisFirstRender")
+    assert 0 < first <= FIRST_RENDER_MS, f"first render took {first:.0f} ms"
+
+
+# --- bad input: a clear message, never a blank page --------------------------------------------
+
+
+def test_broken_link_state_is_reported_and_ignored(page: Any) -> None:
+    open_view(page, "/browser?cube=unemployment&rows=%%%&chart=zzz&m=nope&from=19x&lang=en")
+    notice = page.locator("#notice").inner_text()
+    assert "could not be read" in notice and "chart=zzz" in notice and "m=nope" in notice
+    assert page.locator("#pivot-table").is_visible()
+
+
+def test_unknown_cube_and_member(page: Any) -> None:
+    open_view(page, "/browser?cube=unemploymnt&lang=en")
+    error = page.locator("#error").inner_text()
+    assert "no cube 'unemploymnt'" in error and "did you mean 'unemployment'" in error
+    assert page.locator("#cube option").count() > 1  # the user can pick another cube
+    rows = "territory@region:municipality"
+    open_view(page, f"/browser?cube=unemployment&rows={rows}&path=territory@region:NOPE&lang=en")
+    assert "unknown member: Territory 'NOPE'" in page.locator("#error").inner_text()
+
+
+def test_api_errors_and_slow_queries_show_a_message(page: Any) -> None:
+    def fail(route: Any) -> None:
+        route.fulfill(
+            status=500,
+            content_type="application/json",
+            body='{"error":"engine_error","message":"the database engine could not answer","hint":null}',
+        )
+
+    page.route("**/aggregate?*", fail)
+    open_view(page, "/browser?cube=unemployment&lang=en")
+    assert "engine_error: the database engine could not answer" in page.locator("#error").inner_text()
+    page.unroute("**/aggregate?*")
+
+    page.route("**/aggregate?*", lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>"))
+    open_view(page, "/browser?cube=unemployment&lang=en")
+    assert "HTTP 502" in page.locator("#error").inner_text()
+    page.unroute("**/aggregate?*")
+
+    held: list[Any] = []
+    page.route("**/aggregate?*", lambda route: held.append(route))
+    page.goto(page.base + "/browser?cube=unemployment&lang=en")
+    page.wait_for_function("document.getElementById('status').textContent.includes('still running')")
+    for route in held:
+        route.continue_()
+    page.unroute("**/aggregate?*")
+    page.wait_for_selector("body[data-ready]")
+    assert page.locator("#status").inner_text() == "" and page.locator("#pivot-table").is_visible()
+
+
+# --- indicator pages ---------------------------------------------------------------------------------
+
+
+def test_indicator_catalogue_and_page(page: Any, api: httpx.Client) -> None:
+    page.goto(page.base + "/browser/indicators?lang=en")
+    assert int(page.inner_text("#found-count")) == len(get(api, "/indicators"))
+    page.fill("input[name=q]", "youth")
+    page.click("button[type=submit]")
+    assert page.inner_text("#found-count") == "1"
+    shot(page, "indicators")
+    page.click("text=NVA-005")
+    page.wait_for_selector("body[data-ready]")
+    assert "Youth Guarantee monitoring indicator" in page.inner_text("dl.definition")
+    answer = get(api, "/indicator/NVA-005", drilldown="territory:region|time:year", lang="en")
+    shown = pivot(page, "indicator-table")
+    for c in answer["cells"]:
+        assert shown[(c["territory.region_label"], str(c["time.year_label"]))] == c["registered_unemployed"]
+    assert shown[("Total", "Total")] == answer["summary"]["registered_unemployed"]
+    shot(page, "indicator")
+    rerender(page, lambda: page.select_option("#time-level", "quarter"))
+    assert "time=quarter" in page.url and ("Total", "2024-Q4") in pivot(page, "indicator-table")
+
+
+def test_unknown_indicator_page_says_so(page: Any) -> None:
+    response = page.goto(page.base + "/browser/indicators/NVA-01?lang=en")
+    assert response.status == 404
+    assert "did you mean 'NVA-011'?" in page.inner_text("main")
+    response = page.goto(page.base + "/browser/indicators?type=opinion&q=%3Cscript%3E&lang=en")
+    assert response.status == 200 and "type=opinion" in page.inner_text(".notice")
+    assert page.input_value("input[name=q]") == "<script>"
