@@ -495,3 +495,33 @@ def test_new_kinds_validate_with_located_errors(model: Model, tmp_path: Path) ->
     with pytest.raises(SpecError) as info:
         plan_for(model, "vdeavk_api", folder)
     assert "error[L003] pagination style next_link needs 'next'" in info.value.rendered
+
+
+# --- the code crosswalk ------------------------------------------------------------------------
+
+
+def test_crosswalk_maps_pre_2021_codes_before_the_membership_check(
+    db: Engine, model: Model, tmp_path: Path
+) -> None:
+    """Old republic-city and novads codes become today's local governments; an old novads left
+    unmapped on purpose (split between two new ones) is a visible reject, never a guess."""
+    plan = plan_for(model, "vdi")
+    crosswalk = plan.column("municipality").mapping
+    members = plan.column("municipality").members
+    assert len(crosswalk) == 116 and not set(crosswalk) & members  # no current code is remapped
+    assert set(crosswalk.values()) <= members
+    codes = {"0010000": "0001000", "0604300": "0042000", "0804900": "0039000", "0701800": "0055000"}
+    header = "Negadījuma datums,ATVK,NACE sadaļa,Dzimums,Vecuma grupa,Smagums,Darba nespējas dienas"
+    rows = [f"2024-03-0{i + 1},{old},C,V,25-34,viegls,{i}" for i, old in enumerate([*codes, "0806900"])]
+    path = tmp_path / "old_codes.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    folder = spec_copy(tmp_path, "vdi", **{"max_reject_share: 0.02": "max_reject_share: 0.5"})
+    report = load_file(plan_for(model, "vdi", folder), path, model, db, None)
+    assert (report.status, report.rows_accepted, report.rows_rejected) == ("ok", 4, 1)
+    got = db.query(
+        f"SELECT municipality AS m FROM `{db.database}`.facts_occupational_accidents "
+        "WHERE _batch = {b:String} ORDER BY days_lost",
+        {"b": report.batch},
+    )
+    assert got.column("m").to_pylist() == list(codes.values())
+    assert report.reasons == {("ATVK", "not a member of dimension 'territory'"): 1}
