@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -132,6 +133,13 @@ def test_load_is_handed_to_the_server_while_queries_answer(served: Served, tmp_p
 
     again = _labis("load", "nva_burvis", str(extract), env=env, timeout=300)
     assert again.returncode == 0 and "already loaded as batch" in again.stdout
+
+    batch = re.search(r"→ batch ([0-9a-f]{16}) ok", loaded.stdout)
+    assert batch, loaded.stdout
+    unloaded = _labis("unload", batch.group(1), env=env, timeout=300)
+    assert unloaded.returncode == 0 and "unloading via " + base in unloaded.stdout, unloaded.stderr
+    status, body = _get(base + QUERY)
+    assert status == 200 and body["cells"] == []
 
     # Other commands say what holds the directory and what to do.
     blocked = _labis("query", "unemployment", "-M", "new_registrations", env=env, timeout=120)

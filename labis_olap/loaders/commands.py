@@ -205,16 +205,25 @@ def unload_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Remove a batch from its facts and rebuild the cube's rollups."""
-    from ..cli import out
+    from ..cli import _engine, _load, _settings, out
+    from ..engine.holder import running_server
+    from .handoff import hand_off_unload
     from .store import ensure_tables, unload
 
-    _settings, m, engine = _context(model, data_dir)
-    ensure_tables(engine)
-    row = unload(engine, m, batch)
+    settings = _settings(model, data_dir)
+    server = running_server(settings.data_dir) if settings.clickhouse_url is None else None
+    if server is not None:
+        out.print(f"`labis serve` holds {settings.data_dir} (pid {server.pid}): unloading via {server.url}")
+        row = hand_off_unload(settings.data_dir, batch)
+    else:
+        m, engine = _load(settings), _engine(settings)
+        ensure_tables(engine)
+        row = unload(engine, m, batch)
+        row["rollups"] = len(m.cubes[row["cube"]].rollups)
     out.print(
         f"[green]unloaded[/green] batch {row['batch']} "
         f"({row['rows_accepted']:,} rows of {escape(row['file_name'])}) "
-        f"from {row['cube']}; {len(m.cubes[row['cube']].rollups)} rollup(s) rebuilt",
+        f"from {row['cube']}; {row['rollups']} rollup(s) rebuilt",
         highlight=False,
     )
 

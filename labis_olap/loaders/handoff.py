@@ -25,9 +25,7 @@ from ..errors import UserError
 from .run import LoadReport
 
 
-def hand_off(data_dir: Path, source: str, files: list[Path], timeout: float = 24 * 3600) -> list[LoadReport]:
-    """Load through the running server: one request per file (one with no body for a sql or
-    http source). Reports come back as the server made them."""
+def _server(data_dir: Path) -> tuple[RunningServer, str]:
     server = running_server(data_dir)
     if server is None:
         raise UserError(f"no running `labis serve` found in {data_dir}")
@@ -36,8 +34,26 @@ def hand_off(data_dir: Path, source: str, files: list[Path], timeout: float = 24
     except OSError as exc:
         raise UserError(
             f"cannot read the server's admin token {data_dir / TOKEN_FILE}: {exc.strerror}",
-            hint="run `labis load` as the user who runs `labis serve`",
+            hint="run this command as the user who runs `labis serve`",
         ) from None
+    return server, token
+
+
+def hand_off_unload(data_dir: Path, batch: str, timeout: float = 24 * 3600) -> dict[str, Any]:
+    """Unload a batch through the running server; its answer: batch, cube, file_name,
+    rows_accepted, rollups (rebuilt)."""
+    server, token = _server(data_dir)
+    url = f"{server.url}/admin/unload/{urllib.parse.quote(batch, safe='')}"
+    request = urllib.request.Request(
+        url, data=b"", headers={"Authorization": f"Bearer {token}"}, method="POST"
+    )
+    return _send(request, timeout, server)
+
+
+def hand_off(data_dir: Path, source: str, files: list[Path], timeout: float = 24 * 3600) -> list[LoadReport]:
+    """Load through the running server: one request per file (one with no body for a sql or
+    http source). Reports come back as the server made them."""
+    server, token = _server(data_dir)
     reports: list[LoadReport] = []
     paths: list[Path | None] = [*files] if files else [None]
     for path in paths:

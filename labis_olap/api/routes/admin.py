@@ -64,6 +64,24 @@ async def load(
     return json_response(handoff.report_json(report))
 
 
+@router.post("/admin/unload/{batch}")
+def unload(
+    request: Request,
+    batch: Annotated[str, Path(max_length=16)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    from ...loaders.store import ensure_tables
+    from ...loaders.store import unload as unload_batch
+
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    with _LOADING:
+        ensure_tables(state.engine)
+        row = unload_batch(state.engine, state.model, batch)
+    keep = ("batch", "cube", "file_name", "rows_accepted")
+    return json_response({k: row[k] for k in keep} | {"rollups": len(state.model.cubes[row["cube"]].rollups)})
+
+
 def _authorise(data_dir: FilePath, authorization: str | None) -> None:
     server = holder.running_server(data_dir)
     if server is None or server.pid != os.getpid():
