@@ -12,8 +12,11 @@ from ..settings import Settings
 from .render import Format, Header
 from .state import AppState
 
+# Dependencies are `async def` although they do no I/O: FastAPI runs a plain `def` dependency in
+# the thread pool, one hop per dependency per request, which cost more than the lookups.
 
-def get_state(request: Request) -> AppState:
+
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.labis
     return state
 
@@ -21,14 +24,14 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_browser(state: StateDep) -> Browser:
+async def get_browser(state: StateDep) -> Browser:
     return state.browser
 
 
@@ -37,7 +40,7 @@ BrowserDep = Annotated[Browser, Depends(get_browser)]
 CubeName = Annotated[str, Path(description="Cube name", max_length=200)]
 
 
-def get_layout(cube: CubeName, browser: BrowserDep) -> CubeLayout:
+async def get_layout(cube: CubeName, browser: BrowserDep) -> CubeLayout:
     """The cube named in the path (404 with a did-you-mean hint if there is none)."""
     return browser.layout(cube)
 

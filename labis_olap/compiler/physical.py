@@ -261,8 +261,18 @@ class CubeLayout:
         return _digest([sorted(r.grain.items()), measures, dims, cols, links])
 
 
+_DIM_DIGESTS: dict[tuple[int, int], tuple[Model, Dimension, str]] = {}
+
+
 def dim_digest(model: Model, dim: Dimension) -> str:
-    return _digest([dim.model_dump(by_alias=True), model.members.get(dim.name)])
+    """Digest of a dimension and its members (cached per model and dimension object: every
+    aggregate names the dictionaries, and hashing the members costs more than planning)."""
+    hit = _DIM_DIGESTS.get((id(model), id(dim)))
+    if hit is not None and hit[0] is model and hit[1] is dim:
+        return hit[2]
+    digest = _digest([dim.model_dump(by_alias=True), model.members.get(dim.name)])
+    _DIM_DIGESTS[(id(model), id(dim))] = (model, dim, digest)
+    return digest
 
 
 def map_dict(model: Model, database: str, dim: Dimension) -> str:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
@@ -24,7 +23,7 @@ from ..model.loader import Model
 from ..model.schema import Measure
 from .cell import CubeQuery
 from .limits import QueryLimits
-from .planner import SourceShape, choose_source, needs_of
+from .planner import SourceShape, choose_source, estimated_rows, needs_of
 from .resolve import ResolvedCut, ResolvedDrilldown, check_cuts, resolve_drilldown, resolve_measures
 from .sqlgen import SUMMARY, Grouping, build_aggregate
 
@@ -62,6 +61,8 @@ class AggregateResult:
 
 
 SUBTOTAL_KINDS = ("none", "rollup", "cube")
+SMALL_SOURCE_ROWS = 100_000
+"""Rollups estimated at most this size are read by one thread (see QueryLimits.run)."""
 MAX_GROUPING_SETS = 64
 
 
@@ -178,9 +179,10 @@ class Browser:
             groupings=groupings,
             limit=limit,
         )
+        small = shape.name != "facts" and estimated_rows(layout, shape) <= SMALL_SOURCE_ROWS
         start = time.perf_counter()
         try:
-            table = self._run(built.sql, built.params)
+            table = self._run(built.sql, built.params, single_thread=small)
         except EngineError as exc:
             where = "its facts" if shape.name == "facts" else f"rollup '{shape.name}'"
             raise EngineError(f"cube '{cube.name}', reading {where}: {exc.message}") from exc
@@ -243,10 +245,10 @@ class Browser:
         }
         return result
 
-    def _run(self, sql: str, params: dict[str, Any]) -> pa.Table:
+    def _run(self, sql: str, params: dict[str, Any], *, single_thread: bool = False) -> pa.Table:
         if self.limits is None:
             return self.engine.query(sql, params)
-        return self.limits.run(self.engine, sql, params, "the aggregate")
+        return self.limits.run(self.engine, sql, params, "the aggregate", single_thread=single_thread)
 
     def _count_cells(
         self,
@@ -293,12 +295,19 @@ def _keeps(attribute: str, drills: list[ResolvedDrilldown], g: tuple[int, ...]) 
 
 
 def _split_sets(table: pa.Table, masks: dict[int, Grouping]) -> dict[Grouping, pa.Table]:
-    """The rows of each grouping set, by the `__g` mask the engine put on them."""
+    """The rows of each grouping set, by the `__g` mask the engine put on them (rows come ordered
+    by `__g`, so each set is one slice)."""
     if len(masks) == 1:
         (only,) = masks.values()
         return {only: table}
-    g = table.column("__g")
-    return {grouping: table.filter(pc.equal(g, mask)) for mask, grouping in masks.items()}
+    out = {g: table.slice(0, 0) for g in masks.values()}
+    marks = table.column("__g").to_pylist()
+    start = 0
+    for i in range(1, len(marks) + 1):
+        if i == len(marks) or marks[i] != marks[start]:
+            out[masks[marks[start]]] = table.slice(start, i - start)
+            start = i
+    return out
 
 
 def _total(table: pa.Table) -> int | None:
