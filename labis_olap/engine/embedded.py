@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..errors import EngineError, UserError
 from .base import Params, first_line, text_params
+from .gate import PUBLICATION
 from .holder import locked_hint
 
 ARROW_SETTINGS = "SETTINGS output_format_arrow_compression_method = 'none'"
@@ -58,7 +59,9 @@ class EmbeddedEngine:
         return conn
 
     def query(self, sql: str, params: Params | None = None) -> pa.Table:
-        return self._run(sql, "ArrowTable", params)
+        with PUBLICATION.shared():  # never half a batch (engine/gate.py)
+            result: pa.Table = self._run(sql, "ArrowTable", params)
+            return result
 
     def execute(self, sql: str, params: Params | None = None) -> None:
         try:

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..errors import EngineError
 from .base import Params, arrow_structure, first_line, text_params
+from .gate import PUBLICATION
 
 
 class ServerEngine:
@@ -44,7 +45,8 @@ class ServerEngine:
 
     def query(self, sql: str, params: Params | None = None) -> pa.Table:
         try:
-            return self._client.query_arrow(sql, parameters=text_params(params), use_strings=True)
+            with PUBLICATION.shared():  # this process's readers only (engine/gate.py)
+                return self._client.query_arrow(sql, parameters=text_params(params), use_strings=True)
         except Exception as exc:
             raise EngineError(first_line(exc)) from exc
 

@@ -32,6 +32,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from ..compiler.apply import APPLY_LOCK, apply_model
 from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
+from ..engine.gate import PUBLICATION
 from ..errors import UserError
 from ..model.loader import Model
 from ..privacy import key_id, redact
@@ -303,7 +304,7 @@ def _load(
                     f"({report.reject_share:.2%}), more than max_reject_share "
                     f"{plan.spec.max_reject_share:.2%}; nothing was loaded",
                 )
-            with APPLY_LOCK:
+            with APPLY_LOCK, PUBLICATION.exclusive():  # queries see all of the batch or none
                 publishing = True
                 _trace("persons")
                 stage.assign_persons()

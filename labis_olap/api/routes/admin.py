@@ -19,6 +19,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Path, Query, Request
 
 from ...engine import holder
+from ...engine.gate import PUBLICATION
 from ...errors import UserError
 from ...loaders import handoff
 from ..render import json_response
@@ -75,7 +76,7 @@ def unload(
 
     state: AppState = request.app.state.labis
     _authorise(state.settings.data_dir, authorization)
-    with _LOADING:
+    with _LOADING, PUBLICATION.exclusive():  # no query sees the batch half deleted
         ensure_tables(state.engine)
         row = unload_batch(state.engine, state.model, batch)
     keep = ("batch", "cube", "file_name", "rows_accepted")
