@@ -27,8 +27,12 @@ from .state import AppState
 
 DESCRIPTION = """\
 Cube queries over the LabIS model, compatible with the Slicer HTTP API of Cubes 1.1 (what
-CubesViewer speaks), plus LabIS extensions: `as_of` (hierarchy version), `explain`, CSV and
-XLSX output. Every error has one shape: `{"error": type, "message": …, "hint": …}`.
+CubesViewer speaks), plus LabIS extensions: `as_of` (hierarchy version), `explain`,
+`subtotals=rollup|cube` (subtotal rows computed from the facts or rollups in the same query as
+the cells and the grand total, right for distinct counts, averages and stocks), CSV, XLSX,
+Arrow and Parquet output. Aggregates are cached by model and data version. A query past the
+server's time or memory limit is a 400 `query_timeout` / `query_too_large`. Every error has one
+shape: `{"error": type, "message": …, "hint": …}`.
 """
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
