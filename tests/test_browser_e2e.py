@@ -257,6 +257,7 @@ def test_territory_by_time_drill_filter_language_export_and_shared_link(page: An
     assert pivot(page) == want_lv
     assert ("Latgales statistiskais reģions", "Kopā") in want_lv
     assert "Dzimums: Sieviete" in page.locator("#filter-chips").inner_text()
+    shot(page, "browser-lv")
 
     # A shared link opens the same view in a new tab.
     shared = page.url
@@ -360,10 +361,10 @@ def test_api_errors_and_slow_queries_show_a_message(page: Any) -> None:
 def test_indicator_catalogue_and_page(page: Any, api: httpx.Client) -> None:
     page.goto(page.base + "/browser/indicators?lang=en")
     assert int(page.inner_text("#found-count")) == len(get(api, "/indicators"))
+    shot(page, "indicators")
     page.fill("input[name=q]", "youth")
     page.click("button[type=submit]")
     assert page.inner_text("#found-count") == "1"
-    shot(page, "indicators")
     page.click("text=NVA-005")
     page.wait_for_selector("body[data-ready]")
     assert "Youth Guarantee monitoring indicator" in page.inner_text("dl.definition")

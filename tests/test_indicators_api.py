@@ -22,6 +22,7 @@ from labis_olap.api.indicators import IndicatorBrief, IndicatorResponse
 from labis_olap.demo.load import load_demo
 from labis_olap.model.loader import Model, load_model
 from labis_olap.settings import Settings
+from labis_olap.web.i18n import STRINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -149,3 +150,41 @@ def test_indicator_errors_have_the_one_shape(client: TestClient) -> None:
     err(client, "/indicator/NVA-001", 404, "not_found", cut="regoin:LV005")
     err(client, "/indicator/NVA-001", 400, "bad_query", cut="time:abc")
     err(client, "/indicator/NVA-001", 400, "bad_request", format="pdf")
+
+
+# --- the HTML pages, without a browser (the Playwright suite drives them in Chromium) -----------
+
+
+def test_pages_render_in_either_language_and_never_fail_on_their_query(client: TestClient) -> None:
+    assert set(STRINGS["lv"]) == set(STRINGS["en"])
+    for url, lang, words in (
+        ("/browser?lang=en", "en", "Cube browser"),
+        ("/browser?lang=zz&cube=%3C", "lv", "Kubu pārlūks"),
+        ("/browser/indicators?lang=en&type=opinion", "en", "type=opinion"),
+        ("/browser/indicators/NVA-005?lang=en", "en", "Youth Guarantee monitoring indicator."),
+    ):
+        r = client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), url
+        assert f'<html lang="{lang}">' in r.text and words in r.text, url
+    r = client.get("/browser/indicators/NVA-01?lang=en")
+    assert r.status_code == 404 and "did you mean &#39;NVA-011&#39;?" in r.text
+    js = client.get("/browser/static/vendor/chart.js/chart.umd.min.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    err(client, "/browser/static/nope.js", 404, "not_found")
+
+
+def test_catalogue_page_is_the_api_catalogue_and_escapes_input(client: TestClient) -> None:
+    r = client.get("/browser/indicators", params={"q": "bezdarbnieku", "source": "NVA", "lang": "en"})
+    listed = ok(client, "/indicators", q="bezdarbnieku", source="NVA", lang="en")
+    assert listed and f'<span id="found-count">{len(listed)}</span>' in r.text
+    assert all(f">{i['code']}</a>" in r.text for i in listed)
+    r = client.get("/browser/indicators", params={"q": "<script>alert(1)</script>"})
+    assert "<script>alert(1)" not in r.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+    # The language link keeps the query and flips lang.
+    assert 'href="/browser/indicators?q=%3Cscript%3Ealert%281%29%3C%2Fscript%3E&amp;lang=en"' in r.text
+
+
+def test_pages_are_not_in_the_openapi_document(client: TestClient) -> None:
+    paths = ok(client, "/openapi.json")["paths"]
+    assert not [p for p in paths if p.startswith("/browser")]
+    assert {"/indicators", "/indicator/{code}"} <= set(paths)

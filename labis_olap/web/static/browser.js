@@ -3,9 +3,9 @@
 //   rows=territory@region:municipality|gender  cols=time@ymd:year   (drilldowns, rows ≤ 2, cols ≤ 1)
 //   path=territory@region:LV005   (drill paths, point cuts)   filter=gender:F;M   (set cuts)
 //   from=2022 to=2024 (years)   as_of=now   chart=bar|line|stacked   lang=lv|en
-// Every number shown is a cell of an /aggregate answer: totals and subtotals are their own
-// queries (drilldown by a prefix of the axes), never sums made here.
-import { LANG, T, api, drawChart, el, numberCell, showError } from "./common.js";
+// Every number shown is a cell of an /aggregate answer: totals and subtotals are the API's own
+// (subtotals=cube), never sums made here.
+import { ApiError, LANG, T, api, drawChart, el, numberCell, showError } from "./common.js";
 
 const CONFIG = JSON.parse(document.getElementById("config").textContent);
 const MAX = { rows: 2, cols: 1 };
@@ -165,30 +165,38 @@ function cutString() {
 const baseParams = () => ({
   cut: cutString(), aggregates: state.measures.join("|"), as_of: state.asOf, lang: LANG,
 });
-const aggregate = (items) =>
-  api(`/cube/${encodeURIComponent(state.cube)}/aggregate`, { ...baseParams(), drilldown: drilldown(items) });
 
 const keyOf = (cell, a) => String(cell[`${a.dim}.${levelName(a)}`]);
 const labelOf = (cell, a) => cell[`${a.dim}.${levelName(a)}_label`] ?? T.none;
 const tupleKey = (cell, items) => items.map((a) => keyOf(cell, a)).join("\u0001");
 
-/** Fetch the grid: one aggregate per (prefix of rows × prefix of cols) — cells, subtotals, totals. */
+/** Fetch the grid with one /aggregate: the cells and, with subtotals=cube, every margin the
+ * table needs (by a prefix of the rows × a prefix of the columns), each computed by the API. */
 async function refresh() {
   const mine = ++seq;
   showError(null);
   const R = state.rows.length;
   const C = state.cols.length;
-  const jobs = [];
-  for (let i = 0; i <= R; i++) {
-    for (let j = 0; j <= C; j++) {
-      if (i + j === 0 && R + C > 0) continue;
-      jobs.push([i, j, aggregate([...state.rows.slice(0, i), ...state.cols.slice(0, j)])]);
-    }
-  }
-  let answers;
+  const items = [...state.rows, ...state.cols];
   let details;
+  const grid = new Map();
+  let summary;
   try {
-    [details, ...answers] = await Promise.all([cellDetails(), ...jobs.map((j) => j[2])]);
+    let answer;
+    [details, answer] = await Promise.all([
+      cellDetails(),
+      api(`/cube/${encodeURIComponent(state.cube)}/aggregate`, {
+        ...baseParams(), drilldown: drilldown(items), subtotals: items.length > 1 ? "cube" : "",
+      }),
+    ]);
+    summary = answer.summary;
+    for (let i = 0; i <= R; i++) {
+      for (let j = 0; j <= C; j++) {
+        const sub = [...state.rows.slice(0, i), ...state.cols.slice(0, j)];
+        const cells = sub.length === items.length ? answer.cells : sub.length ? subtotal(answer, sub) : [];
+        grid.set(`${i},${j}`, { cells, byKey: new Map(cells.map((c) => [tupleKey(c, sub), c])) });
+      }
+    }
   } catch (err) {
     if (mine !== seq) return;
     $("pivot").replaceChildren();
@@ -201,21 +209,27 @@ async function refresh() {
   if (mine !== seq) return;
   const unknown = [...details.values()].filter((d) => d.label === null);
   if (unknown.length) {
-    showError({ error: "not_found", message: `${T.unknown_member}: ${unknown.map((d) => `${dimOf(d.dim)?.label ?? d.dim} '${d.key}'`).join(", ")}` });
+    const names = unknown.map((d) => `${dimOf(d.dim)?.label ?? d.dim} '${d.key}'`);
+    showError({ error: "not_found", message: `${T.unknown_member}: ${names.join(", ")}` });
   }
-  const grid = new Map();
-  jobs.forEach(([i, j], n) => {
-    const items = [...state.rows.slice(0, i), ...state.cols.slice(0, j)];
-    const byKey = new Map(answers[n].cells.map((c) => [tupleKey(c, items), c]));
-    grid.set(`${i},${j}`, { answer: answers[n], byKey });
-  });
-  const main = grid.get(`${R},${C}`).answer;
-  renderPivot(grid, main.summary);
-  renderChart(grid, main.summary);
+  renderPivot(grid, summary);
+  renderChart(grid, summary);
   renderBreadcrumbs(details);
   renderFilters(details);
   renderExport();
   markReady();
+}
+
+/** The cells of the answer's subtotal set grouped by exactly the drilled levels of `items`. */
+function subtotal(answer, items) {
+  const want = (a) => levelsOf(a).slice(0, a.lvl + 1).join("|");
+  const set = (answer.subtotals || []).find((s) => {
+    const keys = Object.keys(s.levels);
+    return keys.length === items.length && items.every((a) =>
+      keys.some((k) => k.split("@")[0] === a.dim && s.levels[k].join("|") === want(a)));
+  });
+  if (!set) throw new ApiError("bad_response", "the answer lacks a subtotal the table needs");
+  return set.cells;
 }
 
 function markReady() {
@@ -243,7 +257,7 @@ function renderPivot(grid, summary) {
   const C = state.cols.length;
   const M = state.measures.map(measureOf);
   const dec = (m) => m.info?.decimals ?? null;
-  const colCells = C ? grid.get(`0,1`).answer.cells : [];
+  const colCells = C ? grid.get(`0,1`).cells : [];
   const groups = [...colCells.map((c) => ({ cell: c, key: tupleKey(c, state.cols) })), { total: true }];
   const values = (rowKey, i, tag = "td") => groups.flatMap((g) => {
     const at = g.total ? grid.get(`${i},0`) : grid.get(`${i},1`);
@@ -276,13 +290,13 @@ function renderPivot(grid, summary) {
   if (R === 0) {
     body.append(el("tr", {}, el("th", { scope: "row" }, T.total), ...values("", 0)));
   } else {
-    for (const outer of grid.get(`1,0`).answer.cells) {
+    for (const outer of grid.get(`1,0`).cells) {
       const k0 = keyOf(outer, state.rows[0]);
       if (R === 1) {
         body.append(el("tr", {}, el("th", { scope: "row" }, drillButton(outer, "rows", 0)), ...values(k0, 1)));
         continue;
       }
-      const inner = grid.get(`2,0`).answer.cells.filter((c) => keyOf(c, state.rows[0]) === k0);
+      const inner = grid.get(`2,0`).cells.filter((c) => keyOf(c, state.rows[0]) === k0);
       inner.forEach((c, n) => {
         const tr = el("tr");
         if (n === 0) tr.append(el("th", { scope: "rowgroup", rowSpan: inner.length + 1 }, drillButton(outer, "rows", 0)));
@@ -303,7 +317,7 @@ function renderPivot(grid, summary) {
   }
   const box = $("pivot");
   box.replaceChildren(table);
-  if (R && !grid.get(`1,0`).answer.cells.length) box.append(el("p", { className: "notice" }, T.no_data));
+  if (R && !grid.get(`1,0`).cells.length) box.append(el("p", { className: "notice" }, T.no_data));
 }
 
 // --- the chart follows the pivot: columns on x and a series per row, else rows on x ------------------
@@ -311,12 +325,12 @@ function renderChart(grid, summary) {
   const R = state.rows.length;
   const C = state.cols.length;
   const m = measureOf(state.measures[0]);
-  const leaves = R ? grid.get(`${R},0`).answer.cells : [];
+  const leaves = R ? grid.get(`${R},0`).cells : [];
   const rowLabel = (c) => state.rows.map((a) => labelOf(c, a)).join(" / ");
   let labels;
   let series;
   if (C) {
-    const cols = grid.get(`0,1`).answer.cells;
+    const cols = grid.get(`0,1`).cells;
     labels = cols.map((c) => String(labelOf(c, state.cols[0])));
     const line = (cellFor, label) => ({ label, values: cols.map((c) => cellFor(c)?.[m.name] ?? null) });
     const main = grid.get(`${R},1`).byKey;
