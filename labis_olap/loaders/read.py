@@ -219,7 +219,7 @@ class Reader:
 
     # --- CSV ------------------------------------------------------------------------------------
 
-    def _names(self, found: list[str], what: str = "the file") -> dict[str, str]:
+    def match_columns(self, found: list[str], what: str = "the file") -> dict[str, str]:
         """Spec source column → the file's header text (matched after trimming spaces)."""
         by_clean: dict[str, str] = {}
         for name in found:
@@ -252,7 +252,7 @@ class Reader:
                 column=f"#{field + 1}",
                 hint="is the file in another encoding? set options.encoding in the spec",
             )
-        names = self._names(header)
+        names = self.match_columns(header)
         utf8 = codecs.lookup(o.encoding).name == "utf-8"
         bad_rows: list[tuple[int | None, int, int]] = []
 
@@ -374,7 +374,7 @@ class Reader:
                 hint="the file may be truncated or in another format (kind: csv?)",
             ) from None
         self.total_rows = pf.metadata.num_rows
-        names = self._names(pf.schema_arrow.names)
+        names = self.match_columns(pf.schema_arrow.names)
         next_row = 1
         try:
             for batch in pf.iter_batches(

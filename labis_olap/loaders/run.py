@@ -426,7 +426,9 @@ def load_source(
         rng = fetched.range
         context = [query_id, *((rng.low or "", rng.high or "") if rng else ())]
         batch = store.batch_id(source, fetched.sha256, *context)
-        display = fetched.display + (f" [{wm} {rng.low or '…'} < … ≤ {rng.high}]" if rng and wm else "")
+        display = fetched.display
+        if rng is not None and wm:
+            display += f" [{rng.low} < {wm} ≤ {rng.high}]" if rng.low else f" [{wm} ≤ {rng.high}]"
         if interrupted is not None and batch != interrupted.batch:
             raise UserError(
                 f"{source}: batch {interrupted.batch} was interrupted while publishing, and the source "

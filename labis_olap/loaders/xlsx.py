@@ -67,7 +67,7 @@ def _array(values: list[Any]) -> pa.Array:
     return pa.array([cell_text(v) for v in values], pa.string())
 
 
-def _open_sheet(reader: Reader) -> Any:
+def _open_sheet(reader: Reader) -> tuple[str, Any]:
     import python_calamine as cal
 
     o = reader.plan.spec.options
@@ -124,7 +124,7 @@ def xlsx_batches(reader: Reader) -> Iterator[RawBatch]:
     if reader.plan.spec.unpivot is not None:
         yield from _unpivot(reader, rows, header, name, where)
         return
-    names = reader._names(header, what=f"sheet '{redact(name)}'")
+    names = reader.match_columns(header, what=f"sheet '{redact(name)}'")
     index = {h: j for j, h in reversed(list(enumerate(header)))}
     take = {want: index[have.strip()] for want, have in names.items()}
     batch: list[list[Any]] = []
