@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
+
 from ..compiler.physical import CubeLayout
 from ..errors import QueryError
 from ..query import facts as facts_q
@@ -97,14 +99,21 @@ class AggregateArgs:
 
 @dataclass
 class AggregateAnswer:
-    """An aggregate as the API returns it: the Slicer payload (without `explain`), the result
-    it came from, its JSON text (rendered once, also what the cache keeps) and the cache's say."""
+    """An aggregate as the API returns it: the result it came from, its JSON text (rendered
+    once; with the result, all the cache keeps, so its byte budget counts what is held) and the
+    cache's say. The Slicer payload (without `explain`) is parsed back from the JSON on a hit."""
 
-    payload: dict[str, Any]
     result: AggregateResult
     json: bytes
     cache: str
     """hit, miss or off."""
+    _payload: dict[str, Any] | None = None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        if self._payload is None:
+            self._payload = orjson.loads(self.json)
+        return self._payload
 
     def explained(self) -> dict[str, Any]:
         return {**self.result.explain, "cache": self.cache}
@@ -139,7 +148,7 @@ def aggregate_answer(
         key = (state.model_version, data_version(state.engine), replace(query, as_of=None), as_of)
         hit = cache.get(key)
         if hit is not None:
-            return AggregateAnswer(hit.payload, hit.result, hit.json, "hit")
+            return AggregateAnswer(hit.result, hit.json, "hit")
     result = state.browser.aggregate(query, limit=limit)
     has_cells = bool(result.levels) or bool(split)
     payload: dict[str, Any] = {
@@ -158,10 +167,10 @@ def aggregate_answer(
             {"levels": s.levels, "attributes": s.attributes, "cells": s.rows.to_pylist()}
             for s in result.subtotals
         ]
-    answer = AggregateAnswer(payload, result, json_bytes(payload), "miss" if key is not None else "off")
+    body = json_bytes(payload)
     if key is not None:
-        cache.put(key, answer, result.nbytes + 2 * len(answer.json))
-    return answer
+        cache.put(key, AggregateAnswer(result, body, "hit"), result.nbytes + len(body))
+    return AggregateAnswer(result, body, "miss" if key is not None else "off", payload)
 
 
 def aggregate(
