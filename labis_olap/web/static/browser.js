@@ -166,7 +166,8 @@ const baseParams = () => ({
   cut: cutString(), aggregates: state.measures.join("|"), as_of: state.asOf, lang: LANG,
 });
 
-const keyOf = (cell, a) => String(cell[`${a.dim}.${levelName(a)}`]);
+// A member is named by its whole path: a key is unique only under its parent (quarter 2 of each year).
+const keyOf = (cell, a) => levelsOf(a).slice(0, a.lvl + 1).map((lv) => String(cell[`${a.dim}.${lv}`])).join("\u0002");
 const labelOf = (cell, a) => cell[`${a.dim}.${levelName(a)}_label`] ?? T.none;
 const tupleKey = (cell, items) => items.map((a) => keyOf(cell, a)).join("\u0001");
 

@@ -51,7 +51,12 @@ async function show() {
   }
   showError(null);
   const m = IND.measure;
-  const key = (cell, dim, level) => String(cell[`${dim}.${level}`]);
+  // A member is named by its whole path: a key is unique only under its parent (quarter 2 of each year).
+  const key = (cell, dim, level) => {
+    const levels = dim === TIME?.name ? TIME.levels : TERR.levels;
+    const upto = levels.findIndex((l) => l.name === level);
+    return levels.slice(0, upto + 1).map((l) => String(cell[`${dim}.${l.name}`])).join("\u0002");
+  };
   const label = (cell, dim, level) => String(cell[`${dim}.${level}_label`] ?? T.none);
   const periods = byTime ? byTime.cells : [];
   const places = byTerr ? byTerr.cells : [];
