@@ -246,7 +246,8 @@ function drillButton(cell, axis, index) {
   const b = el("button", { type: "button", className: "drill", title: `${T.drill} ${label}` }, label);
   b.setAttribute("aria-label", `${T.drill} ${label}`);
   b.addEventListener("click", () => {
-    a.path = levelsOf(a).slice(0, a.lvl + 1).map((lv) => String(cell[`${a.dim}.${lv}`]));
+    const key = (lv) => cell[`${a.dim}.${lv}`];
+    a.path = levelsOf(a).slice(0, a.lvl + 1).map((lv) => (key(lv) === null ? "__null__" : String(key(lv))));
     a.lvl += 1;
     changed(true);
   });
