@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from conftest import fresh_database, make_engine
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from labis_olap.api import create_app
 from labis_olap.api.render import jsonable
@@ -476,6 +478,44 @@ def test_subtotals_equal_independent_aggregates(
         assert sub["attributes"] == direct["attributes"]
         key = [a for a in sub["attributes"] if not a.endswith("_label")]
         assert _by(sub["cells"], *key) == _by(direct["cells"], *key), sub["levels"]
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_subtotals_equal_independent_queries_property(
+    demo: tuple[Model, Engine], data: st.DataObject
+) -> None:
+    """Random drilldowns (1-2 dimensions, any depth), measures and subtotal kind, from rollups or
+    from the facts: every subtotal set equals the aggregate drilled to exactly its levels."""
+    model, engine = demo
+    cube = data.draw(st.sampled_from(["unemployment", "social_assistance", "pensions"]))
+    c = model.cubes[cube]
+    aliases = data.draw(
+        st.lists(st.sampled_from([d.alias for d in c.dimensions]), min_size=1, max_size=2, unique=True)
+    )
+    drills = []
+    for alias in aliases:
+        levels = model.dimensions[c.link(alias).dimension].hierarchy().levels
+        drills.append((alias, data.draw(st.sampled_from(levels[:3]))))
+    measures = tuple(
+        data.draw(st.lists(st.sampled_from([m.name for m in c.measures]), min_size=1, max_size=3))
+    )
+    kind = data.draw(st.sampled_from(["rollup", "cube"]))
+    browser = Browser(model, engine, use_rollups=data.draw(st.booleans()))
+    drill_text = "|".join(f"{a}:{lv}" for a, lv in drills)
+    cut = parse_cuts("time:2023-2024")
+    result = browser.aggregate(CubeQuery(cube, measures, cut, parse_drilldowns(drill_text), subtotals=kind))
+    assume(result.subtotals)  # one drilldown at its first level has none
+    alone = browser.aggregate(CubeQuery(cube, measures, cut))
+    assert result.summary == alone.summary
+    for sub in result.subtotals:
+        text = "|".join(f"{a}:{names[-1]}" for a, names in sub.levels.items())
+        direct = browser.aggregate(CubeQuery(cube, measures, cut, parse_drilldowns(text)))
+        key = [a for a in sub.attributes if not a.endswith("_label")]
+        assert _by(sub.rows.to_pylist(), *key) == _by(direct.cells.to_pylist(), *key), (
+            drill_text,
+            sub.levels,
+        )
 
 
 def test_subtotals_are_not_sums_of_cells(client: TestClient) -> None:
