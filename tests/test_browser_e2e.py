@@ -143,25 +143,21 @@ def shot(page: Any, name: str) -> None:
 
 READ_PIVOT = """(id) => {
   const t = document.getElementById(id);
-  const text = (c) => c.textContent.trim();
-  const heads = [...t.tHead.rows[0].cells].filter(c => c.classList.contains('value')).map(text);
-  const body = [...t.tBodies[0].rows, ...(t.tFoot ? t.tFoot.rows : [])].map(r => ({
-    head: [...r.cells].filter(c => c.tagName === 'TH').map(text),
-    values: [...r.cells].filter(c => c.tagName === 'TD')
-      .map(c => c.dataset.value === '' ? null : Number(c.dataset.value)),
+  return [...t.tBodies[0].rows, ...(t.tFoot ? t.tFoot.rows : [])].map(r => ({
+    head: [...r.cells].filter(c => c.tagName === 'TH').map(c => c.textContent.trim()),
+    cells: [...r.cells].filter(c => c.tagName === 'TD')
+      .map(c => [c.dataset.col, c.dataset.value === '' ? null : Number(c.dataset.value)]),
   }));
-  return {heads, body};
 }"""
 
 
 def pivot(page: Any, table: str = "pivot-table") -> dict[tuple[str, str], float | None]:
-    """The table as (row label, column label) → value; the total row and column included."""
-    data = page.evaluate(READ_PIVOT, table)
+    """The table as (row label, column label) → value; totals and subtotals included."""
     out = {}
-    for row in data["body"]:
-        assert len(row["values"]) == len(data["heads"]), row
-        for head, value in zip(data["heads"], row["values"], strict=True):
-            out[(row["head"][-1], head)] = value
+    for row in page.evaluate(READ_PIVOT, table):
+        for col, value in row["cells"]:
+            assert (row["head"][-1], col) not in out, (row, col)
+            out[(row["head"][-1], col)] = value
     return out
 
 
@@ -272,15 +268,18 @@ def test_two_row_dimensions_have_subtotals_from_the_api(page: Any, api: httpx.Cl
     m = "persons"
     rows = "territory@region:region|gender"
     open_view(page, f"/browser?cube=unemployment&m={m}&rows={rows}&cols=time:year&lang=en")
-    data = page.evaluate(READ_PIVOT, "pivot-table")
-    col = data["heads"].index("2024")
-    shown = {r["head"][-1]: r["values"][col] for r in data["body"]}
+    shown = {  # the subtotal and total rows (inner row labels such as 'Female' repeat per region)
+        (row["head"][-1], col): value
+        for row in page.evaluate(READ_PIVOT, "pivot-table")
+        if row["head"][-1] == "Total" or row["head"][-1].endswith(" — subtotal")
+        for col, value in row["cells"]
+    }
     agg = "/cube/unemployment/aggregate"
     by_region = get(api, agg, drilldown="territory@region:region", aggregates=m, cut="time:2024", lang="en")
     # Distinct persons do not add up: a subtotal must be the API's own answer, not a sum of rows.
     for c in by_region["cells"]:
-        assert shown[f"{c['territory.region_label']} — subtotal"] == c[m]
-    assert shown["Total"] == by_region["summary"][m]
+        assert shown[(f"{c['territory.region_label']} — subtotal", "2024")] == c[m]
+    assert shown[("Total", "2024")] == by_region["summary"][m]
     shot(page, "browser-subtotals")
 
 
@@ -292,6 +291,33 @@ def test_members_below_the_top_level_are_told_apart_by_their_path(page: Any, api
     )
     want = expected(api, "unemployment", m, "territory@region:region", "time@ymd:quarter", "Total", "en")
     assert pivot(page) == want and ("Latgale statistical region", "2023-Q2") in want
+
+
+def test_two_column_dimensions_have_subtotals_from_the_api(page: Any, api: httpx.Client) -> None:
+    m = "persons"
+    rows, cols = "territory@region:region", "time@ymd:year|gender@default:gender"
+    open_view(page, f"/browser?cube=unemployment&m={m}&rows={rows}&cols={cols}&lang=en")
+    shown = pivot(page)
+    agg = "/cube/unemployment/aggregate"
+
+    def answer(drilldown: str) -> Any:
+        return get(api, agg, drilldown=drilldown, aggregates=m, lang="en")
+
+    for c in answer(f"{rows}|{cols}")["cells"]:
+        col = f"{c['time.year_label']} / {c['gender.gender_label']}"
+        assert shown[(c["territory.region_label"], col)] == c[m]
+    for c in answer(f"{rows}|time:year")["cells"]:
+        assert shown[(c["territory.region_label"], f"{c['time.year_label']} — subtotal")] == c[m]
+    for c in answer(cols)["cells"]:
+        assert shown[("Total", f"{c['time.year_label']} / {c['gender.gender_label']}")] == c[m]
+    whole = answer("time:year")
+    for c in whole["cells"]:
+        assert shown[("Total", f"{c['time.year_label']} — subtotal")] == c[m]
+    assert shown[("Total", "Total")] == whole["summary"][m]
+    # The inner header drills the inner dimension.
+    header = page.locator("#pivot-table thead").get_by_role("button", name="Drill down into 2024")
+    assert header.count() == 1
+    shot(page, "browser-two-columns")
 
 
 def test_keyboard_and_labels(page: Any) -> None:

@@ -1,6 +1,6 @@
 // The cube browser. Its whole state lives in the URL, in the API's own grammar:
 //   cube=unemployment  m=registered_unemployed,persons   (measures)
-//   rows=territory@region:municipality|gender  cols=time@ymd:year   (drilldowns, rows ≤ 2, cols ≤ 1)
+//   rows=territory@region:municipality|gender  cols=time@ymd:year   (drilldowns, at most 2 each)
 //   path=territory@region:LV005   (drill paths, point cuts)   filter=gender:F;M   (set cuts)
 //   from=2022 to=2024 (years)   as_of=now   chart=bar|line|stacked   lang=lv|en
 // Every number shown is a cell of an /aggregate answer: totals and subtotals are the API's own
@@ -8,7 +8,7 @@
 import { ApiError, LANG, T, api, drawChart, el, numberCell, showError } from "./common.js";
 
 const CONFIG = JSON.parse(document.getElementById("config").textContent);
-const MAX = { rows: 2, cols: 1 };
+const MAX = { rows: 2, cols: 2 };
 const CHARTS = ["bar", "line", "stacked"];
 const NAME = /^([a-z][a-z0-9_]*)(?:@([a-z][a-z0-9_]*))?$/;
 const $ = (id) => document.getElementById(id);
@@ -254,18 +254,40 @@ function drillButton(cell, axis, index) {
   return b;
 }
 
+/** The table's value columns in order: with two column dimensions each outer member's inner
+ * members, then its subtotal; the total last. `j` = how many column dimensions group it. */
+function columnList(grid) {
+  const C = state.cols.length;
+  const out = [];
+  for (const a of C ? grid.get(`0,1`).cells : []) {
+    const ka = keyOf(a, state.cols[0]);
+    const aLabel = String(labelOf(a, state.cols[0]));
+    if (C === 2) {
+      for (const b of grid.get(`0,2`).cells.filter((c) => keyOf(c, state.cols[0]) === ka)) {
+        out.push({ j: 2, key: tupleKey(b, state.cols), cell: b, label: `${aLabel} / ${labelOf(b, state.cols[1])}` });
+      }
+    }
+    out.push({ j: 1, key: ka, cell: a, label: C === 2 ? `${aLabel} — ${T.subtotal}` : aLabel, sub: C === 2 });
+  }
+  out.push({ j: 0, key: "", label: T.total, total: true });
+  return out;
+}
+
 function renderPivot(grid, summary) {
   const R = state.rows.length;
   const C = state.cols.length;
   const M = state.measures.map(measureOf);
   const dec = (m) => m.info?.decimals ?? null;
-  const colCells = C ? grid.get(`0,1`).cells : [];
-  const groups = [...colCells.map((c) => ({ cell: c, key: tupleKey(c, state.cols) })), { total: true }];
-  const values = (rowKey, i, tag = "td") => groups.flatMap((g) => {
-    const at = g.total ? grid.get(`${i},0`) : grid.get(`${i},1`);
-    const key = g.total ? rowKey : [rowKey, g.key].filter((k) => k !== "").join("\u0001");
-    const cell = i === 0 && g.total ? summary : at?.byKey.get(key);
-    return M.map((m) => numberCell(cell ? cell[m.name] : null, dec(m), tag));
+  const columns = columnList(grid);
+  const values = (rowKey, i) => columns.flatMap((col) => {
+    const key = [rowKey, col.key].filter((k) => k !== "").join("\u0001");
+    const cell = i === 0 && col.j === 0 ? summary : grid.get(`${i},${col.j}`)?.byKey.get(key);
+    return M.map((m) => {
+      const td = numberCell(cell ? cell[m.name] : null, dec(m));
+      td.dataset.col = col.label;
+      if (col.sub) td.classList.add("subtotal");
+      return td;
+    });
   });
 
   const table = el("table", { className: "pivot", id: "pivot-table" });
@@ -273,19 +295,27 @@ function renderPivot(grid, summary) {
   table.append(el("caption", {}, `${model.label} — ${what}`));
   const head = el("thead");
   const h1 = el("tr");
-  const span = M.length > 1 ? 2 : 1; // a row of measure names only when there are several
+  const span = Math.max(C, 1) + (M.length > 1 ? 1 : 0); // header rows: column levels, then measure names
   for (const a of state.rows) {
     h1.append(el("th", { scope: "col", rowSpan: span }, `${dimOf(a.dim).label} (${levelLabel(a, levelName(a))})`));
   }
   if (!R) h1.append(el("th", { scope: "col", rowSpan: span }, ""));
-  for (const g of groups) {
-    const th = el("th", { scope: "colgroup", colSpan: M.length, className: g.total ? "value total" : "value" });
-    th.append(g.total ? T.total : drillButton(g.cell, "cols", 0));
-    h1.append(th);
+  const h2 = el("tr");
+  for (const col of columns) {
+    const th = (props, content) => el("th", { scope: "colgroup", colSpan: M.length, ...props }, content);
+    if (col.total) h1.append(th({ className: "total", rowSpan: C === 2 ? 2 : 1 }, T.total));
+    else if (C === 1) h1.append(th({}, drillButton(col.cell, "cols", 0)));
+    else if (col.j === 2) h2.append(th({}, drillButton(col.cell, "cols", 1)));
+    else {
+      const width = columns.filter((c) => c.j === 2 && c.key.startsWith(col.key + "\u0001")).length + 1;
+      h1.append(th({ colSpan: width * M.length }, drillButton(col.cell, "cols", 0)));
+      h2.append(th({ className: "subtotal" }, T.subtotal));
+    }
   }
   head.append(h1);
+  if (C === 2) head.append(h2);
   if (M.length > 1) {
-    head.append(el("tr", {}, ...groups.flatMap(() => M.map((m) => el("th", { scope: "col", className: "measure" }, m.label)))));
+    head.append(el("tr", {}, ...columns.flatMap(() => M.map((m) => el("th", { scope: "col", className: "measure" }, m.label)))));
   }
 
   const body = el("tbody");
@@ -307,7 +337,7 @@ function renderPivot(grid, summary) {
       });
       const sub = el("tr", { className: "subtotal" });
       if (!inner.length) sub.append(el("th", { scope: "row" }, drillButton(outer, "rows", 0)));
-      sub.append(el("th", { scope: "row" }, `${labelOf(outer, state.rows[0])} — ${T.subtotal}`), ...values(k0, 1, "td"));
+      sub.append(el("th", { scope: "row" }, `${labelOf(outer, state.rows[0])} — ${T.subtotal}`), ...values(k0, 1));
       body.append(sub);
     }
   }
@@ -332,13 +362,13 @@ function renderChart(grid, summary) {
   let labels;
   let series;
   if (C) {
-    const cols = grid.get(`0,1`).cells;
-    labels = cols.map((c) => String(labelOf(c, state.cols[0])));
-    const line = (cellFor, label) => ({ label, values: cols.map((c) => cellFor(c)?.[m.name] ?? null) });
-    const main = grid.get(`${R},1`).byKey;
-    series = R
-      ? leaves.map((r) => line((c) => main.get(`${tupleKey(r, state.rows)}\u0001${tupleKey(c, state.cols)}`), rowLabel(r)))
-      : [line((c) => grid.get(`0,1`).byKey.get(tupleKey(c, state.cols)), T.total)];
+    const cols = columnList(grid).filter((c) => c.j === C);
+    labels = cols.map((c) => c.label);
+    const byKey = grid.get(`${R},${C}`).byKey;
+    const line = (rowKey, label) => ({
+      label, values: cols.map((c) => byKey.get(rowKey ? `${rowKey}\u0001${c.key}` : c.key)?.[m.name] ?? null),
+    });
+    series = R ? leaves.map((r) => line(tupleKey(r, state.rows), rowLabel(r))) : [line("", T.total)];
   } else {
     labels = R ? leaves.map(rowLabel) : [T.total];
     series = [{ label: m.label, values: R ? leaves.map((c) => c[m.name] ?? null) : [summary[m.name] ?? null] }];

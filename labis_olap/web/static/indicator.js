@@ -63,23 +63,28 @@ async function show() {
   const cells = new Map(main.cells.map((c) => [
     `${TERR ? key(c, TERR.name, view.territory) : ""}\u0001${TIME ? key(c, TIME.name, view.time) : ""}`, c]));
 
+  const value = (v, period) => { // a number cell that names its column (the period, or the total)
+    const td = numberCell(v ?? null, IND.decimals);
+    td.dataset.col = period ? label(period, TIME.name, view.time) : T.total;
+    return td;
+  };
   const table = el("table", { className: "pivot", id: "indicator-table" });
   table.append(el("caption", {}, `${IND.code} ${IND.name} (${IND.unit})`));
   const head = el("tr", {}, el("th", { scope: "col" }, TERR ? TERR.label : ""));
-  for (const p of periods) head.append(el("th", { scope: "col", className: "value" }, label(p, TIME.name, view.time)));
-  head.append(el("th", { scope: "col", className: "value total" }, T.total));
+  for (const p of periods) head.append(el("th", { scope: "col" }, label(p, TIME.name, view.time)));
+  head.append(el("th", { scope: "col", className: "total" }, T.total));
   table.append(el("thead", {}, head));
   const body = el("tbody");
   for (const place of places) {
     const pk = key(place, TERR.name, view.territory);
     const tr = el("tr", {}, el("th", { scope: "row" }, label(place, TERR.name, view.territory)));
-    for (const p of periods) tr.append(numberCell(cells.get(`${pk}\u0001${key(p, TIME.name, view.time)}`)?.[m] ?? null, IND.decimals));
-    tr.append(numberCell(place[m], IND.decimals));
+    for (const p of periods) tr.append(value(cells.get(`${pk}\u0001${key(p, TIME.name, view.time)}`)?.[m], p));
+    tr.append(value(place[m], null));
     body.append(tr);
   }
   const total = el("tr", { className: "total" }, el("th", { scope: "row" }, T.total));
-  for (const p of periods) total.append(numberCell(p[m], IND.decimals));
-  total.append(numberCell(main.summary[m], IND.decimals));
+  for (const p of periods) total.append(value(p[m], p));
+  total.append(value(main.summary[m], null));
   table.append(body, el("tfoot", {}, total));
   $("table").replaceChildren(table);
 
