@@ -252,7 +252,7 @@ def fetch_sql(
                         "L210",
                         f"the query has no column '{name}'",
                         column=name,
-                        hint=did_you_mean(name, found) or "the source's schema changed, or the spec's 'from'",
+                        hint=did_you_mean(name, found) or f"the query returns: {', '.join(found)}",
                     )
             where, params = [], {}
             if wm and above is not None:
