@@ -17,8 +17,9 @@
     when missing with `cubes==1.1` and CUBES_PINS) through benchmarks/cubes_slicer.py.
 
 The data directory is filled by `labis demo --rows N` when it does not hold that many rows
-already; servers are started and stopped by the script (ports from --port up). Medians and
-percentiles, not means: a shared 2-core machine is noisy.
+already (else brought up to the current model by `labis apply`); servers are started and
+stopped by the script (ports from --port up). Medians and percentiles, not means: a shared
+2-core machine is noisy.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def ensure_demo(data_dir: Path, rows: int) -> None:
     """`labis demo --rows N` into data_dir unless a previous run of this script left exactly that."""
     marker = data_dir / MARKER
     if marker.exists() and marker.read_text().strip() == str(rows):
-        print(f"data: {rows:,} demo facts already in {data_dir}")
+        print(f"data: {rows:,} demo facts already in {data_dir}; labis apply (the model may have changed)")
+        subprocess.run(_labis("apply"), env=_env(data_dir), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         return
     if data_dir.exists():
         shutil.rmtree(data_dir)

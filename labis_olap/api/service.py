@@ -119,48 +119,85 @@ class AggregateAnswer:
         return {**self.result.explain, "cache": self.cache}
 
 
-def aggregate_answer(
+@dataclass
+class PreparedAggregate:
+    """A parsed aggregate request and its cache key (None: the cache is off)."""
+
+    query: CubeQuery
+    cuts: tuple[Cut, ...]
+    key: tuple[Any, ...] | None
+
+
+def prepare_aggregate(
     state: AppState, layout: CubeLayout, args: AggregateArgs, cell: tuple[Cut, ...] = ()
-) -> AggregateAnswer:
-    """Aggregate through the result cache (keyed by model and data versions, see query.cache)."""
+) -> PreparedAggregate:
+    """Parse the request and key it by model version, data version and query (see query.cache).
+    On an engine shared with other writers the data version is an engine query (blocking)."""
     cuts = cell + parse_cuts(args.cut)
-    drills = parse_drilldowns(args.drilldown)
-    split = parse_cuts(args.split)
     pg = paging(state, args.page, args.pagesize)
     query = CubeQuery(
         layout.cube.name,
         _split_list(args.aggregates),
         cuts,
-        drills,
+        parse_drilldowns(args.drilldown),
         parse_order(args.order),
         None if pg.limited else pg.page,
         None if pg.limited else pg.pagesize,
         args.as_of,
         args.lang,
-        split,
+        parse_cuts(args.split),
         args.subtotals,
     )
-    limit = state.settings.max_pagesize
-    cache = state.cache
     key: tuple[Any, ...] | None = None
-    if cache.enabled:
+    if state.cache.enabled:
         as_of = state.browser.as_of_date(layout, args.as_of)
         key = (state.model_version, data_version(state.engine), replace(query, as_of=None), as_of)
-        hit = cache.get(key)
+    return PreparedAggregate(query, cuts, key)
+
+
+def cached_answer(
+    state: AppState, layout: CubeLayout, args: AggregateArgs
+) -> tuple[AggregateAnswer | None, PreparedAggregate | None]:
+    """A cache hit found without blocking (so the route can answer it on the event loop, with no
+    thread-pool hop), and the prepared request for the miss; (None, None) when finding out would
+    block (no cache, or an engine whose data version is a query)."""
+    if not state.cache.enabled or getattr(state.engine, "shared", True):
+        return None, None
+    prepared = prepare_aggregate(state, layout, args)
+    return _lookup(state, prepared), prepared
+
+
+def _lookup(state: AppState, prepared: PreparedAggregate) -> AggregateAnswer | None:
+    hit = state.cache.get(prepared.key) if prepared.key is not None else None
+    return AggregateAnswer(hit.result, hit.json, "hit") if hit is not None else None
+
+
+def aggregate_answer(
+    state: AppState,
+    layout: CubeLayout,
+    args: AggregateArgs,
+    cell: tuple[Cut, ...] = (),
+    prepared: PreparedAggregate | None = None,
+) -> AggregateAnswer:
+    """Aggregate through the result cache; `prepared` (looked up already) skips the lookup."""
+    if prepared is None:
+        prepared = prepare_aggregate(state, layout, args, cell)
+        hit = _lookup(state, prepared)
         if hit is not None:
-            return AggregateAnswer(hit.result, hit.json, "hit")
-    result = state.browser.aggregate(query, limit=limit)
-    has_cells = bool(result.levels) or bool(split)
+            return hit
+    query, key = prepared.query, prepared.key
+    result = state.browser.aggregate(query, limit=state.settings.max_pagesize)
+    has_cells = bool(result.levels) or bool(query.split)
     payload: dict[str, Any] = {
         "summary": result.summary or {},
         "remainder": {},
         "cells": result.cells.to_pylist() if has_cells else [],
         "total_cell_count": result.total_cell_count if has_cells else None,
         "aggregates": result.measures,
-        "cell": [cut_dict(layout, c) for c in cuts],
+        "cell": [cut_dict(layout, c) for c in prepared.cuts],
         "levels": result.levels,
         "attributes": result.attributes,
-        "has_split": bool(split),
+        "has_split": bool(query.split),
     }
     if args.subtotals != "none":
         payload["subtotals"] = [
@@ -169,7 +206,7 @@ def aggregate_answer(
         ]
     body = json_bytes(payload)
     if key is not None:
-        cache.put(key, AggregateAnswer(result, body, "hit"), result.nbytes + len(body))
+        state.cache.put(key, AggregateAnswer(result, body, "hit"), result.nbytes + len(body))
     return AggregateAnswer(result, body, "miss" if key is not None else "off", payload)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
 
+from ...compiler.physical import CubeLayout
 from ...query.cuts import parse_cuts
 from .. import service
 from ..deps import (
@@ -24,14 +26,14 @@ from ..deps import (
     StateDep,
     SubtotalsParam,
 )
-from ..render import json_response, raw_json_response, table_response
+from ..render import Format, Header, json_response, raw_json_response, table_response
 from ..schemas import AggregateResponse, CellResponse
 
 router = APIRouter(tags=["cubes"])
 
 
 @router.get("/cube/{cube}/aggregate", response_model=AggregateResponse)
-def aggregate(
+async def aggregate(
     state: StateDep,
     layout: LayoutDep,
     cut: CutParam = None,
@@ -58,30 +60,37 @@ def aggregate(
     model and data versions (`explain=1` says hit or miss). Over the server's time or memory
     limit per query: 400 `query_timeout` / `query_too_large`; more cells than the server's
     limit without `pagesize`: 400 `bad_query`, saying to page."""
+    # async: a cache hit is answered on the event loop; the engine runs in the thread pool.
     args = service.AggregateArgs(
         cut, drilldown, aggregates, split, order, page, pagesize, as_of, lang, explain, subtotals
     )
-    answer = service.aggregate_answer(state, layout, args)
-    result = answer.result
+    answer, prepared = service.cached_answer(state, layout, args)
+    if answer is None:
+        answer = await run_in_threadpool(service.aggregate_answer, state, layout, args, (), prepared)
     if format != "json":
-        columns = [*result.attributes, *result.measures]
-        payload = answer.payload
-        has_cells = bool(result.levels) or payload["has_split"]
-        return table_response(
-            format,
-            columns,
-            payload["cells"] if has_cells else [payload["summary"]],
-            header=header,
-            labels=service.aggregate_labels(layout, result, lang),
-            filename=f"{layout.cube.name}_aggregate",
-            table=result.cells,
-        )
+        return await run_in_threadpool(_table, answer, layout, format, header, lang)
     if not explain and not prettyprint:
         return raw_json_response(answer.json)
     payload = dict(answer.payload)
     if explain:
         payload["explain"] = answer.explained()
     return json_response(payload, prettyprint=prettyprint)
+
+
+def _table(
+    answer: service.AggregateAnswer, layout: CubeLayout, fmt: Format, header: Header, lang: str
+) -> Response:
+    result, payload = answer.result, answer.payload
+    has_cells = bool(result.levels) or payload["has_split"]
+    return table_response(
+        fmt,
+        [*result.attributes, *result.measures],
+        payload["cells"] if has_cells else [payload["summary"]],
+        header=header,
+        labels=service.aggregate_labels(layout, result, lang),
+        filename=f"{layout.cube.name}_aggregate",
+        table=result.cells,
+    )
 
 
 @router.get("/cube/{cube}/cell", response_model=CellResponse)
