@@ -684,3 +684,50 @@ def test_values_shaped_like_person_codes_are_masked_everywhere() -> None:
         "999999-99999",
         "XXXXX XXXXXXX",
     ]
+
+
+@pytest.fixture()
+def own_db(data_dir: Path, model: Model) -> Iterator[Engine]:
+    """A database of its own: these tests damage the tables on purpose."""
+    eng = make_engine("embedded", data_dir, fresh_database("lr"))
+    apply_model(model, eng)
+    yield eng
+    eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
+
+
+def test_a_rollup_that_missed_a_block_is_rebuilt_by_the_next_load(own_db: Engine, model: Model) -> None:
+    """ClickHouse records a block's token before it commits the part, so a kill in between can
+    lose a rollup's block for good; the next load sees the rollup out of step and rebuilds it."""
+    plan = plan_for(model, "nva_burvis")
+    load_file(plan, SAMPLES / "nva_burvis_2024.csv", model, own_db, KEY)
+    layout = CubeLayout(model, plan.cube, own_db.database)
+    lost = plan.cube.rollups[0]
+    own_db.execute(f"TRUNCATE TABLE `{own_db.database}`.`{layout.rollup_table(lost)}`")
+    assert totals(own_db, model, "unemployment") != facts_totals(own_db, model, "unemployment")
+    report = load_file(
+        plan_for(model, "nva_burvis_parquet"), SAMPLES / "nva_burvis_2024.parquet", model, own_db, KEY
+    )
+    assert report.status == "ok" and f"rebuilt rollup(s) {lost.name} " in report.message
+    assert totals(own_db, model, "unemployment") == facts_totals(own_db, model, "unemployment")
+
+
+def test_a_batch_whose_facts_lost_a_block_is_published_again(own_db: Engine, model: Model) -> None:
+    """Facts short of the accepted rows after publishing (the same tokens would drop the lost
+    block again): the batch is deleted and published under fresh tokens, rollups rebuilt."""
+    plan = plan_for(model, "nva_burvis")
+    first = load_file(plan, SAMPLES / "nva_burvis_2024.csv", model, own_db, KEY)
+    clean = totals(own_db, model, "unemployment")
+    db = f"`{own_db.database}`"
+    own_db.execute(
+        f"ALTER TABLE {db}.`facts_unemployment` DELETE WHERE _batch = {{b:String}} "
+        "AND toMonth(snapshot_date) > 6 SETTINGS mutations_sync = 2",
+        {"b": first.batch},
+    )
+    rec = store.latest(own_db, batch=first.batch)[0]
+    running = store.LoadRecord(**{k: rec[k] for k in store.LoadRecord.__dataclass_fields__})
+    running.status = "running"  # as a load killed while publishing leaves it
+    store.record(own_db, running)
+    again = load_file(plan, SAMPLES / "nva_burvis_2024.csv", model, own_db, KEY)
+    assert again.status == "ok" and again.batch == first.batch
+    assert batch_rows(own_db, "unemployment", first.batch) == 40
+    assert totals(own_db, model, "unemployment") == clean == facts_totals(own_db, model, "unemployment")

@@ -12,7 +12,7 @@ from typing import Literal
 
 from ..model.loader import Model
 from ..model.schema import Dimension, Rollup
-from .physical import CubeLayout, column_type, dim_digest, fact_key_sql, map_dict, q, time_bucket
+from .physical import ROWS, CubeLayout, column_type, dim_digest, fact_key_sql, map_dict, q, time_bucket
 
 Kind = Literal["database", "table", "dictionary", "view", "backfill"]
 
@@ -221,6 +221,7 @@ def rollup_select(layout: CubeLayout, rollup: Rollup, source: str) -> tuple[list
     for m in layout.rollup_measures(rollup):
         for s in layout.state_columns(m):
             exprs.append(f"{s.fill} AS {q(s.name)}")
+    exprs.append(f"{ROWS.fill} AS {q(ROWS.name)}")
     group = f"\nGROUP BY {', '.join(keys)}" if keys else ""
     return keys, "SELECT\n  " + ",\n  ".join(exprs) + f"\nFROM {source}{group}"
 
@@ -241,6 +242,7 @@ def rollup_statements(layout: CubeLayout, rollup: Rollup, t: Target) -> list[Sta
         order.append("`__t`")
     for m in layout.rollup_measures(rollup):
         cols.extend(f"  {q(s.name)} {s.type_sql}" for s in layout.state_columns(m))
+    cols.append(f"  {q(ROWS.name)} {ROWS.type_sql}")
     facts = f"{q(t.database)}.{q(t.local(layout.facts_table))}"
     _, select = rollup_select(layout, rollup, facts)
     mv = f"mv_{table}"

@@ -61,6 +61,11 @@ class StateColumn:
     """Aggregate over partial values (e.g. sum, groupBitmapMerge); `{}` is the column."""
 
 
+ROWS = StateColumn("__rows", "SimpleAggregateFunction(sum, UInt64)", "count()", "sum({})")
+"""Every rollup counts its fact rows, so a load can check each rollup against the facts
+(`sum(__rows)` = `count()` of the facts) and rebuild one that missed a block."""
+
+
 CH_TYPES = {
     ColumnType.string: "String",
     ColumnType.int: "Int32",
@@ -258,7 +263,7 @@ class CubeLayout:
                 dims[alias] = dim_digest(self.model, dim)
         cols = {c.name: c.model_dump() for c in self.cube.columns}
         links = {d.alias: d.column for d in self.cube.dimensions}
-        return _digest([sorted(r.grain.items()), measures, dims, cols, links])
+        return _digest([sorted(r.grain.items()), measures, dims, cols, links, ROWS.__dict__])
 
 
 _DIM_DIGESTS: dict[tuple[int, int], tuple[Model, Dimension, str]] = {}

@@ -140,7 +140,7 @@ def _print_report(report: Any) -> None:
             out.print(ex)
     line = f"[{style}]{report.status}[/{style}] {escape(report.summary())}"
     out.print(line, highlight=False, soft_wrap=True)
-    if report.message and report.status not in ("ok", "skipped"):
+    if report.message and report.status != "skipped":
         err.print(f"  {escape(report.message)}", highlight=False, soft_wrap=True)
 
 

@@ -262,6 +262,7 @@ def _load(
     checker = Checker(plan)
     stored_rejects = 0
     publishing = False
+    repaired = ""
     first_row: int | None = None
     last_row = 0
     try:
@@ -321,6 +322,19 @@ def _load(
                 if report.rows_accepted:
                     stage.publish(gen, first_row or 1, last_row, chunk_rows, on_chunk=published_chunk)
                 published = stage.count_published()
+                stale = store.rollups_out_of_step(engine, layout)
+                if published != report.rows_accepted:
+                    _trace("republishing")
+                    stage.republish(gen, first_row or 1, last_row, chunk_rows)
+                    published = stage.count_published()
+                    stale = list(plan.cube.rollups)  # each got a part of the first attempt
+                for rollup in stale:
+                    store.rebuild_rollup(engine, layout, rollup)
+                if stale:
+                    repaired = (
+                        f"rebuilt rollup(s) {', '.join(r.name for r in stale)} from the facts: "
+                        "an interrupted load had left them out of step"
+                    )
             if published != report.rows_accepted:
                 return finish(
                     "failed",
@@ -340,7 +354,7 @@ def _load(
         finish("failed", f"interrupted: {type(exc).__name__}")
         raise
     stage.drop()
-    done = finish("ok")
+    done = finish("ok", repaired)
     _trace("done")
     return done
 

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -388,7 +389,7 @@ class Stage:
 
     def publish(
         self,
-        gen: int,
+        gen: int | str,
         first_row: int,
         last_row: int,
         chunk_rows: int,
@@ -432,7 +433,7 @@ class Stage:
         self,
         names: list[str],
         exprs: list[str],
-        gen: int,
+        gen: int | str,
         i: int,
         year: int | None,
         lo: int,
@@ -471,6 +472,18 @@ class Stage:
             raise EngineError(
                 f"inserting chunk {i + 1} of {chunks} into {self.layout.facts_table}: " + _scrub(exc.message)
             ) from None
+
+    def republish(self, gen: int, first_row: int, last_row: int, chunk_rows: int) -> None:
+        """Publish the batch again from scratch: its rows deleted from the facts, then copied
+        under fresh tokens. For when the facts do not hold exactly the accepted rows after
+        publishing — a block lost to a kill between ClickHouse recording its token and
+        committing its part, which the same tokens could never bring back."""
+        self.engine.execute(
+            f"ALTER TABLE {self.db}.{q(self.layout.facts_table)} DELETE WHERE `_batch` = {{b:String}} "
+            "SETTINGS mutations_sync = 2",
+            {"b": self.batch},
+        )
+        self.publish(f"{gen}-again-{secrets.token_hex(4)}", first_row, last_row, chunk_rows)
 
     def count_published(self) -> int:
         t = self.engine.query(
@@ -526,6 +539,20 @@ def unload(engine: Engine, model: Model, batch: str) -> dict[str, Any]:
         rec.status, rec.message, rec.finished = "unloaded", "", dt.datetime.now(dt.UTC)
         record(engine, rec)
     return row
+
+
+def rollups_out_of_step(engine: Engine, layout: CubeLayout) -> list[Any]:
+    """The cube's rollups whose rows do not add up to the facts' (each rollup counts the fact
+    rows it holds in `__rows`). Against a server that other processes load into at the same
+    time, a rollup can look out of step for a moment; rebuilding it then is only wasted work."""
+    db = q(engine.database)
+    facts = engine.query(f"SELECT count() AS n FROM {db}.{q(layout.facts_table)}").to_pylist()[0]["n"]
+    stale = []
+    for rollup in layout.cube.rollups:
+        t = engine.query(f"SELECT sum(`__rows`) AS n FROM {db}.{q(layout.rollup_table(rollup))}")
+        if int(t.to_pylist()[0]["n"] or 0) != int(facts):
+            stale.append(rollup)
+    return stale
 
 
 def rebuild_rollup(engine: Engine, layout: CubeLayout, rollup: Any) -> None:

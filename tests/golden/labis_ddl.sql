@@ -386,21 +386,22 @@ ORDER BY (`decision_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_60a2cc9b4f` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_a8583de294` (
   `territory` LowCardinality(String),
   `__t` Date,
   `disability_group` LowCardinality(String),
   `m__assessments` SimpleAggregateFunction(sum, UInt64),
   `m__first_assessments` SimpleAggregateFunction(sum, UInt64),
   `m__repeat_assessments` SimpleAggregateFunction(sum, UInt64),
-  `m__persons` AggregateFunction(groupBitmap, UInt64)
+  `m__persons` AggregateFunction(groupBitmap, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `disability_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_region_month
-INSERT INTO `labis`.`rollup_disability_by_region_month_60a2cc9b4f`
+INSERT INTO `labis`.`rollup_disability_by_region_month_a8583de294`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`decision_date`)) AS `territory`,
   toStartOfMonth(`decision_date`) AS `__t`,
@@ -408,13 +409,14 @@ SELECT
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
-  groupBitmapState(toUInt64(`person`)) AS `m__persons`
+  groupBitmapState(toUInt64(`person`)) AS `m__persons`,
+  count() AS `__rows`
 FROM `labis`.`facts_disability`
 GROUP BY `territory`, `__t`, `disability_group`;
 
 -- rollup:disability.by_region_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_region_month_60a2cc9b4f`
-TO `labis`.`rollup_disability_by_region_month_60a2cc9b4f` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_region_month_a8583de294`
+TO `labis`.`rollup_disability_by_region_month_a8583de294` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`decision_date`)) AS `territory`,
   toStartOfMonth(`decision_date`) AS `__t`,
@@ -422,12 +424,13 @@ SELECT
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
-  groupBitmapState(toUInt64(`person`)) AS `m__persons`
+  groupBitmapState(toUInt64(`person`)) AS `m__persons`,
+  count() AS `__rows`
 FROM `labis`.`facts_disability`
 GROUP BY `territory`, `__t`, `disability_group`;
 
 -- rollup:disability.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_f62747354a` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -435,14 +438,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b4
   `disability_group` LowCardinality(String),
   `m__assessments` SimpleAggregateFunction(sum, UInt64),
   `m__first_assessments` SimpleAggregateFunction(sum, UInt64),
-  `m__repeat_assessments` SimpleAggregateFunction(sum, UInt64)
+  `m__repeat_assessments` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_municipality_quarter
-INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb`
+INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_f62747354a`
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
@@ -451,13 +455,14 @@ SELECT
   `disability_group` AS `disability_group`,
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
-  countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`
+  countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
+  count() AS `__rows`
 FROM `labis`.`facts_disability`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
 
 -- rollup:disability.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_municipality_quarter_b48adf81bb`
-TO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_municipality_quarter_f62747354a`
+TO `labis`.`rollup_disability_by_municipality_quarter_f62747354a` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
@@ -466,7 +471,8 @@ SELECT
   `disability_group` AS `disability_group`,
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
-  countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`
+  countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
+  count() AS `__rows`
 FROM `labis`.`facts_disability`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
 
@@ -488,7 +494,7 @@ ORDER BY (`accident_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_region_month_sector
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255` (
   `territory` LowCardinality(String),
   `__t` Date,
   `nace_sector` LowCardinality(String),
@@ -497,14 +503,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_mont
   `m__fatal_accidents` SimpleAggregateFunction(sum, UInt64),
   `m__days_lost` SimpleAggregateFunction(sum, Int64),
   `m__avg_days_lost__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `nace_sector`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_region_month_sector
-INSERT INTO `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51`
+INSERT INTO `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`accident_date`)) AS `territory`,
   toStartOfMonth(`accident_date`) AS `__t`,
@@ -514,13 +521,14 @@ SELECT
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
   sum(`days_lost`) AS `m__days_lost`,
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
-  count(`days_lost`) AS `m__avg_days_lost__n`
+  count(`days_lost`) AS `m__avg_days_lost__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_occupational_accidents`
 GROUP BY `territory`, `__t`, `nace_sector`;
 
 -- rollup:occupational_accidents.by_region_month_sector
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_region_month_sector_b370a64a51`
-TO `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_region_month_sector_7fb6cdc255`
+TO `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`accident_date`)) AS `territory`,
   toStartOfMonth(`accident_date`) AS `__t`,
@@ -530,12 +538,13 @@ SELECT
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
   sum(`days_lost`) AS `m__days_lost`,
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
-  count(`days_lost`) AS `m__avg_days_lost__n`
+  count(`days_lost`) AS `m__avg_days_lost__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_occupational_accidents`
 GROUP BY `territory`, `__t`, `nace_sector`;
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -545,14 +554,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipalit
   `m__fatal_accidents` SimpleAggregateFunction(sum, UInt64),
   `m__days_lost` SimpleAggregateFunction(sum, Int64),
   `m__avg_days_lost__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `gender`, `age_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_municipality_year
-INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4`
+INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282`
 SELECT
   `municipality` AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
@@ -563,13 +573,14 @@ SELECT
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
   sum(`days_lost`) AS `m__days_lost`,
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
-  count(`days_lost`) AS `m__avg_days_lost__n`
+  count(`days_lost`) AS `m__avg_days_lost__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_occupational_accidents`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_municipality_year_ccb2076fa4`
-TO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_municipality_year_2c9c4d3282`
+TO `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
@@ -580,7 +591,8 @@ SELECT
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
   sum(`days_lost`) AS `m__days_lost`,
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
-  count(`days_lost`) AS `m__avg_days_lost__n`
+  count(`days_lost`) AS `m__avg_days_lost__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_occupational_accidents`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
@@ -602,7 +614,7 @@ ORDER BY (`payment_month`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_755c377ea4` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_0508668446` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -612,14 +624,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_755c377ea4` 
   `m__avg_pension__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_pension__n` SimpleAggregateFunction(sum, UInt64),
   `m__min_pension` SimpleAggregateFunction(min, Nullable(Decimal(18, 2))),
-  `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2)))
+  `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2))),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `benefit_type`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_region_month
-INSERT INTO `labis`.`rollup_pensions_by_region_month_755c377ea4`
+INSERT INTO `labis`.`rollup_pensions_by_region_month_0508668446`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_month`)) AS `territory`,
   toStartOfMonth(`payment_month`) AS `__t`,
@@ -630,13 +643,14 @@ SELECT
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
-  maxOrNull(`amount`) AS `m__max_pension`
+  maxOrNull(`amount`) AS `m__max_pension`,
+  count() AS `__rows`
 FROM `labis`.`facts_pensions`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:pensions.by_region_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_region_month_755c377ea4`
-TO `labis`.`rollup_pensions_by_region_month_755c377ea4` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_region_month_0508668446`
+TO `labis`.`rollup_pensions_by_region_month_0508668446` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_month`)) AS `territory`,
   toStartOfMonth(`payment_month`) AS `__t`,
@@ -647,12 +661,13 @@ SELECT
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
-  maxOrNull(`amount`) AS `m__max_pension`
+  maxOrNull(`amount`) AS `m__max_pension`,
+  count() AS `__rows`
 FROM `labis`.`facts_pensions`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:pensions.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769c65770` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -663,14 +678,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769
   `m__avg_pension__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_pension__n` SimpleAggregateFunction(sum, UInt64),
   `m__min_pension` SimpleAggregateFunction(min, Nullable(Decimal(18, 2))),
-  `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2)))
+  `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2))),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_municipality_quarter
-INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770`
+INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b`
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
@@ -682,13 +698,14 @@ SELECT
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
-  maxOrNull(`amount`) AS `m__max_pension`
+  maxOrNull(`amount`) AS `m__max_pension`,
+  count() AS `__rows`
 FROM `labis`.`facts_pensions`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 
 -- rollup:pensions.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_municipality_quarter_9769c65770`
-TO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_municipality_quarter_2962d1a92b`
+TO `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
@@ -700,7 +717,8 @@ SELECT
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
-  maxOrNull(`amount`) AS `m__max_pension`
+  maxOrNull(`amount`) AS `m__max_pension`,
+  count() AS `__rows`
 FROM `labis`.`facts_pensions`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 
@@ -723,7 +741,7 @@ ORDER BY (`payment_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_55e8ee5381` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_4220c5edee` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -734,14 +752,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_55e
   `m__gmi_recipients` AggregateFunction(groupBitmapIf, UInt64, UInt8),
   `m__gmi_amount` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_payment__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
-  `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `benefit_type`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
-INSERT INTO `labis`.`rollup_social_assistance_by_region_month_55e8ee5381`
+INSERT INTO `labis`.`rollup_social_assistance_by_region_month_4220c5edee`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
@@ -753,13 +772,14 @@ SELECT
   groupBitmapIfState(toUInt64(`person`), "benefit_type" = 'gmi') AS `m__gmi_recipients`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
   sum(`amount`) AS `m__avg_payment__sum`,
-  count(`amount`) AS `m__avg_payment__n`
+  count(`amount`) AS `m__avg_payment__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_region_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_region_month_55e8ee5381`
-TO `labis`.`rollup_social_assistance_by_region_month_55e8ee5381` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_region_month_4220c5edee`
+TO `labis`.`rollup_social_assistance_by_region_month_4220c5edee` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
@@ -771,12 +791,13 @@ SELECT
   groupBitmapIfState(toUInt64(`person`), "benefit_type" = 'gmi') AS `m__gmi_recipients`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
   sum(`amount`) AS `m__avg_payment__sum`,
-  count(`amount`) AS `m__avg_payment__n`
+  count(`amount`) AS `m__avg_payment__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -785,14 +806,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_qua
   `m__payments` SimpleAggregateFunction(sum, UInt64),
   `m__gmi_amount` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_payment__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
-  `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `benefit_type`, `gender`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_municipality_quarter
-INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f`
+INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7`
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
@@ -802,13 +824,14 @@ SELECT
   count() AS `m__payments`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
   sum(`amount`) AS `m__avg_payment__sum`,
-  count(`amount`) AS `m__avg_payment__n`
+  count(`amount`) AS `m__avg_payment__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_88be37c14f`
-TO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_e75467f4a7`
+TO `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
@@ -818,7 +841,8 @@ SELECT
   count() AS `m__payments`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
   sum(`amount`) AS `m__avg_payment__sum`,
-  count(`amount`) AS `m__avg_payment__n`
+  count(`amount`) AS `m__avg_payment__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
@@ -842,45 +866,48 @@ ORDER BY (`snapshot_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_e15436e21b` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_859d367d54` (
   `territory` LowCardinality(String),
   `__t` Date,
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
   `m__persons` AggregateFunction(groupBitmap, UInt64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b`
+INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_859d367d54`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
+  count(`duration_months`) AS `m__avg_duration__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_e15436e21b`
-TO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_859d367d54`
+TO `labis`.`rollup_unemployment_by_region_quarter_859d367d54` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
+  count(`duration_months`) AS `m__avg_duration__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b27057b80b` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -888,14 +915,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b2
   `education` LowCardinality(String),
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_municipality_month
-INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b`
+INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec`
 SELECT
   `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
@@ -904,13 +932,14 @@ SELECT
   `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
+  count(`duration_months`) AS `m__avg_duration__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_b27057b80b`
-TO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_2d7742b8ec`
+TO `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
@@ -919,42 +948,46 @@ SELECT
   `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
+  count(`duration_months`) AS `m__avg_duration__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.stock_by_day
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
   `m__registered_unemployed` SimpleAggregateFunction(sum, Int64),
-  `m__long_term_unemployed` SimpleAggregateFunction(sum, Int64)
+  `m__long_term_unemployed` SimpleAggregateFunction(sum, Int64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree()
 ORDER BY (`territory`, `gender`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.stock_by_day
-INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399`
+INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822`
 SELECT
   `municipality` AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
   `gender` AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
-  sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`
+  sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`;
 
 -- rollup:unemployment.stock_by_day
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_stock_by_day_5f8f9ed399`
-TO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_stock_by_day_5ea1ec6822`
+TO `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822` AS
 SELECT
   `municipality` AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
   `gender` AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
-  sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`
+  sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`;
 

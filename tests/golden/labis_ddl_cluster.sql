@@ -390,21 +390,22 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_disability` ON CLUSTER `labis_cluster`
 ENGINE = Distributed(`labis_cluster`, `labis`, `facts_disability_local`, rand());
 
 -- rollup:disability.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_60a2cc9b4f_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_a8583de294_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `disability_group` LowCardinality(String),
   `m__assessments` SimpleAggregateFunction(sum, UInt64),
   `m__first_assessments` SimpleAggregateFunction(sum, UInt64),
   `m__repeat_assessments` SimpleAggregateFunction(sum, UInt64),
-  `m__persons` AggregateFunction(groupBitmap, UInt64)
+  `m__persons` AggregateFunction(groupBitmap, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_disability_by_region_month_60a2cc9b4f_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_disability_by_region_month_a8583de294_local', '{replica}')
 ORDER BY (`territory`, `disability_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_region_month
-INSERT INTO `labis`.`rollup_disability_by_region_month_60a2cc9b4f_local`
+INSERT INTO `labis`.`rollup_disability_by_region_month_a8583de294_local`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`decision_date`)) AS `territory`,
   toStartOfMonth(`decision_date`) AS `__t`,
@@ -412,13 +413,14 @@ SELECT
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
-  groupBitmapState(toUInt64(`person`)) AS `m__persons`
+  groupBitmapState(toUInt64(`person`)) AS `m__persons`,
+  count() AS `__rows`
 FROM `labis`.`facts_disability_local`
 GROUP BY `territory`, `__t`, `disability_group`;
 
 -- rollup:disability.by_region_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_region_month_60a2cc9b4f` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_disability_by_region_month_60a2cc9b4f_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_region_month_a8583de294` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_disability_by_region_month_a8583de294_local` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`decision_date`)) AS `territory`,
   toStartOfMonth(`decision_date`) AS `__t`,
@@ -426,16 +428,17 @@ SELECT
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
-  groupBitmapState(toUInt64(`person`)) AS `m__persons`
+  groupBitmapState(toUInt64(`person`)) AS `m__persons`,
+  count() AS `__rows`
 FROM `labis`.`facts_disability_local`
 GROUP BY `territory`, `__t`, `disability_group`;
 
 -- rollup:disability.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_60a2cc9b4f` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_region_month_60a2cc9b4f_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_region_month_60a2cc9b4f_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_a8583de294` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_region_month_a8583de294_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_region_month_a8583de294_local`, rand());
 
 -- rollup:disability.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_f62747354a_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -443,14 +446,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b4
   `disability_group` LowCardinality(String),
   `m__assessments` SimpleAggregateFunction(sum, UInt64),
   `m__first_assessments` SimpleAggregateFunction(sum, UInt64),
-  `m__repeat_assessments` SimpleAggregateFunction(sum, UInt64)
+  `m__repeat_assessments` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_disability_by_municipality_quarter_b48adf81bb_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_disability_by_municipality_quarter_f62747354a_local', '{replica}')
 ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_municipality_quarter
-INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local`
+INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_f62747354a_local`
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
@@ -459,13 +463,14 @@ SELECT
   `disability_group` AS `disability_group`,
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
-  countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`
+  countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
+  count() AS `__rows`
 FROM `labis`.`facts_disability_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
 
 -- rollup:disability.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_municipality_quarter_b48adf81bb` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_disability_by_municipality_quarter_f62747354a` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_disability_by_municipality_quarter_f62747354a_local` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
@@ -474,13 +479,14 @@ SELECT
   `disability_group` AS `disability_group`,
   count() AS `m__assessments`,
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
-  countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`
+  countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
+  count() AS `__rows`
 FROM `labis`.`facts_disability_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
 
 -- rollup:disability.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_municipality_quarter_b48adf81bb_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_municipality_quarter_b48adf81bb_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_f62747354a` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_municipality_quarter_f62747354a_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_municipality_quarter_f62747354a_local`, rand());
 
 -- facts:occupational_accidents
 CREATE TABLE IF NOT EXISTS `labis`.`facts_occupational_accidents_local` ON CLUSTER `labis_cluster` (
@@ -504,7 +510,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_occupational_accidents` ON CLUSTER `la
 ENGINE = Distributed(`labis_cluster`, `labis`, `facts_occupational_accidents_local`, rand());
 
 -- rollup:occupational_accidents.by_region_month_sector
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `nace_sector` LowCardinality(String),
@@ -513,14 +519,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_mont
   `m__fatal_accidents` SimpleAggregateFunction(sum, UInt64),
   `m__days_lost` SimpleAggregateFunction(sum, Int64),
   `m__avg_days_lost__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_occupational_accidents_by_region_month_sector_b370a64a51_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local', '{replica}')
 ORDER BY (`territory`, `nace_sector`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_region_month_sector
-INSERT INTO `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51_local`
+INSERT INTO `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`accident_date`)) AS `territory`,
   toStartOfMonth(`accident_date`) AS `__t`,
@@ -530,13 +537,14 @@ SELECT
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
   sum(`days_lost`) AS `m__days_lost`,
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
-  count(`days_lost`) AS `m__avg_days_lost__n`
+  count(`days_lost`) AS `m__avg_days_lost__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_occupational_accidents_local`
 GROUP BY `territory`, `__t`, `nace_sector`;
 
 -- rollup:occupational_accidents.by_region_month_sector
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_region_month_sector_b370a64a51` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_region_month_sector_7fb6cdc255` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`accident_date`)) AS `territory`,
   toStartOfMonth(`accident_date`) AS `__t`,
@@ -546,16 +554,17 @@ SELECT
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
   sum(`days_lost`) AS `m__days_lost`,
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
-  count(`days_lost`) AS `m__avg_days_lost__n`
+  count(`days_lost`) AS `m__avg_days_lost__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_occupational_accidents_local`
 GROUP BY `territory`, `__t`, `nace_sector`;
 
 -- rollup:occupational_accidents.by_region_month_sector
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_region_month_sector_b370a64a51_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_region_month_sector_b370a64a51_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local`, rand());
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -565,14 +574,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipalit
   `m__fatal_accidents` SimpleAggregateFunction(sum, UInt64),
   `m__days_lost` SimpleAggregateFunction(sum, Int64),
   `m__avg_days_lost__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_days_lost__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local', '{replica}')
 ORDER BY (`territory`, `gender`, `age_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_municipality_year
-INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local`
+INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local`
 SELECT
   `municipality` AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
@@ -583,13 +593,14 @@ SELECT
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
   sum(`days_lost`) AS `m__days_lost`,
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
-  count(`days_lost`) AS `m__avg_days_lost__n`
+  count(`days_lost`) AS `m__avg_days_lost__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_occupational_accidents_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_municipality_year_ccb2076fa4` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_occupational_accidents_by_municipality_year_2c9c4d3282` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
@@ -600,13 +611,14 @@ SELECT
   countIf("severity" = 'fatal') AS `m__fatal_accidents`,
   sum(`days_lost`) AS `m__days_lost`,
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
-  count(`days_lost`) AS `m__avg_days_lost__n`
+  count(`days_lost`) AS `m__avg_days_lost__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_occupational_accidents_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:occupational_accidents.by_municipality_year
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_municipality_year_ccb2076fa4_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local`, rand());
 
 -- facts:pensions
 CREATE TABLE IF NOT EXISTS `labis`.`facts_pensions_local` ON CLUSTER `labis_cluster` (
@@ -630,7 +642,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_pensions` ON CLUSTER `labis_cluster` A
 ENGINE = Distributed(`labis_cluster`, `labis`, `facts_pensions_local`, rand());
 
 -- rollup:pensions.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_755c377ea4_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_0508668446_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -640,14 +652,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_755c377ea4_l
   `m__avg_pension__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_pension__n` SimpleAggregateFunction(sum, UInt64),
   `m__min_pension` SimpleAggregateFunction(min, Nullable(Decimal(18, 2))),
-  `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2)))
+  `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2))),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_pensions_by_region_month_755c377ea4_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_pensions_by_region_month_0508668446_local', '{replica}')
 ORDER BY (`territory`, `benefit_type`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_region_month
-INSERT INTO `labis`.`rollup_pensions_by_region_month_755c377ea4_local`
+INSERT INTO `labis`.`rollup_pensions_by_region_month_0508668446_local`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_month`)) AS `territory`,
   toStartOfMonth(`payment_month`) AS `__t`,
@@ -658,13 +671,14 @@ SELECT
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
-  maxOrNull(`amount`) AS `m__max_pension`
+  maxOrNull(`amount`) AS `m__max_pension`,
+  count() AS `__rows`
 FROM `labis`.`facts_pensions_local`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:pensions.by_region_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_region_month_755c377ea4` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_pensions_by_region_month_755c377ea4_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_region_month_0508668446` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_pensions_by_region_month_0508668446_local` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_month`)) AS `territory`,
   toStartOfMonth(`payment_month`) AS `__t`,
@@ -675,16 +689,17 @@ SELECT
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
-  maxOrNull(`amount`) AS `m__max_pension`
+  maxOrNull(`amount`) AS `m__max_pension`,
+  count() AS `__rows`
 FROM `labis`.`facts_pensions_local`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:pensions.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_755c377ea4` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_region_month_755c377ea4_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_region_month_755c377ea4_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_0508668446` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_region_month_0508668446_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_region_month_0508668446_local`, rand());
 
 -- rollup:pensions.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -695,14 +710,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769
   `m__avg_pension__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_pension__n` SimpleAggregateFunction(sum, UInt64),
   `m__min_pension` SimpleAggregateFunction(min, Nullable(Decimal(18, 2))),
-  `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2)))
+  `m__max_pension` SimpleAggregateFunction(max, Nullable(Decimal(18, 2))),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_pensions_by_municipality_quarter_9769c65770_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_pensions_by_municipality_quarter_2962d1a92b_local', '{replica}')
 ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_municipality_quarter
-INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local`
+INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b_local`
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
@@ -714,13 +730,14 @@ SELECT
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
-  maxOrNull(`amount`) AS `m__max_pension`
+  maxOrNull(`amount`) AS `m__max_pension`,
+  count() AS `__rows`
 FROM `labis`.`facts_pensions_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 
 -- rollup:pensions.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_municipality_quarter_9769c65770` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_pensions_by_municipality_quarter_2962d1a92b` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b_local` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
@@ -732,13 +749,14 @@ SELECT
   sum(`amount`) AS `m__avg_pension__sum`,
   count(`amount`) AS `m__avg_pension__n`,
   minOrNull(`amount`) AS `m__min_pension`,
-  maxOrNull(`amount`) AS `m__max_pension`
+  maxOrNull(`amount`) AS `m__max_pension`,
+  count() AS `__rows`
 FROM `labis`.`facts_pensions_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 
 -- rollup:pensions.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_9769c65770` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_municipality_quarter_9769c65770_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_municipality_quarter_9769c65770_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_municipality_quarter_2962d1a92b_local`, rand());
 
 -- facts:social_assistance
 CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance_local` ON CLUSTER `labis_cluster` (
@@ -763,7 +781,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance` ON CLUSTER `labis_c
 ENGINE = Distributed(`labis_cluster`, `labis`, `facts_social_assistance_local`, rand());
 
 -- rollup:social_assistance.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_55e8ee5381_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_4220c5edee_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -774,14 +792,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_55e
   `m__gmi_recipients` AggregateFunction(groupBitmapIf, UInt64, UInt8),
   `m__gmi_amount` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_payment__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
-  `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_region_month_55e8ee5381_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_region_month_4220c5edee_local', '{replica}')
 ORDER BY (`territory`, `benefit_type`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
-INSERT INTO `labis`.`rollup_social_assistance_by_region_month_55e8ee5381_local`
+INSERT INTO `labis`.`rollup_social_assistance_by_region_month_4220c5edee_local`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
@@ -793,13 +812,14 @@ SELECT
   groupBitmapIfState(toUInt64(`person`), "benefit_type" = 'gmi') AS `m__gmi_recipients`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
   sum(`amount`) AS `m__avg_payment__sum`,
-  count(`amount`) AS `m__avg_payment__n`
+  count(`amount`) AS `m__avg_payment__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_region_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_region_month_55e8ee5381` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_social_assistance_by_region_month_55e8ee5381_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_region_month_4220c5edee` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_social_assistance_by_region_month_4220c5edee_local` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
@@ -811,16 +831,17 @@ SELECT
   groupBitmapIfState(toUInt64(`person`), "benefit_type" = 'gmi') AS `m__gmi_recipients`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
   sum(`amount`) AS `m__avg_payment__sum`,
-  count(`amount`) AS `m__avg_payment__n`
+  count(`amount`) AS `m__avg_payment__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_55e8ee5381` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_region_month_55e8ee5381_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_region_month_55e8ee5381_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_4220c5edee` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_region_month_4220c5edee_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_region_month_4220c5edee_local`, rand());
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -829,14 +850,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_qua
   `m__payments` SimpleAggregateFunction(sum, UInt64),
   `m__gmi_amount` SimpleAggregateFunction(sum, Decimal(38, 2)),
   `m__avg_payment__sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
-  `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_municipality_quarter_88be37c14f_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_municipality_quarter_e75467f4a7_local', '{replica}')
 ORDER BY (`territory`, `benefit_type`, `gender`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_municipality_quarter
-INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local`
+INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7_local`
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
@@ -846,13 +868,14 @@ SELECT
   count() AS `m__payments`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
   sum(`amount`) AS `m__avg_payment__sum`,
-  count(`amount`) AS `m__avg_payment__n`
+  count(`amount`) AS `m__avg_payment__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_88be37c14f` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_e75467f4a7` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7_local` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
@@ -862,13 +885,14 @@ SELECT
   count() AS `m__payments`,
   sumIf(`amount`, "benefit_type" = 'gmi') AS `m__gmi_amount`,
   sum(`amount`) AS `m__avg_payment__sum`,
-  count(`amount`) AS `m__avg_payment__n`
+  count(`amount`) AS `m__avg_payment__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_municipality_quarter_88be37c14f_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_municipality_quarter_88be37c14f_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_municipality_quarter_e75467f4a7_local`, rand());
 
 -- facts:unemployment
 CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment_local` ON CLUSTER `labis_cluster` (
@@ -894,49 +918,52 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment` ON CLUSTER `labis_cluste
 ENGINE = Distributed(`labis_cluster`, `labis`, `facts_unemployment_local`, rand());
 
 -- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_e15436e21b_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_859d367d54_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
   `m__persons` AggregateFunction(groupBitmap, UInt64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_region_quarter_e15436e21b_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_region_quarter_859d367d54_local', '{replica}')
 ORDER BY (`territory`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b_local`
+INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_859d367d54_local`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
+  count(`duration_months`) AS `m__avg_duration__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_e15436e21b` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_by_region_quarter_e15436e21b_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_region_quarter_859d367d54` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_unemployment_by_region_quarter_859d367d54_local` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
   sum(`new_registration`) AS `m__new_registrations`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
+  count(`duration_months`) AS `m__avg_duration__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_e15436e21b` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_region_quarter_e15436e21b_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_region_quarter_e15436e21b_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_859d367d54` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_region_quarter_859d367d54_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_region_quarter_859d367d54_local`, rand());
 
 -- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b27057b80b_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
@@ -944,14 +971,15 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b2
   `education` LowCardinality(String),
   `m__new_registrations` SimpleAggregateFunction(sum, Int64),
   `m__avg_duration__sum` SimpleAggregateFunction(sum, Int64),
-  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64)
+  `m__avg_duration__n` SimpleAggregateFunction(sum, UInt64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_municipality_month_b27057b80b_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_by_municipality_month_2d7742b8ec_local', '{replica}')
 ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_municipality_month
-INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b_local`
+INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec_local`
 SELECT
   `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
@@ -960,13 +988,14 @@ SELECT
   `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
+  count(`duration_months`) AS `m__avg_duration__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_b27057b80b` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_by_municipality_month_b27057b80b_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_by_municipality_month_2d7742b8ec` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec_local` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
@@ -975,50 +1004,54 @@ SELECT
   `education` AS `education`,
   sum(`new_registration`) AS `m__new_registrations`,
   sum(`duration_months`) AS `m__avg_duration__sum`,
-  count(`duration_months`) AS `m__avg_duration__n`
+  count(`duration_months`) AS `m__avg_duration__n`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_b27057b80b` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_municipality_month_b27057b80b_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_municipality_month_b27057b80b_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_municipality_month_2d7742b8ec_local`, rand());
 
 -- rollup:unemployment.stock_by_day
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `gender` LowCardinality(String),
   `m__registered_unemployed` SimpleAggregateFunction(sum, Int64),
-  `m__long_term_unemployed` SimpleAggregateFunction(sum, Int64)
+  `m__long_term_unemployed` SimpleAggregateFunction(sum, Int64),
+  `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_stock_by_day_5f8f9ed399_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_stock_by_day_5ea1ec6822_local', '{replica}')
 ORDER BY (`territory`, `gender`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.stock_by_day
-INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local`
+INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822_local`
 SELECT
   `municipality` AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
   `gender` AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
-  sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`
+  sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`;
 
 -- rollup:unemployment.stock_by_day
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_stock_by_day_5f8f9ed399` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_unemployment_stock_by_day_5ea1ec6822` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822_local` AS
 SELECT
   `municipality` AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
   `gender` AS `gender`,
   sum(`registered`) AS `m__registered_unemployed`,
-  sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`
+  sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`,
+  count() AS `__rows`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`;
 
 -- rollup:unemployment.stock_by_day
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_stock_by_day_5f8f9ed399_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_stock_by_day_5f8f9ed399_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_stock_by_day_5ea1ec6822_local`, rand());
 
