@@ -250,14 +250,29 @@ def test_calibration_at_realistic_scale() -> None:
     assert latgale_rate >= 1.7 * per_muni[riga] / pop[riga]
 
 
-def test_child_process_generator_yields_the_same_batches() -> None:
-    """`labis demo` generates in a child process; what crosses the process boundary is unchanged."""
+def test_child_process_generator_yields_the_same_data() -> None:
+    """`labis demo` generates in a child process, which sends a small first batch and then joins
+    the generator's batches into large ones: the same rows in the same order, cube by cube."""
     from labis_olap.demo.produce import generated_batches
 
     here = list(g.generate(SMALL, 7, SMALL_BATCH))
-    there = list(generated_batches(SMALL, 7, SMALL_BATCH))
-    assert [c for c, _ in there] == [c for c, _ in here]
-    for (_, a), (_, b) in zip(here, there, strict=True):
+    there = list(generated_batches(SMALL, 7, 3 * SMALL_BATCH, first_rows=SMALL_BATCH))
+    assert there[0][1].num_rows == SMALL_BATCH
+    assert SMALL_BATCH < max(t.num_rows for _, t in there) <= 3 * SMALL_BATCH
+    assert len(there) < len(here)
+
+    def runs(batches: list[tuple[str, pa.Table]]) -> list[tuple[str, pa.Table]]:
+        out: list[tuple[str, list[pa.Table]]] = []
+        for cube, table in batches:
+            if out and out[-1][0] == cube:
+                out[-1][1].append(table)
+            else:
+                out.append((cube, [table]))
+        return [(c, pa.concat_tables(ts).combine_chunks()) for c, ts in out]
+
+    mine, theirs = runs(here), runs(there)
+    assert [c for c, _ in theirs] == [c for c, _ in mine]
+    for (_, a), (_, b) in zip(mine, theirs, strict=True):
         assert a.equals(b)
 
 

@@ -26,28 +26,71 @@ AHEAD = 2
 """Batches the child may have written but the parent not yet taken: bounds the scratch space."""
 
 
-def _produce(rows: int, seed: int, batch_rows: int, folder: str, out: Any) -> None:
+FIRST_BATCH_ROWS = 1_000_000
+"""The first batch is small, so that the parent starts inserting soon after the child starts."""
+
+
+def _produce(rows: int, seed: int, batch_rows: int, first_rows: int, folder: str, out: Any) -> None:
     try:
-        for i, (cube, table) in enumerate(generate(rows, seed, batch_rows)):
-            path = Path(folder) / f"{i:06d}.arrow"
+        count = 0
+
+        def emit(cube: str, table: pa.Table) -> None:
+            nonlocal count
+            path = Path(folder) / f"{count:06d}.arrow"
+            count += 1
             with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table)
             out.put(("batch", cube, str(path)))
+
+        pending: list[pa.Table] = []
+        pending_cube = ""
+        for cube, table in generate(rows, seed, min(batch_rows, first_rows)):
+            if pending and (cube != pending_cube or sum(t.num_rows for t in pending) >= batch_rows):
+                emit(pending_cube, pa.concat_tables(pending))
+                pending = []
+            if count == 0 or cube == "persons":
+                emit(cube, table)
+            else:
+                pending.append(table)
+                pending_cube = cube
+        if pending:
+            emit(pending_cube, pa.concat_tables(pending))
         out.put(("done", "", ""))
     except Exception as exc:  # reported to the parent, which raises it; the child just ends
         out.put(("error", type(exc).__name__, str(exc)))
 
 
-def generated_batches(rows: int, seed: int, batch_rows: int) -> Iterator[tuple[str, pa.Table]]:
-    """`generate(rows, seed, batch_rows)`, computed in a child process one batch ahead."""
-    folder = tempfile.mkdtemp(prefix="labis-demo-")
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that holds chDB's threads
-    out = ctx.Queue(maxsize=AHEAD)
-    child = ctx.Process(target=_produce, args=(rows, seed, batch_rows, folder, out), daemon=True)
-    child.start()
-    try:
+class GeneratedBatches:
+    """`generate(rows, seed, batch_rows)`, computed in a child process one batch ahead. The child
+    starts when this is made, so the caller can do other work while it warms up; use it as a
+    context manager, which stops the child and removes its scratch folder however it ends."""
+
+    def __init__(
+        self, rows: int, seed: int, batch_rows: int, first_rows: int = FIRST_BATCH_ROWS
+    ) -> None:
+        self.folder = tempfile.mkdtemp(prefix="labis-demo-")
+        ctx = multiprocessing.get_context("spawn")  # never fork a process that holds chDB's threads
+        self.out = ctx.Queue(maxsize=AHEAD)
+        self.child = ctx.Process(
+            target=_produce, args=(rows, seed, batch_rows, first_rows, self.folder, self.out), daemon=True
+        )
+        self.child.start()
+
+    def __enter__(self) -> GeneratedBatches:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.child.is_alive():
+            self.child.terminate()
+        self.child.join()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __iter__(self) -> Iterator[tuple[str, pa.Table]]:
         while True:
-            kind, cube, path = _next(out, child)
+            kind, cube, path = _next(self.out, self.child)
             if kind == "done":
                 return
             if kind == "error":
@@ -56,11 +99,14 @@ def generated_batches(rows: int, seed: int, batch_rows: int) -> Iterator[tuple[s
                 table = pa.ipc.open_file(source).read_all()
             Path(path).unlink()  # the mapping stays valid until the table is dropped
             yield cube, table
-    finally:
-        if child.is_alive():
-            child.terminate()
-        child.join()
-        shutil.rmtree(folder, ignore_errors=True)
+
+
+def generated_batches(
+    rows: int, seed: int, batch_rows: int, first_rows: int = FIRST_BATCH_ROWS
+) -> Iterator[tuple[str, pa.Table]]:
+    """The batches of a `GeneratedBatches`, which is closed when they end."""
+    with GeneratedBatches(rows, seed, batch_rows, first_rows) as batches:
+        yield from batches
 
 
 def _next(out: Any, child: BaseProcess) -> tuple[str, str, str]:
