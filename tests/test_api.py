@@ -531,6 +531,30 @@ def test_subtotals_are_not_sums_of_cells(client: TestClient) -> None:
     assert body["summary"]["persons"] < sum(c["persons"] for c in body["cells"])
 
 
+def test_subtotals_in_every_table_format(client: TestClient) -> None:
+    """CSV, XLSX, Arrow and Parquet carry the subtotal sets and the grand total too, marked in a
+    first `__subtotal` column, with the JSON's numbers."""
+    url = "/cube/unemployment/aggregate?drilldown=territory:region|gender&aggregates=persons&subtotals=rollup"
+    body = ok(client, url)
+    want = [("", c["territory.region"], c["gender.gender"], c["persons"]) for c in body["cells"]]
+    for sub in body["subtotals"]:
+        want += [("subtotal", c.get("territory.region"), None, c["persons"]) for c in sub["cells"]]
+    want.append(("total", None, None, body["summary"]["persons"]))
+    for fmt in ("csv", "xlsx", "arrow", "parquet"):
+        r = client.get(f"{url}&format={fmt}")
+        assert r.status_code == 200, (fmt, r.text[:200])
+        if fmt == "csv":
+            rows = list(csv.DictReader(io.StringIO(r.text)))
+        else:
+            rows = _xlsx_rows(r.content) if fmt == "xlsx" else _arrow_rows(r.content, fmt)
+        got = [
+            (row["__subtotal"] or "", row["territory.region"] or None, row["gender.gender"] or None,
+             int(row["persons"]))
+            for row in rows
+        ]
+        assert got == want, fmt
+
+
 def test_subtotals_with_paging_and_errors(client: TestClient) -> None:
     url = "/cube/unemployment/aggregate?drilldown=territory:municipality|gender&aggregates=persons"
     whole = ok(client, f"{url}&subtotals=rollup")

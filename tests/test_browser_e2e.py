@@ -230,17 +230,20 @@ def test_territory_by_time_drill_filter_language_export_and_shared_link(page: An
     assert {col for _, col in want} == {"2023", "2024", "2025", "Total"}
     assert "Gender: Female" in page.locator("#filter-chips").inner_text()
 
-    # Export: the files are the API's own CSV/XLSX of the view's cells.
+    # Export: the files are the API's own CSV/XLSX of the view: cells, subtotals, grand total.
     with page.expect_download() as dl:
         page.click("#export-csv")
     exported = Path(dl.value.path()).read_text(encoding="utf-8")
-    rows = list(csv.reader(io.StringIO(exported)))
-    cells = get(
+    head, *rows = list(csv.reader(io.StringIO(exported)))
+    answer = get(
         api, "/cube/unemployment/aggregate", drilldown="territory@region:region|time@ymd:year",
-        cut=cut, aggregates=m, lang="en",
-    )["cells"]  # fmt: skip
-    assert [float(r[-1]) for r in rows[1:]] == [c[m] for c in cells] and len(rows) == len(cells) + 1
-    assert rows[0][-1] == "Registered unemployed"
+        cut=cut, aggregates=m, lang="en", subtotals="cube",
+    )  # fmt: skip
+    assert head[0] == "subtotal" and head[-1] == "Registered unemployed"
+    assert [float(r[-1]) for r in rows if r[0] == ""] == [c[m] for c in answer["cells"]]
+    subtotals = [c[m] for s in answer["subtotals"] for c in s["cells"]]
+    assert [float(r[-1]) for r in rows if r[0] == "subtotal"] == subtotals and subtotals
+    assert rows[-1][0] == "total" and float(rows[-1][-1]) == answer["summary"][m]
     with page.expect_download() as dl:
         page.click("#export-xlsx")
     assert Path(dl.value.path()).read_bytes()[:2] == b"PK"

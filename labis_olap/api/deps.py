@@ -74,7 +74,8 @@ SplitParam = Annotated[
 SubtotalsParam = Annotated[
     Literal["none", "rollup", "cube"],
     Query(
-        description="LabIS extension: subtotal rows besides the cells, under `subtotals` (JSON only). "
+        description="LabIS extension: subtotal rows besides the cells, under `subtotals` (in CSV, XLSX, "
+        "Arrow and Parquet: after the cells, then the grand total, marked in a first `__subtotal` column). "
         "`rollup`: one set per prefix of the drilled levels in drilldown order (for "
         "`territory:municipality|gender`: by region+municipality, by region); `cube`: every "
         "combination of a prefix of each drilldown (also by gender alone: a pivot table's margins). "
@@ -100,7 +101,8 @@ FormatParam = Annotated[
     Format,
     Query(
         description="json (default), csv, xlsx, arrow (Arrow IPC stream, "
-        "application/vnd.apache.arrow.stream) or parquet; the tables carry the rows or cells only"
+        "application/vnd.apache.arrow.stream) or parquet; the tables carry the rows or cells (and, with "
+        "`subtotals`, the subtotal rows and the grand total)"
     ),
 ]
 HeaderParam = Annotated[Header, Query(description="CSV/XLSX header row: names (default), labels or none")]

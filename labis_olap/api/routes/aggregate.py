@@ -77,19 +77,38 @@ async def aggregate(
     return json_response(payload, prettyprint=prettyprint)
 
 
+SUBTOTAL = "__subtotal"
+"""With `subtotals`, the table formats add this first column: empty for a cell, `subtotal` for a
+row of a subtotal set (the attributes of the levels it rolls up are empty), `total` for the
+grand total (the summary) as the last row."""
+
+
 def _table(
     answer: service.AggregateAnswer, layout: CubeLayout, fmt: Format, header: Header, lang: str
 ) -> Response:
     result, payload = answer.result, answer.payload
     has_cells = bool(result.levels) or payload["has_split"]
+    columns = [*result.attributes, *result.measures]
+    rows = payload["cells"] if has_cells else [payload["summary"]]
+    table = result.cells
+    labels = service.aggregate_labels(layout, result, lang)
+    if has_cells and payload.get("subtotals") is not None:
+        rows = [
+            *({**c, SUBTOTAL: ""} for c in rows),
+            *({**c, SUBTOTAL: "subtotal"} for s in payload["subtotals"] for c in s["cells"]),
+            {**payload["summary"], SUBTOTAL: "total"},
+        ]
+        columns = [SUBTOTAL, *columns]
+        labels = {SUBTOTAL: "subtotal" if lang == "en" else "starpsumma", **labels}
+        table = None  # the rows' types, as Arrow infers them: subtotal rows leave attributes empty
     return table_response(
         fmt,
-        [*result.attributes, *result.measures],
-        payload["cells"] if has_cells else [payload["summary"]],
+        columns,
+        rows,
         header=header,
-        labels=service.aggregate_labels(layout, result, lang),
+        labels=labels,
         filename=f"{layout.cube.name}_aggregate",
-        table=result.cells,
+        table=table,
     )
 
 

@@ -426,8 +426,11 @@ function renderBreadcrumbs(details) {
 function renderExport() {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(baseParams())) if (v) p.set(k, v);
-  const dd = drilldown([...state.rows, ...state.cols]);
+  const items = [...state.rows, ...state.cols];
+  const dd = drilldown(items);
   if (dd) p.set("drilldown", dd);
+  // The file holds what the pivot shows: cells, then its subtotals and the grand total.
+  p.set("subtotals", items.length > 1 ? "cube" : "rollup");
   p.set("header", "labels");
   const box = $("export");
   box.replaceChildren(`${T.export}: `);
