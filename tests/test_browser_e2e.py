@@ -345,13 +345,27 @@ def test_first_render_of_a_demo_cube_is_under_a_second(page: Any) -> None:
     assert 0 < first <= FIRST_RENDER_MS, f"first render took {first:.0f} ms"
 
 
+def test_the_chart_shows_the_measure_chosen_for_it(page: Any) -> None:
+    """With several measures selected, the chart shows the one picked for it (`cm` in the URL)."""
+    m = "registered_unemployed,new_registrations"
+    open_view(page, f"/browser?cube=unemployment&m={m}&cm=new_registrations&lang=en")
+    assert page.locator("#chart-measure").input_value() == "new_registrations"
+    assert page.locator("#chart-caption").inner_text() == "The chart shows: New registrations"
+    rerender(page, lambda: page.select_option("#chart-measure", "registered_unemployed"))
+    assert page.locator("#chart-caption").inner_text() == "The chart shows: Registered unemployed"
+    assert "cm=" not in page.url  # the first measure is the default
+    rerender(page, lambda: page.select_option("#chart-measure", "new_registrations"))
+    assert "cm=new_registrations" in page.url
+
+
 # --- bad input: a clear message, never a blank page --------------------------------------------
 
 
 def test_broken_link_state_is_reported_and_ignored(page: Any) -> None:
-    open_view(page, "/browser?cube=unemployment&rows=%%%&chart=zzz&m=nope&from=19x&lang=en")
+    open_view(page, "/browser?cube=unemployment&rows=%%%&chart=zzz&m=nope&cm=zzz&from=19x&lang=en")
     notice = page.locator("#notice").inner_text()
     assert "could not be read" in notice and "chart=zzz" in notice and "m=nope" in notice
+    assert "cm=zzz" in notice
     assert page.locator("#pivot-table").is_visible()
 
 

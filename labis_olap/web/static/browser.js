@@ -2,7 +2,7 @@
 //   cube=unemployment  m=registered_unemployed,persons   (measures)
 //   rows=territory@region:municipality|gender  cols=time@ymd:year   (drilldowns, at most 2 each)
 //   path=territory@region:LV005   (drill paths, point cuts)   filter=gender:F;M   (set cuts)
-//   from=2022 to=2024 (years)   as_of=now   chart=bar|line|stacked   lang=lv|en
+//   from=2022 to=2024 (years)   as_of=now   chart=bar|line|stacked   cm=<measure charted>   lang=lv|en
 // Every number shown is a cell of an /aggregate answer: totals and subtotals are the API's own
 // (subtotals=cube), never sums made here.
 import { ApiError, LANG, T, api, drawChart, el, numberCell, showError } from "./common.js";
@@ -46,6 +46,7 @@ function readUrl() {
     from: q.get("from") || "", to: q.get("to") || "",
     asOf: q.get("as_of") || "",
     chart: q.get("chart") || "bar",
+    chartMeasure: q.get("cm") || "",
     axesGiven: q.has("rows") || q.has("cols"),
   };
   for (const axis of ["rows", "cols"]) {
@@ -87,6 +88,7 @@ function toParams(s, lang) {
   }
   for (const [k, v] of [["from", s.from], ["to", s.to], ["as_of", s.asOf]]) if (v) p.set(k, v);
   p.set("chart", s.chart);
+  if (s.chartMeasure && s.chartMeasure !== s.measures[0]) p.set("cm", s.chartMeasure);
   p.set("lang", lang);
   return p;
 }
@@ -134,6 +136,7 @@ function resolve(s, bad) {
   const known = s.measures.filter((m) => measureOf(m));
   for (const m of s.measures) if (!measureOf(m)) bad.push(`m=${m}`);
   s.measures = known.length ? known : [model.aggregates[0].name];
+  if (s.chartMeasure && !s.measures.includes(s.chartMeasure)) { bad.push(`cm=${s.chartMeasure}`); s.chartMeasure = ""; }
   if (!s.axesGiven) defaultAxes(s);
   return s;
 }
@@ -353,10 +356,13 @@ function renderPivot(grid, summary) {
 }
 
 // --- the chart follows the pivot: columns on x and a series per row, else rows on x ------------------
+/** The measure the chart shows: the one chosen (`cm`) while it is selected, else the first. */
+const chartMeasure = () => (state.measures.includes(state.chartMeasure) ? state.chartMeasure : state.measures[0]);
+
 function renderChart(grid, summary) {
   const R = state.rows.length;
   const C = state.cols.length;
-  const m = measureOf(state.measures[0]);
+  const m = measureOf(chartMeasure());
   const leaves = R ? grid.get(`${R},0`).cells : [];
   const rowLabel = (c) => state.rows.map((a) => labelOf(c, a)).join(" / ");
   let labels;
@@ -608,6 +614,7 @@ function renderControls() {
   renderFilters();
   renderAsOf();
   $("chart-type").value = state.chart;
+  options($("chart-measure"), state.measures.map((n) => [n, measureOf(n)?.label ?? n]), chartMeasure());
 }
 
 function changed(push) {
@@ -659,6 +666,7 @@ $("cube").addEventListener("change", async (e) => {
   await load();
 });
 $("chart-type").addEventListener("change", (e) => { state.chart = e.target.value; writeUrl(true); refresh(); });
+$("chart-measure").addEventListener("change", (e) => { state.chartMeasure = e.target.value; writeUrl(true); refresh(); });
 $("as-of").addEventListener("change", (e) => { state.asOf = e.target.value; changed(true); });
 $("time-from").addEventListener("change", (e) => { state.from = e.target.value; changed(true); });
 $("time-to").addEventListener("change", (e) => { state.to = e.target.value; changed(true); });
