@@ -345,6 +345,20 @@ def test_first_render_of_a_demo_cube_is_under_a_second(page: Any) -> None:
     assert 0 < first <= FIRST_RENDER_MS, f"first render took {first:.0f} ms"
 
 
+def test_time_range_by_month(page: Any, api: httpx.Client) -> None:
+    """A time range can start or end at a month: a range cut over the year-month hierarchy."""
+    view = "cube=unemployment&m=new_registrations&rows=territory@region:region&cols=time@ym:month"
+    open_view(page, f"/browser?{view}&from=2023-02&to=2023-04&lang=en")
+    regions_by_month = ("unemployment", "new_registrations", "territory@region:region", "time@ym:month")
+    want = expected(api, *regions_by_month, "Total", "en", cut="time@ym:2023,2-2023,4")
+    assert pivot(page) == want
+    assert {col for _, col in want} == {"2023-02", "2023-03", "2023-04", "Total"}
+    rerender(page, lambda: page.select_option("#time-to", "2023"))  # a whole year: to December
+    assert "to=2023&" in page.url or page.url.endswith("to=2023")
+    want = expected(api, *regions_by_month, "Total", "en", cut="time@ym:2023,2-2023,12")
+    assert pivot(page) == want and len({col for _, col in want}) == 12
+
+
 def test_the_chart_shows_the_measure_chosen_for_it(page: Any) -> None:
     """With several measures selected, the chart shows the one picked for it (`cm` in the URL)."""
     m = "registered_unemployed,new_registrations"

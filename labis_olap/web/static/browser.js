@@ -2,7 +2,7 @@
 //   cube=unemployment  m=registered_unemployed,persons   (measures)
 //   rows=territory@region:municipality|gender  cols=time@ymd:year   (drilldowns, at most 2 each)
 //   path=territory@region:LV005   (drill paths, point cuts)   filter=gender:F;M   (set cuts)
-//   from=2022 to=2024 (years)   as_of=now   chart=bar|line|stacked   cm=<measure charted>   lang=lv|en
+//   from=2022 to=2024-06 (years or year-months)   as_of=now   chart=bar|line|stacked   cm=<measure charted>   lang=lv|en
 // Every number shown is a cell of an /aggregate answer: totals and subtotals are the API's own
 // (subtotals=cube), never sums made here.
 import { ApiError, LANG, T, api, drawChart, el, numberCell, showError } from "./common.js";
@@ -70,7 +70,7 @@ function readUrl() {
     }
   }
   if (!CHARTS.includes(s.chart)) { bad.push(`chart=${s.chart}`); s.chart = "bar"; }
-  for (const k of ["from", "to"]) if (s[k] && !/^\d{4}$/.test(s[k])) { bad.push(`${k}=${s[k]}`); s[k] = ""; }
+  for (const k of ["from", "to"]) if (s[k] && !/^\d{4}(-\d{2})?$/.test(s[k])) { bad.push(`${k}=${s[k]}`); s[k] = ""; }
   return { s, bad };
 }
 
@@ -161,7 +161,7 @@ function cutString() {
     parts.push(`${f.dim}@${f.hier}:${f.paths.map((p) => p.map(esc).join(",")).join(";")}`);
   }
   const time = timeDim();
-  if (time && (state.from || state.to)) parts.push(`${time.name}:${esc(state.from)}-${esc(state.to)}`);
+  if (time && (state.from || state.to)) parts.push(timeRangeCut(time));
   return parts.join("|");
 }
 
@@ -584,18 +584,48 @@ function renderFilters(details = new Map()) {
   options($("filter-dim"), choices, $("filter-dim").value || choices[0]?.[0]);
 }
 
+/** The year-month hierarchy of the time dimension, if it has one (for month ranges). */
+function monthHierarchy(time) {
+  const role = (name) => time.levels.find((l) => l.name === name)?.role;
+  return time.hierarchies.find((h) => role(h.levels[0]) === "year" && role(h.levels[1]) === "month") || null;
+}
+
+/** The range cut of from/to: years (`time:2023-2024`), or with a month at either end a range
+ * over the year-month hierarchy (`time@ym:2023,2-2024,12`; a bare year counts from January or
+ * to December). */
+function timeRangeCut(time) {
+  const ym = monthHierarchy(time);
+  if (!ym || ![state.from, state.to].some((v) => v.includes("-"))) {
+    const year = (v) => v.slice(0, 4);
+    return `${time.name}:${esc(year(state.from))}-${esc(year(state.to))}`;
+  }
+  const path = (v, last) => {
+    if (!v) return "";
+    const [y, m] = v.split("-");
+    return `${y},${m ? Number(m) : last ? 12 : 1}`;
+  };
+  return `${time.name}@${ym.name}:${path(state.from, false)}-${path(state.to, true)}`;
+}
+
 async function renderTimeRange() {
   const time = timeDim();
   $("time-range").hidden = !time;
   if (!time) return;
-  let years = [];
+  // Each year, followed by its months when the dimension has a year-month hierarchy.
+  const ym = monthHierarchy(time);
+  const opts = [["", T.all]];
   try {
-    const answer = await api(`/cube/${encodeURIComponent(state.cube)}/members/${time.name}`, { depth: 1, lang: LANG });
-    years = answer.data.map((r) => String(r[`${time.name}.${time.levels[0].name}`]));
+    const params = ym ? { depth: 2, hierarchy: ym.name, lang: LANG } : { depth: 1, lang: LANG };
+    const answer = await api(`/cube/${encodeURIComponent(state.cube)}/members/${time.name}`, params);
+    const [yl, ml] = ym ? ym.levels : [time.levels[0].name];
+    for (const r of answer.data) {
+      const y = String(r[`${time.name}.${yl}`]);
+      if (opts[opts.length - 1][0].slice(0, 4) !== y) opts.push([y, y]);
+      if (ym) opts.push([`${y}-${String(r[`${time.name}.${ml}`]).padStart(2, "0")}`, `\u2003${r[`${time.name}.${ml}_label`]}`]);
+    }
   } catch (err) {
     showError(err);
   }
-  const opts = [["", T.all], ...years.map((y) => [y, y])];
   options($("time-from"), opts, state.from);
   options($("time-to"), opts, state.to);
 }
