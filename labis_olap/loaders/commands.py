@@ -8,7 +8,6 @@ runs, not when this module is imported, so that either module can be imported fi
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -42,7 +41,10 @@ def _friendly(fn: F) -> F:
 
 
 def _loaders_dir(given: Path | None) -> Path:
-    return given or Path(os.environ.get("LABIS_LOADERS_DIR", "loaders"))
+    """The --loaders folder, else the settings' (LABIS_LOADERS_DIR, default ./loaders)."""
+    from ..settings import Settings
+
+    return given or Settings().loaders_dir
 
 
 def _context(model: Path | None, data_dir: Path | None) -> tuple[Any, Any, Any]:
