@@ -3,7 +3,7 @@ this one: chDB keeps the GIL while it inserts, so a thread would not overlap (do
 
 The child writes each batch as an uncompressed Arrow IPC file into a scratch folder and names
 it on a bounded queue; the parent memory-maps it (no copy) and deletes it once inserted. This
-module imports only numpy and pyarrow, so the child starts fast and never loads the engine.
+module imports the generator (numpy, pyarrow), not the engine, so the child starts fast.
 """
 
 from __future__ import annotations
@@ -43,18 +43,24 @@ def _produce(rows: int, seed: int, batch_rows: int, first_rows: int, folder: str
             out.put(("batch", cube, str(path)))
 
         pending: list[pa.Table] = []
+
+        def flush() -> None:
+            if pending:
+                emit(pending_cube, pa.concat_tables(pending))
+                pending.clear()
+
         pending_cube = ""
         for cube, table in generate(rows, seed, min(batch_rows, first_rows)):
-            if pending and (cube != pending_cube or sum(t.num_rows for t in pending) >= batch_rows):
-                emit(pending_cube, pa.concat_tables(pending))
-                pending = []
+            if cube != pending_cube:
+                flush()
             if count == 0 or cube == "persons":
                 emit(cube, table)
-            else:
-                pending.append(table)
-                pending_cube = cube
-        if pending:
-            emit(pending_cube, pa.concat_tables(pending))
+                continue
+            pending.append(table)
+            pending_cube = cube
+            if sum(t.num_rows for t in pending) >= batch_rows:
+                flush()
+        flush()
         out.put(("done", "", ""))
     except Exception as exc:  # reported to the parent, which raises it; the child just ends
         out.put(("error", type(exc).__name__, str(exc)))
