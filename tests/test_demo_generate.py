@@ -253,10 +253,11 @@ def test_calibration_at_realistic_scale() -> None:
 def test_child_process_generator_yields_the_same_data() -> None:
     """`labis demo` generates in a child process, which sends a small first batch and then joins
     the generator's batches into large ones: the same rows in the same order, cube by cube."""
-    from labis_olap.demo.produce import generated_batches
+    from labis_olap.demo.produce import GeneratedBatches
 
     here = list(g.generate(SMALL, 7, SMALL_BATCH))
-    there = list(generated_batches(SMALL, 7, 3 * SMALL_BATCH, first_rows=SMALL_BATCH))
+    with GeneratedBatches(SMALL, 7, 3 * SMALL_BATCH, first_rows=SMALL_BATCH) as batches:
+        there = list(batches)
     assert there[0][1].num_rows == SMALL_BATCH
     assert SMALL_BATCH < max(t.num_rows for _, t in there) <= 3 * SMALL_BATCH
     assert len(there) < len(here)
@@ -277,8 +278,8 @@ def test_child_process_generator_yields_the_same_data() -> None:
 
 
 def test_child_process_generator_failure_is_a_user_error() -> None:
-    from labis_olap.demo.produce import generated_batches
+    from labis_olap.demo.produce import GeneratedBatches
     from labis_olap.errors import UserError
 
-    with pytest.raises(UserError, match="total_rows must be >= 0"):
-        list(generated_batches(-1, 7, SMALL_BATCH))
+    with pytest.raises(UserError, match="total_rows must be >= 0"), GeneratedBatches(-1, 7, SMALL_BATCH) as b:
+        list(b)

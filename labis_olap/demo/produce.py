@@ -107,14 +107,6 @@ class GeneratedBatches:
             yield cube, table
 
 
-def generated_batches(
-    rows: int, seed: int, batch_rows: int, first_rows: int = FIRST_BATCH_ROWS
-) -> Iterator[tuple[str, pa.Table]]:
-    """The batches of a `GeneratedBatches`, which is closed when they end."""
-    with GeneratedBatches(rows, seed, batch_rows, first_rows) as batches:
-        yield from batches
-
-
 def _next(out: Any, child: BaseProcess) -> tuple[str, str, str]:
     while True:
         try:

@@ -322,12 +322,13 @@ def _load(
                 if report.rows_accepted:
                     stage.publish(gen, first_row or 1, last_row, chunk_rows, on_chunk=published_chunk)
                 published = stage.count_published()
-                stale = store.rollups_out_of_step(engine, layout)
                 if published != report.rows_accepted:
                     _trace("republishing")
                     stage.republish(gen, first_row or 1, last_row, chunk_rows)
                     published = stage.count_published()
                     stale = list(plan.cube.rollups)  # each got a part of the first attempt
+                else:
+                    stale = store.rollups_out_of_step(engine, layout)
                 for rollup in stale:
                     store.rebuild_rollup(engine, layout, rollup)
                 if stale:

@@ -96,17 +96,14 @@ def _authorise(data_dir: FilePath, authorization: str | None) -> None:
 
 
 def _load(state: AppState, source: str, path: FilePath | None) -> Any:
+    """A file's load, or a fetched source's; each refuses the other kind with its own message."""
     from ...loaders.run import load_file, load_source
-    from ...loaders.spec import FILE_KINDS, find_spec, load_plan
+    from ...loaders.spec import find_spec, load_plan
     from ...privacy import pseudonym_key
 
     with _LOADING:
         plan = load_plan(find_spec(state.settings.loaders_dir, source), state.model)
         key = pseudonym_key() if plan.personal_columns else None
-        if plan.spec.kind in FILE_KINDS:
-            if path is None:
-                raise UserError(f"{source} reads {plan.spec.kind} files: send one", hint="give file_name")
-            return load_file(plan, path, state.model, state.engine, key)
-        if path is not None:
-            raise UserError(f"{source} is a {plan.spec.kind} source: it takes no files")
-        return load_source(plan, state.model, state.engine, key)
+        if path is None:
+            return load_source(plan, state.model, state.engine, key)
+        return load_file(plan, path, state.model, state.engine, key)
