@@ -454,7 +454,7 @@ class Stage:
             "deduplicate_insert_select": "'force_enable'",
             "insert_deduplication_token": f"'{self.batch}-{gen}-{i}-{year or 0}'",
             "deduplicate_blocks_in_dependent_materialized_views": 1,
-            "max_threads": 1,
+            "max_threads": 2,
             "max_insert_threads": 1,
             "min_insert_block_size_rows": hi - lo + 1,
             "min_insert_block_size_bytes": 1 << 40,
