@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -67,28 +69,43 @@ def load_demo(
             hint="run from the repository root or pass --model model",
         )
     start = time.perf_counter()
-    stats = DemoStats()
-    params: dict[str, object] = {}
-    pseudonymise = ["person_num", hmac_sql("person_code", DEMO_KEY, params)]
     with GeneratedBatches(rows, seed, BATCH_ROWS) as batches:  # it warms up during apply and reset
         apply_model(model, engine)
         reset_demo_tables(model, engine)
         with APPLY_LOCK, _progress(console) as progress:
             task = progress.add_task("demo facts", total=rows, rate="")
-            for cube, batch in batches:
-                if cube == "persons":
-                    engine.insert_select(
-                        "persons", batch, ["person_num", "pseudonym"], pseudonymise, params
-                    )
-                    continue
-                layout = CubeLayout(model, model.cubes[cube], engine.database)
-                engine.insert_arrow(layout.facts_table, batch, INSERT_SETTINGS)
-                stats.rows += batch.num_rows
-                stats.per_cube[cube] = stats.per_cube.get(cube, 0) + batch.num_rows
-                elapsed = time.perf_counter() - start
-                progress.update(
-                    task, advance=batch.num_rows, rate=f"{stats.rows / max(elapsed, 1e-9):,.0f} rows/s"
-                )
+
+            def advance(stats: DemoStats, n: int) -> None:
+                rate = stats.rows / max(time.perf_counter() - start, 1e-9)
+                progress.update(task, advance=n, rate=f"{rate:,.0f} rows/s")
+
+            stats = insert_batches(model, engine, batches, advance)
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def insert_batches(
+    model: Model,
+    engine: Engine,
+    batches: Iterable[tuple[str, pa.Table]],
+    on_batch: Callable[[DemoStats, int], None] | None = None,
+) -> DemoStats:
+    """Insert generated batches: persons pseudonymised by the engine, facts with every rollup's
+    view live. (benchmarks/bench_spine.py also times this alone, on batches made beforehand.)"""
+    stats = DemoStats()
+    params: dict[str, object] = {}
+    pseudonymise = ["person_num", hmac_sql("person_code", DEMO_KEY, params)]
+    start = time.perf_counter()
+    for cube, batch in batches:
+        if cube == "persons":
+            engine.insert_select("persons", batch, ["person_num", "pseudonym"], pseudonymise, params)
+            continue
+        layout = CubeLayout(model, model.cubes[cube], engine.database)
+        engine.insert_arrow(layout.facts_table, batch, INSERT_SETTINGS)
+        stats.rows += batch.num_rows
+        stats.per_cube[cube] = stats.per_cube.get(cube, 0) + batch.num_rows
+        if on_batch:
+            on_batch(stats, batch.num_rows)
     stats.seconds = time.perf_counter() - start
     return stats
 
