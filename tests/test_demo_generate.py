@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import subprocess
+import sys
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -283,3 +286,22 @@ def test_child_process_generator_failure_is_a_user_error() -> None:
 
     with pytest.raises(UserError, match="total_rows must be >= 0"), GeneratedBatches(-1, 7, SMALL_BATCH) as b:
         list(b)
+
+
+def test_child_process_generator_does_not_rerun_the_callers_script(tmp_path: Path) -> None:
+    """A script without a `__main__` guard that uses the generator runs once: the child is not a
+    multiprocessing child (which would re-run the caller's main module first)."""
+    script = tmp_path / "unguarded.py"
+    marker = tmp_path / "runs.txt"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from labis_olap.demo.produce import GeneratedBatches\n"
+        f"with Path({str(marker)!r}).open('a') as f:\n"
+        "    f.write('run\\n')\n"
+        f"with GeneratedBatches({SMALL}, 7, {SMALL_BATCH}) as batches:\n"
+        "    print(sum(t.num_rows for _, t in batches))\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert marker.read_text() == "run\n"
+    assert int(out.stdout.split()[-1]) >= SMALL
