@@ -16,8 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import queue
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -39,7 +41,7 @@ from ..privacy import key_id, redact
 from . import store
 from .read import LoadError, RawBatch, Reader
 from .spec import FILE_KINDS, Plan
-from .transform import Checker
+from .transform import Checked, Checker
 
 CHUNK_ROWS = int(os.environ.get("LABIS_LOAD_CHUNK_ROWS", "1000000"))
 """Source rows per published chunk (one deduplicated block each)."""
@@ -273,8 +275,7 @@ def _load(
                 progress.advance(task, nbytes)
 
             reader = given.open(advance if console is not None else None)
-            for raw in reader.batches():
-                checked = checker.check(raw)
+            for raw, checked in _read_ahead(reader, checker):
                 if first_row is None:
                     first_row = raw.first_row
                 last_row = max(last_row, raw.last_row)
@@ -358,6 +359,48 @@ def _load(
     done = finish("ok", repaired)
     _trace("done")
     return done
+
+
+READ_AHEAD = 2
+"""Checked batches the reading thread may hold while the engine stages earlier ones."""
+
+
+def _read_ahead(source: BatchSource, checker: Checker) -> Iterator[tuple[RawBatch, Checked]]:
+    """The source's batches, read and checked in a thread while the caller stages the previous
+    ones: chDB releases the GIL while it inserts (measured: another thread ran at full speed
+    during an insert), so parsing and checking overlap staging. An error in the thread is raised
+    here; leaving early stops the thread."""
+    out: queue.Queue[tuple[RawBatch, Checked] | BaseException | None] = queue.Queue(READ_AHEAD)
+    stop = threading.Event()
+
+    def put(item: tuple[RawBatch, Checked] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for raw in source.batches():
+                if not put((raw, checker.check(raw))):
+                    return
+            put(None)
+        except BaseException as exc:  # handed to the consuming thread, which raises it
+            put(exc)
+
+    thread = threading.Thread(target=work, name="labis-load-read", daemon=True)
+    thread.start()
+    try:
+        while (item := out.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def reject_rows(engine: Engine, batch: str, limit: int = 50) -> pa.Table:
