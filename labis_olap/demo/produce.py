@@ -1,5 +1,5 @@
 """The demo generator in a child process, so that generating the next batch overlaps inserting
-this one: chDB keeps the GIL while it inserts, so a thread would not overlap (docs/design.md).
+this one, and the generator's working memory stays out of the process that holds chDB.
 
 The child is a plain `python -m labis_olap.demo.produce`, not a multiprocessing one: a spawned
 multiprocessing child first re-runs the caller's main module, so `load_demo` called from a script
