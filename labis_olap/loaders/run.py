@@ -43,8 +43,10 @@ from .read import LoadError, RawBatch, Reader
 from .spec import FILE_KINDS, Plan
 from .transform import Checked, Checker
 
-CHUNK_ROWS = int(os.environ.get("LABIS_LOAD_CHUNK_ROWS", "1000000"))
-"""Source rows per published chunk (one deduplicated block each)."""
+CHUNK_ROWS = int(os.environ.get("LABIS_LOAD_CHUNK_ROWS", "2000000"))
+"""Source rows per published chunk (one deduplicated block per year each). Every rollup's view
+aggregates each block on its own, so larger blocks cost less: publishing 10M rows took 6.3-8.0 s
+in chunks of 2M against 8.4-10.4 s in chunks of 1M, with no higher peak memory."""
 MAX_STORED_REJECTS = 100_000
 """Reject records stored per batch; all are counted, the first this many are kept."""
 EXAMPLES = 10
