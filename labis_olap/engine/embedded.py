@@ -7,6 +7,9 @@ Verified on this machine (../shared/DESIGN.md): one process per data directory, 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -135,11 +138,12 @@ class EmbeddedEngine:
             self._wrote()
 
     def release_memory(self) -> None:
-        """ClickHouse's allocator keeps freed pages for reuse, and so does Arrow's pool: in one
-        process with a load, measured, purging took the anonymous resident memory from 406 to 187 MB
-        after staging 10M rows."""
+        """ClickHouse's allocator keeps freed pages for reuse, and so do Arrow's pool and the C
+        heap: purging all three between the steps of a 10M-row CSV load took its peak RSS from
+        1.07-1.10 GB (ClickHouse's and Arrow's only) to 0.93 GB."""
         self._run("SYSTEM JEMALLOC PURGE", "Null", None)
         pa.default_memory_pool().release_unused()
+        _trim_c_heap()
 
     def close(self) -> None:
         with self._lock:
@@ -148,6 +152,20 @@ class EmbeddedEngine:
                     conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+
+
+def _trim_c_heap() -> None:
+    # The standard library has no call for this; ctypes to glibc's malloc_trim is the only way.
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _setting(value: Any) -> str:
