@@ -8,9 +8,10 @@ the CLI now and by the REST API; the result carries the chosen source and the SQ
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -28,6 +29,8 @@ from .resolve import ResolvedCut, ResolvedDrilldown, check_cuts, resolve_drilldo
 from .sqlgen import SUMMARY, Grouping, build_aggregate
 
 AS_AT_FACT = ("fact", "")
+PLANS = 1024
+"""Query plans kept per browser (see Browser._plan)."""
 
 
 @dataclass
@@ -98,6 +101,19 @@ def subtotal_groupings(depths: tuple[int, ...], kind: str) -> tuple[Grouping, ..
     raise QueryError(f"subtotals must be one of {', '.join(SUBTOTAL_KINDS)}, not '{kind}'")
 
 
+@dataclass(frozen=True)
+class _Plan:
+    measures: list[Measure]
+    cuts: list[ResolvedCut]
+    split: list[ResolvedCut]
+    drills: list[ResolvedDrilldown]
+    depths: tuple[int, ...]
+    groupings: tuple[Grouping, ...]
+    shape: SourceShape
+    built: Any
+    """The SQL, its parameters and how to read its answer (sqlgen.build_aggregate)."""
+
+
 class Browser:
     def __init__(
         self, model: Model, engine: Engine, *, use_rollups: bool = True, limits: QueryLimits | None = None
@@ -108,6 +124,7 @@ class Browser:
         self.limits = limits
         """Time and memory bounds of every aggregate query (the API sets them; the CLI does not)."""
         self._layouts: dict[str, CubeLayout] = {}
+        self._plans = functools.lru_cache(maxsize=PLANS)(self._plan)
 
     def layout(self, cube: str) -> CubeLayout:
         if cube not in self.model.cubes:
@@ -146,39 +163,10 @@ class Browser:
         and the most rows of any subtotal set."""
         layout = self.layout(query.cube)
         cube = layout.cube
-        measures = resolve_measures(cube, tuple(dict.fromkeys(query.measures)))  # a|a: once
-        cuts = check_cuts(self.model, cube, query.cuts)
-        split = check_cuts(self.model, cube, query.split)
-        drills = [resolve_drilldown(self.model, cube, d, cuts) for d in query.drilldowns]
-        seen = [d.ref.alias for d in drills]
-        if len(set(seen)) != len(seen):
-            raise QueryError("a dimension can be drilled down only once per query")
         as_of = self.as_of_date(layout, query.as_of)
-        if query.pagesize is not None and query.pagesize < 1:
-            raise QueryError("pagesize must be at least 1")
-        if query.page is not None and query.page < 0:
-            raise QueryError("page must be 0 or more")
-        depths = tuple(len(d.levels) for d in drills)
-        groupings = subtotal_groupings(depths, query.subtotals)
-        if with_summary:
-            groupings += (SUMMARY,)
-        needs = needs_of(layout, measures, cuts + split, drills, as_of)
-        shape = choose_source(layout, needs, self.use_rollups)
-        built = build_aggregate(
-            layout,
-            shape,
-            measures,
-            cuts,
-            drills,
-            query.order,
-            query.page,
-            query.pagesize,
-            as_of,
-            query.lang,
-            split=split,
-            groupings=groupings,
-            limit=limit,
-        )
+        plan = self._plans(replace(query, as_of=None), as_of, with_summary, limit)
+        measures, cuts, split, drills = plan.measures, plan.cuts, plan.split, plan.drills
+        depths, groupings, shape, built = plan.depths, plan.groupings, plan.shape, plan.built
         small = shape.name != "facts" and estimated_rows(layout, shape) <= SMALL_SOURCE_ROWS
         start = time.perf_counter()
         try:
@@ -244,6 +232,49 @@ class Browser:
             "engine_ms": round(elapsed, 3),
         }
         return result
+
+    def _plan(
+        self, query: CubeQuery, as_of: dt.date | None, with_summary: bool, limit: int | None
+    ) -> _Plan:
+        """Names resolved, source chosen, SQL built: everything before the engine, which
+        depends on the query and the model only (the Browser is per model), so `_plans` keeps
+        the last PLANS of them: a repeated query skips ~0.5 ms of Python (measured: 0.93 ms of
+        Python around the engine for a cut-and-drilldown aggregate). Errors are not kept."""
+        layout = self.layout(query.cube)
+        cube = layout.cube
+        measures = resolve_measures(cube, tuple(dict.fromkeys(query.measures)))  # a|a: once
+        cuts = check_cuts(self.model, cube, query.cuts)
+        split = check_cuts(self.model, cube, query.split)
+        drills = [resolve_drilldown(self.model, cube, d, cuts) for d in query.drilldowns]
+        seen = [d.ref.alias for d in drills]
+        if len(set(seen)) != len(seen):
+            raise QueryError("a dimension can be drilled down only once per query")
+        if query.pagesize is not None and query.pagesize < 1:
+            raise QueryError("pagesize must be at least 1")
+        if query.page is not None and query.page < 0:
+            raise QueryError("page must be 0 or more")
+        depths = tuple(len(d.levels) for d in drills)
+        groupings = subtotal_groupings(depths, query.subtotals)
+        if with_summary:
+            groupings += (SUMMARY,)
+        needs = needs_of(layout, measures, cuts + split, drills, as_of)
+        shape = choose_source(layout, needs, self.use_rollups)
+        built = build_aggregate(
+            layout,
+            shape,
+            measures,
+            cuts,
+            drills,
+            query.order,
+            query.page,
+            query.pagesize,
+            as_of,
+            query.lang,
+            split=split,
+            groupings=groupings,
+            limit=limit,
+        )
+        return _Plan(measures, cuts, split, drills, depths, groupings, shape, built)
 
     def _run(self, sql: str, params: dict[str, Any], *, single_thread: bool = False) -> pa.Table:
         if self.limits is None:
