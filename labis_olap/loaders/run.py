@@ -22,10 +22,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import pyarrow as pa
 from rich.console import Console
@@ -373,35 +373,18 @@ def _load(
 
 
 READ_AHEAD = 2
-"""Batches a reading or checking thread may hold ahead of the next step."""
-T = TypeVar("T")
+"""Checked batches the reading thread may hold while the engine stages earlier ones."""
 
 
 def _read_ahead(source: BatchSource, checker: Checker) -> Iterator[tuple[RawBatch, Checked]]:
-    """The source's batches, read in one thread and checked in another while the caller stages
-    the previous ones: chDB releases the GIL while it inserts (measured: another thread ran at
-    full speed during an insert), and pyarrow while it parses and computes, so reading,
-    checking and staging overlap. An error in a thread is raised here; leaving early stops both."""
-    raws = _in_thread(source.batches(), "labis-load-read")
-
-    def check() -> Generator[tuple[RawBatch, Checked], None, None]:
-        try:
-            for raw in raws:
-                yield raw, checker.check(raw)
-        finally:
-            raws.close()
-
-    return _in_thread(check(), "labis-load-check")
-
-
-def _in_thread(items: Iterator[T], name: str) -> Generator[T, None, None]:
-    """`items`, computed in a thread of their own up to READ_AHEAD ahead of the consumer (a
-    generator given is closed in that thread when it ends, early or not)."""
-    close = getattr(items, "close", None)
-    out: queue.Queue[tuple[T] | BaseException | None] = queue.Queue(READ_AHEAD)
+    """The source's batches, read and checked in a thread while the caller stages the previous
+    ones: chDB releases the GIL while it inserts (measured: another thread ran at full speed
+    during an insert), so parsing and checking overlap staging. An error in the thread is raised
+    here; leaving early stops the thread."""
+    out: queue.Queue[tuple[RawBatch, Checked] | BaseException | None] = queue.Queue(READ_AHEAD)
     stop = threading.Event()
 
-    def put(item: tuple[T] | BaseException | None) -> bool:
+    def put(item: tuple[RawBatch, Checked] | BaseException | None) -> bool:
         while not stop.is_set():
             try:
                 out.put(item, timeout=0.1)
@@ -412,23 +395,20 @@ def _in_thread(items: Iterator[T], name: str) -> Generator[T, None, None]:
 
     def work() -> None:
         try:
-            for item in items:
-                if not put((item,)):
+            for raw in source.batches():
+                if not put((raw, checker.check(raw))):
                     return
             put(None)
         except BaseException as exc:  # handed to the consuming thread, which raises it
             put(exc)
-        finally:
-            if close is not None:
-                close()
 
-    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread = threading.Thread(target=work, name="labis-load-read", daemon=True)
     thread.start()
     try:
-        while (got := out.get()) is not None:
-            if isinstance(got, BaseException):
-                raise got
-            yield got[0]
+        while (item := out.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
     finally:
         stop.set()
         thread.join()
