@@ -304,8 +304,9 @@ class Stage:
         )
         if self.person_columns:
             self.engine.execute(
-                f"CREATE TABLE {self.db}.{q(self.codes)} (`key` UInt64, `pseudonym` String)\n"
-                "ENGINE = MergeTree ORDER BY `key`"
+                f"CREATE TABLE {self.db}.{q(self.codes)} (`key` UInt64, `pseudonym` String,\n"
+                "  `h` UInt64 DEFAULT cityHash64(`pseudonym`))\n"
+                "ENGINE = MergeTree ORDER BY `h`"
             )
 
     def drop(self) -> None:
@@ -357,14 +358,15 @@ class Stage:
         Memory grows with the distinct pseudonyms handled at once (several hash sets and a sort
         of 64-character strings), so a large batch is done in passes over hash slices of about
         PERSON_PASS_ROWS pseudonyms each; numbers stay contiguous and the result does not depend on
-        where a killed run stopped."""
+        where a killed run stopped. The codes are ordered by that hash (`h`), so a pass reads
+        its slice only (10M rows: 3 passes over 1.5M codes)."""
         if not self.person_columns:
             return
         p = f"{self.db}.`persons`"
         codes = f"{self.db}.{q(self.codes)}"
         # Staged codes repeat across Arrow batches (1.5M codes for 1.1M persons in 10M rows):
         # the passes are sized by distinct pseudonyms, which is what the sets hold.
-        n = int(self.engine.query(f"SELECT uniq(pseudonym) AS n FROM {codes}").to_pylist()[0]["n"])
+        n = int(self.engine.query(f"SELECT uniq(h) AS n FROM {codes}").to_pylist()[0]["n"])
         passes = max(1, -(-n // PERSON_PASS_ROWS))
         self.engine.execute(f"DROP TABLE IF EXISTS {self.db}.{q(self.persons_map)}")
         self.engine.execute(
@@ -372,7 +374,8 @@ class Stage:
             "ENGINE = Join(ANY, LEFT, `key`) SETTINGS persistent = 0"
         )
         for i in range(passes):
-            part = f"cityHash64(pseudonym) % {passes} = {i}"
+            lo, hi = (i << 64) // passes, ((i + 1) << 64) // passes
+            part = f"h >= {lo} AND h <= {hi - 1}"  # a range of the table's key
             mine = f"(SELECT pseudonym FROM {codes} WHERE {part})"
             self.engine.execute(
                 f"INSERT INTO {p} (person_num, pseudonym)\n"
