@@ -140,7 +140,7 @@ class EmbeddedEngine:
     def release_memory(self) -> None:
         """ClickHouse's allocator keeps freed pages for reuse, and so do Arrow's pool and the C
         heap: purging all three between the steps of a 10M-row CSV load took its peak RSS from
-        1.07-1.10 GB (ClickHouse's and Arrow's only) to 0.93 GB."""
+        1.07-1.10 GB (ClickHouse's and Arrow's only) to 0.94-1.01 GiB."""
         self._run("SYSTEM JEMALLOC PURGE", "Null", None)
         pa.default_memory_pool().release_unused()
         _trim_c_heap()

@@ -36,7 +36,6 @@ file peaked at 688 MB of anonymous memory with 8 MB blocks, 251 MB with 2 MB, in
 so blocks are small and then joined into batches of BATCH_ROWS."""
 BATCH_ROWS = 256 * 1024
 """Rows per batch handed to the checks and the stage (each batch costs a few engine calls)."""
-PARQUET_BATCH_ROWS = BATCH_ROWS
 READ_CHUNK = 1 << 20
 
 
@@ -383,7 +382,7 @@ class Reader:
         next_row = 1
         try:
             for batch in pf.iter_batches(
-                batch_size=PARQUET_BATCH_ROWS, columns=list(dict.fromkeys(names.values()))
+                batch_size=BATCH_ROWS, columns=list(dict.fromkeys(names.values()))
             ):
                 cols = {want: batch.column(have) for want, have in names.items()}
                 yield RawBatch(next_row, cols, batch.num_rows)
