@@ -25,6 +25,7 @@ from ..model.schema import Measure
 from .cell import CubeQuery
 from .limits import QueryLimits
 from .planner import SourceShape, choose_source, estimated_rows, needs_of
+from .present import Labels, present
 from .resolve import ResolvedCut, ResolvedDrilldown, check_cuts, resolve_drilldown, resolve_measures
 from .sqlgen import SUMMARY, Grouping, build_aggregate
 
@@ -125,6 +126,7 @@ class Browser:
         """Time and memory bounds of every aggregate query (the API sets them; the CLI does not)."""
         self._layouts: dict[str, CubeLayout] = {}
         self._plans = functools.lru_cache(maxsize=PLANS)(self._plan)
+        self._labels = Labels(model)
 
     def layout(self, cube: str) -> CubeLayout:
         if cube not in self.model.cubes:
@@ -175,6 +177,7 @@ class Browser:
             where = "its facts" if shape.name == "facts" else f"rollup '{shape.name}'"
             raise EngineError(f"cube '{cube.name}', reading {where}: {exc.message}") from exc
         elapsed = (time.perf_counter() - start) * 1000
+        table = present(table, built.shown, [*built.measure_columns, "__g", "__total_cells"], self._labels)
         by_set = _split_sets(table, built.masks)
         full = tuple(depths)
         attributes = _attributes(built.key_columns, built.label_columns)
