@@ -605,6 +605,39 @@ def test_rollups_equal_facts(demo: Demo) -> None:
     )
 
 
+def test_browser_sorts_as_the_engine_does(demo: Demo) -> None:
+    """An unpaged flows-only answer is sorted by the Browser (query/present.sort_rows), a paged
+    one by the engine's window ORDER BY: the same random queries, unpaged and as one page that
+    holds every cell, must list the same cells in the same order."""
+    cat = Catalog.of(demo.model)
+    sorted_here = Counter[bool]()
+
+    @given(q=cube_queries(cat))
+    @settings(
+        max_examples=80,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    def run(q: CubeQuery) -> None:
+        whole = dataclasses.replace(q, page=None, pagesize=None)
+        if not whole.drilldowns:
+            return  # one cell: nothing to sort, and never paged
+        try:
+            unpaged = demo.with_rollups.aggregate(whole)
+        except UserError:
+            return
+        one_page = demo.with_rollups.aggregate(dataclasses.replace(whole, page=0, pagesize=1_000_000))
+        assert "ORDER BY" in one_page.sql
+        sorted_here["ORDER BY" not in unpaged.sql] += 1
+        problems = row_differences("cells", unpaged.cells.to_pylist(), one_page.cells.to_pylist())
+        assert not problems, describe(whole) + "\n  " + "\n  ".join(problems[:20])
+
+    run()
+    assert sorted_here[True] >= 30, f"too few drilled answers sorted by the Browser: {dict(sorted_here)}"
+
+
 # --- approximate distinct counts past their exact range ----------------------------------------
 
 SKETCH_ROWS = 1_000_000

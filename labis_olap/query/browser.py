@@ -25,7 +25,7 @@ from ..model.schema import Measure
 from .cell import CubeQuery
 from .limits import QueryLimits
 from .planner import SourceShape, choose_source, estimated_rows, needs_of
-from .present import Labels, present
+from .present import Labels, present, sort_rows
 from .resolve import ResolvedCut, ResolvedDrilldown, check_cuts, resolve_drilldown, resolve_measures
 from .sqlgen import SUMMARY, Grouping, build_aggregate
 
@@ -177,6 +177,8 @@ class Browser:
             where = "its facts" if shape.name == "facts" else f"rollup '{shape.name}'"
             raise EngineError(f"cube '{cube.name}', reading {where}: {exc.message}") from exc
         elapsed = (time.perf_counter() - start) * 1000
+        if built.sort is not None:
+            table = sort_rows(table, built.sort, self._labels)
         table = present(table, built.shown, [*built.measure_columns, "__g", "__total_cells"], self._labels)
         by_set = _split_sets(table, built.masks)
         full = tuple(depths)

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from ..compiler.members import label_rows
 from ..model.loader import Model
-from .sqlgen import Shown
+from .sqlgen import Shown, SortKey
 
 Column: TypeAlias = Any
 """A pyarrow ChunkedArray (pyarrow has no type hints)."""
@@ -34,6 +34,7 @@ def _quarter_label(col: Column) -> Column:
 
 
 MAKERS: dict[str, Callable[[Column], Column]] = {
+    "raw": lambda col: col,
     "member": _blank_is_null,
     "split": lambda col: col.cast(pa.bool_()),
     "year": lambda col: pc.year(col).cast(pa.uint16()),
@@ -49,36 +50,66 @@ MAKERS: dict[str, Callable[[Column], Column]] = {
 
 
 class Labels:
-    """Members' labels per (dimension, level, language), as two aligned arrays: keys, labels
-    (null for an empty label, as the SQL's nullIf(dictGet(…), '') gave)."""
+    """Members' labels and sort keys per (dimension, level), from the model: aligned arrays of
+    keys, labels in either language (null for an empty label, as the SQL's
+    nullIf(dictGet(…), '') gave) and sort keys."""
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self._arrays: dict[tuple[str, str, str], tuple[pa.Array, pa.Array]] = {}
+        self._arrays: dict[tuple[str, str], dict[str, pa.Array]] = {}
 
-    def arrays(self, dimension: str, level: str, lang: str) -> tuple[pa.Array, pa.Array]:
-        key = (dimension, level, lang)
-        if key not in self._arrays:  # a race only computes the same arrays twice
+    def arrays(self, dimension: str, level: str) -> dict[str, pa.Array]:
+        if (dimension, level) not in self._arrays:  # a race only computes the same arrays twice
             rows = label_rows(self.model, self.model.dimensions[dimension])
             rows = rows.filter(pc.equal(rows.column("level"), level))
-            labels = rows.column(f"label_{'en' if lang == 'en' else 'lv'}")
-            self._arrays[key] = (rows.column("key").combine_chunks(), _blank_is_null(labels).combine_chunks())
-        return self._arrays[key]
+            self._arrays[(dimension, level)] = {
+                "key": rows.column("key").combine_chunks(),
+                "lv": _blank_is_null(rows.column("label_lv")).combine_chunks(),
+                "en": _blank_is_null(rows.column("label_en")).combine_chunks(),
+                "sort": rows.column("sort").combine_chunks(),
+            }
+        return self._arrays[(dimension, level)]
 
     def of(self, shown: Shown, keys: Column) -> Column:
-        known, labels = self.arrays(shown.dimension, shown.level, shown.lang)
-        return pc.take(labels, pc.index_in(keys, value_set=known))
+        arrays = self.arrays(shown.dimension, shown.level)
+        found = pc.index_in(keys, value_set=arrays["key"])
+        return pc.take(arrays["en" if shown.lang == "en" else "lv"], found)
+
+    def sort_of(self, shown: Shown, keys: Column) -> Column:
+        arrays = self.arrays(shown.dimension, shown.level)
+        found = pc.take(arrays["sort"], pc.index_in(keys, value_set=arrays["key"]))
+        return pc.fill_null(found, "")
+
+
+def _make(shown: Shown, table: pa.Table, labels: Labels) -> Column:
+    col = table.column(shown.column)
+    if shown.how == "label":
+        return labels.of(shown, col)
+    if shown.how == "sort":
+        return labels.sort_of(shown, col)
+    return MAKERS[shown.how](col)
 
 
 def present(table: pa.Table, shown: Sequence[Shown], keep: Sequence[str], labels: Labels) -> pa.Table:
     """The attributes in `shown` order, then the columns in `keep` that the table has."""
     names = [s.name for s in shown]
-    columns = [
-        labels.of(s, table.column(s.column)) if s.how == "label" else MAKERS[s.how](table.column(s.column))
-        for s in shown
-    ]
+    columns = [_make(s, table, labels) for s in shown]
     for name in keep:
         if name in table.column_names:
             names.append(name)
             columns.append(table.column(name))
     return pa.Table.from_arrays(columns, names=names)
+
+
+def sort_rows(table: pa.Table, keys: Sequence[SortKey], labels: Labels) -> pa.Table:
+    """The rows ordered by grouping set (`__g`), then by `keys` within each set, as the SQL's
+    ORDER BY did: bytewise strings, NaN then null last in either direction (ClickHouse's
+    defaults, which are Arrow's)."""
+    if table.num_rows < 2:
+        return table
+    columns = [table.column("__g"), *(_make(k.shown, table, labels) for k in keys)]
+    order = [("k0", "ascending")] + [
+        (f"k{i}", "descending" if k.descending else "ascending") for i, k in enumerate(keys, 1)
+    ]
+    by = pa.Table.from_arrays(columns, names=[name for name, _ in order])
+    return table.take(pc.sort_indices(by, sort_keys=order))

@@ -8,14 +8,16 @@ sent is a bound `{pN:Type}` parameter.
     cells:  SELECT level keys, merged measures FROM source WHERE cuts
             GROUP BY GROUPING SETS ((level keys), (), (subtotal keys)…)
     stock:  last value per cell = argMax(per-date sum, date), grouped the same way
-    final:  keys, labels, measures, calculated measures — ordered, paged per grouping set
+    final:  keys, measures, calculated measures; capped per grouping set (LIMIT BY), or
+            ordered and paged per grouping set (a window) when a page was asked for
+    (flows only, unpaged: cells and final are one SELECT)
 
 The engine returns level keys as grouped (a period's start date, a member key); `Shown` says how
 the Browser turns them into the answer's attributes (year numbers, '2024-Q2', members' labels,
-'' as null). Each expression costs ClickHouse's analyzer time, which on a
-rollup of a few thousand rows is most of the query: moving that presentation out of the SQL and
-answering a flows-only, unpaged query from one SELECT took the engine time of a region × year
-aggregate from 9.0 to 7.1 ms (benchmarks/bench_api.py data, median of 60).
+'' as null), and `SortKey` how it orders unpaged cells. Each expression costs ClickHouse's
+analyzer time, which on a rollup of a few thousand rows is most of the query: with labels,
+period numbers and the ORDER BY in the SQL, bench_api.py's six aggregates took 7.7-18.3 ms of
+engine time, and 5.2-14.8 ms without them (-14 to -33 %; median of 40, interleaved).
 """
 
 from __future__ import annotations
@@ -179,6 +181,17 @@ class Shown:
     lang: str = ""
 
 
+@dataclass(frozen=True)
+class SortKey:
+    """A key of the order the Browser sorts an unpaged answer by, instead of an ORDER
+    BY (which cost the analyzer ≈ 1.7 ms on a small rollup: more than sorting its cells): the
+    values `shown` makes from the engine's column ("raw": as returned; "sort": the member's sort
+    key, '' for an unknown member, as dictGet gives)."""
+
+    shown: Shown
+    descending: bool = False
+
+
 Grouping = tuple[int, ...] | None
 """One grouping set of an aggregate: how many levels of each drilldown it keeps (in drilldown
 order; a split is kept whenever the tuple is given), or None for the grand total of the cell."""
@@ -195,6 +208,8 @@ class AggregateSQL:
     measure_columns: list[str]
     shown: list[Shown]
     """How to make each attribute, top-down (see `Shown`)."""
+    sort: list[SortKey] | None
+    """The order to sort the rows in within each grouping set; None: the engine ordered them."""
     masks: dict[int, Grouping]
     """`__g` value of each grouping set's rows (ClickHouse's grouping() bitmask) → the set."""
     paged: bool
@@ -275,12 +290,14 @@ def build_aggregate(
     labels: list[OutColumn] = []
     shown: list[Shown] = []
     default_order: list[str] = []
+    default_sort: list[SortKey] = []
     if split:
         cond = " AND ".join(cut_condition(c, ctx) for c in split)
         keys.append(_Key(-1, 1, OutColumn("k____split", f"toUInt8({cond})")))
         finals.append(OutColumn(SPLIT_ATTRIBUTE, "toBool(`k____split`)"))
         shown.append(Shown(SPLIT_ATTRIBUTE, "k____split", "split"))
         default_order.append("`k____split` DESC")
+        default_sort.append(SortKey(Shown("", "k____split", "raw"), descending=True))
     for i, d in enumerate(drills):
         alias = d.ref.alias
         if d.ref.dim.is_time:
@@ -293,6 +310,7 @@ def build_aggregate(
                 shown.append(Shown(f"{alias}.{lv.name}", pk, lv.role.value))
                 shown.append(Shown(f"{alias}.{lv.name}_label", pk, f"{lv.role.value}_label"))
                 default_order.append(q(pk))
+                default_sort.append(SortKey(Shown("", pk, "raw")))
             continue
         ldict = labels_dict(layout.model, layout.database, d.ref.dim)
         for depth, lv in enumerate(d.levels, 1):
@@ -307,6 +325,8 @@ def build_aggregate(
             shown.append(Shown(label, k, "label", d.ref.dim.name, lv.name, lang))
             default_order.append(f"dictGet('{ldict}', 'sort', {lookup})")
             default_order.append(q(k))
+            default_sort.append(SortKey(Shown("", k, "sort", d.ref.dim.name, lv.name, lang)))
+            default_sort.append(SortKey(Shown("", k, "raw")))
 
     full: Grouping = tuple(len(d.levels) for d in drills)
     sets: list[Grouping] = [full]
@@ -356,45 +376,43 @@ def build_aggregate(
     select = ", ".join([*(q(k.column.name) for k in keys), *measures_sql])
     paged = bool(keys) and pagesize is not None
     cap = f" LIMIT {params.add(limit + 1, 'UInt64')} BY `__g`" if limit is not None else ""
-    order_sql = " ORDER BY " + ", ".join(["`__g`", *terms])
+    # Unpaged cells are sorted by the Browser (`sort`; LIMIT BY only caps each set, in any
+    # order); a page must be cut from ordered cells, so the engine orders those.
+    sort: list[SortKey] | None = None
+    if keys and not paged:
+        by_name = {s.name: s for s in shown} | {c.name: Shown(c.name, c.name, "raw") for c in measure_cols}
+        sort = [SortKey(by_name[o.field], o.direction == "desc") for o in order] + default_sort
     taken = {*shape.dims, "__t", "__rows", *(k.column.name for k in keys)}
     if len(parts) == 1 and flows and not paged and not taken & {m.name for m in measures}:
         # One SELECT: the measures (calculated ones too) over the group keys and merged measures.
-        flat = ", ".join(
-            [*group_sql, *(mark or ["0 AS `__g`"]), *vals, *measures_sql]
-        )
-        sql = f"SELECT {flat} FROM {source}{where_sql}{group_by}"
-        if keys:
-            sql += order_sql + cap
-        return AggregateSQL(
-            sql, params.values, [c.name for c in finals], [c.name for c in labels],
-            [c.name for c in measure_cols], shown, masks, paged,
-        )  # fmt: skip
-    if len(parts) == 2:
-        join = (
-            f"INNER JOIN ({parts[1]}) AS s USING ({', '.join([*key_names, '`__g`'])})"
-            if keys
-            else f"CROSS JOIN ({parts[1]}) AS s"
-        )
-        cells = f"(SELECT * FROM ({parts[0]}) AS c {join})"
+        flat = ", ".join([*group_sql, *(mark or ["0 AS `__g`"]), *vals, *measures_sql])
+        sql = f"SELECT {flat} FROM {source}{where_sql}{group_by}" + (cap if keys else "")
     else:
-        cells = f"({parts[0]})"
-    if not keys:
-        sql = f"SELECT {select}, 0 AS `__g` FROM {cells} AS cells"
-    elif pagesize is not None:
-        first = params.add((page or 0) * pagesize, "UInt64")
-        last = params.add(((page or 0) + 1) * pagesize, "UInt64")
-        capped = f" AND `__rn` <= {params.add(limit + 1, 'UInt64')}" if limit is not None else ""
-        window = f"PARTITION BY `__g` ORDER BY {', '.join(terms)}" if terms else "PARTITION BY `__g`"
-        sql = (
-            f"SELECT * EXCEPT (`__rn`) FROM (SELECT {select}, `__g`,"
-            f" countIf(`__g` = 0) OVER () AS `__total_cells`, row_number() OVER ({window}) AS `__rn`"
-            f" FROM {cells} AS cells)"
-            f" WHERE (`__g` = 0 AND `__rn` > {first} AND `__rn` <= {last}) OR (`__g` != 0{capped})"
-            " ORDER BY `__g`, `__rn`"
-        )
-    else:
-        sql = f"SELECT {select}, `__g` FROM {cells} AS cells{order_sql}{cap}"
+        if len(parts) == 2:
+            join = (
+                f"INNER JOIN ({parts[1]}) AS s USING ({', '.join([*key_names, '`__g`'])})"
+                if keys
+                else f"CROSS JOIN ({parts[1]}) AS s"
+            )
+            cells = f"(SELECT * FROM ({parts[0]}) AS c {join})"
+        else:
+            cells = f"({parts[0]})"
+        if not keys:
+            sql = f"SELECT {select}, 0 AS `__g` FROM {cells} AS cells"
+        elif paged:
+            first = params.add((page or 0) * (pagesize or 0), "UInt64")
+            last = params.add(((page or 0) + 1) * (pagesize or 0), "UInt64")
+            capped = f" AND `__rn` <= {params.add(limit + 1, 'UInt64')}" if limit is not None else ""
+            window = f"PARTITION BY `__g` ORDER BY {', '.join(terms)}" if terms else "PARTITION BY `__g`"
+            sql = (
+                f"SELECT * EXCEPT (`__rn`) FROM (SELECT {select}, `__g`,"
+                f" countIf(`__g` = 0) OVER () AS `__total_cells`, row_number() OVER ({window}) AS `__rn`"
+                f" FROM {cells} AS cells)"
+                f" WHERE (`__g` = 0 AND `__rn` > {first} AND `__rn` <= {last}) OR (`__g` != 0{capped})"
+                " ORDER BY `__g`, `__rn`"
+            )
+        else:
+            sql = f"SELECT {select}, `__g` FROM {cells} AS cells{cap}"
     return AggregateSQL(
         sql,
         params.values,
@@ -402,6 +420,7 @@ def build_aggregate(
         [c.name for c in labels],
         [c.name for c in measure_cols],
         shown,
+        sort,
         masks,
         paged,
     )
