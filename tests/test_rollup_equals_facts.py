@@ -44,7 +44,7 @@ from labis_olap.errors import EngineError, UserError
 from labis_olap.model.loader import Model, load_model
 from labis_olap.model.schema import Cube, Dimension, Hierarchy, Rollup, TimeRole
 from labis_olap.model.validate import base_measures
-from labis_olap.query.browser import AggregateResult, Browser
+from labis_olap.query.browser import AggregateResult, Browser, adds_up
 from labis_olap.query.cell import CubeQuery, Cut, Drilldown, Order, PointCut, RangeCut, SetCut
 from labis_olap.query.cell import Path as MemberPath
 from labis_olap.query.cuts import format_cut
@@ -605,12 +605,28 @@ def test_rollups_equal_facts(demo: Demo) -> None:
     )
 
 
-def test_browser_sorts_as_the_engine_does(demo: Demo) -> None:
-    """An unpaged flows-only answer is sorted by the Browser (query/present.sort_rows), a paged
-    one by the engine's window ORDER BY: the same random queries, unpaged and as one page that
-    holds every cell, must list the same cells in the same order."""
+def test_browser_sorts_and_totals_as_the_engine_does(demo: Demo) -> None:
+    """An unpaged answer is sorted by the Browser (query/present.sort_rows), and the grand total
+    of counts and exact sums is its cells added up (browser.adds_up); a page is ordered by the
+    engine's window and totalled by a grouping set. The same random queries, unpaged and as one
+    page that holds every cell, must list the same cells in the same order, with the same
+    summary."""
     cat = Catalog.of(demo.model)
     sorted_here = Counter[bool]()
+    added_up = Counter[bool]()
+
+    def check(q: CubeQuery) -> None:
+        try:
+            unpaged = demo.with_rollups.aggregate(q)
+        except UserError:
+            return
+        one_page = demo.with_rollups.aggregate(dataclasses.replace(q, page=0, pagesize=1_000_000))
+        assert "ORDER BY" in one_page.sql
+        sorted_here["ORDER BY" not in unpaged.sql] += 1
+        added_up["GROUPING SETS" not in unpaged.sql] += 1
+        problems = row_differences("cells", unpaged.cells.to_pylist(), one_page.cells.to_pylist())
+        problems += row_differences("summary", [unpaged.summary or {}], [one_page.summary or {}])
+        assert not problems, describe(q) + "\n  " + "\n  ".join(problems[:20])
 
     @given(q=cube_queries(cat))
     @settings(
@@ -623,19 +639,20 @@ def test_browser_sorts_as_the_engine_does(demo: Demo) -> None:
     def run(q: CubeQuery) -> None:
         whole = dataclasses.replace(q, page=None, pagesize=None)
         if not whole.drilldowns:
-            return  # one cell: nothing to sort, and never paged
-        try:
-            unpaged = demo.with_rollups.aggregate(whole)
-        except UserError:
-            return
-        one_page = demo.with_rollups.aggregate(dataclasses.replace(whole, page=0, pagesize=1_000_000))
-        assert "ORDER BY" in one_page.sql
-        sorted_here["ORDER BY" not in unpaged.sql] += 1
-        problems = row_differences("cells", unpaged.cells.to_pylist(), one_page.cells.to_pylist())
-        assert not problems, describe(whole) + "\n  " + "\n  ".join(problems[:20])
+            return  # one cell: nothing to sort or add up, and never paged
+        check(whole)
+        # The same question with only the measures whose total is added up, when some are.
+        layout = demo.with_rollups.layout(q.cube)
+        known = {m.name: m for m in layout.cube.measures}
+        additive = tuple(m for m in q.measures if m in known and adds_up(layout, known[m]))
+        if additive and additive != q.measures:
+            dropped = set(q.measures) - set(additive)
+            check(dataclasses.replace(whole, measures=additive, order=tuple(
+                o for o in whole.order if o.field not in dropped)))  # fmt: skip
 
     run()
     assert sorted_here[True] >= 30, f"too few drilled answers sorted by the Browser: {dict(sorted_here)}"
+    assert added_up[True] >= 10, f"too few grand totals added up from cells: {dict(added_up)}"
 
 
 # --- approximate distinct counts past their exact range ----------------------------------------

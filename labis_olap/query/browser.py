@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
 from ..errors import EngineError, NotFoundError, QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.loader import Model
-from ..model.schema import Measure
+from ..model.schema import ColumnType, Function, Measure
 from .cell import CubeQuery
 from .limits import QueryLimits
 from .planner import SourceShape, choose_source, estimated_rows, needs_of
@@ -113,6 +114,8 @@ class _Plan:
     shape: SourceShape
     built: Any
     """The SQL, its parameters and how to read its answer (sqlgen.build_aggregate)."""
+    summed: bool
+    """The grand total is the cells added up (see `adds_up`), not a grouping set of the SQL."""
 
 
 class Browser:
@@ -179,7 +182,9 @@ class Browser:
         elapsed = (time.perf_counter() - start) * 1000
         if built.sort is not None:
             table = sort_rows(table, built.sort, self._labels)
-        table = present(table, built.shown, [*built.measure_columns, "__g", "__total_cells"], self._labels)
+        keep = dict(zip(built.measure_columns, built.measure_sources, strict=True))
+        keep |= {"__g": "__g", "__total_cells": "__total_cells"}
+        table = present(table, built.shown, keep, self._labels)
         by_set = _split_sets(table, built.masks)
         full = tuple(depths)
         attributes = _attributes(built.key_columns, built.label_columns)
@@ -198,6 +203,10 @@ class Browser:
         if not drills and not split:
             rows = cells.to_pylist()
             summary = rows[0] if rows else {}
+        elif plan.summed:
+            summary = {m: pc.sum(cells.column(m)).as_py() for m in built.measure_columns}
+            if not cells.num_rows:
+                summary = self._empty_summary(query)
         elif SUMMARY in by_set:
             rows = by_set.pop(SUMMARY).select(built.measure_columns).to_pylist()
             summary = rows[0] if rows else self._empty_summary(query)
@@ -260,7 +269,14 @@ class Browser:
             raise QueryError("page must be 0 or more")
         depths = tuple(len(d.levels) for d in drills)
         groupings = subtotal_groupings(depths, query.subtotals)
-        if with_summary:
+        summed = (
+            with_summary
+            and bool(drills or split)
+            and query.pagesize is None
+            and not groupings
+            and all(adds_up(layout, m) for m in measures)
+        )
+        if with_summary and not summed:
             groupings += (SUMMARY,)
         needs = needs_of(layout, measures, cuts + split, drills, as_of)
         shape = choose_source(layout, needs, self.use_rollups)
@@ -279,7 +295,7 @@ class Browser:
             groupings=groupings,
             limit=limit,
         )
-        return _Plan(measures, cuts, split, drills, depths, groupings, shape, built)
+        return _Plan(measures, cuts, split, drills, depths, groupings, shape, built, summed)
 
     def _run(self, sql: str, params: dict[str, Any], *, single_thread: bool = False) -> pa.Table:
         if self.limits is None:
@@ -307,6 +323,21 @@ class Browser:
         """The grand total of a cell without facts (no grouping-set row came back for it)."""
         total_q = CubeQuery(query.cube, query.measures, query.cuts, as_of=query.as_of, lang=query.lang)
         return self.aggregate(total_q).summary or {}
+
+
+def adds_up(layout: CubeLayout, m: Measure) -> bool:
+    """Whether the grand total of a measure is exactly the sum of its cells: a count, or a sum of
+    integers or decimals (not floats: another order of addition may round differently). Every
+    fact is in exactly one cell of an unpaged answer (unknown members in the '' cell), so these
+    totals are added up in Python instead of an extra grouping set, which cost ≈ 1 ms of the
+    engine's 5-6 ms on a small rollup."""
+    if m.is_calculated:
+        return False
+    if m.function == Function.count:
+        return True
+    if m.function != Function.sum or m.column is None:
+        return False
+    return layout.cube.column(m.column).type in (ColumnType.int, ColumnType.int64, ColumnType.decimal)
 
 
 def too_many_cells(limit: int, what: str = "cells") -> QueryError:

@@ -10,7 +10,7 @@ engine's label dictionaries do: those are named by a digest of the dimension and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import pyarrow as pa
@@ -90,14 +90,15 @@ def _make(shown: Shown, table: pa.Table, labels: Labels) -> Column:
     return MAKERS[shown.how](col)
 
 
-def present(table: pa.Table, shown: Sequence[Shown], keep: Sequence[str], labels: Labels) -> pa.Table:
-    """The attributes in `shown` order, then the columns in `keep` that the table has."""
+def present(table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], labels: Labels) -> pa.Table:
+    """The attributes in `shown` order, then the columns of `keep` (name → the engine's column)
+    that the table has."""
     names = [s.name for s in shown]
     columns = [_make(s, table, labels) for s in shown]
-    for name in keep:
-        if name in table.column_names:
+    for name, source in keep.items():
+        if source in table.column_names:
             names.append(name)
-            columns.append(table.column(name))
+            columns.append(table.column(source))
     return pa.Table.from_arrays(columns, names=names)
 
 

@@ -206,6 +206,8 @@ class AggregateSQL:
     key_columns: list[str]
     label_columns: list[str]
     measure_columns: list[str]
+    measure_sources: list[str]
+    """The engine's column of each measure column (its name, or the merged `v__…`)."""
     shown: list[Shown]
     """How to make each attribute, top-down (see `Shown`)."""
     sort: list[SortKey] | None
@@ -375,18 +377,29 @@ def build_aggregate(
     measures_sql = [f"{c.sql} AS {q(c.name)}" for c in measure_cols]
     select = ", ".join([*(q(k.column.name) for k in keys), *measures_sql])
     paged = bool(keys) and pagesize is not None
-    cap = f" LIMIT {params.add(limit + 1, 'UInt64')} BY `__g`" if limit is not None else ""
+    cap = ""
+    if limit is not None:
+        cap = f" LIMIT {params.add(limit + 1, 'UInt64')}" + (" BY `__g`" if len(sets) > 1 else "")
+    taken = {*shape.dims, "__t", "__rows", *(k.column.name for k in keys)}
+    flat = len(parts) == 1 and bool(flows) and not paged and not taken & {m.name for m in measures}
+    # The engine's column of each measure: flat, a plain measure is its merged value (`v__…`),
+    # read as it is (an alias of it cost the analyzer ≈ 0.3 ms); a calculated one is named.
+    sources = [("v__" if flat and not m.is_calculated else "") + m.name for m in measures]
     # Unpaged cells are sorted by the Browser (`sort`; LIMIT BY only caps each set, in any
     # order); a page must be cut from ordered cells, so the engine orders those.
     sort: list[SortKey] | None = None
     if keys and not paged:
-        by_name = {s.name: s for s in shown} | {c.name: Shown(c.name, c.name, "raw") for c in measure_cols}
+        by_name = {s.name: s for s in shown} | {
+            c.name: Shown(c.name, src, "raw") for c, src in zip(measure_cols, sources, strict=True)
+        }
         sort = [SortKey(by_name[o.field], o.direction == "desc") for o in order] + default_sort
-    taken = {*shape.dims, "__t", "__rows", *(k.column.name for k in keys)}
-    if len(parts) == 1 and flows and not paged and not taken & {m.name for m in measures}:
-        # One SELECT: the measures (calculated ones too) over the group keys and merged measures.
-        flat = ", ".join([*group_sql, *(mark or ["0 AS `__g`"]), *vals, *measures_sql])
-        sql = f"SELECT {flat} FROM {source}{where_sql}{group_by}" + (cap if keys else "")
+    if flat:
+        # One SELECT: the merged measures and the calculated ones over the group keys.
+        calculated = [
+            f"{c.sql} AS {q(c.name)}" for c, m in zip(measure_cols, measures, strict=True) if m.is_calculated
+        ]
+        flat_sql = ", ".join([*group_sql, *(mark or ["0 AS `__g`"]), *vals, *calculated])
+        sql = f"SELECT {flat_sql} FROM {source}{where_sql}{group_by}" + (cap if keys else "")
     else:
         if len(parts) == 2:
             join = (
@@ -419,6 +432,7 @@ def build_aggregate(
         [c.name for c in finals],
         [c.name for c in labels],
         [c.name for c in measure_cols],
+        sources,
         shown,
         sort,
         masks,
