@@ -50,35 +50,36 @@ MAKERS: dict[str, Callable[[Column], Column]] = {
 
 
 class Labels:
-    """Members' labels and sort keys per (dimension, level), from the model: aligned arrays of
-    keys, labels in either language (null for an empty label, as the SQL's
-    nullIf(dictGet(…), '') gave) and sort keys."""
+    """Members' labels and sort keys per (dimension, level), from the model, as mappings from a
+    member's key: its label in either language (None for an empty label, as the SQL's
+    nullIf(dictGet(…), '') gave) and its sort key.
+
+    Looked up with Python dicts, not Arrow's index_in: that builds a hash table of the members
+    on every call; right after a query (caches cold) the sort keys of 22 cells took 0.19 ms
+    that way and 0.09 ms this way."""
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self._arrays: dict[tuple[str, str], dict[str, pa.Array]] = {}
+        self._maps: dict[tuple[str, str], dict[str, dict[str, str | None]]] = {}
 
-    def arrays(self, dimension: str, level: str) -> dict[str, pa.Array]:
-        if (dimension, level) not in self._arrays:  # a race only computes the same arrays twice
-            rows = label_rows(self.model, self.model.dimensions[dimension])
-            rows = rows.filter(pc.equal(rows.column("level"), level))
-            self._arrays[(dimension, level)] = {
-                "key": rows.column("key").combine_chunks(),
-                "lv": _blank_is_null(rows.column("label_lv")).combine_chunks(),
-                "en": _blank_is_null(rows.column("label_en")).combine_chunks(),
-                "sort": rows.column("sort").combine_chunks(),
+    def maps(self, dimension: str, level: str) -> dict[str, dict[str, str | None]]:
+        if (dimension, level) not in self._maps:  # a race only computes the same maps twice
+            rows = label_rows(self.model, self.model.dimensions[dimension]).to_pylist()
+            mine = [r for r in rows if r["level"] == level]
+            self._maps[(dimension, level)] = {
+                "lv": {r["key"]: r["label_lv"] or None for r in mine},
+                "en": {r["key"]: r["label_en"] or None for r in mine},
+                "sort": {r["key"]: r["sort"] for r in mine},
             }
-        return self._arrays[(dimension, level)]
+        return self._maps[(dimension, level)]
 
     def of(self, shown: Shown, keys: Column) -> Column:
-        arrays = self.arrays(shown.dimension, shown.level)
-        found = pc.index_in(keys, value_set=arrays["key"])
-        return pc.take(arrays["en" if shown.lang == "en" else "lv"], found)
+        labels = self.maps(shown.dimension, shown.level)["en" if shown.lang == "en" else "lv"]
+        return pa.array([labels.get(k) for k in keys.to_pylist()], pa.string())
 
     def sort_of(self, shown: Shown, keys: Column) -> Column:
-        arrays = self.arrays(shown.dimension, shown.level)
-        found = pc.take(arrays["sort"], pc.index_in(keys, value_set=arrays["key"]))
-        return pc.fill_null(found, "")
+        order = self.maps(shown.dimension, shown.level)["sort"]
+        return pa.array([order.get(k, "") for k in keys.to_pylist()], pa.string())
 
 
 def _make(shown: Shown, table: pa.Table, labels: Labels) -> Column:
