@@ -21,6 +21,7 @@ from ..engine.base import Engine
 from ..model.loader import Model
 from ..settings import Settings
 from . import errors
+from .fastpath import AggregateFastPath
 from .routes import admin, aggregate, facts, indicators, members, meta, report
 from .schemas import ErrorResponse
 from .state import AppState
@@ -43,9 +44,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(
-    settings: Settings | None = None, model: Model | None = None, engine: Engine | None = None
+    settings: Settings | None = None,
+    model: Model | None = None,
+    engine: Engine | None = None,
+    *,
+    fast_path: bool = True,
 ) -> FastAPI:
-    """The app over a model and an engine; either is made from settings on startup when not given."""
+    """The app over a model and an engine; either is made from settings on startup when not given.
+    `fast_path=False` leaves every aggregate to FastAPI's route (to compare: api/fastpath.py)."""
     state = AppState(settings or Settings(), model, engine)
 
     @asynccontextmanager
@@ -70,6 +76,8 @@ def create_app(
     for module in (meta, admin, aggregate, members, facts, report, indicators):
         app.include_router(module.router)
     web.install(app)
+    if fast_path:
+        app.add_middleware(AggregateFastPath)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -93,6 +93,11 @@ def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "internal error (logged)")
 
 
+def render(request: Request, exc: Exception) -> Response:
+    """The error response for an exception raised outside FastAPI's handlers (api/fastpath.py)."""
+    return _user_error(request, exc) if isinstance(exc, UserError) else _internal_error(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(UserError, _user_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -28,6 +28,7 @@ from ..deps import (
 )
 from ..render import Format, Header, json_response, raw_json_response, table_response
 from ..schemas import AggregateResponse, CellResponse
+from ..state import AppState
 
 router = APIRouter(tags=["cubes"])
 
@@ -60,20 +61,33 @@ async def aggregate(
     model and data versions (`explain=1` says hit or miss). Over the server's time or memory
     limit per query: 400 `query_timeout` / `query_too_large`; more cells than the server's
     limit without `pagesize`: 400 `bad_query`, saying to page."""
-    # async: a cache hit is answered on the event loop; the engine runs in the thread pool.
     args = service.AggregateArgs(
         cut, drilldown, aggregates, split, order, page, pagesize, as_of, lang, explain, subtotals
     )
-    answer, prepared = service.cached_answer(state, layout, args)
-    if answer is None:
-        answer = await run_in_threadpool(service.aggregate_answer, state, layout, args, (), prepared)
+    return await answer(state, layout, args, format, header, prettyprint)
+
+
+async def answer(
+    state: AppState,
+    layout: CubeLayout,
+    args: service.AggregateArgs,
+    format: Format = "json",
+    header: Header = "names",
+    prettyprint: bool = False,
+) -> Response:
+    """The aggregate's response (this route's, and the fast path's: api/fastpath.py).
+
+    A cache hit is answered on the event loop; the engine runs in the thread pool."""
+    found, prepared = service.cached_answer(state, layout, args)
+    if found is None:
+        found = await run_in_threadpool(service.aggregate_answer, state, layout, args, (), prepared)
     if format != "json":
-        return await run_in_threadpool(_table, answer, layout, format, header, lang)
-    if not explain and not prettyprint:
-        return raw_json_response(answer.json)
-    payload = dict(answer.payload)
-    if explain:
-        payload["explain"] = answer.explained()
+        return await run_in_threadpool(_table, found, layout, format, header, args.lang)
+    if not args.explain and not prettyprint:
+        return raw_json_response(found.json)
+    payload = dict(found.payload)
+    if args.explain:
+        payload["explain"] = found.explained()
     return json_response(payload, prettyprint=prettyprint)
 
 
