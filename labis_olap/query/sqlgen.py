@@ -300,19 +300,25 @@ def build_aggregate(
         shown.append(Shown(SPLIT_ATTRIBUTE, "k____split", "split"))
         default_order.append("`k____split` DESC")
         default_sort.append(SortKey(Shown("", "k____split", "raw"), descending=True))
+    # Without subtotals no set drops a finer period and keeps a coarser one, so a time drilldown
+    # groups by its deepest period alone: the year or quarter of a month's start is the month's.
+    only_whole = all(g is None or g == tuple(len(d.levels) for d in drills) for g in groupings)
     for i, d in enumerate(drills):
         alias = d.ref.alias
         if d.ref.dim.is_time:
             for depth, lv in enumerate(d.levels, 1):
                 assert lv.role is not None
                 pk = f"k__{alias}__{lv.name}"
-                keys.append(_Key(i, depth, OutColumn(pk, time_bucket(lv.role, "`__t`"))))
+                if only_whole and depth < len(d.levels):
+                    pk = f"k__{alias}__{d.levels[-1].name}"  # the deepest level's key (below)
+                else:
+                    keys.append(_Key(i, depth, OutColumn(pk, time_bucket(lv.role, "`__t`"))))
+                    default_order.append(q(pk))
+                    default_sort.append(SortKey(Shown("", pk, "raw")))
                 finals.append(OutColumn(f"{alias}.{lv.name}", f"{TIME_KEY[lv.role]}({q(pk)})"))
                 labels.append(OutColumn(f"{alias}.{lv.name}_label", TIME_LABEL[lv.role].format(q(pk))))
                 shown.append(Shown(f"{alias}.{lv.name}", pk, lv.role.value))
                 shown.append(Shown(f"{alias}.{lv.name}_label", pk, f"{lv.role.value}_label"))
-                default_order.append(q(pk))
-                default_sort.append(SortKey(Shown("", pk, "raw")))
             continue
         ldict = labels_dict(layout.model, layout.database, d.ref.dim)
         for depth, lv in enumerate(d.levels, 1):
