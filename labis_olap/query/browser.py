@@ -26,7 +26,7 @@ from ..model.schema import ColumnType, Function, Measure
 from .cell import CubeQuery
 from .limits import QueryLimits
 from .planner import SourceShape, choose_source, estimated_rows, needs_of
-from .present import Labels, present, sort_rows
+from .present import Members, derive, present, sort_rows
 from .resolve import ResolvedCut, ResolvedDrilldown, check_cuts, resolve_drilldown, resolve_measures
 from .sqlgen import SUMMARY, Grouping, build_aggregate
 
@@ -129,7 +129,7 @@ class Browser:
         """Time and memory bounds of every aggregate query (the API sets them; the CLI does not)."""
         self._layouts: dict[str, CubeLayout] = {}
         self._plans = functools.lru_cache(maxsize=PLANS)(self._plan)
-        self._labels = Labels(model)
+        self._members = Members(model)
 
     def layout(self, cube: str) -> CubeLayout:
         if cube not in self.model.cubes:
@@ -180,11 +180,12 @@ class Browser:
             where = "its facts" if shape.name == "facts" else f"rollup '{shape.name}'"
             raise EngineError(f"cube '{cube.name}', reading {where}: {exc.message}") from exc
         elapsed = (time.perf_counter() - start) * 1000
+        table = derive(table, built.derived, self._members)
         if built.sort is not None:
-            table = sort_rows(table, built.sort, self._labels)
+            table = sort_rows(table, built.sort, self._members)
         keep = dict(zip(built.measure_columns, built.measure_sources, strict=True))
         keep |= {"__g": "__g", "__total_cells": "__total_cells"}
-        table = present(table, built.shown, keep, self._labels)
+        table = present(table, built.shown, keep, self._members)
         by_set = _split_sets(table, built.masks)
         full = tuple(depths)
         attributes = _attributes(built.key_columns, built.label_columns)

@@ -16,9 +16,9 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..compiler.members import label_rows
+from ..compiler.members import label_rows, map_rows
 from ..model.loader import Model
-from .sqlgen import Shown, SortKey
+from .sqlgen import Derived, Shown, SortKey
 
 Column: TypeAlias = Any
 """A pyarrow ChunkedArray (pyarrow has no type hints)."""
@@ -49,10 +49,11 @@ MAKERS: dict[str, Callable[[Column], Column]] = {
 """The same values and types as ClickHouse's toYear/toQuarter/…, nullIf and toBool."""
 
 
-class Labels:
-    """Members' labels and sort keys per (dimension, level), from the model, as mappings from a
-    member's key: its label in either language (None for an empty label, as the SQL's
-    nullIf(dictGet(…), '') gave) and its sort key.
+class Members:
+    """What the model says of a dimension's members, per level, as mappings: from a member's key
+    to its label in either language (None for an empty label, as the SQL's nullIf(dictGet(…), '')
+    gave) and its sort key; from a fact key to its member at a level (dimensions without
+    versions: the engine's map dictionary, which has the same rows).
 
     Looked up with Python dicts, not Arrow's index_in: that builds a hash table of the members
     on every call; right after a query (caches cold) the sort keys of 22 cells took 0.19 ms
@@ -61,6 +62,7 @@ class Labels:
     def __init__(self, model: Model) -> None:
         self.model = model
         self._maps: dict[tuple[str, str], dict[str, dict[str, str | None]]] = {}
+        self._levels: dict[tuple[str, str], dict[str, str]] = {}
 
     def maps(self, dimension: str, level: str) -> dict[str, dict[str, str | None]]:
         if (dimension, level) not in self._maps:  # a race only computes the same maps twice
@@ -81,8 +83,23 @@ class Labels:
         order = self.maps(shown.dimension, shown.level)["sort"]
         return pa.array([order.get(k, "") for k in keys.to_pylist()], pa.string())
 
+    def level_of(self, derived: Derived, fact_keys: Column) -> Column:
+        if (derived.dimension, derived.level) not in self._levels:
+            rows = map_rows(self.model, self.model.dimensions[derived.dimension]).to_pydict()
+            pairs = zip(rows["fact_key"], rows[derived.level], strict=True)
+            self._levels[(derived.dimension, derived.level)] = dict(pairs)
+        level = self._levels[(derived.dimension, derived.level)]
+        return pa.array([level.get(k, "") for k in fact_keys.to_pylist()], pa.string())
 
-def _make(shown: Shown, table: pa.Table, labels: Labels) -> Column:
+
+def derive(table: pa.Table, derived: Sequence[Derived], members: Members) -> pa.Table:
+    """The table with the level keys in `derived` added."""
+    for d in derived:
+        table = table.append_column(d.column, members.level_of(d, table.column(d.source)))
+    return table
+
+
+def _make(shown: Shown, table: pa.Table, labels: Members) -> Column:
     col = table.column(shown.column)
     if shown.how == "label":
         return labels.of(shown, col)
@@ -91,7 +108,7 @@ def _make(shown: Shown, table: pa.Table, labels: Labels) -> Column:
     return MAKERS[shown.how](col)
 
 
-def present(table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], labels: Labels) -> pa.Table:
+def present(table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], labels: Members) -> pa.Table:
     """The attributes in `shown` order, then the columns of `keep` (name → the engine's column)
     that the table has."""
     names = [s.name for s in shown]
@@ -103,7 +120,7 @@ def present(table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], la
     return pa.Table.from_arrays(columns, names=names)
 
 
-def sort_rows(table: pa.Table, keys: Sequence[SortKey], labels: Labels) -> pa.Table:
+def sort_rows(table: pa.Table, keys: Sequence[SortKey], labels: Members) -> pa.Table:
     """The rows ordered by grouping set (`__g`), then by `keys` within each set, as the SQL's
     ORDER BY did: bytewise strings, NaN then null last in either direction (ClickHouse's
     defaults, which are Arrow's)."""
