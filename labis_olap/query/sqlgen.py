@@ -10,7 +10,7 @@ sent is a bound `{pN:Type}` parameter.
     stock:  last value per cell = argMax(per-date sum, date), grouped the same way
     final:  keys, measures, calculated measures; capped per grouping set (LIMIT BY), or
             ordered and paged per grouping set (a window) when a page was asked for
-    (flows only, unpaged: cells and final are one SELECT)
+    (flows only or stocks only, unpaged: the cells' SELECT is the final one)
 
 The engine returns level keys as grouped (a period's start date, a member key); `Shown` says how
 the Browser turns them into the answer's attributes (year numbers, '2024-Q2', members' labels,
@@ -395,10 +395,9 @@ def build_aggregate(
         inner = f"SELECT {inner_cols} FROM {source}{where_sql}{inner_group}"
         lasts = [f"argMax({q('d__' + m.name)}, `__t`) AS {q('v__' + m.name)}" for m in stocks]
         outer_keys = [*key_names, "`__g`"] if keys else []
-        parts.append(
-            f"SELECT {', '.join([*outer_keys, *lasts])} FROM ({inner})"
-            + (f" GROUP BY {', '.join(outer_keys)}" if outer_keys else "")
-        )
+        stock_select = [*outer_keys, *lasts]
+        stock_from = f" FROM ({inner})" + (f" GROUP BY {', '.join(outer_keys)}" if outer_keys else "")
+        parts.append(f"SELECT {', '.join(stock_select)}{stock_from}")
     measure_cols = [OutColumn(m.name, _final_measure(layout, m)) for m in measures]
     label_of = {c.name: c for c in labels}
     attrs = [c for k in finals for c in (k, label_of.get(f"{k.name}_label")) if c is not None]
@@ -409,8 +408,8 @@ def build_aggregate(
     cap = ""
     if limit is not None:
         cap = f" LIMIT {params.add(limit + 1, 'UInt64')}" + (" BY `__g`" if len(sets) > 1 else "")
-    taken = {*shape.dims, "__t", "__rows", *(k.column.name for k in keys)}
-    flat = len(parts) == 1 and bool(flows) and not paged and not taken & {m.name for m in measures}
+    taken = {*shape.dims, "__t", "__rows", "__g", *(k.column.name for k in keys)}
+    flat = len(parts) == 1 and not paged and not taken & {m.name for m in measures}
     # The engine's column of each measure: flat, a plain measure is its merged value (`v__…`),
     # read as it is (an alias of it cost the analyzer ≈ 0.3 ms); a calculated one is named.
     sources = [("v__" if flat and not m.is_calculated else "") + m.name for m in measures]
@@ -423,12 +422,18 @@ def build_aggregate(
         }
         sort = [SortKey(by_name[o.field], o.direction == "desc") for o in order] + default_sort
     if flat:
-        # One SELECT: the merged measures and the calculated ones over the group keys.
+        # The cells' SELECT is the final one: the calculated measures join the merged ones (or
+        # the stocks' last values) over the group keys.
         calculated = [
             f"{c.sql} AS {q(c.name)}" for c, m in zip(measure_cols, measures, strict=True) if m.is_calculated
         ]
-        flat_sql = ", ".join([*group_sql, *(mark or ["0 AS `__g`"]), *vals, *calculated])
-        sql = f"SELECT {flat_sql} FROM {source}{where_sql}{group_by}" + (cap if keys else "")
+        if not stocks:
+            flat_sql = ", ".join([*group_sql, *(mark or ["0 AS `__g`"]), *vals, *calculated])
+            sql = f"SELECT {flat_sql} FROM {source}{where_sql}{group_by}"
+        else:
+            flat_sql = ", ".join([*stock_select, *([] if keys else ["0 AS `__g`"]), *calculated])
+            sql = f"SELECT {flat_sql}{stock_from}"
+        sql += cap if keys else ""
     else:
         if len(parts) == 2:
             join = (
