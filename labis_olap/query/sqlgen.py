@@ -15,9 +15,11 @@ sent is a bound `{pN:Type}` parameter.
 The engine returns level keys as grouped (a period's start date, a member key); `Shown` says how
 the Browser turns them into the answer's attributes (year numbers, '2024-Q2', members' labels,
 '' as null), and `SortKey` how it orders unpaged cells. Each expression costs ClickHouse's
-analyzer time, which on a rollup of a few thousand rows is most of the query: with labels,
-period numbers and the ORDER BY in the SQL, bench_api.py's six aggregates took 7.7-18.3 ms of
-engine time, and 5.2-14.8 ms without them (-14 to -33 %; median of 40, interleaved).
+analyzer time, which on a rollup of a few thousand rows is most of the query. With labels,
+period numbers, the ORDER BY, the grand total's grouping set (for counts and exact sums),
+coarser time and member keys and an extra query level in the SQL, bench_api.py's six
+aggregates took 8.5-20.0 ms of engine time; without them 4.2-15.3 ms (-27 to -55 %; interleaved
+medians of 40, 2026-11-26).
 """
 
 from __future__ import annotations
