@@ -1,8 +1,8 @@
 """The answer's attributes from what the engine returned (see sqlgen.Shown).
 
 The engine groups by period starts and member keys; numbering periods, writing their labels,
-looking up members' labels and turning '' into null happen here, vectorised over the whole
-result, because the same expressions in the SQL cost ClickHouse's analyzer more than running
+looking up members' labels and turning '' into null happen here, over the whole result at
+once, because the same expressions in the SQL cost ClickHouse's analyzer more than running
 them (sqlgen's module docstring has the figures). Members' labels come from the model, as the
 engine's label dictionaries do: those are named by a digest of the dimension and its members
 (compiler.physical.dim_digest), so a model's labels are the engine's.
@@ -99,20 +99,20 @@ def derive(table: pa.Table, derived: Sequence[Derived], members: Members) -> pa.
     return table
 
 
-def _make(shown: Shown, table: pa.Table, labels: Members) -> Column:
+def _make(shown: Shown, table: pa.Table, members: Members) -> Column:
     col = table.column(shown.column)
     if shown.how == "label":
-        return labels.of(shown, col)
+        return members.of(shown, col)
     if shown.how == "sort":
-        return labels.sort_of(shown, col)
+        return members.sort_of(shown, col)
     return MAKERS[shown.how](col)
 
 
-def present(table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], labels: Members) -> pa.Table:
+def present(table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], members: Members) -> pa.Table:
     """The attributes in `shown` order, then the columns of `keep` (name → the engine's column)
     that the table has."""
     names = [s.name for s in shown]
-    columns = [_make(s, table, labels) for s in shown]
+    columns = [_make(s, table, members) for s in shown]
     for name, source in keep.items():
         if source in table.column_names:
             names.append(name)
@@ -120,13 +120,13 @@ def present(table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], la
     return pa.Table.from_arrays(columns, names=names)
 
 
-def sort_rows(table: pa.Table, keys: Sequence[SortKey], labels: Members) -> pa.Table:
+def sort_rows(table: pa.Table, keys: Sequence[SortKey], members: Members) -> pa.Table:
     """The rows ordered by grouping set (`__g`), then by `keys` within each set, as the SQL's
     ORDER BY did: bytewise strings, NaN then null last in either direction (ClickHouse's
     defaults, which are Arrow's)."""
     if table.num_rows < 2:
         return table
-    columns = [table.column("__g"), *(_make(k.shown, table, labels) for k in keys)]
+    columns = [table.column("__g"), *(_make(k.shown, table, members) for k in keys)]
     order = [("k0", "ascending")] + [
         (f"k{i}", "descending" if k.descending else "ascending") for i, k in enumerate(keys, 1)
     ]

@@ -318,7 +318,8 @@ def build_aggregate(
         default_sort.append(SortKey(Shown("", "k____split", "raw"), descending=True))
     # Without subtotals no set drops a finer period and keeps a coarser one, so a time drilldown
     # groups by its deepest period alone: the year or quarter of a month's start is the month's.
-    only_whole = all(g is None or g == tuple(len(d.levels) for d in drills) for g in groupings)
+    full: Grouping = tuple(len(d.levels) for d in drills)
+    only_whole = all(g is None or g == full for g in groupings)
     for i, d in enumerate(drills):
         alias = d.ref.alias
         if d.ref.dim.is_time:
@@ -361,7 +362,6 @@ def build_aggregate(
             default_sort.append(SortKey(Shown("", k, "sort", d.ref.dim.name, lv.name, lang)))
             default_sort.append(SortKey(Shown("", k, "raw")))
 
-    full: Grouping = tuple(len(d.levels) for d in drills)
     sets: list[Grouping] = [full]
     if keys:
         sets.extend(g for g in dict.fromkeys(groupings) if g != full)
@@ -448,9 +448,9 @@ def build_aggregate(
             cells = f"({parts[0]})"
         if not keys:
             sql = f"SELECT {select}, 0 AS `__g` FROM {cells} AS cells"
-        elif paged:
-            first = params.add((page or 0) * (pagesize or 0), "UInt64")
-            last = params.add(((page or 0) + 1) * (pagesize or 0), "UInt64")
+        elif pagesize is not None:
+            first = params.add((page or 0) * pagesize, "UInt64")
+            last = params.add(((page or 0) + 1) * pagesize, "UInt64")
             capped = f" AND `__rn` <= {params.add(limit + 1, 'UInt64')}" if limit is not None else ""
             window = f"PARTITION BY `__g` ORDER BY {', '.join(terms)}" if terms else "PARTITION BY `__g`"
             sql = (
