@@ -185,8 +185,9 @@ def export_for_cubes(data_dir: Path, work: Path) -> Path:
 IN_PROCESS_CODE = """
 import json, sys, threading, time
 from urllib.parse import parse_qs, urlparse
-from labis_olap.api import service
+from labis_olap.api import slicer
 from labis_olap.api.state import AppState
+from labis_olap.service import ANONYMOUS
 from labis_olap.settings import Settings
 
 paths, seconds = json.loads(sys.argv[1]), float(sys.argv[2])
@@ -196,18 +197,16 @@ work = []
 for path in paths:
     url = urlparse(path)
     p = {k: v[0] for k, v in parse_qs(url.query).items()}
-    layout = state.browser.layout(url.path.split("/")[2])
-    args = service.AggregateArgs(p.get("cut"), p.get("drilldown"), p.get("aggregates"), None, None, None,
-                                 None, None, "lv", False, "none")
-    work.append((layout, args))
+    query = slicer.aggregate_query(url.path.split("/")[2], cut=p.get("cut"), drilldown=p.get("drilldown"),
+                                   aggregates=p.get("aggregates"))
+    work.append(query)
 done = [0] * state.settings.threads
 stop = time.monotonic() + seconds
 
 def run(i):
     n = i
     while time.monotonic() < stop:
-        layout, args = work[n % len(work)]
-        service.aggregate_answer(state, layout, args)
+        slicer.aggregate_json(state.service.aggregate(work[n % len(work)], ANONYMOUS))
         n += 1
         done[i] += 1
 

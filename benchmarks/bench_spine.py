@@ -3,7 +3,7 @@
     python benchmarks/bench_spine.py [--rows 10000000] [--runs 15] [--data-dir /tmp/labis-bench]
 
 Prints a table of medians (this machine is 2-core and noisy: medians, not means). Engine time is
-the time of the engine call alone (SQL in, Arrow out), as measured by the query browser.
+the time of the engine call alone (SQL in, Arrow out), as measured by the aggregate executor.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from labis_olap.demo.generate import generate
 from labis_olap.demo.load import BATCH_ROWS, insert_batches, load_demo, reset_demo_tables
 from labis_olap.engine.embedded import EmbeddedEngine
 from labis_olap.model.loader import load_model
-from labis_olap.query.browser import Browser
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.cuts import parse_drilldowns
+from labis_olap.query.executor import AggregateExecutor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,13 +74,15 @@ def main() -> None:
         )
         console.print(load)
 
-    rollups = Browser(model, engine)
-    facts = Browser(model, engine, use_rollups=False)
+    rollups = AggregateExecutor(model, engine)
+    facts = AggregateExecutor(model, engine, use_rollups=False)
 
-    def timed(browser: Browser, cube: str, measures: tuple[str, ...], drill: str) -> tuple[float, str]:
+    def timed(
+        executor: AggregateExecutor, cube: str, measures: tuple[str, ...], drill: str
+    ) -> tuple[float, str]:
         q = CubeQuery(cube, measures, (), parse_drilldowns(drill))
-        source = browser.aggregate(q, with_summary=False).source
-        return median_ms(lambda: browser.aggregate(q, with_summary=False).engine_ms, args.runs), source
+        source = executor.aggregate(q, with_summary=False).source
+        return median_ms(lambda: executor.aggregate(q, with_summary=False).engine_ms, args.runs), source
 
     cases = [
         (

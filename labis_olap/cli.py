@@ -191,11 +191,11 @@ def _print_query(
     explain: bool,
     lang: str,
 ) -> None:
-    from .query.browser import Browser
     from .query.cell import CubeQuery
     from .query.cuts import parse_cuts, parse_drilldowns, parse_order
+    from .service import ANONYMOUS, CubeService
 
-    browser = Browser(m, engine)
+    service = CubeService(m, engine)
     q = CubeQuery(
         cube,
         tuple(measures),
@@ -207,26 +207,26 @@ def _print_query(
         as_of,
         lang,
     )
-    result = browser.aggregate(q)
+    cells = service.aggregate(q, ANONYMOUS)
     table = Table(show_lines=False)
-    label_cols = [a for a in result.attributes if a.endswith("_label")]
-    for col in label_cols + result.measures:
-        table.add_column(col, justify="right" if col in result.measures else "left")
-    for row in result.cells.to_pylist():
-        table.add_row(*[_fmt(row.get(c)) for c in label_cols + result.measures])
-    if result.summary is not None and result.levels:
+    label_cols = [lv.label for axis in cells.axes for lv in axis.levels if lv.label is not None]
+    measures = cells.measure_names
+    for col in label_cols + measures:
+        table.add_column(col, justify="right" if col in measures else "left")
+    for row in cells.cells.to_pylist():
+        table.add_row(*[_fmt(row.get(c)) for c in label_cols + measures])
+    if cells.summary is not None and cells.axes:
         table.add_section()
         table.add_row(
             *(["total"] + [""] * (len(label_cols) - 1) if label_cols else []),
-            *[_fmt(result.summary.get(c)) for c in result.measures],
+            *[_fmt(cells.summary.get(c)) for c in measures],
         )
     out.print(table)
-    out.print(
-        f"{result.total_cell_count} cell(s) from [bold]{result.source}[/bold] in {result.engine_ms:.1f} ms"
-    )
+    how = cells.explain
+    out.print(f"{cells.total_cell_count} cell(s) from [bold]{how.source}[/bold] in {how.engine_ms:.1f} ms")
     if explain:
-        out.print(result.sql, markup=False, highlight=False)
-        out.print(result.params, markup=False)
+        out.print(how.sql, markup=False, highlight=False)
+        out.print(how.params, markup=False)
 
 
 def _fmt(value: Any) -> str:

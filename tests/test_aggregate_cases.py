@@ -33,9 +33,9 @@ from labis_olap.engine.base import Engine
 from labis_olap.errors import EngineError, UserError
 from labis_olap.model.loader import Model, load_model
 from labis_olap.model.schema import ColumnType
-from labis_olap.query.browser import Browser
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.cuts import parse_cuts, parse_drilldowns, parse_order
+from labis_olap.service import ANONYMOUS, CubeService
 
 HERE = Path(__file__).parent
 MODEL_DIR = HERE / "fixtures" / "mini_model"
@@ -242,7 +242,9 @@ def test_aggregate_case(case: dict[str, Any], loaded: Engine, model: Model) -> N
         want = case["expect_error"]
         for use_rollups in (True, False):
             with pytest.raises(UserError) as info:
-                Browser(model, loaded, use_rollups=use_rollups).aggregate(build_query(case["query"]))
+                CubeService(model, loaded, use_rollups=use_rollups).aggregate(
+                    build_query(case["query"]), ANONYMOUS
+                )
             err = info.value
             assert err.error_type == want["type"], f"{type(err).__name__}: {err}"
             assert want["contains"] in str(err), str(err)
@@ -253,7 +255,9 @@ def test_aggregate_case(case: dict[str, Any], loaded: Engine, model: Model) -> N
     for use_rollups in (True, False):
         label = "rollups" if use_rollups else "facts only"
         try:
-            result = Browser(model, loaded, use_rollups=use_rollups).aggregate(build_query(case["query"]))
+            result = CubeService(model, loaded, use_rollups=use_rollups).aggregate(
+                build_query(case["query"]), ANONYMOUS
+            )
         except UserError as exc:
             failures.append(f"[{label}] {type(exc).__name__}: {exc}")
             if isinstance(exc, EngineError):

@@ -27,11 +27,11 @@ from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.errors import QueryTimeoutError
 from labis_olap.model.loader import Model, load_model
-from labis_olap.query.browser import Browser
 from labis_olap.query.cache import ResultCache, data_version
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.cuts import parse_cuts, parse_drilldowns, parse_order
 from labis_olap.query.limits import run_limited
+from labis_olap.service import ANONYMOUS, CubeService
 from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,8 +63,8 @@ def client(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def browser(demo: tuple[Model, Engine]) -> Browser:
-    return Browser(*demo)
+def service(demo: tuple[Model, Engine]) -> CubeService:
+    return CubeService(*demo)
 
 
 def ok(client: TestClient, url: str, **kw: Any) -> Any:
@@ -162,8 +162,15 @@ QUERIES = [
 
 
 @pytest.mark.parametrize(("cube", "cut", "drill", "aggs", "order", "lang"), QUERIES)
-def test_aggregate_equals_browser(
-    client: TestClient, browser: Browser, cube: str, cut: str, drill: str, aggs: str, order: str, lang: str
+def test_aggregate_equals_the_service(
+    client: TestClient,
+    service: CubeService,
+    cube: str,
+    cut: str,
+    drill: str,
+    aggs: str,
+    order: str,
+    lang: str,
 ) -> None:
     url = f"/cube/{cube}/aggregate?cut={cut}&drilldown={drill}&aggregates={aggs}&order={order}&lang={lang}"
     body = ok(client, url)
@@ -179,22 +186,22 @@ def test_aggregate_equals_browser(
         None,
         lang,
     )
-    expected = browser.aggregate(q)
+    expected = service.aggregate(q, ANONYMOUS)
     assert body["cells"] == jsonable(expected.cells.to_pylist())
     assert body["summary"] == jsonable(expected.summary)
     assert body["total_cell_count"] == expected.total_cell_count == len(body["cells"])
-    assert body["aggregates"] == expected.measures
+    assert body["aggregates"] == expected.measure_names
     assert body["attributes"] == expected.attributes
     assert body["levels"] == expected.levels
     # Every cell: every attribute top-down, then the aggregates, in that order.
-    assert all(list(c) == [*expected.attributes, *expected.measures] for c in body["cells"])
+    assert all(list(c) == [*expected.attributes, *expected.measure_names] for c in body["cells"])
     assert body["remainder"] == {} and body["has_split"] is False
 
 
-def test_aggregate_without_drilldown_has_summary_only(client: TestClient, browser: Browser) -> None:
+def test_aggregate_without_drilldown_has_summary_only(client: TestClient, service: CubeService) -> None:
     body = ok(client, "/cube/unemployment/aggregate?cut=time:2024")
     assert body["cells"] == [] and body["total_cell_count"] is None and body["levels"] == {}
-    expected = browser.aggregate(CubeQuery("unemployment", (), parse_cuts("time:2024")))
+    expected = service.aggregate(CubeQuery("unemployment", (), parse_cuts("time:2024")), ANONYMOUS)
     assert body["summary"] == jsonable(expected.summary)
 
 
@@ -501,16 +508,18 @@ def test_subtotals_equal_independent_queries_property(
         data.draw(st.lists(st.sampled_from([m.name for m in c.measures]), min_size=1, max_size=3))
     )
     kind = data.draw(st.sampled_from(["rollup", "cube"]))
-    browser = Browser(model, engine, use_rollups=data.draw(st.booleans()))
+    service = CubeService(model, engine, use_rollups=data.draw(st.booleans()))
     drill_text = "|".join(f"{a}:{lv}" for a, lv in drills)
     cut = parse_cuts("time:2023-2024")
-    result = browser.aggregate(CubeQuery(cube, measures, cut, parse_drilldowns(drill_text), subtotals=kind))
+    result = service.aggregate(
+        CubeQuery(cube, measures, cut, parse_drilldowns(drill_text), subtotals=kind), ANONYMOUS
+    )
     assume(result.subtotals)  # one drilldown at its first level has none
-    alone = browser.aggregate(CubeQuery(cube, measures, cut))
+    alone = service.aggregate(CubeQuery(cube, measures, cut), ANONYMOUS)
     assert result.summary == alone.summary
     for sub in result.subtotals:
         text = "|".join(f"{a}:{names[-1]}" for a, names in sub.levels.items())
-        direct = browser.aggregate(CubeQuery(cube, measures, cut, parse_drilldowns(text)))
+        direct = service.aggregate(CubeQuery(cube, measures, cut, parse_drilldowns(text)), ANONYMOUS)
         key = [a for a in sub.attributes if not a.endswith("_label")]
         assert _by(sub.rows.to_pylist(), *key) == _by(direct.cells.to_pylist(), *key), (
             drill_text,
@@ -548,8 +557,12 @@ def test_subtotals_in_every_table_format(client: TestClient) -> None:
         else:
             rows = _xlsx_rows(r.content) if fmt == "xlsx" else _arrow_rows(r.content, fmt)
         got = [
-            (row["__subtotal"] or "", row["territory.region"] or None, row["gender.gender"] or None,
-             int(row["persons"]))
+            (
+                row["__subtotal"] or "",
+                row["territory.region"] or None,
+                row["gender.gender"] or None,
+                int(row["persons"]),
+            )
             for row in rows
         ]
         assert got == want, fmt
@@ -657,11 +670,11 @@ def test_members_of_a_dimension(client: TestClient) -> None:
     assert page == default[3:6]
 
 
-def test_time_members_come_from_the_facts(client: TestClient, browser: Browser) -> None:
+def test_time_members_come_from_the_facts(client: TestClient, service: CubeService) -> None:
     body = ok(client, "/cube/unemployment/members/time?depth=2")
     quarters = [(m["time.year"], m["time.quarter"]) for m in body["data"]]
-    cells = browser.aggregate(
-        CubeQuery("unemployment", ("new_registrations",), (), parse_drilldowns("time:quarter"))
+    cells = service.aggregate(
+        CubeQuery("unemployment", ("new_registrations",), (), parse_drilldowns("time:quarter")), ANONYMOUS
     ).cells.to_pylist()
     assert quarters == [(c["time.year"], c["time.quarter"]) for c in cells]
     months = ok(client, "/cube/unemployment/members/time?hierarchy=ym&cut=time:2024&depth=2")["data"]
@@ -680,11 +693,11 @@ def test_members_errors(client: TestClient) -> None:
 # --- facts -------------------------------------------------------------------------------------
 
 
-def test_facts_with_cuts_match_the_aggregate(client: TestClient, browser: Browser) -> None:
+def test_facts_with_cuts_match_the_aggregate(client: TestClient, service: CubeService) -> None:
     cut = "territory:LV005|time:2024,1|benefit_type:social_assistance,gmi"
     rows = ok(client, f"/cube/social_assistance/facts?cut={cut}")
-    expected = browser.aggregate(
-        CubeQuery("social_assistance", ("payments", "amount"), parse_cuts(cut))
+    expected = service.aggregate(
+        CubeQuery("social_assistance", ("payments", "amount"), parse_cuts(cut)), ANONYMOUS
     ).summary
     assert expected is not None and len(rows) == expected["payments"] > 0
     assert sum(r["amount"] for r in rows) == pytest.approx(float(expected["amount"]))
@@ -944,7 +957,9 @@ def test_cache_answers_until_the_data_changes(demo: tuple[Model, Engine], data_d
         assert after["explain"]["cache"] == "miss"
         assert after["summary"] != first["summary"]
         assert after["summary"] == jsonable(
-            Browser(model, engine).aggregate(CubeQuery("disability", (), parse_cuts("time:2024"))).summary
+            CubeService(model, engine)
+            .aggregate(CubeQuery("disability", (), parse_cuts("time:2024")), ANONYMOUS)
+            .summary
         )
     off = make_settings(data_dir, engine, cache_bytes=0)
     with TestClient(create_app(off, model, engine)) as c:

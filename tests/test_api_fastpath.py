@@ -3,7 +3,10 @@
 Two apps over the same demo data (real embedded chDB): one with the fast path, one without.
 Every request goes to both: status, content type and body must be the same (an `explain`'s
 engine time aside), and the fast path must have answered the requests it is meant to take
-and left the others — other formats, values FastAPI refuses, repeated parameters — to FastAPI.
+and left the others — other formats, values FastAPI refuses, repeated or unknown parameters —
+to FastAPI. What the fast path accepts is read from the route's declaration: a test compares it
+with the route's OpenAPI parameters, and one adds a dependency to the route and sees the fast
+path refuse to be built (so an authentication check can never be skipped).
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from urllib.parse import quote
 
 import pytest
 from conftest import fresh_database, make_engine
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labis_olap.api import create_app
-from labis_olap.api.fastpath import AggregateFastPath
+from labis_olap.api import deps
+from labis_olap.api.fastpath import AggregateFastPath, FastPathSpec, spec_of
+from labis_olap.api.routes import aggregate
 from labis_olap.demo.load import load_demo
 from labis_olap.model.loader import load_model
 from labis_olap.settings import Settings
@@ -41,7 +47,6 @@ TAKEN = [
     f"{AGG}?drilldown=territory&explain=1",
     f"{AGG}?drilldown=territory&explain=false&prettyprint=true",
     f"{AGG}?drilldown=territory&as_of=now&format=json",
-    f"{AGG}?drilldown=gender&unknown=1",
     f"{AGG}?drilldown=territory&cut=" + quote("territory:LV005|time:2024,2"),
     f"{AGG}?drilldown=age_group&cut=",
     # Answered here with the same errors FastAPI's route gives:
@@ -64,6 +69,8 @@ LEFT = [
     f"{AGG}?drilldown=" + "x" * 2_001,
     f"{AGG}?page=" + "9" * 30,
     "/cube/" + "c" * 201 + "/aggregate",
+    f"{AGG}?drilldown=gender&unknown=1",
+    f"{AGG}?drilldown=gender&role=admin",
 ]
 
 
@@ -163,3 +170,45 @@ def test_any_parameters_answered_alike(
     fast, plain, _ = apps
     query = "&".join(f"{k}={quote(v, safe=':|,!-')}" for k, v in params)
     same_answer(fast, plain, f"{AGG}?{query}")
+
+
+def _route() -> APIRoute:
+    (route,) = [r for r in aggregate.router.routes if isinstance(r, APIRoute) and r.path.endswith("/aggregate")]
+    return route
+
+
+def test_the_spec_is_the_routes_openapi_parameters() -> None:
+    """The fast path checks exactly the query parameters the route declares, with the route's
+    bounds (as the OpenAPI document states them, an independent reading of the declaration)."""
+    spec = spec_of(_route())
+    doc = create_app(Settings()).openapi()["paths"]["/cube/{cube}/aggregate"]["get"]["parameters"]
+    declared = {p["name"]: p["schema"] for p in doc if p["in"] == "query"}
+    assert set(declared) == spec.names
+    for name, schema in declared.items():
+        options = schema.get("anyOf", [schema])
+        if name in spec.text:
+            assert [o.get("maxLength") for o in options if o.get("type") == "string"] == [spec.text[name]]
+        elif name in spec.choices:
+            assert [tuple(o["enum"]) for o in options if "enum" in o] == [spec.choices[name]]
+        elif name in spec.flags:
+            assert [o["type"] for o in options] == ["boolean"]
+        else:
+            assert [o.get("minimum") for o in options if o.get("type") == "integer"] == [spec.numbers[name]]
+        assert schema.get("default") == spec.defaults[name]
+
+
+def test_a_dependency_it_does_not_know_stops_the_fast_path() -> None:
+    """An authentication check added to the route must not be skipped by the fast path."""
+
+    async def must_be_admin() -> None:
+        return None
+
+    router = APIRouter()
+    router.add_api_route(
+        "/cube/{cube}/aggregate", aggregate.aggregate, dependencies=[Depends(must_be_admin)], methods=["GET"]
+    )
+    (route,) = [r for r in router.routes if isinstance(r, APIRoute)]
+    with pytest.raises(RuntimeError, match="does not know the dependencies"):
+        spec_of(route)
+    assert isinstance(spec_of(_route()), FastPathSpec)
+    assert deps.get_principal in {d.call for d in _route().dependant.dependencies}

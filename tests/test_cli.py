@@ -22,8 +22,8 @@ from typer.testing import CliRunner, Result
 from labis_olap.cli import app
 from labis_olap.engine.base import Engine
 from labis_olap.model.loader import Model, load_model
-from labis_olap.query.browser import Browser
 from labis_olap.query.cell import CubeQuery, Drilldown, PointCut
+from labis_olap.service import ANONYMOUS, CubeService
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "model"
@@ -238,12 +238,12 @@ def test_query_regions(demo_env: str, demo_engine: Engine, model: Model, data_di
         "query", "unemployment", "--drilldown", "territory:region", "--cut", "time:2024",
         "-M", "registered_unemployed", "--lang", "en", "--data-dir", str(data_dir),
     )  # fmt: skip
-    browser = Browser(model, demo_engine)
+    service = CubeService(model, demo_engine)
     q = CubeQuery(
         "unemployment", ("registered_unemployed",), (PointCut("time", ("2024",)),),
         (Drilldown("territory", None, "region"),), lang="en",
     )  # fmt: skip
-    expected = browser.aggregate(q)
+    expected = service.aggregate(q, ANONYMOUS)
     rows = expected.cells.to_pylist()
     assert len(rows) == 5
     assert {r["territory.region_label"] for r in rows} == labels_en(
@@ -286,7 +286,7 @@ def test_query_explain(demo_env: str, demo_engine: Engine, model: Model, data_di
         "social_assistance", (), (PointCut("time", ("2025",)),),
         (Drilldown("benefit_type"), Drilldown("time", None, "quarter")),
     )  # fmt: skip
-    expected = Browser(model, demo_engine).aggregate(q)
+    expected = CubeService(model, demo_engine).aggregate(q, ANONYMOUS)
     assert expected.source != "facts"
     assert f"cell(s) from {expected.source}" in result.output
     assert "SELECT" in result.output

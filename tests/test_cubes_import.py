@@ -21,8 +21,8 @@ from labis_olap.engine.base import Engine
 from labis_olap.errors import UserError
 from labis_olap.model.cubes_import import import_cubes, load_facts_csv
 from labis_olap.model.loader import load_model
-from labis_olap.query.browser import Browser
 from labis_olap.query.cell import CubeQuery, Drilldown
+from labis_olap.service import ANONYMOUS, CubeService
 from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,8 +213,9 @@ def test_a_model_without_aggregates_gets_cubes_defaults(tmp_path: Path, embedded
     assert {c.name: c.type.value for c in cube.columns}["date_date"] == "date"
     apply_model(model, embedded)
     load_facts_csv(model, embedded, "sales", out / result.facts_files["sales"])
-    res = Browser(model, embedded).aggregate(
-        CubeQuery("sales", (), (), (Drilldown("date", None, "month"), Drilldown("shop", None, "city")))
+    res = CubeService(model, embedded).aggregate(
+        CubeQuery("sales", (), (), (Drilldown("date", None, "month"), Drilldown("shop", None, "city"))),
+        ANONYMOUS,
     )
     assert [
         (r["date.year"], r["date.month"], r["shop.city"], r["amount_sum"]) for r in res.cells.to_pylist()
@@ -265,7 +266,7 @@ def test_import_cubes_command_loads_the_data(
     assert "double_amount_sum" in result.output  # the warning
     engine = make_engine("embedded", data_dir, database)
     try:
-        summary = Browser(load_model(out), engine).aggregate(CubeQuery(CUBE)).summary
+        summary = CubeService(load_model(out), engine).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
         assert summary == {"amount_sum": 1_116_860, "record_count": 62}
     finally:
         engine.execute(f"DROP DATABASE IF EXISTS `{database}`")

@@ -17,7 +17,7 @@ from labis_olap.compiler.members import label_rows
 from labis_olap.compiler.physical import labels_dict
 from labis_olap.engine.base import Engine
 from labis_olap.model.loader import Model, load_model
-from labis_olap.query.present import MAKERS, Members
+from labis_olap.query.present import MAKERS, MemberLookup
 from labis_olap.query.sqlgen import TIME_KEY, TIME_LABEL, Shown
 
 DAYS = 65_535
@@ -56,7 +56,7 @@ def applied(data_dir: Path, model: Model) -> Iterator[Engine]:
 
 
 def test_labels_as_the_dictionaries_give_them(applied: Engine, model: Model) -> None:
-    members = Members(model)
+    members = MemberLookup(model)
     checked = 0
     for name, dim in model.dimensions.items():
         if dim.is_time or dim.members is None:

@@ -44,12 +44,14 @@ from labis_olap.errors import EngineError, UserError
 from labis_olap.model.loader import Model, load_model
 from labis_olap.model.schema import Cube, Dimension, Hierarchy, Rollup, TimeRole
 from labis_olap.model.validate import base_measures
-from labis_olap.query.browser import AggregateResult, Browser, adds_up
+from labis_olap.query.asof import as_of_date
 from labis_olap.query.cell import CubeQuery, Cut, Drilldown, Order, PointCut, RangeCut, SetCut
 from labis_olap.query.cell import Path as MemberPath
 from labis_olap.query.cuts import format_cut
+from labis_olap.query.executor import adds_up
 from labis_olap.query.planner import choose_source, estimated_rows, needs_of, rollup_shape
 from labis_olap.query.resolve import check_cuts, resolve_drilldown, resolve_measures
+from labis_olap.service import ANONYMOUS, CellSet, CubeService
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "model"
@@ -73,19 +75,21 @@ REL_TOL = 1e-9
 class Demo:
     model: Model
     engine: Engine
-    with_rollups: Browser
-    facts_only: Browser
-    single: dict[tuple[str, str], Browser]
-    """(cube, rollup) → a browser whose model keeps only that rollup of the cube."""
+    with_rollups: CubeService
+    facts_only: CubeService
+    single: dict[tuple[str, str], CubeService]
+    """(cube, rollup) → a service whose model keeps only that rollup of the cube."""
 
     @classmethod
     def of(cls, model: Model, engine: Engine) -> Demo:
         single = {
-            (c.name, r.name): Browser(only_rollup(model, c.name, r.name), engine)
+            (c.name, r.name): CubeService(only_rollup(model, c.name, r.name), engine)
             for c in model.cubes.values()
             for r in c.rollups
         }
-        return cls(model, engine, Browser(model, engine), Browser(model, engine, use_rollups=False), single)
+        return cls(
+            model, engine, CubeService(model, engine), CubeService(model, engine, use_rollups=False), single
+        )
 
 
 def only_rollup(model: Model, cube_name: str, rollup_name: str) -> Model:
@@ -97,14 +101,14 @@ def only_rollup(model: Model, cube_name: str, rollup_name: str) -> Model:
     return dataclasses.replace(model, cubes=cubes)
 
 
-def planned_source(browser: Browser, q: CubeQuery) -> str:
-    """The source the browser's planner picks for a query, without running it."""
-    layout = browser.layout(q.cube)
-    cuts = check_cuts(browser.model, layout.cube, q.cuts)
-    drills = [resolve_drilldown(browser.model, layout.cube, d, cuts) for d in q.drilldowns]
+def planned_source(service: CubeService, q: CubeQuery) -> str:
+    """The source the service's planner picks for a query, without running it."""
+    layout = service.layout(q.cube, ANONYMOUS)
+    cuts = check_cuts(service.model, layout.cube, q.cuts)
+    drills = [resolve_drilldown(service.model, layout.cube, d, cuts) for d in q.drilldowns]
     measures = resolve_measures(layout.cube, q.measures)
-    needs = needs_of(layout, measures, cuts, drills, browser.as_of_date(layout, q.as_of))
-    return choose_source(layout, needs, browser.use_rollups).name
+    needs = needs_of(layout, measures, cuts, drills, as_of_date(service.model, layout.cube, q.as_of))
+    return choose_source(layout, needs, service.executor.use_rollups).name
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +163,7 @@ def row_differences(label: str, got: list[dict[str, Any]], want: list[dict[str, 
     return problems
 
 
-def differences(rolled: AggregateResult, facts: AggregateResult) -> list[str]:
+def differences(rolled: CellSet, facts: CellSet) -> list[str]:
     problems = row_differences("cells", rolled.cells.to_pylist(), facts.cells.to_pylist())
     if rolled.total_cell_count != facts.total_cell_count:
         problems.append(f"total_cell_count {rolled.total_cell_count} vs {facts.total_cell_count}")
@@ -197,29 +201,29 @@ def describe(q: CubeQuery) -> str:
 @dataclass
 class Outcome:
     source: str
-    """The rollups browser's source, or 'rejected' when both browsers refused the query alike."""
+    """The rollups service's source, or 'rejected' when both services refused the query alike."""
 
 
 def check_same(demo: Demo, q: CubeQuery) -> Outcome:
     try:
-        facts = demo.facts_only.aggregate(q)
+        facts = demo.facts_only.aggregate(q, ANONYMOUS)
     except EngineError:
         raise
     except UserError as exc:
         # A query the generator got wrong (e.g. drilling below the last level): both must refuse.
         with pytest.raises(UserError) as info:
-            demo.with_rollups.aggregate(q)
+            demo.with_rollups.aggregate(q, ANONYMOUS)
         assert (type(info.value), str(info.value)) == (type(exc), str(exc)), describe(q)
         return Outcome("rejected")
     assert facts.source == "facts"
-    rolled = demo.with_rollups.aggregate(q)
+    rolled = demo.with_rollups.aggregate(q, ANONYMOUS)
     problems = differences(rolled, facts)
     assert not problems, f"{describe(q)}\nrollups answered from {rolled.source}:\n  " + "\n  ".join(
         problems[:20]
     )
 
     # Every other rollup that could answer must answer the same, and be no smaller.
-    layout = demo.with_rollups.layout(q.cube)
+    layout = demo.with_rollups.layout(q.cube, ANONYMOUS)
     size = {r.name: estimated_rows(layout, rollup_shape(layout, r)) for r in layout.cube.rollups}
     for r in layout.cube.rollups:
         single = demo.single[(q.cube, r.name)]
@@ -227,7 +231,7 @@ def check_same(demo: Demo, q: CubeQuery) -> Outcome:
             continue
         assert rolled.source != "facts", f"{describe(q)}: answered from the facts, but {r.name} can"
         assert size[rolled.source] <= size[r.name], f"{describe(q)}: {rolled.source} chosen over {r.name}"
-        alone = single.aggregate(q)
+        alone = single.aggregate(q, ANONYMOUS)
         assert alone.source == r.name
         problems = differences(alone, facts)
         assert not problems, f"{describe(q)}\nwith only rollup {r.name}:\n  " + "\n  ".join(problems[:20])
@@ -605,9 +609,9 @@ def test_rollups_equal_facts(demo: Demo) -> None:
     )
 
 
-def test_browser_sorts_and_totals_as_the_engine_does(demo: Demo) -> None:
-    """An unpaged answer is sorted by the Browser (query/present.sort_rows), and the grand total
-    of counts and exact sums is its cells added up (browser.adds_up); a page is ordered by the
+def test_executor_sorts_and_totals_as_the_engine_does(demo: Demo) -> None:
+    """An unpaged answer is sorted by the executor (query/present.sort_rows), and the grand total
+    of counts and exact sums is its cells added up (executor.adds_up); a page is ordered by the
     engine's window and totalled by a grouping set. The same random queries, unpaged and as one
     page that holds every cell, must list the same cells in the same order, with the same
     summary."""
@@ -617,10 +621,10 @@ def test_browser_sorts_and_totals_as_the_engine_does(demo: Demo) -> None:
 
     def check(q: CubeQuery) -> None:
         try:
-            unpaged = demo.with_rollups.aggregate(q)
+            unpaged = demo.with_rollups.aggregate(q, ANONYMOUS)
         except UserError:
             return
-        one_page = demo.with_rollups.aggregate(dataclasses.replace(q, page=0, pagesize=1_000_000))
+        one_page = demo.with_rollups.aggregate(dataclasses.replace(q, page=0, pagesize=1_000_000), ANONYMOUS)
         assert "ORDER BY" in one_page.sql
         sorted_here["ORDER BY" not in unpaged.sql] += 1
         added_up["GROUPING SETS" not in unpaged.sql] += 1
@@ -642,7 +646,7 @@ def test_browser_sorts_and_totals_as_the_engine_does(demo: Demo) -> None:
             return  # one cell: nothing to sort or add up, and never paged
         check(whole)
         # The same question with only the measures whose total is added up, when some are.
-        layout = demo.with_rollups.layout(q.cube)
+        layout = demo.with_rollups.layout(q.cube, ANONYMOUS)
         known = {m.name: m for m in layout.cube.measures}
         additive = tuple(m for m in q.measures if m in known and adds_up(layout, known[m]))
         if additive and additive != q.measures:
@@ -651,7 +655,7 @@ def test_browser_sorts_and_totals_as_the_engine_does(demo: Demo) -> None:
                 o for o in whole.order if o.field not in dropped)))  # fmt: skip
 
     run()
-    assert sorted_here[True] >= 30, f"too few drilled answers sorted by the Browser: {dict(sorted_here)}"
+    assert sorted_here[True] >= 30, f"too few drilled answers sorted by the executor: {dict(sorted_here)}"
     assert added_up[True] >= 10, f"too few grand totals added up from cells: {dict(added_up)}"
 
 
@@ -688,7 +692,7 @@ def test_approximate_counts_equal_in_sketch_mode(data_dir: Path) -> None:
         sketched = 0
         for q in queries:
             assert check_same(demo, q).source == "sketch_by_region_quarter", describe(q)
-            rows = demo.with_rollups.aggregate(q).cells.to_pylist()
+            rows = demo.with_rollups.aggregate(q, ANONYMOUS).cells.to_pylist()
             sketched += sum(r["persons"] != r["persons_approx"] for r in rows)
         assert sketched, "no count left the exact range: the test proves nothing about sketches"
     finally:

@@ -15,13 +15,14 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from .. import __version__, web
 from ..engine.base import Engine
 from ..model.loader import Model
 from ..settings import Settings
 from . import errors
-from .fastpath import AggregateFastPath
+from .fastpath import AggregateFastPath, spec_of
 from .routes import admin, aggregate, facts, indicators, members, meta, report
 from .schemas import ErrorResponse
 from .state import AppState
@@ -77,7 +78,12 @@ def create_app(
         app.include_router(module.router)
     web.install(app)
     if fast_path:
-        app.add_middleware(AggregateFastPath)
+        route = next(
+            r
+            for r in aggregate.router.routes
+            if isinstance(r, APIRoute) and r.endpoint is aggregate.aggregate
+        )
+        app.add_middleware(AggregateFastPath, spec=spec_of(route))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

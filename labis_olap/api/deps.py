@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Query, Request
+from starlette.types import Scope
 
 from ..compiler.physical import CubeLayout
-from ..query.browser import Browser
+from ..service import ANONYMOUS, CubeService, Principal
 from ..settings import Settings
 from .render import Format, Header
 from .state import AppState
@@ -31,18 +32,32 @@ async def get_settings(state: StateDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_browser(state: StateDep) -> Browser:
-    return state.browser
+async def get_service(state: StateDep) -> CubeService:
+    return state.service
 
 
-BrowserDep = Annotated[Browser, Depends(get_browser)]
+ServiceDep = Annotated[CubeService, Depends(get_service)]
+
+
+def principal_of(scope: Scope) -> Principal:
+    """Who sends the request (the fast path asks this too, so both ways agree). No identity
+    provider is configured yet: every request is the anonymous public role."""
+    return ANONYMOUS
+
+
+async def get_principal(request: Request) -> Principal:
+    return principal_of(request.scope)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 CubeName = Annotated[str, Path(description="Cube name", max_length=200)]
 
 
-async def get_layout(cube: CubeName, browser: BrowserDep) -> CubeLayout:
-    """The cube named in the path (404 with a did-you-mean hint if there is none)."""
-    return browser.layout(cube)
+async def get_layout(cube: CubeName, service: ServiceDep, principal: PrincipalDep) -> CubeLayout:
+    """The cube named in the path as the principal may see it (404 with a did-you-mean hint if
+    there is none, or if it is hidden from the principal)."""
+    return service.layout(cube, principal)
 
 
 LayoutDep = Annotated[CubeLayout, Depends(get_layout)]

@@ -1,4 +1,4 @@
-"""What the app holds: settings, the model, the engine and the Browser over them.
+"""What the app holds: settings, the model, the engine and the cube service over them.
 
 Model and engine are made on first use (or at startup, by the app's lifespan) unless given,
 so that `create_app(settings)` alone opens nothing: the OpenAPI document is generated that way.
@@ -11,9 +11,9 @@ from typing import Any
 
 from ..engine.base import Engine
 from ..model.loader import Model
-from ..query.browser import Browser
-from ..query.cache import ResultCache
+from ..model.version import model_version
 from ..query.limits import QueryLimits
+from ..service import CubeService, ServiceLimits
 from ..settings import Settings
 
 
@@ -23,11 +23,11 @@ class AppState:
         self._model = model
         self._engine = engine
         self.owns_engine = engine is None
-        self._browser: Browser | None = None
-        self._model_version: str | None = None
+        self._service: CubeService | None = None
         self._lock = threading.Lock()
-        self.cache = ResultCache(settings.cache_bytes)
-        self.limits = QueryLimits(settings.query_timeout, settings.query_max_memory)
+        self.limits = ServiceLimits(
+            settings.max_pagesize, QueryLimits(settings.query_timeout, settings.query_max_memory)
+        )
 
     @property
     def model(self) -> Model:
@@ -50,36 +50,35 @@ class AppState:
         return self._engine
 
     @property
-    def browser(self) -> Browser:
-        if self._browser is None:
+    def service(self) -> CubeService:
+        """The one door to the cubes (every route asks it, with the principal)."""
+        if self._service is None:
             model, engine = self.model, self.engine
             with self._lock:
-                if self._browser is None:
-                    self._browser = Browser(model, engine, limits=self.limits)
-        return self._browser
+                if self._service is None:
+                    self._service = CubeService(
+                        model,
+                        engine,
+                        limits=self.limits,
+                        cache_bytes=self.settings.cache_bytes,
+                        model_version=lambda: model_version(model),
+                        fact_key_secret=self._fact_key_secret(),
+                    )
+        return self._service
 
-    @property
-    def model_version(self) -> str:
-        """The digest of the model the loaders record with each batch (part of cache keys)."""
-        if self._model_version is None:
-            from ..loaders.store import model_version
-
-            self._model_version = model_version(self.model)
-        return self._model_version
-
-    @property
-    def fact_key_secret(self) -> str | None:
+    def _fact_key_secret(self) -> str | None:
         secret = self.settings.fact_key_secret
         return secret.get_secret_value() if secret is not None else None
 
     def start(self) -> None:
         """Load the model and open the engine now, so that a broken set-up fails at startup."""
-        _ = self.browser, self.model_version
+        _ = self.service.model_version
 
     def close(self) -> None:
         if self.owns_engine and self._engine is not None:
             engine: Any = self._engine
             engine.close()
             self._engine = None
-            self._browser = None
-        self.cache.clear()
+        if self._service is not None:
+            self._service.close()
+            self._service = None

@@ -24,6 +24,9 @@ class Engine(Protocol):
     """What the compiler, the planner and the loaders need from ClickHouse."""
 
     database: str
+    shared: bool
+    """Whether other processes may write to the same database (a server): then the data
+    version is read from the engine, not from this process's counter of writes."""
 
     def query(self, sql: str, params: Params | None = None) -> pa.Table:
         """Run a SELECT; the answer as an Arrow table."""

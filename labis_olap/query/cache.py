@@ -92,6 +92,18 @@ class ResultCache:
                 self._bytes -= evicted.size
         return True
 
+    def grow(self, key: Hashable, extra: int) -> None:
+        """Count `extra` more bytes for an entry (a rendering kept with it), evicting as needed."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return
+            entry.size += extra
+            self._bytes += extra
+            while self._bytes > self.max_bytes and self._entries:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= evicted.size
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

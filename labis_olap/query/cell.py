@@ -69,3 +69,35 @@ class CubeQuery:
     """Slicer's split: cells are further divided into inside / outside these cuts."""
     subtotals: str = "none"
     """Subtotal grouping sets besides the cells: none, rollup or cube (see browser)."""
+
+
+@dataclass(frozen=True)
+class MembersQuery:
+    """Members of one dimension of a cube, down to a level (`depth` or `level`)."""
+
+    cube: str
+    dimension: str
+    depth: int | None = None
+    level: str | None = None
+    hierarchy: str | None = None
+    cuts: tuple[Cut, ...] = ()
+    """Cuts on this dimension only (members are the dimension's, not the facts')."""
+    order: tuple[Order, ...] = ()
+    page: int | None = None
+    pagesize: int | None = None
+    as_of: str | None = None
+    lang: str = "lv"
+
+
+@dataclass(frozen=True)
+class FactsQuery:
+    """Fact rows of the cell given by cuts (microdata: personal columns are never returned)."""
+
+    cube: str
+    cuts: tuple[Cut, ...] = ()
+    fields: tuple[str, ...] = ()
+    """Empty: every column that may be shown."""
+    order: tuple[Order, ...] = ()
+    page: int | None = None
+    pagesize: int | None = None
+    as_of: str | None = None

@@ -105,10 +105,6 @@ def facts(
     secret: str | None = None,
 ) -> FactsResult:
     """Fact rows in the cell, `__fact_key__` first, ordered (default: by date, then key) and paged."""
-    if pagesize is not None and pagesize < 1:
-        raise QueryError("pagesize must be at least 1")
-    if page is not None and page < 0:
-        raise QueryError("page must be 0 or more")
     params = Params()
     names = _select_fields(layout, fields)
     key = _key_sql(layout, params, secret)

@@ -100,10 +100,6 @@ def members(
     lang: str = "lv",
     timeout: float = 30.0,
 ) -> MembersResult:
-    if pagesize is not None and pagesize < 1:
-        raise QueryError("pagesize must be at least 1")
-    if page is not None and page < 0:
-        raise QueryError("page must be 0 or more")
     model, cube = layout.model, layout.cube
     ref = dim_ref(model, cube, dimension, hierarchy)
     n = _depth(ref, depth, level)

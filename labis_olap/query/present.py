@@ -49,7 +49,7 @@ MAKERS: dict[str, Callable[[Column], Column]] = {
 """The same values and types as ClickHouse's toYear/toQuarter/…, nullIf and toBool."""
 
 
-class Members:
+class MemberLookup:
     """What the model says of a dimension's members, per level, as mappings: from a member's key
     to its label in either language (None for an empty label, as the SQL's nullIf(dictGet(…), '')
     gave) and its sort key; from a fact key to its member at a level (dimensions without
@@ -92,14 +92,14 @@ class Members:
         return pa.array([level.get(k, "") for k in fact_keys.to_pylist()], pa.string())
 
 
-def derive(table: pa.Table, derived: Sequence[Derived], members: Members) -> pa.Table:
+def derive(table: pa.Table, derived: Sequence[Derived], members: MemberLookup) -> pa.Table:
     """The table with the level keys in `derived` added."""
     for d in derived:
         table = table.append_column(d.column, members.level_of(d, table.column(d.source)))
     return table
 
 
-def _make(shown: Shown, table: pa.Table, members: Members) -> Column:
+def _make(shown: Shown, table: pa.Table, members: MemberLookup) -> Column:
     col = table.column(shown.column)
     if shown.how == "label":
         return members.of(shown, col)
@@ -108,7 +108,9 @@ def _make(shown: Shown, table: pa.Table, members: Members) -> Column:
     return MAKERS[shown.how](col)
 
 
-def present(table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], members: Members) -> pa.Table:
+def present(
+    table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], members: MemberLookup
+) -> pa.Table:
     """The attributes in `shown` order, then the columns of `keep` (name → the engine's column)
     that the table has."""
     names = [s.name for s in shown]
@@ -120,7 +122,7 @@ def present(table: pa.Table, shown: Sequence[Shown], keep: Mapping[str, str], me
     return pa.Table.from_arrays(columns, names=names)
 
 
-def sort_rows(table: pa.Table, keys: Sequence[SortKey], members: Members) -> pa.Table:
+def sort_rows(table: pa.Table, keys: Sequence[SortKey], members: MemberLookup) -> pa.Table:
     """The rows ordered by grouping set (`__g`), then by `keys` within each set, as the SQL's
     ORDER BY did: bytewise strings, NaN then null last in either direction (ClickHouse's
     defaults, which are Arrow's)."""

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from ..api import indicators
-from ..api.deps import StateDep
+from ..api.deps import PrincipalDep, ServiceDep
 from ..api.describe import text
 from ..errors import NotFoundError
 from ..model.loader import Model
@@ -65,17 +65,21 @@ def page(request: Request, name: str, lang: str, status: int = 200, **context: A
 
 
 @router.get("/browser")
-def browser_page(request: Request, state: StateDep, lang: Text = None) -> Response:
+def browser_page(
+    request: Request, service: ServiceDep, principal: PrincipalDep, lang: Text = None
+) -> Response:
     """The cube browser; its state (cube, measures, axes, drill paths, filters) is read from
     the query string by the page's script."""
     lv = lang_of(lang)
-    return page(request, "browser.html", lv, config={"versions": versions(state.model, lv)})
+    model = service.visible_model(principal)
+    return page(request, "browser.html", lv, config={"versions": versions(model, lv)})
 
 
 @router.get("/browser/indicators")
 def catalogue_page(
     request: Request,
-    state: StateDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     q: Text = None,
     type: Text = None,
     source: Text = None,
@@ -85,7 +89,8 @@ def catalogue_page(
     lv = lang_of(lang)
     ignored = [f"type={type}"] if type and type not in IndicatorType.__members__ else []
     kind = type if type and not ignored else None
-    found = indicators.catalogue(state.model, lv, q, kind, source)
+    model = service.visible_model(principal)
+    found = indicators.catalogue(model, lv, q, kind, source)
     return page(
         request,
         "catalogue.html",
@@ -95,21 +100,24 @@ def catalogue_page(
         type=kind or "",
         source=source or "",
         types=[t.value for t in IndicatorType],
-        sources=indicators.sources(state.model),
+        sources=indicators.sources(model),
         ignored=ignored,
     )
 
 
 @router.get("/browser/indicators/{code}")
-def indicator_page(request: Request, state: StateDep, code: str, lang: Text = None) -> Response:
+def indicator_page(
+    request: Request, service: ServiceDep, principal: PrincipalDep, code: str, lang: Text = None
+) -> Response:
     """One indicator: its definition, then a chart and a table by territory and time (fetched
     from /indicator/<code>)."""
     lv = lang_of(lang)
+    model = service.visible_model(principal)
     try:
-        ind = indicators.find(state.model, code)
+        ind = indicators.find(model, code)
     except NotFoundError as exc:
         return page(request, "not_found.html", lv, status=404, code=code, hint=exc.hint)
-    return page(request, "indicator.html", lv, ind=indicators.detail(state.model, ind, lv))
+    return page(request, "indicator.html", lv, ind=indicators.detail(model, ind, lv))
 
 
 def install(app: FastAPI) -> None:

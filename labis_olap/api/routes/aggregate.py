@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from ...compiler.physical import CubeLayout
+from ...query.cell import CubeQuery
 from ...query.cuts import parse_cuts
-from .. import service
+from ...service import CellSet, CubeService, Principal
+from .. import slicer
 from ..deps import (
     AggregatesParam,
     AsOfParam,
@@ -22,20 +23,21 @@ from ..deps import (
     PageParam,
     PageSizeParam,
     PrettyPrint,
+    PrincipalDep,
+    ServiceDep,
     SplitParam,
-    StateDep,
     SubtotalsParam,
 )
 from ..render import Format, Header, json_response, raw_json_response, table_response
 from ..schemas import AggregateResponse, CellResponse
-from ..state import AppState
 
 router = APIRouter(tags=["cubes"])
 
 
 @router.get("/cube/{cube}/aggregate", response_model=AggregateResponse)
 async def aggregate(
-    state: StateDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     layout: LayoutDep,
     cut: CutParam = None,
     drilldown: DrilldownParam = None,
@@ -61,34 +63,43 @@ async def aggregate(
     model and data versions (`explain=1` says hit or miss). Over the server's time or memory
     limit per query: 400 `query_timeout` / `query_too_large`; more cells than the server's
     limit without `pagesize`: 400 `bad_query`, saying to page."""
-    args = service.AggregateArgs(
-        cut, drilldown, aggregates, split, order, page, pagesize, as_of, lang, explain, subtotals
+    query = slicer.aggregate_query(
+        layout.cube.name,
+        cut=cut,
+        drilldown=drilldown,
+        aggregates=aggregates,
+        split=split,
+        order=order,
+        page=page,
+        pagesize=pagesize,
+        as_of=as_of,
+        lang=lang,
+        subtotals=subtotals,
     )
-    return await answer(state, layout, args, format, header, prettyprint)
+    return await answer(service, principal, query, format, header, explain=explain, prettyprint=prettyprint)
 
 
 async def answer(
-    state: AppState,
-    layout: CubeLayout,
-    args: service.AggregateArgs,
+    service: CubeService,
+    principal: Principal,
+    query: CubeQuery,
     format: Format = "json",
     header: Header = "names",
+    *,
+    explain: bool = False,
     prettyprint: bool = False,
 ) -> Response:
     """The aggregate's response (this route's, and the fast path's: api/fastpath.py).
 
     A cache hit is answered on the event loop; the engine runs in the thread pool."""
-    found, prepared = service.cached_answer(state, layout, args)
+    found = service.cached_aggregate(query, principal)
     if found is None:
-        found = await run_in_threadpool(service.aggregate_answer, state, layout, args, (), prepared)
+        found = await run_in_threadpool(service.aggregate, query, principal)
     if format != "json":
-        return await run_in_threadpool(_table, found, layout, format, header, args.lang)
-    if not args.explain and not prettyprint:
-        return raw_json_response(found.json)
-    payload = dict(found.payload)
-    if args.explain:
-        payload["explain"] = found.explained()
-    return json_response(payload, prettyprint=prettyprint)
+        return await run_in_threadpool(_table, found, format, header)
+    if not explain and not prettyprint:
+        return raw_json_response(slicer.aggregate_json(found))
+    return json_response(slicer.aggregate_payload(found, explain=explain), prettyprint=prettyprint)
 
 
 SUBTOTAL = "__subtotal"
@@ -97,16 +108,14 @@ row of a subtotal set (the attributes of the levels it rolls up are empty), `tot
 grand total (the summary) as the last row."""
 
 
-def _table(
-    answer: service.AggregateAnswer, layout: CubeLayout, fmt: Format, header: Header, lang: str
-) -> Response:
-    result, payload = answer.result, answer.payload
-    has_cells = bool(result.levels) or payload["has_split"]
-    columns = [*result.attributes, *result.measures]
-    rows = payload["cells"] if has_cells else [payload["summary"]]
-    table = result.cells
-    labels = service.aggregate_labels(layout, result, lang)
-    if has_cells and payload.get("subtotals") is not None:
+def _table(cells: CellSet, fmt: Format, header: Header) -> Response:
+    lang = cells.lang
+    columns = [*cells.attributes, *cells.measure_names]
+    payload = slicer.aggregate_payload(cells)
+    rows = payload["cells"] if cells.has_cells else [payload["summary"]]
+    table = cells.cells
+    labels = slicer.aggregate_labels(cells, lang)
+    if cells.has_cells and payload.get("subtotals") is not None:
         rows = [
             *({**c, SUBTOTAL: ""} for c in rows),
             *({**c, SUBTOTAL: "subtotal"} for s in payload["subtotals"] for c in s["cells"]),
@@ -121,18 +130,20 @@ def _table(
         rows,
         header=header,
         labels=labels,
-        filename=f"{layout.cube.name}_aggregate",
+        filename=f"{cells.cube}_aggregate",
         table=table,
     )
 
 
 @router.get("/cube/{cube}/cell", response_model=CellResponse)
 def cell(
-    state: StateDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     layout: LayoutDep,
     cut: CutParam = None,
     lang: Lang = "lv",
     prettyprint: PrettyPrint = False,
 ) -> Response:
     """The cuts of a cell with the labels of every member on their paths (for breadcrumbs)."""
-    return json_response(service.cell_details(state, layout, parse_cuts(cut), lang), prettyprint=prettyprint)
+    details = service.cell(layout.cube.name, parse_cuts(cut), lang, principal)
+    return json_response(slicer.cell_payload(layout.cube.name, details), prettyprint=prettyprint)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from ...errors import NotFoundError
-from .. import service
+from .. import slicer
 from ..deps import (
     AsOfParam,
     CutParam,
@@ -20,7 +20,8 @@ from ..deps import (
     PageParam,
     PageSizeParam,
     PrettyPrint,
-    StateDep,
+    PrincipalDep,
+    ServiceDep,
 )
 from ..render import json_response, table_response
 
@@ -29,7 +30,8 @@ router = APIRouter(tags=["cubes"])
 
 @router.get("/cube/{cube}/facts", response_model=list[dict[str, Any]])
 def facts(
-    state: StateDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     layout: LayoutDep,
     cut: CutParam = None,
     fields: FieldsParam = None,
@@ -46,7 +48,10 @@ def facts(
 
     Columns of type `person` (pseudonymous surrogates) are never returned. Default order: by
     date, then by row id. The query is stopped after the server's time limit (400)."""
-    result = service.facts(state, layout, service.FactsArgs(cut, fields, order, page, pagesize, as_of))
+    query = slicer.facts_query(
+        layout.cube.name, cut=cut, fields=fields, order=order, page=page, pagesize=pagesize, as_of=as_of
+    )
+    result = service.facts(query, principal)
     rows = result.rows.to_pylist()
     if format != "json":
         return table_response(
@@ -54,7 +59,7 @@ def facts(
             result.fields,
             rows,
             header=header,
-            labels=service.facts_labels(layout, lang),
+            labels=slicer.facts_labels(layout, lang),
             filename=f"{layout.cube.name}_facts",
             table=result.rows,
         )
@@ -63,13 +68,14 @@ def facts(
 
 @router.get("/cube/{cube}/fact/{fact_id}", response_model=dict[str, Any])
 def fact(
-    state: StateDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     layout: LayoutDep,
     fact_id: Annotated[str, Path(description="A `__fact_key__` from /facts", max_length=40)],
     prettyprint: PrettyPrint = False,
 ) -> Response:
     """One fact by its `__fact_key__`; 404 if there is none."""
-    record = service.fact(state, layout, fact_id)
+    record = service.fact(layout.cube.name, fact_id, principal)
     if record is None:
         raise NotFoundError(f"cube '{layout.cube.name}' has no fact '{fact_id}'")
     return json_response(record, prettyprint=prettyprint)

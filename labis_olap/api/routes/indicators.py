@@ -12,10 +12,9 @@ from fastapi import APIRouter, Path, Query, Response
 
 from ...model.schema import IndicatorType
 from ...query.cuts import parse_cuts
-from .. import indicators, service
+from .. import indicators, slicer
 from ..deps import (
     AsOfParam,
-    BrowserDep,
     CutParam,
     DrilldownParam,
     ExplainParam,
@@ -26,7 +25,8 @@ from ..deps import (
     PageParam,
     PageSizeParam,
     PrettyPrint,
-    StateDep,
+    PrincipalDep,
+    ServiceDep,
 )
 from ..indicators import IndicatorBrief, IndicatorResponse
 from ..render import json_response, table_response
@@ -36,7 +36,8 @@ router = APIRouter(tags=["indicators"])
 
 @router.get("/indicators", response_model=list[IndicatorBrief])
 def catalogue(
-    browser: BrowserDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     q: Annotated[
         str | None,
         Query(description="Words to find in the code, name, description or source", max_length=200),
@@ -52,13 +53,16 @@ def catalogue(
 
     `q` matches every word as a substring of the code, either language's name or description,
     or the source institution; case and diacritics are ignored."""
-    found = indicators.catalogue(browser.model, lang, q, type.value if type else None, source)
+    found = indicators.catalogue(
+        service.visible_model(principal), lang, q, type.value if type else None, source
+    )
     return json_response(found, prettyprint=prettyprint)
 
 
 @router.get("/indicator/{code}", response_model=IndicatorResponse)
 def indicator(
-    state: StateDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     code: Annotated[str, Path(description="Indicator code, e.g. NVA-001", max_length=100)],
     cut: CutParam = None,
     drilldown: DrilldownParam = None,
@@ -78,21 +82,31 @@ def indicator(
 
     The response is /aggregate's (`cell` lists the fixed cuts first) plus `indicator`;
     `format=csv|xlsx` returns the cells as a table."""
-    ind = indicators.find(state.model, code)
-    layout = state.browser.layout(ind.cube)
-    args = service.AggregateArgs(
-        cut, drilldown, ind.measure, None, order, page, pagesize, as_of, lang, explain
+    model = service.visible_model(principal)
+    ind = indicators.find(model, code)
+    query = slicer.aggregate_query(
+        ind.cube,
+        cut=cut,
+        drilldown=drilldown,
+        aggregates=ind.measure,
+        order=order,
+        page=page,
+        pagesize=pagesize,
+        as_of=as_of,
+        lang=lang,
+        cell=parse_cuts(ind.cuts),
     )
-    payload, result = service.aggregate(state, layout, args, cell=parse_cuts(ind.cuts))
+    cells = service.aggregate(query, principal)
+    payload = slicer.aggregate_payload(cells, explain=explain)
     if format != "json":
-        rows = payload["cells"] if result.levels else [payload["summary"]]
+        rows = payload["cells"] if cells.axes else [payload["summary"]]
         return table_response(
             format,
-            [*result.attributes, *result.measures],
+            [*cells.attributes, *cells.measure_names],
             rows,
             header=header,
-            labels=service.aggregate_labels(layout, result, lang),
+            labels=slicer.aggregate_labels(cells, lang),
             filename=ind.code,
         )
-    payload["indicator"] = indicators.detail(state.model, ind, lang)
+    payload["indicator"] = indicators.detail(model, ind, lang)
     return json_response(payload, prettyprint=prettyprint)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from .. import service
+from .. import slicer
 from ..deps import (
     AsOfParam,
     CutParam,
@@ -21,7 +21,8 @@ from ..deps import (
     PageParam,
     PageSizeParam,
     PrettyPrint,
-    StateDep,
+    PrincipalDep,
+    ServiceDep,
 )
 from ..render import json_response, table_response
 from ..schemas import MembersResponse
@@ -31,7 +32,8 @@ router = APIRouter(tags=["cubes"])
 
 @router.get("/cube/{cube}/members/{dimension}", response_model=MembersResponse)
 def members(
-    state: StateDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     layout: LayoutDep,
     dimension: Annotated[str, Path(description="Dimension as the cube names it", max_length=200)],
     cut: CutParam = None,
@@ -52,8 +54,21 @@ def members(
     Non-time members come from the dimension's member table (a versioned dimension: those valid
     on `as_of` if given, else all that ever existed); time members are the periods present in
     the cube's facts. Cuts on other dimensions are refused (400)."""
-    args = service.MembersArgs(cut, depth, level, hierarchy, order, page, pagesize, as_of, lang)
-    payload, result = service.members(state, layout, dimension, args)
+    query = slicer.members_query(
+        layout.cube.name,
+        dimension,
+        cut=cut,
+        depth=depth,
+        level=level,
+        hierarchy=hierarchy,
+        order=order,
+        page=page,
+        pagesize=pagesize,
+        as_of=as_of,
+        lang=lang,
+    )
+    result = service.members(query, principal)
+    payload = slicer.members_payload(result)
     if format != "json":
         columns = result.data.column_names
         return table_response(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from ... import __version__
 from ...errors import UserError
-from ..deps import BrowserDep, Lang, LayoutDep, PrettyPrint, SettingsDep, StateDep
+from ..deps import Lang, LayoutDep, PrettyPrint, PrincipalDep, ServiceDep, SettingsDep, StateDep
 from ..describe import describe_cube, describe_cube_brief
 from ..render import json_response
 from ..schemas import CubeBrief, CubeModel, Health, Info, Version
@@ -50,10 +50,13 @@ def info(settings: SettingsDep, prettyprint: PrettyPrint = False) -> Response:
 
 
 @router.get("/cubes", response_model=list[CubeBrief])
-def cubes(browser: BrowserDep, lang: Lang = "lv", prettyprint: PrettyPrint = False) -> Response:
+def cubes(
+    service: ServiceDep, principal: PrincipalDep, lang: Lang = "lv", prettyprint: PrettyPrint = False
+) -> Response:
     """Every cube: name, label, category (the source institution) and info."""
     return json_response(
-        [describe_cube_brief(c, lang) for c in browser.model.cubes.values()], prettyprint=prettyprint
+        [describe_cube_brief(c, lang) for c in service.visible_model(principal).cubes.values()],
+        prettyprint=prettyprint,
     )
 
 

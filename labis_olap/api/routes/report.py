@@ -19,14 +19,24 @@ from pydantic import ValidationError
 
 from ...compiler.physical import CubeLayout
 from ...errors import NotFoundError, QueryError
-from ...query.browser import SUBTOTAL_KINDS
-from ...query.cell import Cut, PointCut, RangeCut, SetCut
-from ...query.cuts import parse_cuts
-from .. import service
-from ..deps import Lang, LayoutDep, PrettyPrint, StateDep
+from ...query.cell import (
+    CubeQuery,
+    Cut,
+    Drilldown,
+    FactsQuery,
+    MembersQuery,
+    Order,
+    PointCut,
+    RangeCut,
+    SetCut,
+)
+from ...query.cuts import parse_cuts, parse_drilldowns, parse_order
+from ...query.executor import SUBTOTAL_KINDS
+from ...service import CubeService, Principal
+from .. import slicer
+from ..deps import Lang, LayoutDep, PrettyPrint, PrincipalDep, ServiceDep
 from ..render import json_response
 from ..schemas import ReportQuery, ReportRequest
-from ..state import AppState
 
 router = APIRouter(tags=["cubes"])
 
@@ -102,29 +112,36 @@ def cut_from_dict(layout: CubeLayout, d: Any, i: int) -> Cut:
     raise QueryError(f"{where}: cut type must be point, range or set, not {kind!r}")
 
 
-def _text(spec: dict[str, Any], key: str, sep: str, name: str) -> str | None:
+def _texts(spec: dict[str, Any], key: str, sep: str, name: str) -> tuple[str, ...]:
+    """A string of `sep`-separated parts, or a list of them: the parts."""
     value = spec.get(key)
-    if value is None or isinstance(value, str):
-        return value
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return slicer.split_list(value, sep)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return sep.join(value)
+        return tuple(p for v in value for p in slicer.split_list(v, sep))
     raise QueryError(f"report query '{name}': '{key}' must be a string or a list of strings")
 
 
-def _order(spec: dict[str, Any], name: str) -> str | None:
+def _drilldowns(spec: dict[str, Any], name: str) -> tuple[Drilldown, ...]:
+    return tuple(d for text in _texts(spec, "drilldown", "|", name) for d in parse_drilldowns(text))
+
+
+def _order(spec: dict[str, Any], name: str) -> tuple[Order, ...]:
     value = spec.get("order")
     if value is None or isinstance(value, str):
-        return value
+        return parse_order(value)
     if isinstance(value, list):
-        parts = []
+        parts: list[Order] = []
         for item in value:
             if isinstance(item, str):
-                parts.append(item)
+                parts += parse_order(item)
             elif isinstance(item, list) and len(item) == 2 and all(isinstance(v, str) for v in item):
-                parts.append(f"{item[0]}:{item[1]}")
+                parts += parse_order(f"{item[0]}:{item[1]}")
             else:
                 raise QueryError(f"report query '{name}': 'order' items are 'field' or [field, direction]")
-        return ",".join(parts)
+        return tuple(parts)
     raise QueryError(f"report query '{name}': 'order' must be a string or a list")
 
 
@@ -154,7 +171,13 @@ def _subtotals(spec: dict[str, Any], name: str) -> str:
 
 
 def run_query(
-    state: AppState, layout: CubeLayout, name: str, q: ReportQuery, cell: tuple[Cut, ...], lang: str
+    service: CubeService,
+    principal: Principal,
+    layout: CubeLayout,
+    name: str,
+    q: ReportQuery,
+    cell: tuple[Cut, ...],
+    lang: str,
 ) -> Any:
     spec = dict(q.model_extra or {})
     unknown = sorted(set(spec) - KEYS[q.query])
@@ -163,76 +186,87 @@ def run_query(
             f"report query '{name}' ({q.query}): unknown parameter(s) {', '.join(unknown)}",
             hint="known: " + ", ".join(sorted(KEYS[q.query])),
         )
+    cube = layout.cube.name
     page, pagesize = _int(spec, name, "page"), _int(spec, name, "pagesize", "page_size")
-    cut, as_of = _str(spec, "cut", name), _str(spec, "as_of", name)
+    cuts = cell + parse_cuts(_str(spec, "cut", name))
+    as_of = _str(spec, "as_of", name)
     if q.query == "aggregate":
-        args = service.AggregateArgs(
-            cut,
-            _text(spec, "drilldown", "|", name),
-            _text(spec, "aggregates", "|", name),
-            _str(spec, "split", name),
+        query = CubeQuery(
+            cube,
+            _texts(spec, "aggregates", "|", name),
+            cuts,
+            _drilldowns(spec, name),
             _order(spec, name),
             page,
             pagesize,
             as_of,
             lang,
-            bool(spec.get("explain")),
+            parse_cuts(_str(spec, "split", name)),
             _subtotals(spec, name),
         )
-        return service.aggregate(state, layout, args, cell)[0]
-    if q.query == "facts":
-        fargs = service.FactsArgs(
-            cut, _text(spec, "fields", ",", name), _order(spec, name), page, pagesize, as_of
+        return slicer.aggregate_payload(
+            service.aggregate(query, principal), explain=bool(spec.get("explain"))
         )
-        return service.facts(state, layout, fargs, cell).rows.to_pylist()
+    if q.query == "facts":
+        fq = FactsQuery(
+            cube, cuts, _texts(spec, "fields", ",", name), _order(spec, name), page, pagesize, as_of
+        )
+        return service.facts(fq, principal).rows.to_pylist()
     if q.query == "fact":
         key = spec.get("id", spec.get("key"))
         if not isinstance(key, (str, int)) or isinstance(key, bool):
             raise QueryError(f"report query '{name}': 'id' must be a fact key")
-        record = service.fact(state, layout, str(key))
+        record = service.fact(cube, str(key), principal)
         if record is None:
-            raise NotFoundError(f"cube '{layout.cube.name}' has no fact '{key}'")
+            raise NotFoundError(f"cube '{cube}' has no fact '{key}'")
         return record
     if q.query == "members":
         dimension = _str(spec, "dimension", name)
         if not dimension:
             raise QueryError(f"report query '{name}': members need 'dimension'")
-        margs = service.MembersArgs(
-            cut,
+        # Members are those of the dimension, not of the facts in the cell: of the shared cell
+        # only the cuts on this dimension apply.
+        own = tuple(c for c in cell if c.dimension == dimension)
+        mq = MembersQuery(
+            cube,
+            dimension,
             _int(spec, name, "depth"),
             _str(spec, "level", name),
             _str(spec, "hierarchy", name),
+            own + parse_cuts(_str(spec, "cut", name)),
             _order(spec, name),
             page,
             pagesize,
             as_of,
             lang,
         )
-        # Members are those of the dimension, not of the facts in the cell: of the shared cell
-        # only the cuts on this dimension apply.
-        own = tuple(c for c in cell if c.dimension == dimension)
-        return service.members(state, layout, dimension, margs, own)[0]
-    return service.cell_details(state, layout, cell + parse_cuts(cut), lang)
+        return slicer.members_payload(service.members(mq, principal))
+    return slicer.cell_payload(cube, service.cell(cube, cuts, lang, principal))
 
 
-def run_report(state: AppState, layout: CubeLayout, req: ReportRequest, lang: str) -> dict[str, Any]:
+def run_report(
+    service: CubeService, principal: Principal, layout: CubeLayout, req: ReportRequest, lang: str
+) -> dict[str, Any]:
     if isinstance(req.cell, str):
         cell = parse_cuts(req.cell)
     else:
         cell = tuple(cut_from_dict(layout, d, i) for i, d in enumerate(req.cell or []))
-    return {name: run_query(state, layout, name, q, cell, lang) for name, q in req.queries.items()}
+    return {
+        name: run_query(service, principal, layout, name, q, cell, lang) for name, q in req.queries.items()
+    }
 
 
 @router.post("/cube/{cube}/report", response_model=dict[str, Any])
 def report_post(
-    state: StateDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     layout: LayoutDep,
     body: ReportRequest,
     lang: Lang = "lv",
     prettyprint: PrettyPrint = False,
 ) -> Response:
     """Run several queries on one cube; the answers by query name."""
-    return json_response(run_report(state, layout, body, lang), prettyprint=prettyprint)
+    return json_response(run_report(service, principal, layout, body, lang), prettyprint=prettyprint)
 
 
 ReportParam = Annotated[str, Query(description="The report request as JSON", max_length=100_000)]
@@ -240,7 +274,8 @@ ReportParam = Annotated[str, Query(description="The report request as JSON", max
 
 @router.get("/cube/{cube}/report", response_model=dict[str, Any])
 def report_get(
-    state: StateDep,
+    service: ServiceDep,
+    principal: PrincipalDep,
     layout: LayoutDep,
     report: ReportParam,
     lang: Lang = "lv",
@@ -253,7 +288,7 @@ def report_get(
         raise QueryError(f"report: not JSON ({exc.msg} at position {exc.pos})") from None
     except ValidationError as exc:
         raise QueryError("report: " + _first_problem(exc)) from None
-    return json_response(run_report(state, layout, req, lang), prettyprint=prettyprint)
+    return json_response(run_report(service, principal, layout, req, lang), prettyprint=prettyprint)
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -1,8 +1,10 @@
-"""The aggregation browser (Cubes' word): runs cube queries against an engine.
+"""The aggregate executor: runs one typed cube query against an engine.
 
-Resolves names, asks the planner for the smallest source, builds the SQL and runs it. Used by
-the CLI now and by the REST API; the result carries the chosen source and the SQL so that
-`explain` can show them.
+Resolves names, asks the planner for the smallest source, builds the SQL, runs it and presents
+the answer (query/present.py). It knows nothing of who asks, of paging rules, caches or
+`as_of` words: the cube service (labis_olap.service) decides those once for every front end and
+hands this a checked query and a resolved date. The result carries the chosen source and the
+SQL so that `explain` can show them.
 """
 
 from __future__ import annotations
@@ -26,13 +28,12 @@ from ..model.schema import ColumnType, Function, Measure
 from .cell import CubeQuery
 from .limits import QueryLimits
 from .planner import SourceShape, choose_source, estimated_rows, needs_of
-from .present import Members, derive, present, sort_rows
+from .present import MemberLookup, derive, present, sort_rows
 from .resolve import ResolvedCut, ResolvedDrilldown, check_cuts, resolve_drilldown, resolve_measures
 from .sqlgen import SUMMARY, Grouping, build_aggregate
 
-AS_AT_FACT = ("fact", "")
 PLANS = 1024
-"""Query plans kept per browser (see Browser._plan)."""
+"""Query plans kept per executor (see AggregateExecutor._plan)."""
 
 
 @dataclass
@@ -58,6 +59,12 @@ class AggregateResult:
     summary: dict[str, Any] | None = None
     subtotals: list[Subtotal] = field(default_factory=list)
     explain: dict[str, Any] = field(default_factory=dict)
+    cuts: list[ResolvedCut] = field(default_factory=list)
+    """The query's cuts as the model names them (hierarchy, depth), resolved once."""
+    drills: list[ResolvedDrilldown] = field(default_factory=list)
+    """The drilldowns resolved: dimension, hierarchy and levels top-down."""
+    table: str = ""
+    """The physical table the source is (`explain`)."""
 
     @property
     def nbytes(self) -> int:
@@ -104,7 +111,7 @@ def subtotal_groupings(depths: tuple[int, ...], kind: str) -> tuple[Grouping, ..
 
 
 @dataclass(frozen=True)
-class _Plan:
+class AggregatePlan:
     measures: list[Measure]
     cuts: list[ResolvedCut]
     split: list[ResolvedCut]
@@ -118,7 +125,7 @@ class _Plan:
     """The grand total is the cells added up (see `adds_up`), not a grouping set of the SQL."""
 
 
-class Browser:
+class AggregateExecutor:
     def __init__(
         self, model: Model, engine: Engine, *, use_rollups: bool = True, limits: QueryLimits | None = None
     ) -> None:
@@ -129,7 +136,7 @@ class Browser:
         """Time and memory bounds of every aggregate query (the API sets them; the CLI does not)."""
         self._layouts: dict[str, CubeLayout] = {}
         self._plans = functools.lru_cache(maxsize=PLANS)(self._plan)
-        self._members = Members(model)
+        self.members = MemberLookup(model)
 
     def layout(self, cube: str) -> CubeLayout:
         if cube not in self.model.cubes:
@@ -138,37 +145,21 @@ class Browser:
             self._layouts[cube] = CubeLayout(self.model, self.model.cubes[cube], self.engine.database)
         return self._layouts[cube]
 
-    def as_of_date(self, layout: CubeLayout, as_of: str | None) -> dt.date | None:
-        if as_of is None or as_of.strip().lower() in AS_AT_FACT:
-            return None
-        text = as_of.strip().lower()
-        if text in ("now", "current", "today"):
-            return dt.date.today()
-        versions = {
-            v.name: v.valid_from
-            for d in layout.cube.dimensions
-            for v in self.model.dimensions[d.dimension].versions
-        }
-        if text in versions:
-            return versions[text]
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise QueryError(
-                f"as_of must be 'fact', 'now', a date YYYY-MM-DD or a version name, not '{as_of}'",
-                hint=did_you_mean(text, versions),
-            ) from None
-
     def aggregate(
-        self, query: CubeQuery, *, with_summary: bool = True, limit: int | None = None
+        self,
+        query: CubeQuery,
+        as_of: dt.date | None = None,
+        *,
+        with_summary: bool = True,
+        limit: int | None = None,
     ) -> AggregateResult:
         """Cells, grand total (`summary`) and subtotals of a query, from one engine query.
 
-        `limit`: the most cells an unpaged answer may have (more: a QueryError saying to page),
-        and the most rows of any subtotal set."""
+        `as_of`: the hierarchy version's date (None: as at each fact's date); `query.as_of` is
+        not read (the service resolves it). `limit`: the most cells an unpaged answer may have
+        (more: a QueryError saying to page), and the most rows of any subtotal set."""
         layout = self.layout(query.cube)
         cube = layout.cube
-        as_of = self.as_of_date(layout, query.as_of)
         plan = self._plans(replace(query, as_of=None), as_of, with_summary, limit)
         measures, cuts, split, drills = plan.measures, plan.cuts, plan.split, plan.drills
         depths, groupings, shape, built = plan.depths, plan.groupings, plan.shape, plan.built
@@ -180,12 +171,12 @@ class Browser:
             where = "its facts" if shape.name == "facts" else f"rollup '{shape.name}'"
             raise EngineError(f"cube '{cube.name}', reading {where}: {exc.message}") from exc
         elapsed = (time.perf_counter() - start) * 1000
-        table = derive(table, built.derived, self._members)
+        table = derive(table, built.derived, self.members)
         if built.sort is not None:
-            table = sort_rows(table, built.sort, self._members)
+            table = sort_rows(table, built.sort, self.members)
         keep = dict(zip(built.measure_columns, built.measure_sources, strict=True))
         keep |= {"__g": "__g", "__total_cells": "__total_cells"}
-        table = present(table, built.shown, keep, self._members)
+        table = present(table, built.shown, keep, self.members)
         by_set = _split_sets(table, built.masks)
         full = tuple(depths)
         attributes = _attributes(built.key_columns, built.label_columns)
@@ -207,10 +198,10 @@ class Browser:
         elif plan.summed:
             summary = {m: pc.sum(cells.column(m)).as_py() for m in built.measure_columns}
             if not cells.num_rows:
-                summary = self._empty_summary(query)
+                summary = self._empty_summary(query, as_of)
         elif SUMMARY in by_set:
             rows = by_set.pop(SUMMARY).select(built.measure_columns).to_pylist()
-            summary = rows[0] if rows else self._empty_summary(query)
+            summary = rows[0] if rows else self._empty_summary(query, as_of)
         subtotals = []
         for g in groupings:
             if g is None or g not in by_set:
@@ -238,6 +229,9 @@ class Browser:
             engine_ms=elapsed,
             summary=summary if with_summary else None,
             subtotals=subtotals,
+            cuts=cuts,
+            drills=drills,
+            table=shape.table,
         )
         result.explain = {
             "source": shape.name,
@@ -250,7 +244,7 @@ class Browser:
 
     def _plan(
         self, query: CubeQuery, as_of: dt.date | None, with_summary: bool, limit: int | None
-    ) -> _Plan:
+    ) -> AggregatePlan:
         """Names resolved, source chosen, SQL built: everything before the engine, which
         depends on the query and the model only (the Browser is per model), so `_plans` keeps
         the last PLANS of them: a repeated query skips ~0.5 ms of Python (measured: 0.93 ms of
@@ -264,10 +258,6 @@ class Browser:
         seen = [d.ref.alias for d in drills]
         if len(set(seen)) != len(seen):
             raise QueryError("a dimension can be drilled down only once per query")
-        if query.pagesize is not None and query.pagesize < 1:
-            raise QueryError("pagesize must be at least 1")
-        if query.page is not None and query.page < 0:
-            raise QueryError("page must be 0 or more")
         depths = tuple(len(d.levels) for d in drills)
         groupings = subtotal_groupings(depths, query.subtotals)
         summed = (
@@ -296,7 +286,7 @@ class Browser:
             groupings=groupings,
             limit=limit,
         )
-        return _Plan(measures, cuts, split, drills, depths, groupings, shape, built, summed)
+        return AggregatePlan(measures, cuts, split, drills, depths, groupings, shape, built, summed)
 
     def _run(self, sql: str, params: dict[str, Any], *, single_thread: bool = False) -> pa.Table:
         if self.limits is None:
@@ -320,10 +310,10 @@ class Browser:
         counted = self._run(f"SELECT count() AS n FROM ({unpaged.sql})", unpaged.params)
         return int(counted.column("n")[0].as_py())
 
-    def _empty_summary(self, query: CubeQuery) -> dict[str, Any]:
+    def _empty_summary(self, query: CubeQuery, as_of: dt.date | None) -> dict[str, Any]:
         """The grand total of a cell without facts (no grouping-set row came back for it)."""
-        total_q = CubeQuery(query.cube, query.measures, query.cuts, as_of=query.as_of, lang=query.lang)
-        return self.aggregate(total_q).summary or {}
+        total_q = CubeQuery(query.cube, query.measures, query.cuts, lang=query.lang)
+        return self.aggregate(total_q, as_of).summary or {}
 
 
 def adds_up(layout: CubeLayout, m: Measure) -> bool:

@@ -1,0 +1,46 @@
+"""The paging rule of every answer (cells, facts, members), decided once.
+
+`page` counts from 0; `pagesize` alone means the first page; `page` without `pagesize` pages by
+the server's limit; without either, an answer carries everything up to the limit and a larger
+one is refused with a message that says to page — never silently cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import QueryError
+
+MAX_PAGE = 2**40
+"""The highest page number taken (an offset past the engine's 64-bit range would wrap)."""
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int | None
+    pagesize: int | None
+    """None, None: unpaged, bounded by `limit`."""
+    limit: int | None
+    """The most rows an unpaged answer may have (None: no limit)."""
+
+    @property
+    def unpaged(self) -> bool:
+        return self.pagesize is None
+
+
+def paging(page: int | None, pagesize: int | None, limit: int | None) -> Paging:
+    if pagesize is not None and pagesize < 1:
+        raise QueryError("pagesize must be at least 1")
+    if page is not None and page < 0:
+        raise QueryError("page must be 0 or more")
+    if page is not None and page > MAX_PAGE:
+        raise QueryError(f"page must be at most {MAX_PAGE}")
+    if pagesize is not None and limit is not None and pagesize > limit:
+        raise QueryError(
+            f"pagesize {pagesize} is over the server's limit of {limit}", hint=f"use pagesize<={limit}"
+        )
+    if pagesize is None:
+        if page and limit is not None:
+            return Paging(page, limit, limit)
+        return Paging(None, None, limit)
+    return Paging(page or 0, pagesize, limit)
