@@ -21,9 +21,9 @@ from rich.table import Table
 from labis_olap.demo.generate import generate
 from labis_olap.demo.load import BATCH_ROWS, insert_batches, load_demo, reset_demo_tables
 from labis_olap.engine.embedded import EmbeddedEngine
+from labis_olap.model.cut_grammar import parse_drilldowns
 from labis_olap.model.loader import load_model
 from labis_olap.query.cell import CubeQuery
-from labis_olap.query.cuts import parse_drilldowns
 from labis_olap.query.executor import AggregateExecutor
 
 ROOT = Path(__file__).resolve().parent.parent

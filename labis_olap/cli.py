@@ -191,8 +191,8 @@ def _print_query(
     explain: bool,
     lang: str,
 ) -> None:
+    from .model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
     from .query.cell import CubeQuery
-    from .query.cuts import parse_cuts, parse_drilldowns, parse_order
     from .service import ANONYMOUS, CubeService
 
     service = CubeService(m, engine)

@@ -31,10 +31,10 @@ from labis_olap.compiler.apply import apply_model
 from labis_olap.compiler.physical import ARROW_TYPES, CubeLayout
 from labis_olap.engine.base import Engine
 from labis_olap.errors import EngineError, UserError
+from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from labis_olap.model.loader import Model, load_model
 from labis_olap.model.schema import ColumnType
 from labis_olap.query.cell import CubeQuery
-from labis_olap.query.cuts import parse_cuts, parse_drilldowns, parse_order
 from labis_olap.service import ANONYMOUS, CubeService
 
 HERE = Path(__file__).parent

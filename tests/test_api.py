@@ -26,10 +26,10 @@ from labis_olap.api.schemas import AggregateResponse, CellResponse, CubeModel, I
 from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.errors import QueryTimeoutError
+from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from labis_olap.model.loader import Model, load_model
 from labis_olap.query.cache import ResultCache, data_version
 from labis_olap.query.cell import CubeQuery
-from labis_olap.query.cuts import parse_cuts, parse_drilldowns, parse_order
 from labis_olap.query.limits import run_limited
 from labis_olap.service import ANONYMOUS, CubeService
 from labis_olap.settings import Settings

@@ -24,8 +24,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labis_olap.api import create_app
-from labis_olap.api import deps
+from labis_olap.api import create_app, deps
 from labis_olap.api.fastpath import AggregateFastPath, FastPathSpec, spec_of
 from labis_olap.api.routes import aggregate
 from labis_olap.demo.load import load_demo
@@ -173,7 +172,8 @@ def test_any_parameters_answered_alike(
 
 
 def _route() -> APIRoute:
-    (route,) = [r for r in aggregate.router.routes if isinstance(r, APIRoute) and r.path.endswith("/aggregate")]
+    routes = aggregate.router.routes
+    (route,) = [r for r in routes if isinstance(r, APIRoute) and r.path.endswith("/aggregate")]
     return route
 
 

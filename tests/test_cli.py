@@ -21,8 +21,9 @@ from typer.testing import CliRunner, Result
 
 from labis_olap.cli import app
 from labis_olap.engine.base import Engine
+from labis_olap.model.cuts import Drilldown, PointCut
 from labis_olap.model.loader import Model, load_model
-from labis_olap.query.cell import CubeQuery, Drilldown, PointCut
+from labis_olap.query.cell import CubeQuery
 from labis_olap.service import ANONYMOUS, CubeService
 
 ROOT = Path(__file__).resolve().parent.parent

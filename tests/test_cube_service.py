@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from labis_olap.api import create_app
 from labis_olap.engine.base import Engine
 from labis_olap.errors import NotFoundError, QueryError
+from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns
 from labis_olap.model.loader import Model, load_model
 from labis_olap.query.cell import CubeQuery, FactsQuery, MembersQuery
-from labis_olap.query.cuts import parse_cuts, parse_drilldowns
 from labis_olap.query.limits import QueryLimits
 from labis_olap.service import ANONYMOUS, CubeService, Principal, ServiceLimits
 from labis_olap.service.paging import MAX_PAGE

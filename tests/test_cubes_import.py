@@ -20,8 +20,9 @@ from labis_olap.compiler.apply import apply_model
 from labis_olap.engine.base import Engine
 from labis_olap.errors import UserError
 from labis_olap.model.cubes_import import import_cubes, load_facts_csv
+from labis_olap.model.cuts import Drilldown
 from labis_olap.model.loader import load_model
-from labis_olap.query.cell import CubeQuery, Drilldown
+from labis_olap.query.cell import CubeQuery
 from labis_olap.service import ANONYMOUS, CubeService
 from labis_olap.settings import Settings
 

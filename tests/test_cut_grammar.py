@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labis_olap.errors import QueryError
-from labis_olap.query.cell import Cut, Drilldown, Order, PointCut, RangeCut, SetCut
-from labis_olap.query.cuts import NULL, escape, format_cut, parse_cuts, parse_drilldowns, parse_order
+from labis_olap.model.cut_grammar import NULL, escape, format_cut, parse_cuts, parse_drilldowns, parse_order
+from labis_olap.model.cuts import Cut, Drilldown, Order, PointCut, RangeCut, SetCut
 
 SPECIAL = "\\!|:;,-@"
 

@@ -41,16 +41,18 @@ from labis_olap.compiler.physical import GRAIN_ORDER, CubeLayout
 from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.errors import EngineError, UserError
+from labis_olap.model.cut_grammar import format_cut
+from labis_olap.model.cuts import Cut, Drilldown, Order, PointCut, RangeCut, SetCut
+from labis_olap.model.cuts import Path as MemberPath
 from labis_olap.model.loader import Model, load_model
+from labis_olap.model.resolve import check_cuts
 from labis_olap.model.schema import Cube, Dimension, Hierarchy, Rollup, TimeRole
 from labis_olap.model.validate import base_measures
 from labis_olap.query.asof import as_of_date
-from labis_olap.query.cell import CubeQuery, Cut, Drilldown, Order, PointCut, RangeCut, SetCut
-from labis_olap.query.cell import Path as MemberPath
-from labis_olap.query.cuts import format_cut
+from labis_olap.query.cell import CubeQuery
 from labis_olap.query.executor import adds_up
 from labis_olap.query.planner import choose_source, estimated_rows, needs_of, rollup_shape
-from labis_olap.query.resolve import check_cuts, resolve_drilldown, resolve_measures
+from labis_olap.query.resolve import resolve_drilldown, resolve_measures
 from labis_olap.service import ANONYMOUS, CellSet, CubeService
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,10 +12,11 @@ from typing import Any
 import orjson
 
 from ..compiler.physical import CubeLayout
+from ..model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
+from ..model.cuts import Cut, PointCut, RangeCut, SetCut
 from ..query import facts as facts_q
 from ..query import members as members_q
-from ..query.cell import CubeQuery, Cut, FactsQuery, MembersQuery, PointCut, RangeCut, SetCut
-from ..query.cuts import parse_cuts, parse_drilldowns, parse_order
+from ..query.cell import CubeQuery, FactsQuery, MembersQuery
 from ..service import CellSet, CutDetail, CutInfo
 from .render import json_bytes
 

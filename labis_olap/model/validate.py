@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import UserError
-from ..query.cell import Cut, PointCut, SetCut
+from .cuts import Cut, PointCut, SetCut
 from .diagnostics import Diagnostics, Location, did_you_mean
 from .expressions import ParsedExpr, parse_expression
 from .loader import Model
@@ -522,8 +522,8 @@ def _check_indicators(model: Model, diags: Diagnostics) -> None:
                 did_you_mean(ind.measure, names),
             )
         if ind.cuts and all(_navigable(model.dimensions.get(d.dimension)) for d in cube.dimensions):
-            from ..query.cuts import parse_cuts
-            from ..query.resolve import check_cuts
+            from .cut_grammar import parse_cuts
+            from .resolve import check_cuts
 
             try:
                 resolved = check_cuts(model, cube, parse_cuts(ind.cuts))

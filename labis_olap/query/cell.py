@@ -1,53 +1,10 @@
-"""The query vocabulary of the Cubes/Slicer world: cuts, drilldowns, a cube query."""
+"""Typed cube queries: what every front end asks the cube service (labis_olap.service)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Path = tuple[str | None, ...]
-"""Member path, top level first; None stands for a NULL element (`__null__`)."""
-
-
-@dataclass(frozen=True)
-class PointCut:
-    dimension: str
-    path: Path
-    hierarchy: str | None = None
-    invert: bool = False
-
-
-@dataclass(frozen=True)
-class RangeCut:
-    dimension: str
-    from_path: Path | None
-    to_path: Path | None
-    hierarchy: str | None = None
-    invert: bool = False
-
-
-@dataclass(frozen=True)
-class SetCut:
-    dimension: str
-    paths: tuple[Path, ...]
-    hierarchy: str | None = None
-    invert: bool = False
-
-
-Cut = PointCut | RangeCut | SetCut
-
-
-@dataclass(frozen=True)
-class Drilldown:
-    dimension: str
-    hierarchy: str | None = None
-    level: str | None = None
-
-
-@dataclass(frozen=True)
-class Order:
-    field: str
-    direction: Literal["asc", "desc"] = "asc"
+from ..model.cuts import Cut, Drilldown, Order
 
 
 @dataclass(frozen=True)

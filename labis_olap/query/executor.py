@@ -24,12 +24,13 @@ from ..engine.base import Engine
 from ..errors import EngineError, NotFoundError, QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.loader import Model
+from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import ColumnType, Function, Measure
 from .cell import CubeQuery
 from .limits import QueryLimits
 from .planner import SourceShape, choose_source, estimated_rows, needs_of
 from .present import MemberLookup, derive, present, sort_rows
-from .resolve import ResolvedCut, ResolvedDrilldown, check_cuts, resolve_drilldown, resolve_measures
+from .resolve import ResolvedDrilldown, resolve_drilldown, resolve_measures
 from .sqlgen import SUMMARY, Grouping, build_aggregate
 
 PLANS = 1024

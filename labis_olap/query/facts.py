@@ -31,12 +31,12 @@ import pyarrow as pa
 
 from ..compiler.physical import CubeLayout, q
 from ..errors import QueryError
+from ..model.cuts import Cut, Order
 from ..model.diagnostics import did_you_mean
+from ..model.resolve import check_cuts
 from ..model.schema import ColumnType, FactColumn
-from .cell import Cut, Order
 from .limits import run_limited
 from .planner import SourceShape
-from .resolve import check_cuts
 from .sqlgen import Params, RowContext, cut_condition
 
 FACT_KEY = "__fact_key__"

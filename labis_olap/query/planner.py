@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 from ..compiler.physical import GRAIN_ORDER, CubeLayout
 from ..model.loader import Model
+from ..model.resolve import ResolvedCut
 from ..model.schema import Dimension, Function, Measure, Rollup, TimeRole
 from ..model.validate import base_measures
-from .resolve import ResolvedCut, ResolvedDrilldown
+from .resolve import ResolvedDrilldown
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,13 @@ from typing import Any
 
 from ..compiler.physical import CubeLayout, fact_key_sql, labels_dict, map_dict, q, time_bucket
 from ..errors import QueryError
+from ..model.cuts import Cut, Order, Path, RangeCut, SetCut
 from ..model.diagnostics import did_you_mean
 from ..model.expressions import ParsedExpr, parse_expression
+from ..model.resolve import ResolvedCut, period
 from ..model.schema import ColumnType, Function, Measure, TimeRole
-from .cell import Cut, Order, Path, RangeCut, SetCut
 from .planner import SourceShape
-from .resolve import ResolvedCut, ResolvedDrilldown, period
+from .resolve import ResolvedDrilldown
 
 TIME_KEY = {
     TimeRole.year: "toYear",

@@ -16,8 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..model.cuts import Cut
 from ..model.schema import Function, Text
-from ..query.cell import Cut
 from ..query.executor import AggregateResult, Subtotal
 from ..query.present import MemberLookup
 

@@ -20,16 +20,18 @@ from typing import Any
 from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
 from ..errors import NotFoundError
+from ..model.cuts import Cut
 from ..model.diagnostics import did_you_mean
 from ..model.loader import Model
+from ..model.resolve import ResolvedCut, check_cuts
 from ..query import facts as facts_q
 from ..query import members as members_q
 from ..query.asof import as_of_date
 from ..query.cache import ResultCache, data_version
-from ..query.cell import CubeQuery, Cut, FactsQuery, MembersQuery
+from ..query.cell import CubeQuery, FactsQuery, MembersQuery
 from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
 from ..query.limits import QueryLimits
-from ..query.resolve import ResolvedCut, ResolvedDrilldown, check_cuts
+from ..query.resolve import ResolvedDrilldown
 from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, caption
 from .paging import paging
 from .principal import Principal

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
+from ...model.cut_grammar import parse_cuts
 from ...query.cell import CubeQuery
-from ...query.cuts import parse_cuts
 from ...service import CellSet, CubeService, Principal
 from .. import slicer
 from ..deps import (

@@ -10,8 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from ...model.cut_grammar import parse_cuts
 from ...model.schema import IndicatorType
-from ...query.cuts import parse_cuts
 from .. import indicators, slicer
 from ..deps import (
     AsOfParam,

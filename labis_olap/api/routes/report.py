@@ -19,18 +19,9 @@ from pydantic import ValidationError
 
 from ...compiler.physical import CubeLayout
 from ...errors import NotFoundError, QueryError
-from ...query.cell import (
-    CubeQuery,
-    Cut,
-    Drilldown,
-    FactsQuery,
-    MembersQuery,
-    Order,
-    PointCut,
-    RangeCut,
-    SetCut,
-)
-from ...query.cuts import parse_cuts, parse_drilldowns, parse_order
+from ...model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
+from ...model.cuts import Cut, Drilldown, Order, PointCut, RangeCut, SetCut
+from ...query.cell import CubeQuery, FactsQuery, MembersQuery
 from ...query.executor import SUBTOTAL_KINDS
 from ...service import CubeService, Principal
 from .. import slicer

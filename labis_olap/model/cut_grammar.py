@@ -13,7 +13,7 @@ fit a general tokenizer; ~100 lines, covered by hypothesis round-trip tests.
 from __future__ import annotations
 
 from ..errors import QueryError
-from .cell import Cut, Drilldown, Order, Path, PointCut, RangeCut, SetCut
+from .cuts import Cut, Drilldown, Order, Path, PointCut, RangeCut, SetCut
 
 SPECIAL = set("\\!|:;,-@")
 NULL = "__null__"
