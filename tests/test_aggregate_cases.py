@@ -28,11 +28,11 @@ from conftest import ENGINE_KINDS, fresh_database, make_engine
 from ruamel.yaml import YAML
 
 from labis_olap.compiler.apply import apply_model
-from labis_olap.compiler.physical import ARROW_TYPES, CubeLayout
 from labis_olap.engine.base import Engine
 from labis_olap.errors import EngineError, UserError
 from labis_olap.model.loader import Model, load_model
 from labis_olap.model.schema import ColumnType
+from labis_olap.physical.layout import ARROW_TYPES, CubeLayout
 from labis_olap.query.browser import Browser
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.cuts import parse_cuts, parse_drilldowns, parse_order

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from labis_olap.compiler.ddl import compile_model
 from labis_olap.model.loader import load_model
+from labis_olap.physical.cube_ddl import compile_model
+from labis_olap.physical.statement import render as render_statements
+from labis_olap.physical.topology import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -20,7 +22,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 def render(cluster: str | None) -> str:
     model = load_model(ROOT / "model")
-    return "".join(f"-- {s.owner}\n{s.sql};\n\n" for s in compile_model(model, "labis", cluster))
+    return render_statements(compile_model(model, "labis", Topology(cluster)))
 
 
 @pytest.mark.parametrize(

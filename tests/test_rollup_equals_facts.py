@@ -37,13 +37,13 @@ from conftest import fresh_database, make_engine
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from labis_olap.compiler.physical import GRAIN_ORDER, CubeLayout
 from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.errors import EngineError, UserError
 from labis_olap.model.loader import Model, load_model
 from labis_olap.model.schema import Cube, Dimension, Hierarchy, Rollup, TimeRole
 from labis_olap.model.validate import base_measures
+from labis_olap.physical.layout import GRAIN_ORDER, CubeLayout
 from labis_olap.query.browser import AggregateResult, Browser, adds_up
 from labis_olap.query.cell import CubeQuery, Cut, Drilldown, Order, PointCut, RangeCut, SetCut
 from labis_olap.query.cell import Path as MemberPath

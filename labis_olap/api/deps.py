@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Query, Request
 
-from ..compiler.physical import CubeLayout
+from ..physical.layout import CubeLayout
 from ..query.browser import Browser
 from ..settings import Settings
 from .render import Format, Header

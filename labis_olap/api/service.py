@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from ..compiler.physical import CubeLayout
 from ..errors import QueryError
+from ..physical.layout import CubeLayout
 from ..query import facts as facts_q
 from ..query import members as members_q
 from ..query.browser import AggregateResult, too_many_cells

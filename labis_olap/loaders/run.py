@@ -32,11 +32,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..compiler.apply import APPLY_LOCK, apply_model
-from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
 from ..engine.gate import PUBLICATION
 from ..errors import UserError
 from ..model.loader import Model
+from ..physical.layout import CubeLayout
 from ..privacy import key_id, redact
 from . import store
 from .read import LoadError, RawBatch, Reader

@@ -29,10 +29,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..compiler.physical import CubeLayout, q
 from ..errors import QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.schema import ColumnType, FactColumn
+from ..physical.layout import CubeLayout, q
 from .cell import Cut, Order
 from .limits import run_limited
 from .planner import SourceShape

@@ -18,11 +18,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..compiler.ddl import dim_tables
-from ..compiler.physical import CubeLayout, labels_dict, q, time_bucket
 from ..errors import NotFoundError, QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.schema import TimeRole
+from ..physical.layout import CubeLayout, dim_tables, labels_dict, q, time_bucket
 from .cell import Cut, Order, Path, PointCut, SetCut
 from .limits import run_limited
 from .planner import SourceShape

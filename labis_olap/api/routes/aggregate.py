@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from ...compiler.physical import CubeLayout
+from ...physical.layout import CubeLayout
 from ...query.cuts import parse_cuts
 from .. import service
 from ..deps import (

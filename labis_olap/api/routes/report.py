@@ -17,8 +17,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
-from ...compiler.physical import CubeLayout
 from ...errors import NotFoundError, QueryError
+from ...physical.layout import CubeLayout
 from ...query.browser import SUBTOTAL_KINDS
 from ...query.cell import Cut, PointCut, RangeCut, SetCut
 from ...query.cuts import parse_cuts
