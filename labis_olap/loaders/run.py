@@ -36,7 +36,8 @@ from ..engine.base import Engine
 from ..engine.gate import PUBLICATION
 from ..errors import UserError
 from ..model.loader import Model
-from ..physical.layout import CubeLayout
+from ..physical.layout import CubeLayout, q
+from ..physical.names import REJECTS
 from ..privacy import key_id, redact
 from . import store
 from .read import LoadError, RawBatch, Reader
@@ -416,7 +417,7 @@ def _read_ahead(source: BatchSource, checker: Checker) -> Iterator[tuple[RawBatc
 
 def reject_rows(engine: Engine, batch: str, limit: int = 50) -> pa.Table:
     return engine.query(
-        f"SELECT row, `column`, value, reason FROM `{engine.database}`.`rejects` "
+        f"SELECT row, `column`, value, reason FROM {q(engine.database)}.{q(REJECTS)} "
         "WHERE batch = {b:String} ORDER BY row, `column` LIMIT {n:UInt32}",
         {"b": batch, "n": limit},
     )
