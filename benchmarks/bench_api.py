@@ -109,7 +109,7 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 EXPORT_CODE = """
 import sqlite3, sys
 from pathlib import Path
-from labis_olap.compiler.physical import CubeLayout
+from labis_olap.physical.layout import CubeLayout
 from labis_olap.engine.embedded import EmbeddedEngine
 from labis_olap.model.loader import load_model
 from labis_olap.query.planner import facts_shape, Needs

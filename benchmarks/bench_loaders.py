@@ -210,10 +210,10 @@ def rollups_insert(facts: pa.Table, data_dir: Path) -> float:
     cube's real facts table with its 3 rollups' views live (the demo's insert settings: 4M-row
     inserts in 2 streams), with no reading, checks, pseudonyms, staging or persons numbering."""
     from labis_olap.compiler.apply import apply_model
-    from labis_olap.compiler.physical import CubeLayout
     from labis_olap.demo.load import BATCH_ROWS, INSERT_SETTINGS
     from labis_olap.engine.embedded import EmbeddedEngine
     from labis_olap.model.loader import load_model
+    from labis_olap.physical.layout import CubeLayout
 
     if data_dir.exists():
         shutil.rmtree(data_dir)

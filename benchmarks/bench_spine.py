@@ -126,7 +126,7 @@ def main() -> None:
         table.add_row(title, source, f"{r_ms:.1f}", f"{f_ms:.1f}", f"{f_ms / r_ms:.1f}×")
     # Baselines from the issue: raw scans with an approximate and an exact count, by hand.
     db = engine.database
-    from labis_olap.compiler.physical import map_dict
+    from labis_olap.physical.layout import map_dict
 
     terr = map_dict(model, db, model.dimensions["territory"])
     for label, fn in (

@@ -100,11 +100,12 @@ def compile_cmd(
     database: Annotated[str, typer.Option(help="Target database")] = "labis",
 ) -> None:
     """Print the ClickHouse DDL the model compiles to."""
-    from .compiler.ddl import compile_model
+    from .physical.cube_ddl import compile_model
+    from .physical.statement import render
+    from .physical.topology import Topology
 
     m = _load(_settings(model_dir))
-    for st in compile_model(m, database, cluster):
-        sys.stdout.write(f"-- {st.owner}\n{st.sql};\n\n")
+    sys.stdout.write(render(compile_model(m, database, Topology(cluster))))
 
 
 def _engine(settings: Settings) -> Any:

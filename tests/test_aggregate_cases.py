@@ -28,12 +28,12 @@ from conftest import ENGINE_KINDS, fresh_database, make_engine
 from ruamel.yaml import YAML
 
 from labis_olap.compiler.apply import apply_model
-from labis_olap.compiler.physical import ARROW_TYPES, CubeLayout
 from labis_olap.engine.base import Engine
 from labis_olap.errors import EngineError, UserError
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from labis_olap.model.loader import Model, load_model
 from labis_olap.model.schema import ColumnType
+from labis_olap.physical.layout import ARROW_TYPES, CubeLayout
 from labis_olap.query.cell import CubeQuery
 from labis_olap.service import ANONYMOUS, CubeService
 

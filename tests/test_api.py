@@ -937,7 +937,7 @@ def test_every_route_answers_bad_input_with_the_one_error_shape(
 def test_cache_answers_until_the_data_changes(demo: tuple[Model, Engine], data_dir: Path) -> None:
     import pyarrow as pa
 
-    from labis_olap.compiler.physical import CubeLayout
+    from labis_olap.physical.layout import CubeLayout
 
     model, engine = demo
     app = create_app(make_settings(data_dir, engine), model, engine)

@@ -10,10 +10,10 @@ import pyarrow as pa
 import pytest
 
 from labis_olap.compiler.apply import apply_model, existing_objects
-from labis_olap.compiler.physical import CubeLayout
 from labis_olap.engine.base import Engine
 from labis_olap.errors import ModelError, UserError
 from labis_olap.model.loader import load_model
+from labis_olap.physical.layout import CubeLayout
 
 ROOT = Path(__file__).resolve().parent.parent
 

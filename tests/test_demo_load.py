@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from labis_olap.compiler.physical import CubeLayout
 from labis_olap.demo import generate as g
 from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.model.loader import load_model
+from labis_olap.physical.layout import CubeLayout
 from labis_olap.privacy import hmac_hex, hmac_sql
 
 ROOT = Path(__file__).resolve().parent.parent

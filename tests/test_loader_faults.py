@@ -34,7 +34,7 @@ AGES = ["15-24", "25-34", "35-44", "45-54", "55-64"]
 
 PROBE = r"""
 import json, sys
-from labis_olap.compiler.physical import CubeLayout
+from labis_olap.physical.layout import CubeLayout
 from labis_olap.engine.embedded import EmbeddedEngine
 from labis_olap.model.loader import load_model
 

@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 
 from labis_olap.cli import app
 from labis_olap.compiler.apply import apply_model
-from labis_olap.compiler.physical import CubeLayout
 from labis_olap.demo.generate import synthetic_person_code
 from labis_olap.engine.base import Engine
 from labis_olap.errors import UserError
@@ -31,6 +30,7 @@ from labis_olap.loaders.read import LoadError
 from labis_olap.loaders.run import load_file
 from labis_olap.loaders.spec import SpecError, check_all, find_spec, load_plan
 from labis_olap.model.loader import Model, load_model
+from labis_olap.physical.layout import CubeLayout
 from labis_olap.privacy import hmac_hex, pseudonym_key
 
 ROOT = Path(__file__).resolve().parent.parent

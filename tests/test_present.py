@@ -13,10 +13,10 @@ import pytest
 from conftest import ROOT, fresh_database, make_engine
 
 from labis_olap.compiler.apply import apply_model
-from labis_olap.compiler.members import label_rows
-from labis_olap.compiler.physical import labels_dict
 from labis_olap.engine.base import Engine
 from labis_olap.model.loader import Model, load_model
+from labis_olap.physical.layout import labels_dict
+from labis_olap.physical.members import label_rows
 from labis_olap.query.present import MAKERS, MemberLookup
 from labis_olap.query.sqlgen import TIME_KEY, TIME_LABEL, Shown
 

@@ -37,7 +37,6 @@ from conftest import fresh_database, make_engine
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from labis_olap.compiler.physical import GRAIN_ORDER, CubeLayout
 from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.errors import EngineError, UserError
@@ -48,6 +47,7 @@ from labis_olap.model.loader import Model, load_model
 from labis_olap.model.resolve import check_cuts
 from labis_olap.model.schema import Cube, Dimension, Hierarchy, Rollup, TimeRole
 from labis_olap.model.validate import base_measures
+from labis_olap.physical.layout import GRAIN_ORDER, CubeLayout
 from labis_olap.query.asof import as_of_date
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.executor import adds_up

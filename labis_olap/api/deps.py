@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Path, Query, Request
 from starlette.types import Scope
 
-from ..compiler.physical import CubeLayout
+from ..physical.layout import CubeLayout
 from ..service import ANONYMOUS, CubeService, Principal
 from ..settings import Settings
 from .render import Format, Header

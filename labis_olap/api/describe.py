@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..compiler.physical import CubeLayout
 from ..model.loader import Model
 from ..model.schema import Cube, Dimension, Level, Text, TimeRole
+from ..physical.layout import CubeLayout
 from ..query.facts import FACT_KEY
 
 LOCALES = ["lv", "en"]

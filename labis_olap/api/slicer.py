@@ -11,9 +11,9 @@ from typing import Any
 
 import orjson
 
-from ..compiler.physical import CubeLayout
 from ..model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from ..model.cuts import Cut, PointCut, RangeCut, SetCut
+from ..physical.layout import CubeLayout
 from ..query import facts as facts_q
 from ..query import members as members_q
 from ..query.cell import CubeQuery, FactsQuery, MembersQuery

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from ..engine.base import Engine
 from ..errors import EngineError, UserError
 from ..model.loader import Model
-from .ddl import compile_model, dim_tables
-from .members import label_rows, map_rows
-from .physical import CubeLayout, column_type
+from ..physical.cube_ddl import compile_model
+from ..physical.layout import CubeLayout, column_type, dim_tables
+from ..physical.maintenance import add_fact_column, drop_stale
+from ..physical.members import label_rows, map_rows
+from ..physical.names import MANAGED_PREFIXES
 
-MANAGED_PREFIXES = ("dim_", "dict_", "rollup_", "mv_")
 APPLY_LOCK = threading.Lock()
 """Apply and loads take this lock: a back-fill must not race an insert in the same process."""
 
@@ -100,12 +101,8 @@ def _migrate_facts(model: Model, engine: Engine, cube_name: str, did: Callable[[
     for col in layout.cube.columns:
         want = column_type(col.type, col.nullable)
         if col.name not in have:
-            _run(
-                engine,
-                f"ALTER TABLE `{engine.database}`.`{layout.facts_table}` ADD COLUMN `{col.name}` {want}",
-                f"facts:{cube_name}",
-                "adding a column to",
-            )
+            for st in add_fact_column(layout, col.name, want):
+                _run(engine, st.sql, st.owner, "adding a column to")
             did(f"added column {col.name} to {layout.facts_table}")
         elif have[col.name] != want:
             raise UserError(
@@ -118,8 +115,6 @@ def _migrate_facts(model: Model, engine: Engine, cube_name: str, did: Callable[[
 
 def _drop_stale(engine: Engine, have: dict[str, str], wanted: set[str], did: Callable[[str], None]) -> None:
     stale = [n for n in have if n.startswith(MANAGED_PREFIXES) and n not in wanted]
-    # Views first (they read rollups' sources), then rollups, dictionaries, dimension tables.
-    for prefix, kind in (("mv_", "VIEW"), ("rollup_", "TABLE"), ("dict_", "DICTIONARY"), ("dim_", "TABLE")):
-        for name in sorted(n for n in stale if n.startswith(prefix)):
-            _run(engine, f"DROP {kind} IF EXISTS `{engine.database}`.`{name}`", name, "dropping")
-            did(f"dropped {kind.lower()} {name}")
+    for kind, st in drop_stale(engine.database, stale):
+        _run(engine, st.sql, st.name, "dropping")
+        did(f"dropped {kind} {st.name}")

@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..compiler.apply import APPLY_LOCK, apply_model
-from ..compiler.physical import CubeLayout
 from ..engine.base import FACT_INSERT_SETTINGS, Engine
 from ..errors import UserError
 from ..model.loader import Model
+from ..physical.layout import CubeLayout
+from ..physical.maintenance import empty_data
+from ..physical.names import PERSONS
 from ..privacy import hmac_sql
 from .generate import DEMO_KEY, plan_rows
 from .produce import GeneratedBatches
@@ -50,13 +52,8 @@ class DemoStats:
 def reset_demo_tables(model: Model, engine: Engine) -> None:
     """Empty facts, rollups and persons so that a demo run replaces the previous one (and the
     loaders' lineage and rejects, which would otherwise describe batches no longer there)."""
-    tables = ["persons", "loads", "rejects"]
-    for cube in model.cubes.values():
-        layout = CubeLayout(model, cube, engine.database)
-        tables.append(layout.facts_table)
-        tables.extend(layout.rollup_table(r) for r in cube.rollups)
-    for t in tables:
-        engine.execute(f"TRUNCATE TABLE IF EXISTS `{engine.database}`.`{t}`")
+    for st in empty_data(model, engine.database):
+        engine.execute(st.sql)
 
 
 def load_demo(
@@ -98,7 +95,7 @@ def insert_batches(
     start = time.perf_counter()
     for cube, batch in batches:
         if cube == "persons":
-            engine.insert_select("persons", batch, ["person_num", "pseudonym"], pseudonymise, params)
+            engine.insert_select(PERSONS, batch, ["person_num", "pseudonym"], pseudonymise, params)
             continue
         layout = CubeLayout(model, model.cubes[cube], engine.database)
         engine.insert_arrow(layout.facts_table, batch, INSERT_SETTINGS)

@@ -97,31 +97,6 @@ def _quoted(value: Any) -> str:
     return param_text(value)
 
 
-def arrow_structure(schema: pa.Schema) -> str:
-    """A ClickHouse column list for an Arrow schema (for staging batches)."""
-    return ", ".join(f"`{f.name}` {_ch_type(f.type)}" for f in schema)
-
-
-def _ch_type(t: pa.DataType) -> str:
-    if pa.types.is_dictionary(t):
-        return _ch_type(t.value_type)
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t):
-        return "String"
-    if pa.types.is_date32(t):
-        return "Date"
-    if pa.types.is_timestamp(t):
-        return "DateTime"
-    if pa.types.is_boolean(t):
-        return "Bool"
-    if pa.types.is_decimal(t):
-        return f"Decimal({t.precision}, {t.scale})"
-    if pa.types.is_floating(t):
-        return "Float64" if t.bit_width == 64 else "Float32"
-    if pa.types.is_integer(t):
-        return f"{'UInt' if pa.types.is_unsigned_integer(t) else 'Int'}{t.bit_width}"
-    raise TypeError(f"no ClickHouse type for Arrow {t}")
-
-
 def open_engine(settings: Any) -> Engine:
     """The engine the settings ask for: a ClickHouse URL wins, else embedded chDB."""
     if settings.clickhouse_url:

@@ -19,6 +19,7 @@ import chdb
 import pyarrow as pa
 
 from ..errors import EngineError, UserError
+from ..physical.cube_ddl import create_database
 from .base import Params, first_line, text_params
 from .gate import PUBLICATION
 from .holder import locked_hint
@@ -42,7 +43,7 @@ class EmbeddedEngine:
         """Statements run that may have changed data (the result cache's data version)."""
         Path(self.path).mkdir(parents=True, exist_ok=True)
         conn = self._conn()
-        conn.query(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        conn.query(create_database(database))
         # The first Arrow result of a process costs ~0.3 s once; pay it here, not in a query's time.
         conn.query("SELECT 1", "ArrowTable")
 

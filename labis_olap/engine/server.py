@@ -16,7 +16,10 @@ import clickhouse_connect
 import pyarrow as pa
 
 from ..errors import EngineError
-from .base import Params, arrow_structure, first_line, text_params
+from ..physical.cube_ddl import create_database
+from ..physical.lineage_ddl import transfer_table
+from ..physical.names import transfer_name
+from .base import Params, first_line, text_params
 from .gate import PUBLICATION
 
 
@@ -41,7 +44,7 @@ class ServerEngine:
                 password=parts.password or "",
                 **client_kwargs,
             )
-        self.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        self.execute(create_database(database))
 
     def query(self, sql: str, params: Params | None = None) -> pa.Table:
         try:
@@ -80,18 +83,19 @@ class ServerEngine:
     ) -> None:
         # No Python() table function over HTTP: stage the batch in a Memory table (RAM only,
         # dropped at once), then transform it into the target in one INSERT … SELECT.
-        stage = f"_labis_stage_{uuid.uuid4().hex}"
-        target = f"`{self.database}`.`{stage}`"
-        self.execute(f"CREATE TABLE {target} ({arrow_structure(data.schema)}) ENGINE = Memory")
+        stage = transfer_name(uuid.uuid4().hex)
+        create, drop = transfer_table(self.database, stage, data.schema)
+        self.execute(create.sql)
         try:
             self.insert_arrow(stage, data)
             cols = ", ".join(f"`{c}`" for c in columns)
             self.execute(
-                f"INSERT INTO `{self.database}`.`{table}` ({cols}) SELECT {', '.join(exprs)} FROM {target}",
+                f"INSERT INTO `{self.database}`.`{table}` ({cols}) SELECT {', '.join(exprs)} "
+                f"FROM `{self.database}`.`{stage}`",
                 params,
             )
         finally:
-            self.execute(f"DROP TABLE IF EXISTS {target}")
+            self.execute(drop.sql)
 
     def release_memory(self) -> None:
         """The server's memory is its own; only this process's Arrow pool is ours to trim."""

@@ -32,11 +32,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..compiler.apply import APPLY_LOCK, apply_model
-from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
 from ..engine.gate import PUBLICATION
 from ..errors import UserError
 from ..model.loader import Model
+from ..model.version import model_version
+from ..physical.layout import CubeLayout, q
+from ..physical.names import REJECTS
 from ..privacy import key_id, redact
 from . import store
 from .read import LoadError, RawBatch, Reader
@@ -230,7 +232,7 @@ def _load(
         file_sha256=sha,
         file_bytes=size,
         started=dt.datetime.now(dt.UTC),
-        model_version=store.model_version(model),
+        model_version=model_version(model),
         key_id=kid,
     )
     store.record(engine, rec)
@@ -416,7 +418,7 @@ def _read_ahead(source: BatchSource, checker: Checker) -> Iterator[tuple[RawBatc
 
 def reject_rows(engine: Engine, batch: str, limit: int = 50) -> pa.Table:
     return engine.query(
-        f"SELECT row, `column`, value, reason FROM `{engine.database}`.`rejects` "
+        f"SELECT row, `column`, value, reason FROM {q(engine.database)}.{q(REJECTS)} "
         "WHERE batch = {b:String} ORDER BY row, `column` LIMIT {n:UInt32}",
         {"b": batch, "n": limit},
     )
@@ -570,7 +572,7 @@ def _failed(
         file_sha256=sha,
         file_bytes=size,
         started=now,
-        model_version=store.model_version(model),
+        model_version=model_version(model),
         finished=now,
         status="failed",
         message=redact(message),

@@ -26,66 +26,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..compiler.apply import APPLY_LOCK
-from ..compiler.ddl import rollup_select
-from ..compiler.physical import CubeLayout, column_type, q
 from ..engine.base import FACT_INSERT_SETTINGS, Engine
 from ..errors import EngineError, UserError
 from ..model.loader import Model
 from ..model.schema import ColumnType
+from ..physical import lineage_ddl, maintenance
+from ..physical.layout import CubeLayout, q
+from ..physical.lineage_ddl import LOADS_COLUMNS
+from ..physical.names import LOADS, PERSONS, REJECTS, SOURCE_STATE, StageNames, stage_key_column
 from ..privacy import hmac_sql, redact
 
-DEDUP_WINDOW = 1000
 PERSON_PASS_ROWS = 400_000
 """Distinct pseudonyms numbered per pass (bounds the memory of numbering a large batch)."""
 BATCH_RE = re.compile(r"^[0-9a-f]{16}$")
-LOADS = "loads"
-REJECTS = "rejects"
 STATUSES = ("running", "ok", "failed", "rejected", "unloaded")
-
-LOADS_COLUMNS = [
-    ("event_time", "DateTime64(6, 'UTC')", pa.timestamp("us", tz="UTC")),
-    ("batch", "String", pa.string()),
-    ("source", "LowCardinality(String)", pa.string()),
-    ("cube", "LowCardinality(String)", pa.string()),
-    ("file_name", "String", pa.string()),
-    ("file_sha256", "String", pa.string()),
-    ("file_bytes", "UInt64", pa.uint64()),
-    ("rows_read", "UInt64", pa.uint64()),
-    ("rows_accepted", "UInt64", pa.uint64()),
-    ("rows_rejected", "UInt64", pa.uint64()),
-    ("started", "DateTime64(3, 'UTC')", pa.timestamp("ms", tz="UTC")),
-    ("finished", "Nullable(DateTime64(3, 'UTC'))", pa.timestamp("ms", tz="UTC")),
-    ("status", "LowCardinality(String)", pa.string()),
-    ("model_version", "String", pa.string()),
-    ("key_id", "String", pa.string()),
-    ("message", "String", pa.string()),
-]
-
-
-def _ddl(engine: Engine) -> list[str]:
-    db = q(engine.database)
-    loads = ",\n".join(f"  {q(n)} {t}" for n, t, _ in LOADS_COLUMNS)
-    return [
-        # One row per status change (an append-only log); a batch's state is its latest row.
-        f"CREATE TABLE IF NOT EXISTS {db}.`loads` (\n{loads}\n)\nENGINE = MergeTree\n"
-        "ORDER BY (`batch`, `event_time`)",
-        f"CREATE TABLE IF NOT EXISTS {db}.`rejects` (\n"
-        "  `batch` String,\n  `source` LowCardinality(String),\n  `row` UInt64,\n"
-        "  `column` LowCardinality(String),\n  `fact_column` LowCardinality(String),\n"
-        "  `value` String,\n  `reason` LowCardinality(String)\n)\n"
-        "ENGINE = MergeTree\nORDER BY (`batch`, `row`)",
-        # What a fetched source (sql, http) looked like per batch: the watermark range read and
-        # the coarse type of each column; the next run starts above the highest range loaded.
-        f"CREATE TABLE IF NOT EXISTS {db}.`source_state` (\n"
-        "  `event_time` DateTime64(6, 'UTC'),\n  `source` LowCardinality(String),\n  `batch` String,\n"
-        "  `watermark_type` String,\n  `low` Nullable(String),\n  `high` Nullable(String),\n"
-        "  `kinds` String\n)\nENGINE = MergeTree\nORDER BY (`source`, `event_time`)",
-    ]
 
 
 def ensure_tables(engine: Engine) -> None:
-    for sql in _ddl(engine):
-        engine.execute(sql)
+    for st in lineage_ddl.lineage_tables(engine.database):
+        engine.execute(st.sql)
 
 
 def ensure_dedup_window(engine: Engine, layout: CubeLayout) -> None:
@@ -103,24 +62,7 @@ def ensure_dedup_window(engine: Engine, layout: CubeLayout) -> None:
     ]
     for row in found:
         if "non_replicated_deduplication_window" not in row["engine_full"]:
-            engine.execute(
-                f"ALTER TABLE {q(engine.database)}.{q(row['name'])} "
-                f"MODIFY SETTING non_replicated_deduplication_window = {DEDUP_WINDOW}"
-            )
-
-
-def model_version(model: Model) -> str:
-    """A digest of everything that shapes the facts and rollups (definitions and members)."""
-    blob = json.dumps(
-        [
-            sorted((n, c.model_dump(by_alias=True)) for n, c in model.cubes.items()),
-            sorted((n, d.model_dump(by_alias=True)) for n, d in model.dimensions.items()),
-            sorted(model.members.items()),
-        ],
-        sort_keys=True,
-        default=str,
-    ).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
+            engine.execute(maintenance.set_dedup_window(engine.database, row["name"]).sql)
 
 
 def batch_id(source: str, file_sha256: str, *context: str) -> str:
@@ -171,7 +113,7 @@ def latest(
         params["s"] = source
     cond = f"WHERE {' AND '.join(where)}" if where else ""
     sql = (
-        f"SELECT * FROM (SELECT * FROM {q(engine.database)}.`loads` {cond} "
+        f"SELECT * FROM (SELECT * FROM {q(engine.database)}.{q(LOADS)} {cond} "
         "ORDER BY event_time DESC LIMIT 1 BY batch) ORDER BY started DESC, event_time DESC "
         f"LIMIT {int(limit)}"
     )
@@ -207,16 +149,17 @@ def record_state(
     }
     types = {"event_time": pa.timestamp("us", tz="UTC")}
     engine.insert_arrow(
-        "source_state", pa.table({k: pa.array([v], types.get(k, pa.string())) for k, v in row.items()})
+        SOURCE_STATE, pa.table({k: pa.array([v], types.get(k, pa.string())) for k, v in row.items()})
     )
 
 
 def source_states(engine: Engine, source: str) -> list[SourceState]:
     """A fetched source's batches, oldest first, each with its current status from `loads`."""
+    db = q(engine.database)
     rows = engine.query(
         f"SELECT s.batch AS batch, l.status AS status, s.watermark_type AS watermark_type, s.low AS low,\n"
-        f"  s.high AS high, s.kinds AS kinds\nFROM {q(engine.database)}.`source_state` AS s\n"
-        f"INNER JOIN (SELECT batch, argMax(status, event_time) AS status FROM {q(engine.database)}.`loads`\n"
+        f"  s.high AS high, s.kinds AS kinds\nFROM {db}.{q(SOURCE_STATE)} AS s\n"
+        f"INNER JOIN (SELECT batch, argMax(status, event_time) AS status FROM {db}.{q(LOADS)}\n"
         "  WHERE source = {s:String} GROUP BY batch) AS l ON l.batch = s.batch\n"
         "WHERE s.source = {s:String} ORDER BY s.event_time",
         {"s": source},
@@ -228,7 +171,7 @@ def generation(engine: Engine, batch: str) -> int:
     """How many times the batch was unloaded: part of its dedup tokens, so a reload after an
     unload is not mistaken for a retry of the blocks deleted."""
     t = engine.query(
-        f"SELECT count() AS n FROM {q(engine.database)}.`loads` "
+        f"SELECT count() AS n FROM {q(engine.database)}.{q(LOADS)} "
         "WHERE batch = {b:String} AND status = 'unloaded'",
         {"b": batch},
     )
@@ -237,17 +180,13 @@ def generation(engine: Engine, batch: str) -> int:
 
 def key_ids(engine: Engine) -> set[str]:
     t = engine.query(
-        f"SELECT DISTINCT key_id FROM {q(engine.database)}.`loads` WHERE status = 'ok' AND key_id != ''"
+        f"SELECT DISTINCT key_id FROM {q(engine.database)}.{q(LOADS)} WHERE status = 'ok' AND key_id != ''"
     )
     return set(t.column("key_id").to_pylist())
 
 
 def clear_rejects(engine: Engine, batch: str) -> None:
-    engine.execute(
-        f"ALTER TABLE {q(engine.database)}.`rejects` DELETE WHERE batch = {{b:String}} "
-        "SETTINGS mutations_sync = 2",
-        {"b": batch},
-    )
+    engine.execute(maintenance.delete_rejects_of_batch(engine.database).sql, {"b": batch})
 
 
 def write_rejects(engine: Engine, batch: str, source: str, rejects: pa.Table) -> None:
@@ -278,40 +217,23 @@ class Stage:
         self.batch = batch
         self.key = key
         self.db = q(engine.database)
-        self.table = f"_load_stage_{batch}"
-        self.codes = f"_load_codes_{batch}"
-        self.persons_map = f"_load_persons_{batch}"
+        names = StageNames(batch)
+        self.table, self.codes, self.persons_map = names.table, names.codes, names.persons_map
         self.person_columns = [c.name for c in layout.cube.columns if c.type == ColumnType.person]
         self.seq = 0
 
     @staticmethod
     def key_column(name: str) -> str:
-        return f"{name}__key"
+        return stage_key_column(name)
 
     def create(self) -> None:
         self.drop()
-        cols = []
-        for c in self.layout.cube.columns:
-            if c.type == ColumnType.person:
-                t = "Nullable(UInt64)" if c.nullable else "UInt64"
-                cols.append(f"  {q(self.key_column(c.name))} {t}")
-            else:
-                cols.append(f"  {q(c.name)} {column_type(c.type, c.nullable)}")
-        cols.append("  `_row` UInt64")
-        self.engine.execute(
-            f"CREATE TABLE {self.db}.{q(self.table)} (\n" + ",\n".join(cols) + "\n)\nENGINE = MergeTree\n"
-            "ORDER BY `_row`"
-        )
-        if self.person_columns:
-            self.engine.execute(
-                f"CREATE TABLE {self.db}.{q(self.codes)} (`key` UInt64, `pseudonym` String,\n"
-                "  `h` UInt64 DEFAULT cityHash64(`pseudonym`))\n"
-                "ENGINE = MergeTree ORDER BY `h`"
-            )
+        for st in lineage_ddl.create_stage(self.layout, self.batch):
+            self.engine.execute(st.sql)
 
     def drop(self) -> None:
-        for t in (self.table, self.codes, self.persons_map):
-            self.engine.execute(f"DROP TABLE IF EXISTS {self.db}.{q(t)}")
+        for st in lineage_ddl.drop_stage(self.engine.database, self.batch):
+            self.engine.execute(st.sql)
 
     def insert(self, data: pa.Table) -> None:
         """Stage checked rows; person identifiers are hashed by the engine on the way in."""
@@ -362,17 +284,14 @@ class Stage:
         its slice only (10M rows: 3 passes over 1.5M codes)."""
         if not self.person_columns:
             return
-        p = f"{self.db}.`persons`"
+        p = f"{self.db}.{q(PERSONS)}"
         codes = f"{self.db}.{q(self.codes)}"
         # Staged codes repeat across Arrow batches (1.5M codes for 1.1M persons in 10M rows):
         # the passes are sized by distinct pseudonyms, which is what the sets hold.
         n = int(self.engine.query(f"SELECT uniq(h) AS n FROM {codes}").to_pylist()[0]["n"])
         passes = max(1, -(-n // PERSON_PASS_ROWS))
-        self.engine.execute(f"DROP TABLE IF EXISTS {self.db}.{q(self.persons_map)}")
-        self.engine.execute(
-            f"CREATE TABLE {self.db}.{q(self.persons_map)} (`key` UInt64, `person_num` UInt64)\n"
-            "ENGINE = Join(ANY, LEFT, `key`) SETTINGS persistent = 0"
-        )
+        for st in lineage_ddl.create_persons_map(self.engine.database, self.batch):
+            self.engine.execute(st.sql)
         for i in range(passes):
             lo, hi = (i << 64) // passes, ((i + 1) << 64) // passes
             part = f"h >= {lo} AND h <= {hi - 1}"  # a range of the table's key
@@ -483,11 +402,7 @@ class Stage:
         under fresh tokens. For when the facts do not hold exactly the accepted rows after
         publishing — a block lost to a kill between ClickHouse recording its token and
         committing its part, which the same tokens could never bring back."""
-        self.engine.execute(
-            f"ALTER TABLE {self.db}.{q(self.layout.facts_table)} DELETE WHERE `_batch` = {{b:String}} "
-            "SETTINGS mutations_sync = 2",
-            {"b": self.batch},
-        )
+        self.engine.execute(maintenance.delete_facts_of_batch(self.layout).sql, {"b": self.batch})
         self.publish(f"{gen}-again-{secrets.token_hex(4)}", first_row, last_row, chunk_rows)
 
     def count_published(self) -> int:
@@ -510,10 +425,11 @@ def unload(engine: Engine, model: Model, batch: str) -> dict[str, Any]:
     """Delete a batch from its facts and rebuild the cube's rollups; returns the batch's record.
 
     Rollups cannot subtract (a bitmap or a min has no inverse), so each is rebuilt from the facts
-    into a new table that is swapped in with EXCHANGE TABLES: readers see the old rollup until
-    the new one is complete, then the new one (the materialized view writes by name, so it feeds
-    the swapped-in table). Runs under APPLY_LOCK: an insert during the rebuild would be lost
-    (in this process; see docs/loaders.md for several processes against one server)."""
+    into a new table that is swapped in for it (physical.maintenance.rebuild_rollup): readers see
+    the old rollup until the new one is complete, then the new one (the materialized view writes
+    by name, so it feeds the swapped-in table). Runs under APPLY_LOCK: an insert during the
+    rebuild would be lost (in this process; see docs/loaders.md for several processes against
+    one server)."""
     if not re.fullmatch(r"[0-9a-f]{6,16}", batch):
         raise UserError(f"'{batch}' is not a batch id", hint="`labis loads` lists them (16 hex digits)")
     rows = latest(engine, batch=batch)
@@ -530,13 +446,8 @@ def unload(engine: Engine, model: Model, batch: str) -> dict[str, Any]:
             f"batch {row['batch']} belongs to cube '{row['cube']}', which the model no longer has"
         )
     layout = CubeLayout(model, cube, engine.database)
-    db = q(engine.database)
     with APPLY_LOCK:
-        engine.execute(
-            f"ALTER TABLE {db}.{q(layout.facts_table)} DELETE WHERE `_batch` = {{b:String}} "
-            "SETTINGS mutations_sync = 2",
-            {"b": row["batch"]},
-        )
+        engine.execute(maintenance.delete_facts_of_batch(layout).sql, {"b": row["batch"]})
         for rollup in cube.rollups:
             rebuild_rollup(engine, layout, rollup)
         Stage(engine, layout, row["batch"], None).drop()  # left behind if a load was killed
@@ -561,12 +472,5 @@ def rollups_out_of_step(engine: Engine, layout: CubeLayout) -> list[Any]:
 
 
 def rebuild_rollup(engine: Engine, layout: CubeLayout, rollup: Any) -> None:
-    db = q(engine.database)
-    table = layout.rollup_table(rollup)
-    fresh = f"{table}__rebuild"
-    _, select = rollup_select(layout, rollup, f"{db}.{q(layout.facts_table)}")
-    engine.execute(f"DROP TABLE IF EXISTS {db}.{q(fresh)}")
-    engine.execute(f"CREATE TABLE {db}.{q(fresh)} AS {db}.{q(table)}")
-    engine.execute(f"INSERT INTO {db}.{q(fresh)}\n{select}")
-    engine.execute(f"EXCHANGE TABLES {db}.{q(fresh)} AND {db}.{q(table)}")
-    engine.execute(f"DROP TABLE {db}.{q(fresh)}")
+    for st in maintenance.rebuild_rollup(layout, rollup):
+        engine.execute(st.sql)

@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..compiler.physical import ARROW_TYPES as FACT_ARROW_TYPES
 from ..model.schema import ColumnType
+from ..physical.layout import ARROW_TYPES as FACT_ARROW_TYPES
 from ..privacy import PERSON_CODE_RE2
 from .read import RawBatch
 from .spec import CLICKHOUSE_DATE_MAX, CLICKHOUSE_DATE_MIN, INT32, MONTH_NAMES, ColumnPlan, Plan

@@ -646,8 +646,8 @@ def _value(text: str, typ: ColumnType, path: Path, line: int) -> Any:
 
 def load_facts_csv(model: Any, engine: Any, cube_name: str, path: Path) -> int:
     """Append a facts CSV to a cube (the model must be applied); the number of rows loaded."""
-    from ..compiler.physical import CubeLayout
     from ..engine.base import FACT_INSERT_SETTINGS
+    from ..physical.layout import CubeLayout
 
     if cube_name not in model.cubes:
         raise UserError(f"no cube '{cube_name}' in the model")

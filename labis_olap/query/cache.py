@@ -2,7 +2,7 @@
 
 A hit must be the answer the engine would give now, so the key carries:
 
-* the model version (a digest of cubes, dimensions and members: `loaders.store.model_version`);
+* the model version (a digest of cubes, dimensions and members: `model.version.model_version`);
 * the data version of the engine: a counter the engines bump after every statement that
   can change data (DDL, INSERT, TRUNCATE, EXCHANGE…: loads, unloads, `apply`, the demo), read
   before the query so that an entry is never filed under a newer version than its data; an

@@ -19,13 +19,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
 from ..errors import EngineError, NotFoundError, QueryError
 from ..model.diagnostics import did_you_mean
 from ..model.loader import Model
 from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import ColumnType, Function, Measure
+from ..physical.layout import CubeLayout
 from .cell import CubeQuery
 from .limits import QueryLimits
 from .planner import SourceShape, choose_source, estimated_rows, needs_of

@@ -29,12 +29,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..compiler.physical import CubeLayout, q
 from ..errors import QueryError
 from ..model.cuts import Cut, Order
 from ..model.diagnostics import did_you_mean
 from ..model.resolve import check_cuts
 from ..model.schema import ColumnType, FactColumn
+from ..physical.layout import CubeLayout, q
 from .limits import run_limited
 from .planner import SourceShape
 from .sqlgen import Params, RowContext, cut_condition

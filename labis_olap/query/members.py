@@ -18,13 +18,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..compiler.ddl import dim_tables
-from ..compiler.physical import CubeLayout, labels_dict, q, time_bucket
 from ..errors import NotFoundError, QueryError
 from ..model.cuts import Cut, Order, Path, PointCut, SetCut
 from ..model.diagnostics import did_you_mean
 from ..model.resolve import DimRef, ResolvedCut, check_cuts, dim_ref, period
 from ..model.schema import TimeRole
+from ..physical.layout import CubeLayout, dim_tables, labels_dict, q, time_bucket
 from .limits import run_limited
 from .planner import SourceShape
 from .sqlgen import TIME_KEY, TIME_LABEL, Params, RowContext, cut_condition, member_condition

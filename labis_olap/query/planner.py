@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ..compiler.physical import GRAIN_ORDER, CubeLayout
 from ..model.loader import Model
 from ..model.resolve import ResolvedCut
 from ..model.schema import Dimension, Function, Measure, Rollup, TimeRole
 from ..model.validate import base_measures
+from ..physical.layout import GRAIN_ORDER, CubeLayout
 from .resolve import ResolvedDrilldown
 
 

@@ -5,7 +5,7 @@ looking up members' labels and turning '' into null happen here, over the whole 
 once, because the same expressions in the SQL cost ClickHouse's analyzer more than running
 them (sqlgen's module docstring has the figures). Members' labels come from the model, as the
 engine's label dictionaries do: those are named by a digest of the dimension and its members
-(compiler.physical.dim_digest), so a model's labels are the engine's.
+(physical.layout.dim_digest), so a model's labels are the engine's.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..compiler.members import label_rows, map_rows
 from ..model.loader import Model
+from ..physical.members import label_rows, map_rows
 from .sqlgen import Derived, Shown, SortKey
 
 Column: TypeAlias = Any

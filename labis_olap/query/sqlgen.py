@@ -29,13 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compiler.physical import CubeLayout, fact_key_sql, labels_dict, map_dict, q, time_bucket
 from ..errors import QueryError
 from ..model.cuts import Cut, Order, Path, RangeCut, SetCut
 from ..model.diagnostics import did_you_mean
 from ..model.expressions import ParsedExpr, parse_expression
 from ..model.resolve import ResolvedCut, period
 from ..model.schema import ColumnType, Function, Measure, TimeRole
+from ..physical.layout import CubeLayout, fact_key_sql, labels_dict, map_dict, q, time_bucket
 from .planner import SourceShape
 from .resolve import ResolvedDrilldown
 

@@ -17,13 +17,13 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
 from ..errors import NotFoundError
 from ..model.cuts import Cut
 from ..model.diagnostics import did_you_mean
 from ..model.loader import Model
 from ..model.resolve import ResolvedCut, check_cuts
+from ..physical.layout import CubeLayout
 from ..query import facts as facts_q
 from ..query import members as members_q
 from ..query.asof import as_of_date

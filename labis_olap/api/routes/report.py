@@ -17,10 +17,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
-from ...compiler.physical import CubeLayout
 from ...errors import NotFoundError, QueryError
 from ...model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from ...model.cuts import Cut, Drilldown, Order, PointCut, RangeCut, SetCut
+from ...physical.layout import CubeLayout
 from ...query.cell import CubeQuery, FactsQuery, MembersQuery
 from ...query.executor import SUBTOTAL_KINDS
 from ...service import CubeService, Principal

@@ -1,4 +1,5 @@
-"""Dimension members as Arrow tables for the map and label tables."""
+"""Dimension members as Arrow tables: the rows of the map and label tables (and of the labels
+the query layer keeps in memory, so both read the same members)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pyarrow as pa
 
 from ..model.loader import Model
 from ..model.schema import Dimension
-from .physical import OPEN_END, OPEN_START
+from .layout import OPEN_END, OPEN_START
 
 
 def _s(value: Any) -> str:

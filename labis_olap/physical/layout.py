@@ -1,4 +1,4 @@
-"""Physical names and layouts derived from the model — the only source of SQL identifiers.
+"""Physical names, column types and layouts derived from the model (the catalogue's vocabulary).
 
 Dimension tables and rollups are named after a hash of their definition: a changed rollup
 gets a new table that is built and back-filled beside the old one, and queries switch to it
@@ -288,3 +288,34 @@ def map_dict(model: Model, database: str, dim: Dimension) -> str:
 def labels_dict(model: Model, database: str, dim: Dimension) -> str:
     """Fully qualified name of the dictionary giving (level, key) → labels and order."""
     return f"{database}.dict_{dim.name}_labels_{dim_digest(model, dim)}"
+
+
+def dim_tables(model: Model, dim: Dimension) -> tuple[str, str]:
+    """Names of a dimension's map and labels tables (the dictionaries' sources)."""
+    h = dim_digest(model, dim)
+    return f"dim_{dim.name}_map_{h}", f"dim_{dim.name}_labels_{h}"
+
+
+def arrow_structure(schema: pa.Schema) -> str:
+    """A ClickHouse column list for an Arrow schema (for staging batches)."""
+    return ", ".join(f"`{f.name}` {_ch_type(f.type)}" for f in schema)
+
+
+def _ch_type(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        return _ch_type(t.value_type)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t):
+        return "String"
+    if pa.types.is_date32(t):
+        return "Date"
+    if pa.types.is_timestamp(t):
+        return "DateTime"
+    if pa.types.is_boolean(t):
+        return "Bool"
+    if pa.types.is_decimal(t):
+        return f"Decimal({t.precision}, {t.scale})"
+    if pa.types.is_floating(t):
+        return "Float64" if t.bit_width == 64 else "Float32"
+    if pa.types.is_integer(t):
+        return f"{'UInt' if pa.types.is_unsigned_integer(t) else 'Int'}{t.bit_width}"
+    raise TypeError(f"no ClickHouse type for Arrow {t}")

@@ -1,0 +1,134 @@
+"""Statements that change what exists: rebuild and exchange a rollup, drop stale objects, add a
+facts column, delete a batch's rows, set a table's deduplication window, empty the data.
+
+On a cluster they act on the node-local tables, `ON CLUSTER`. A rebuild's INSERT … SELECT has
+no `ON CLUSTER` form: on a cluster it must run on every shard (nothing executes cluster DDL yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..model.loader import Model
+from .cube_ddl import rollup_select, rollup_table_sql
+from .layout import CubeLayout, q
+from .names import LOADS, PERSONS, REJECTS, rebuild_name
+from .statement import Statement
+from .topology import SINGLE_NODE, Topology
+
+DEDUP_WINDOW = 1000
+"""Blocks a table remembers the dedup tokens of (a retried load's blocks are dropped)."""
+
+_DROP_ORDER: tuple[tuple[str, str, str], ...] = (
+    ("mv_", "view", "VIEW"),
+    ("rollup_", "table", "TABLE"),
+    ("dict_", "dictionary", "DICTIONARY"),
+    ("dim_", "table", "TABLE"),
+)
+"""Views first (they read rollups' sources), then rollups, dictionaries, dimension tables."""
+
+
+def rebuild_rollup(layout: CubeLayout, rollup: Any, t: Topology = SINGLE_NODE) -> list[Statement]:
+    """Rebuild a rollup from the facts into a new table and swap it in with EXCHANGE TABLES:
+    readers see the old rollup until the new one is complete (the materialized view writes by
+    name, so it feeds the swapped-in table)."""
+    db = q(layout.database)
+    owner = f"rollup:{layout.cube.name}.{rollup.name}"
+    table = t.local(layout.rollup_table(rollup))
+    fresh = t.local(rebuild_name(layout.rollup_table(rollup)))
+    on = t.on_cluster()
+    if t.is_cluster:
+        create = rollup_table_sql(layout, rollup, t, name=fresh)
+    else:  # a copy of the live table as it is (settings added later included)
+        create = f"CREATE TABLE {db}.{q(fresh)} AS {db}.{q(table)}"
+    _, select = rollup_select(layout, rollup, f"{db}.{q(t.local(layout.facts_table))}")
+    return [
+        Statement("drop", fresh, f"DROP TABLE IF EXISTS {db}.{q(fresh)}{on}", owner),
+        Statement("table", fresh, create, owner),
+        Statement("backfill", fresh, f"INSERT INTO {db}.{q(fresh)}\n{select}", owner),
+        Statement("exchange", table, f"EXCHANGE TABLES {db}.{q(fresh)} AND {db}.{q(table)}{on}", owner),
+        Statement("drop", fresh, f"DROP TABLE {db}.{q(fresh)}{on}", owner),
+    ]
+
+
+def drop_stale(database: str, stale: Iterable[str], t: Topology = SINGLE_NODE) -> list[tuple[str, Statement]]:
+    """(object kind, DROP statement) for managed objects the model no longer names, in an order
+    in which nothing dropped is still read by what remains."""
+    names = set(stale)
+    out = []
+    for prefix, kind, keyword in _DROP_ORDER:
+        for name in sorted(n for n in names if n.startswith(prefix)):
+            sql = f"DROP {keyword} IF EXISTS {q(database)}.{q(name)}{t.on_cluster()}"
+            out.append((kind, Statement("drop", name, sql, name)))
+    return out
+
+
+def add_fact_column(
+    layout: CubeLayout, column: str, type_sql: str, t: Topology = SINGLE_NODE
+) -> list[Statement]:
+    """Add a column the model gained to a cube's facts (the only change apply makes to facts);
+    on a cluster to the local tables and the Distributed table over them."""
+    db = q(layout.database)
+    owner = f"facts:{layout.cube.name}"
+    tables = [t.local(layout.facts_table)]
+    if t.is_cluster:
+        tables.append(layout.facts_table)
+    return [
+        Statement(
+            "alter",
+            name,
+            f"ALTER TABLE {db}.{q(name)}{t.on_cluster()} ADD COLUMN {q(column)} {type_sql}",
+            owner,
+        )
+        for name in tables
+    ]
+
+
+def delete_facts_of_batch(layout: CubeLayout, t: Topology = SINGLE_NODE) -> Statement:
+    """Delete one batch's fact rows, waiting for the mutation; bind `b` to the batch."""
+    table = t.local(layout.facts_table)
+    return Statement(
+        "alter",
+        table,
+        f"ALTER TABLE {q(layout.database)}.{q(table)}{t.on_cluster()} DELETE WHERE `_batch` = {{b:String}} "
+        "SETTINGS mutations_sync = 2",
+        f"facts:{layout.cube.name}",
+    )
+
+
+def delete_rejects_of_batch(database: str, t: Topology = SINGLE_NODE) -> Statement:
+    """Delete one batch's rejected rows (before it is checked again); bind `b` to the batch."""
+    return Statement(
+        "alter",
+        REJECTS,
+        f"ALTER TABLE {q(database)}.{q(REJECTS)}{t.on_cluster()} DELETE WHERE batch = {{b:String}} "
+        "SETTINGS mutations_sync = 2",
+        "lineage",
+    )
+
+
+def set_dedup_window(database: str, table: str, t: Topology = SINGLE_NODE) -> Statement:
+    """Give a rollup made before loaders existed its deduplication window (a setting only)."""
+    return Statement(
+        "alter",
+        table,
+        f"ALTER TABLE {q(database)}.{q(table)}{t.on_cluster()} "
+        f"MODIFY SETTING non_replicated_deduplication_window = {DEDUP_WINDOW}",
+        "dedup",
+    )
+
+
+def empty_data(model: Model, database: str, t: Topology = SINGLE_NODE) -> list[Statement]:
+    """Empty facts, rollups, persons, lineage and rejects (a demo run replaces the previous one)."""
+    tables = [t.local(PERSONS), LOADS, REJECTS]
+    for cube in model.cubes.values():
+        layout = CubeLayout(model, cube, database)
+        tables.append(t.local(layout.facts_table))
+        tables.extend(t.local(layout.rollup_table(r)) for r in cube.rollups)
+    return [
+        Statement(
+            "truncate", name, f"TRUNCATE TABLE IF EXISTS {q(database)}.{q(name)}{t.on_cluster()}", "data"
+        )
+        for name in tables
+    ]

@@ -1,0 +1,66 @@
+"""Names of the tables that do not depend on the model: lineage, persons, a load's staging.
+
+Model-derived names (facts, rollups, dimension tables and dictionaries) are in `layout`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PERSONS = "persons"
+"""The global person dictionary: pseudonym → dense number."""
+LOADS = "loads"
+"""Lineage: one row per status change of a batch."""
+REJECTS = "rejects"
+"""Rows a load refused, with the reason."""
+SOURCE_STATE = "source_state"
+"""What a fetched source looked like per batch (watermark range, column kinds)."""
+MANAGED_PREFIXES = ("dim_", "dict_", "rollup_", "mv_")
+"""Objects `apply` owns: one not named by the model any more is dropped."""
+
+
+def stage_key_column(column: str) -> str:
+    """The staged column that carries a person column's key into the batch's codes."""
+    return f"{column}__key"
+
+
+@dataclass(frozen=True)
+class StageNames:
+    """The tables of one batch in flight, named after the batch so a killed load's leftovers
+    are found (and dropped) by the next attempt or an unload."""
+
+    batch: str
+
+    @property
+    def table(self) -> str:
+        """Checked rows, not yet visible."""
+        return f"_load_stage_{self.batch}"
+
+    @property
+    def codes(self) -> str:
+        """Staged key → pseudonym of each distinct person code."""
+        return f"_load_codes_{self.batch}"
+
+    @property
+    def persons_map(self) -> str:
+        """Staged key → person number (a Join table, for joinGet while publishing)."""
+        return f"_load_persons_{self.batch}"
+
+    @property
+    def all(self) -> tuple[str, str, str]:
+        return self.table, self.codes, self.persons_map
+
+
+def rebuild_name(table: str) -> str:
+    """The table a rollup is rebuilt into before it is exchanged with the live one."""
+    return f"{table}__rebuild"
+
+
+def transfer_name(token: str) -> str:
+    """A server engine's short-lived Memory table for one batch sent over HTTP."""
+    return f"_labis_stage_{token}"
+
+
+def view_name(table: str) -> str:
+    """The materialized view that feeds a rollup from the facts."""
+    return f"mv_{table}"
