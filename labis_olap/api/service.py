@@ -161,7 +161,7 @@ def cached_answer(
     """A cache hit found without blocking (so the route can answer it on the event loop, with no
     thread-pool hop), and the prepared request for the miss; (None, None) when finding out would
     block (no cache, or an engine whose data version is a query)."""
-    if not state.cache.enabled or getattr(state.engine, "shared", True):
+    if not state.cache.enabled or state.engine.shared:
         return None, None
     prepared = prepare_aggregate(state, layout, args)
     return _lookup(state, prepared), prepared
