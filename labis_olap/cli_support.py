@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import ModelError, UserError
+from .errors import EngineError, ModelError, UserError
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -38,7 +38,9 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Embedded data 
 
 
 def friendly(fn: F) -> F:
-    """User errors become a message and exit code 1; bugs a short notice (traceback with LABIS_DEBUG=1)."""
+    """User errors become a message and exit code 1, and so do engine errors (an InternalError,
+    not a UserError, but its message names what failed); bugs a short notice (traceback with
+    LABIS_DEBUG=1)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -49,7 +51,7 @@ def friendly(fn: F) -> F:
             # wraps at 80 columns when the output is not a terminal).
             err.print(exc.rendered, markup=False, highlight=False, emoji=False, soft_wrap=True)
             raise typer.Exit(1) from None
-        except UserError as exc:
+        except (UserError, EngineError) as exc:
             # It may echo what the user typed: escaped, that is never read as markup.
             message = escape(exc.message)
             err.print(f"[red]error:[/red] {message}", highlight=False, emoji=False, soft_wrap=True)

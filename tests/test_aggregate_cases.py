@@ -254,7 +254,7 @@ def test_aggregate_case(case: dict[str, Any], loaded: Engine, model: Model) -> N
         label = "rollups" if use_rollups else "facts only"
         try:
             result = Browser(model, loaded, use_rollups=use_rollups).aggregate(build_query(case["query"]))
-        except UserError as exc:
+        except (UserError, EngineError) as exc:
             failures.append(f"[{label}] {type(exc).__name__}: {exc}")
             if isinstance(exc, EngineError):
                 drain(loaded)

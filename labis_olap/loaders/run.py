@@ -35,7 +35,7 @@ from ..compiler.apply import APPLY_LOCK, apply_model
 from ..compiler.physical import CubeLayout
 from ..engine.base import Engine
 from ..engine.gate import PUBLICATION
-from ..errors import UserError
+from ..errors import EngineError, UserError
 from ..model.loader import Model
 from ..privacy import key_id, redact
 from . import store
@@ -357,7 +357,7 @@ def _load(
     except LoadError as exc:
         stage.drop()
         return finish("failed", str(exc))
-    except UserError as exc:
+    except (UserError, EngineError) as exc:  # an EngineError is not a UserError
         if not publishing:
             stage.drop()
             return finish("failed", exc.message)
