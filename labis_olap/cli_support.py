@@ -61,6 +61,7 @@ def friendly(fn: F) -> F:
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
+            # Read here, not through Settings: the failure may be the settings' own validation.
             if os.environ.get("LABIS_DEBUG"):
                 raise
             err.print(f"[red]internal error:[/red] {type(exc).__name__}; run with LABIS_DEBUG=1 for details")
