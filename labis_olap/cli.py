@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .errors import ModelError, UserError
+from .cli_support import DataDir, ModelDir, engine_of, err, friendly, model_of, out, settings_for
+from .errors import UserError
 from .settings import Settings
 
 app = typer.Typer(
@@ -22,70 +19,14 @@ app = typer.Typer(
     no_args_is_help=True,
     help="LabIS OLAP: YAML cube models compiled into ClickHouse and answered from rollups.",
 )
-# Tables are wide: when output is not a terminal rich would wrap them at 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-ModelDir = Annotated[
-    Path | None, typer.Option("--model", "-m", help="Model folder [env LABIS_MODEL_DIR; ./model]")
-]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Embedded data folder [env LABIS_DATA_DIR]")]
-
-
-def friendly(fn: F) -> F:
-    """User errors become a message and exit code 1; bugs a short notice (traceback with LABIS_DEBUG=1)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ModelError as exc:
-            # soft_wrap: never break `file:line:col` or a source line under its caret (rich
-            # wraps at 80 columns when the output is not a terminal).
-            err.print(exc.rendered, markup=False, highlight=False, emoji=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except UserError as exc:
-            # It may echo what the user typed: escaped, that is never read as markup.
-            message = escape(exc.message)
-            err.print(f"[red]error:[/red] {message}", highlight=False, emoji=False, soft_wrap=True)
-            if exc.hint:
-                err.print(f"  hint: {escape(exc.hint)}", highlight=False, emoji=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            if os.environ.get("LABIS_DEBUG"):
-                raise
-            err.print(f"[red]internal error:[/red] {type(exc).__name__}; run with LABIS_DEBUG=1 for details")
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _settings(model: Path | None = None, data_dir: Path | None = None) -> Settings:
-    s = Settings()
-    updates: dict[str, Any] = {}
-    if model is not None:
-        updates["model_dir"] = model
-    if data_dir is not None:
-        updates["data_dir"] = data_dir
-    return s.model_copy(update=updates)
-
-
-def _load(settings: Settings) -> Any:
-    from .model.loader import load_model
-
-    return load_model(settings.model_dir)
 
 
 @app.command()
 @friendly
 def validate(model_dir: Annotated[Path | None, typer.Argument(help="Model folder")] = None) -> None:
     """Check a model; report every problem with file:line:col."""
-    settings = _settings(model_dir)
-    m = _load(settings)
+    settings = settings_for(model_dir)
+    m = model_of(settings)
     out.print(
         f"[green]ok[/green] {settings.model_dir}: {len(m.dimensions)} dimensions, {len(m.cubes)} cubes, "
         f"{sum(len(c.rollups) for c in m.cubes.values())} rollups, {len(m.indicators)} indicators"
@@ -104,14 +45,8 @@ def compile_cmd(
     from .physical.statement import render
     from .physical.topology import Topology
 
-    m = _load(_settings(model_dir))
+    m = model_of(settings_for(model_dir))
     sys.stdout.write(render(compile_model(m, database, Topology(cluster))))
-
-
-def _engine(settings: Settings) -> Any:
-    from .engine import open_engine
-
-    return open_engine(settings)
 
 
 @app.command()
@@ -120,9 +55,9 @@ def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
     """Make the engine match the model (idempotent; new rollups are back-filled)."""
     from .compiler.apply import apply_model
 
-    settings = _settings(model, data_dir)
-    m = _load(settings)
-    engine = _engine(settings)
+    settings = settings_for(model, data_dir)
+    m = model_of(settings)
+    engine = engine_of(settings)
     report = apply_model(m, engine, log=lambda line: out.print(f"  {line}", highlight=False))
     out.print(
         "[green]up to date[/green]"
@@ -146,9 +81,9 @@ def demo(
 
     if not 1_000 <= rows <= 100_000_000:
         raise UserError("--rows must be between 1,000 and 100,000,000")
-    settings = _settings(model, data_dir)
-    m = _load(settings)
-    engine = _engine(settings)
+    settings = settings_for(model, data_dir)
+    m = model_of(settings)
+    engine = engine_of(settings)
     stats = load_demo(m, engine, rows, seed, out)
     out.print(
         f"[green]loaded[/green] {stats.rows:,} facts in {stats.seconds:.1f} s "
@@ -258,10 +193,10 @@ def query(
     data_dir: DataDir = None,
 ) -> None:
     """Aggregate a cube and print a table."""
-    settings = _settings(model, data_dir)
-    m = _load(settings)
+    settings = settings_for(model, data_dir)
+    m = model_of(settings)
     _print_query(
-        m, _engine(settings), cube, measure or [], cut, drilldown, order, limit, as_of, explain, lang
+        m, engine_of(settings), cube, measure or [], cut, drilldown, order, limit, as_of, explain, lang
     )
 
 
@@ -283,7 +218,7 @@ def serve(
 
     from .api import create_app
 
-    settings = _settings(model, data_dir)
+    settings = settings_for(model, data_dir)
     if threads is not None:
         settings = settings.model_copy(update={"threads": threads})
     application = create_app(settings)
@@ -308,7 +243,6 @@ def openapi_document() -> str:
     import json
 
     from .api import create_app
-    from .settings import Settings
 
     return json.dumps(create_app(Settings()).openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
@@ -360,7 +294,7 @@ def import_cubes_cmd(
         out.print(f"  wrote {escape(str(path))}", highlight=False)
     for w in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False, soft_wrap=True)
-    m = _load(_settings(out_dir))
+    m = model_of(settings_for(out_dir))
     where = escape(str(out_dir))
     out.print(f"[green]ok[/green] {len(m.cubes)} cube(s), {len(m.dimensions)} dimension(s) in {where}")
     if load:
@@ -370,13 +304,13 @@ def import_cubes_cmd(
 
         try:
             settings = Settings.model_validate(
-                {**_settings(out_dir, data_dir).model_dump(), "database": database}
+                {**settings_for(out_dir, data_dir).model_dump(), "database": database}
             )
         except ValidationError:
             raise UserError(
                 f"invalid database name {database!r}", hint="use lower-case letters, digits and '_'"
             ) from None
-        engine = _engine(settings)
+        engine = engine_of(settings)
         apply_model(m, engine)
         for name, rel in result.facts_files.items():
             n = load_facts_csv(m, engine, name, out_dir / rel)

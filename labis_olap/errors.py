@@ -1,4 +1,6 @@
-"""The two kinds of failure: a UserError is shown to the user (4xx, exit 1); anything else is a bug.
+"""The kinds of failure: a UserError is shown to the user (4xx, exit 1); an InternalError (the
+engine failed: EngineError) is ours, not the user's (a 500 with a generic message in the API, the
+message and exit 1 in the CLI); anything else is a bug.
 
 Following Cubes' split: a user error carries a type and a message safe to show; any other
 exception is logged in full and shown opaquely (an opaque 500 in the API, a short notice in
@@ -69,8 +71,27 @@ class ModelError(UserError):
         self.rendered = rendered
 
 
-class EngineError(UserError):
-    """The engine refused a statement; the message names what was being done."""
+class InternalError(LabisError):
+    """A failure on LabIS's side that is not the user's doing, raised on purpose with a message
+    that names what was being done (not a bug's traceback). Never a UserError: an `except
+    UserError` does not catch it."""
+
+    error_type = "internal_error"
+    status = 500
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
+
+
+class EngineError(InternalError):
+    """The engine refused a statement; the message names what was being done. The API answers a
+    500 `engine_error` with a generic message (the engine's text, which may quote SQL, is only
+    logged); the CLI prints the message and exits 1, as for a user error."""
 
     error_type = "engine_error"
     status = 500

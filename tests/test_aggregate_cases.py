@@ -2,7 +2,7 @@
 
 The mini model (tests/fixtures/mini_model) is applied to a fresh database on each engine,
 tests/fixtures/mini_facts.csv is inserted (the materialized views fill every rollup), and
-each case runs through the Browser twice, with rollups and without: both answers must equal
+each case runs through the cube service twice, with rollups and without: both answers must equal
 the hand-computed expectation. With rollups the planner must pick the expected `source`.
 
 Applying the model takes about half a second, so the database is built once per engine
@@ -258,7 +258,7 @@ def test_aggregate_case(case: dict[str, Any], loaded: Engine, model: Model) -> N
             result = CubeService(model, loaded, use_rollups=use_rollups).aggregate(
                 build_query(case["query"]), ANONYMOUS
             )
-        except UserError as exc:
+        except (UserError, EngineError) as exc:
             failures.append(f"[{label}] {type(exc).__name__}: {exc}")
             if isinstance(exc, EngineError):
                 drain(loaded)

@@ -34,6 +34,7 @@ from labis_olap.demo.load import load_demo
 from labis_olap.model.loader import load_model
 from labis_olap.settings import Settings
 
+pytestmark = pytest.mark.slow  # schemathesis over every operation: ~35 s; run by .ci/run
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 20_000
 # Examples per operation and generation mode: 11 operations x (POSITIVE + NEGATIVE) x EXAMPLES.

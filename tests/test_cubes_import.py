@@ -1,5 +1,6 @@
 """Cubes import: the hello_world tutorial model and data through `labis import-cubes`, then the
-API must give the tutorial's numbers and Slicer's response shapes (../shared/SLICER_API.md)."""
+API must give the tutorial's numbers and Slicer's response shapes (../shared/SLICER_API.md). The model
+and data are in tests/fixtures/cubes_hello_world."""
 
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ from labis_olap.query.cell import CubeQuery
 from labis_olap.service import ANONYMOUS, CubeService
 from labis_olap.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-HELLO = ROOT.parent / "shared" / "reference" / "cubes_hello_world"
-pytestmark = pytest.mark.skipif(not HELLO.exists(), reason="the Cubes hello_world reference data is not here")
+HELLO = Path(__file__).resolve().parent / "fixtures" / "cubes_hello_world"
+"""The Cubes tutorial's model.json and data.csv (the IBRD balance sheet), copied from
+../shared/reference/cubes_hello_world so the tests run in a fresh clone."""
 
 CUBE = "irbd_balance"
 

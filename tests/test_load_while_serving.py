@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from test_loader_faults import ROWS, write_extract
 
+pytestmark = pytest.mark.slow  # a real server, loader and query processes: ~20 s; run by .ci/run
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "serve-test-key-0123456789"
 # Registrations per month in the extract's two years: the answer moves as the load publishes.

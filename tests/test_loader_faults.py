@@ -22,9 +22,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from labis_olap.demo.generate import _person_code_bytes
 
+pytestmark = pytest.mark.slow  # kills and reruns real loads: ~75 s; run by .ci/run, not by default
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = 10
 ROWS = 60_000

@@ -1,7 +1,9 @@
 """One JSON error shape for every failure: `{"error": <type>, "message": …, "hint": …}`.
 
 * UserError and its kinds: their status (404 not found, 400 bad query, …) and type.
-* EngineError: 500 with a generic message; the engine's text (which may quote SQL) is logged.
+* EngineError (an InternalError, not a UserError): 500 `engine_error` with a generic message;
+  the engine's text (which may quote SQL) is logged. Any other InternalError is
+  answered as a bug is (below).
 * Request validation (FastAPI's 422): 400 `bad_request`, naming the parameter.
 * Unknown routes and methods: 404 `not_found` / 405 `method_not_allowed`.
 * Anything else is a bug: an opaque 500 `internal_error`; the traceback goes to the log only.
@@ -44,12 +46,13 @@ def error_response(status: int, error: str, message: str, hint: str | None = Non
 
 def _user_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UserError)
-    if isinstance(exc, EngineError):
-        log.error("engine error on %s %s: %s", request.method, request.url.path, exc.message)
-        return error_response(
-            500, "engine_error", "the database engine could not answer this request (logged)"
-        )
     return error_response(exc.status, exc.error_type, exc.message, exc.hint)
+
+
+def _engine_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, EngineError)
+    log.error("engine error on %s %s: %s", request.method, request.url.path, exc.message)
+    return error_response(500, "engine_error", "the database engine could not answer this request (logged)")
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -95,11 +98,16 @@ def _internal_error(request: Request, exc: Exception) -> Response:
 
 def render(request: Request, exc: Exception) -> Response:
     """The error response for an exception raised outside FastAPI's handlers (api/fastpath.py)."""
-    return _user_error(request, exc) if isinstance(exc, UserError) else _internal_error(request, exc)
+    if isinstance(exc, UserError):
+        return _user_error(request, exc)
+    if isinstance(exc, EngineError):
+        return _engine_error(request, exc)
+    return _internal_error(request, exc)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(UserError, _user_error)
+    app.add_exception_handler(EngineError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)

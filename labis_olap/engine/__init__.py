@@ -1,5 +1,6 @@
 """Engines: one ClickHouse dialect, reached embedded (chDB) or over HTTP (clickhouse-connect)."""
 
-from .base import Engine, open_engine
+from .base import Engine
+from .open import open_engine
 
 __all__ = ["Engine", "open_engine"]

@@ -21,12 +21,26 @@ FACT_INSERT_SETTINGS: Mapping[str, Any] = {"parallel_view_processing": 1}
 
 @runtime_checkable
 class Engine(Protocol):
-    """What the compiler, the planner and the loaders need from ClickHouse."""
+    """What the compiler, the planner, the loaders and the API need from ClickHouse.
+
+    Implemented by EmbeddedEngine (engine/embedded.py) and ServerEngine (engine/server.py);
+    `open_engine` (engine/open.py) picks one from the settings."""
 
     database: str
-    shared: bool
-    """Whether other processes may write to the same database (a server): then the data
-    version is read from the engine, not from this process's counter of writes."""
+    """The ClickHouse database every table of the model lives in (statements name it)."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may write to the same data: True for a ClickHouse server, whose
+        other clients load too; False for embedded chDB, whose directory one process holds. When
+        False, `writes` alone tells whether the data changed (the result cache needs no query)."""
+        ...
+
+    @property
+    def writes(self) -> int:
+        """Statements this object has run that may have changed data (DDL, INSERT, TRUNCATE, …),
+        counted once each is over, failed ones too; part of the result cache's data version."""
+        ...
 
     def query(self, sql: str, params: Params | None = None) -> pa.Table:
         """Run a SELECT; the answer as an Arrow table."""
@@ -56,7 +70,9 @@ class Engine(Protocol):
         """Hand memory freed by finished statements back to the system (a long load's peak)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close every connection; the object is not used afterwards."""
+        ...
 
 
 def param_text(value: Any) -> str:
@@ -97,12 +113,3 @@ def _quoted(value: Any) -> str:
     return param_text(value)
 
 
-def open_engine(settings: Any) -> Engine:
-    """The engine the settings ask for: a ClickHouse URL wins, else embedded chDB."""
-    if settings.clickhouse_url:
-        from .server import ServerEngine
-
-        return ServerEngine(settings.clickhouse_url, database=settings.database)
-    from .embedded import EmbeddedEngine
-
-    return EmbeddedEngine(settings.data_dir, database=settings.database)

@@ -1,43 +1,25 @@
 """CLI commands of the loaders: `labis load`, `labis loads`, `labis unload`, `labis rejects`,
 `labis loaders`. Registered on the main app by `register(app)` (see labis_olap/cli.py).
 
-The shared helpers of cli.py (settings, engine, error display) are imported when a command
-runs, not when this module is imported, so that either module can be imported first.
+The helpers shared with cli.py (settings, engine, error display) are in labis_olap/cli_support.py;
+this module does not import cli.py.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-F = TypeVar("F", bound=Callable[..., Any])
+from ..cli_support import DataDir, ModelDir, engine_of, err, friendly, model_of, out, settings_for
 
 LoadersDir = Annotated[
     Path | None,
     typer.Option("--loaders", help="Folder of loader specs [env LABIS_LOADERS_DIR; ./loaders]"),
 ]
-ModelDir = Annotated[
-    Path | None, typer.Option("--model", "-m", help="Model folder [env LABIS_MODEL_DIR; ./model]")
-]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Embedded data folder [env LABIS_DATA_DIR]")]
-
-
-def _friendly(fn: F) -> F:
-    """cli.friendly, looked up at call time (cli.py imports this module)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..cli import friendly
-
-        return friendly(fn)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _loaders_dir(given: Path | None) -> Path:
@@ -47,14 +29,7 @@ def _loaders_dir(given: Path | None) -> Path:
     return given or Settings().loaders_dir
 
 
-def _context(model: Path | None, data_dir: Path | None) -> tuple[Any, Any, Any]:
-    from ..cli import _engine, _load, _settings
-
-    settings = _settings(model, data_dir)
-    return settings, _load(settings), _engine(settings)
-
-
-@_friendly
+@friendly
 def load_cmd(
     source: Annotated[str, typer.Argument(help="Source name (a loaders/*.yaml 'source:') or a spec file")],
     files: Annotated[
@@ -67,16 +42,15 @@ def load_cmd(
 ) -> None:
     """Check files against a source spec and load them into the cube, one batch per file; a sql or
     http source fetches its own records (incrementally, with a watermark) as one batch."""
-    from ..cli import _engine, _load, _settings, out
     from ..errors import UserError
     from ..privacy import pseudonym_key
     from .run import load_file, load_source
     from .spec import FILE_KINDS, find_spec, load_plan
 
-    settings = _settings(model, data_dir)
+    settings = settings_for(model, data_dir)
     if settings.clickhouse_url is None and _handed_off(settings.data_dir, source, files or []):
         return
-    m = _load(settings)
+    m = model_of(settings)
     plan = load_plan(find_spec(_loaders_dir(loaders), source), m)
     source = plan.spec.source
     fetches = plan.spec.kind not in FILE_KINDS
@@ -89,7 +63,7 @@ def load_cmd(
             f"{source} reads {plan.spec.kind} files: name them", hint=f"labis load {source} FILE…"
         )
     key = pseudonym_key() if plan.personal_columns else None  # refuse before touching anything
-    engine = _engine(settings)
+    engine = engine_of(settings)
     failed = 0
     reports = (
         [load_source(plan, m, engine, key, console=out)]
@@ -105,7 +79,6 @@ def load_cmd(
 
 def _handed_off(data_dir: Path, source: str, files: list[Path]) -> bool:
     """While `labis serve` holds the embedded directory, load through it (loaders/handoff.py)."""
-    from ..cli import out
     from ..engine.holder import running_server
     from .handoff import hand_off
 
@@ -123,7 +96,6 @@ def _handed_off(data_dir: Path, source: str, files: list[Path]) -> bool:
 
 
 def _print_report(report: Any) -> None:
-    from ..cli import err, out
 
     style = {"ok": "green", "skipped": "yellow"}.get(report.status, "red")
     if report.reasons:
@@ -146,7 +118,7 @@ def _print_report(report: Any) -> None:
         err.print(f"  {escape(report.message)}", highlight=False, soft_wrap=True)
 
 
-@_friendly
+@friendly
 def loads_cmd(
     source: Annotated[str | None, typer.Option(help="Only this source")] = None,
     limit: Annotated[int, typer.Option(help="At most this many batches")] = 50,
@@ -154,10 +126,9 @@ def loads_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """List loaded batches (lineage): newest first, with their current status."""
-    from ..cli import _engine, _settings, out
     from .store import ensure_tables, latest
 
-    engine = _engine(_settings(model, data_dir))
+    engine = engine_of(settings_for(model, data_dir))
     ensure_tables(engine)
     rows = latest(engine, source=source, limit=limit)
     table = Table()
@@ -200,25 +171,24 @@ def loads_cmd(
     out.print(f"{len(rows)} batch(es)")
 
 
-@_friendly
+@friendly
 def unload_cmd(
     batch: Annotated[str, typer.Argument(help="Batch id (or a unique prefix of 6+ digits)")],
     model: ModelDir = None,
     data_dir: DataDir = None,
 ) -> None:
     """Remove a batch from its facts and rebuild the cube's rollups."""
-    from ..cli import _engine, _load, _settings, out
     from ..engine.holder import running_server
     from .handoff import hand_off_unload
     from .store import ensure_tables, unload
 
-    settings = _settings(model, data_dir)
+    settings = settings_for(model, data_dir)
     server = running_server(settings.data_dir) if settings.clickhouse_url is None else None
     if server is not None:
         out.print(f"`labis serve` holds {settings.data_dir} (pid {server.pid}): unloading via {server.url}")
         row = hand_off_unload(settings.data_dir, batch)
     else:
-        m, engine = _load(settings), _engine(settings)
+        m, engine = model_of(settings), engine_of(settings)
         ensure_tables(engine)
         row = unload(engine, m, batch)
         row["rollups"] = len(m.cubes[row["cube"]].rollups)
@@ -230,7 +200,7 @@ def unload_cmd(
     )
 
 
-@_friendly
+@friendly
 def rejects_cmd(
     batch: Annotated[str, typer.Argument(help="Batch id")],
     limit: Annotated[int, typer.Option(help="At most this many rejected values")] = 50,
@@ -238,11 +208,10 @@ def rejects_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Show a batch's rejected values (personal values are masked)."""
-    from ..cli import _engine, _settings, out
     from .run import reject_rows
     from .store import ensure_tables
 
-    engine = _engine(_settings(model, data_dir))
+    engine = engine_of(settings_for(model, data_dir))
     ensure_tables(engine)
     rows = reject_rows(engine, batch, limit).to_pylist()
     table = Table()
@@ -254,16 +223,15 @@ def rejects_cmd(
     out.print(f"{len(rows)} rejected value(s) shown")
 
 
-@_friendly
+@friendly
 def loaders_cmd(
     loaders_dir: Annotated[Path | None, typer.Argument(help="Folder of loader specs")] = None,
     model: ModelDir = None,
 ) -> None:
     """Check every loader spec against the model; list the sources."""
-    from ..cli import _load, _settings, err, out
     from .spec import check_all
 
-    m = _load(_settings(model))
+    m = model_of(settings_for(model))
     folder = _loaders_dir(loaders_dir)
     plans, diags = check_all(folder, m)
     for name, plan in sorted(plans.items()):

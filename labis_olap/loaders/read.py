@@ -16,18 +16,16 @@ import codecs
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..errors import UserError
 from ..model.diagnostics import did_you_mean
 from ..privacy import redact
+from .raw import LoadError, RawBatch
 from .spec import Kind, Plan
 
 CSV_BLOCK_BYTES = 2 << 20
@@ -37,54 +35,6 @@ so blocks are small and then joined into batches of BATCH_ROWS."""
 BATCH_ROWS = 256 * 1024
 """Rows per batch handed to the checks and the stage (each batch costs a few engine calls)."""
 READ_CHUNK = 1 << 20
-
-
-class LoadError(UserError):
-    """A file that cannot be loaded: says which source, file, row and column, never a value."""
-
-    error_type = "load_error"
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        source: str,
-        file: str,
-        row: int | None = None,
-        column: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        self.code = code
-        self.source = source
-        self.file = file
-        self.row = row
-        self.column = column
-        where = f"{file}:{row}" if row is not None else file
-        col = f"column '{column}': " if column else ""
-        super().__init__(redact(f"{where}: error[{code}] {source}: {col}{message}"), hint=hint)
-
-
-@dataclass
-class RawBatch:
-    first_row: int
-    """Source row number of the first record (CSV: the line, counting the header and lines
-    above it; Parquet: the record number from 1)."""
-    columns: dict[str, pa.Array]
-    """Source column name (as the spec writes it) → raw values."""
-    num_rows: int
-    rows: pa.Array | None = None
-    """Each record's source row (uint64) where records are not one per row from `first_row` on
-    (an unpivoted table: several records per row)."""
-    labels: dict[str, pa.Array] | None = None
-    """Per record, what a reject names as the column instead of the spec's name (an unpivoted
-    value: the header of the cell's column)."""
-
-    @property
-    def last_row(self) -> int:
-        if self.rows is None or not self.num_rows:
-            return self.first_row + self.num_rows - 1
-        return int(pc.max(self.rows).as_py())
 
 
 class _Counting(io.RawIOBase):

@@ -37,7 +37,7 @@ import pyarrow.ipc as ipc
 
 from ..model.diagnostics import did_you_mean
 from ..privacy import redact
-from .read import LoadError, RawBatch
+from .raw import LoadError, RawBatch
 from .spec import HttpSource, Plan, expand_env
 
 

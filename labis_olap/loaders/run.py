@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import queue
 import sys
 import tempfile
@@ -34,21 +33,18 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from ..compiler.apply import APPLY_LOCK, apply_model
 from ..engine.base import Engine
 from ..engine.gate import PUBLICATION
-from ..errors import UserError
+from ..errors import EngineError, UserError
 from ..model.loader import Model
 from ..model.version import model_version
 from ..physical.layout import CubeLayout, q
 from ..physical.names import REJECTS
 from ..privacy import key_id, redact
+from ..settings import Settings
 from . import store
 from .read import LoadError, RawBatch, Reader
 from .spec import FILE_KINDS, Plan
 from .transform import Checked, Checker
 
-CHUNK_ROWS = int(os.environ.get("LABIS_LOAD_CHUNK_ROWS", "2000000"))
-"""Source rows per published chunk (one deduplicated block per year each). Every rollup's view
-aggregates each block on its own, so larger blocks cost less: publishing 10M rows took 6.3-8.0 s
-in chunks of 2M against 8.4-10.4 s in chunks of 1M, with no higher peak memory."""
 RELEASE_ROWS = 2_000_000
 """Staged rows between two `engine.release_memory()` calls (which keep a long load's peak down)."""
 MAX_STORED_REJECTS = 100_000
@@ -56,11 +52,15 @@ MAX_STORED_REJECTS = 100_000
 EXAMPLES = 10
 
 
-def _trace(event: str) -> None:
-    """With LABIS_LOAD_TRACE=1, phase markers on stderr (`<monotonic time> <event>`): the fault
-    test uses them to know where it killed a load. They never carry data."""
-    if os.environ.get("LABIS_LOAD_TRACE"):
-        print(f"{time.monotonic():.6f} {event}", file=sys.stderr, flush=True)
+def _tracer(on: bool) -> Callable[[str], None]:
+    """With LABIS_LOAD_TRACE=1 (Settings.load_trace), phase markers on stderr (`<monotonic time>
+    <event>`): the fault test uses them to know where it killed a load. They never carry data."""
+
+    def trace(event: str) -> None:
+        if on:
+            print(f"{time.monotonic():.6f} {event}", file=sys.stderr, flush=True)
+
+    return trace
 
 
 @dataclass
@@ -200,8 +200,11 @@ def _load(
     console: Console | None,
     chunk_rows: int | None,
 ) -> LoadReport:
-    """The one pipeline every kind goes through: check, stage, publish (see the module doc)."""
-    chunk_rows = chunk_rows or CHUNK_ROWS
+    """The one pipeline every kind goes through: check, stage, publish (see the module doc).
+    Without `chunk_rows`, LABIS_LOAD_CHUNK_ROWS (Settings.load_chunk_rows) is read now."""
+    settings = Settings()
+    chunk_rows = chunk_rows or settings.load_chunk_rows
+    trace = _tracer(settings.load_trace)
     source = plan.spec.source
     display, sha, size, batch = given.display, given.sha256, given.size, given.batch
     started = time.perf_counter()
@@ -240,7 +243,7 @@ def _load(
     store.clear_rejects(engine, batch)
     stage = store.Stage(engine, layout, batch, key)
     stage.create()
-    _trace("staging")
+    trace("staging")
 
     def finish(status: str, message: str = "") -> LoadReport:
         report.seconds = time.perf_counter() - started
@@ -318,7 +321,7 @@ def _load(
                 )
             with APPLY_LOCK, PUBLICATION.exclusive():  # queries see all of the batch or none
                 publishing = True
-                _trace("persons")
+                trace("persons")
                 engine.release_memory()
                 stage.assign_persons()
                 engine.release_memory()
@@ -326,18 +329,18 @@ def _load(
                     max(1, -(-(last_row - (first_row or 1) + 1) // chunk_rows)) if report.rows_read else 0
                 )
                 task2 = progress.add_task(f"publishing {display}", total=chunks or 1, rows="", rate="")
-                _trace("publishing")
+                trace("publishing")
 
                 def published_chunk(i: int) -> None:
                     progress.update(task2, completed=i)
                     engine.release_memory()
-                    _trace(f"chunk {i}")
+                    trace(f"chunk {i}")
 
                 if report.rows_accepted:
                     stage.publish(gen, first_row or 1, last_row, chunk_rows, on_chunk=published_chunk)
                 published = stage.count_published()
                 if published != report.rows_accepted:
-                    _trace("republishing")
+                    trace("republishing")
                     stage.republish(gen, first_row or 1, last_row, chunk_rows)
                     published = stage.count_published()
                     stale = list(plan.cube.rollups)  # each got a part of the first attempt
@@ -359,7 +362,7 @@ def _load(
     except LoadError as exc:
         stage.drop()
         return finish("failed", str(exc))
-    except UserError as exc:
+    except (UserError, EngineError) as exc:  # an EngineError is not a UserError
         if not publishing:
             stage.drop()
             return finish("failed", exc.message)
@@ -370,7 +373,7 @@ def _load(
         raise
     stage.drop()
     done = finish("ok", repaired)
-    _trace("done")
+    trace("done")
     return done
 
 

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from ..model.schema import ColumnType
 from ..physical.layout import ARROW_TYPES as FACT_ARROW_TYPES
 from ..privacy import PERSON_CODE_RE2
-from .read import RawBatch
+from .raw import RawBatch
 from .spec import CLICKHOUSE_DATE_MAX, CLICKHOUSE_DATE_MIN, INT32, MONTH_NAMES, ColumnPlan, Plan
 
 # What a loader produces per fact column: the stored types, except that a person column still

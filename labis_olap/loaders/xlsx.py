@@ -17,18 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from ..model.diagnostics import did_you_mean
 from ..privacy import redact
-from .read import RawBatch
+from .raw import RawBatch, SourceFile
 from .spec import Unpivot
-
-if TYPE_CHECKING:
-    from .read import Reader
 
 XLSX_BATCH_ROWS = 50_000
 
@@ -67,7 +64,7 @@ def _array(values: list[Any]) -> pa.Array:
     return pa.array([cell_text(v) for v in values], pa.string())
 
 
-def _open_sheet(reader: Reader) -> tuple[str, Any]:
+def _open_sheet(reader: SourceFile) -> tuple[str, Any]:
     import python_calamine as cal
 
     o = reader.plan.spec.options
@@ -107,7 +104,7 @@ def _open_sheet(reader: Reader) -> tuple[str, Any]:
     return o.sheet, book.get_sheet_by_name(o.sheet)
 
 
-def xlsx_batches(reader: Reader) -> Iterator[RawBatch]:
+def xlsx_batches(reader: SourceFile) -> Iterator[RawBatch]:
     o = reader.plan.spec.options
     name, sheet = _open_sheet(reader)
     col0 = sheet.start[1] if sheet.start else 0
@@ -148,7 +145,7 @@ def _batch(cells: list[list[Any]], numbers: list[int], take: dict[str, int]) -> 
 
 
 def _unpivot(
-    reader: Reader, rows: Iterator[list[Any]], header: list[str], name: str, where: Callable[[int], str]
+    reader: SourceFile, rows: Iterator[list[Any]], header: list[str], name: str, where: Callable[[int], str]
 ) -> Iterator[RawBatch]:
     u = reader.plan.spec.unpivot
     assert u is not None

@@ -19,16 +19,19 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..settings import Settings
+
 if TYPE_CHECKING:
     from .loader import Model
 
 _CODE = Path(__file__).parent
 
 
-def cache_dir() -> Path:
-    configured = os.environ.get("LABIS_CACHE_DIR")
-    if configured:
-        return Path(configured)
+def cache_dir(settings: Settings | None = None) -> Path:
+    """LABIS_CACHE_DIR (Settings.cache_dir, read now unless given), else the XDG cache folder."""
+    configured = (settings or Settings()).cache_dir
+    if configured is not None:
+        return configured
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "labis-olap"
 
 

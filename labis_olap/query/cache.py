@@ -32,8 +32,8 @@ PARTS_FINGERPRINT = (
 
 def data_version(engine: Engine) -> Hashable:
     """What changes whenever the engine's data may have changed (see the module docstring)."""
-    writes = getattr(engine, "writes", None)
-    if writes is None or getattr(engine, "shared", True):
+    writes = engine.writes
+    if engine.shared:
         row = engine.query(PARTS_FINGERPRINT, {"db": engine.database}).to_pylist()[0]
         return (writes, row["n"], row["r"], row["h"])
     return writes
