@@ -111,11 +111,11 @@ import sqlite3, sys
 from pathlib import Path
 from labis_olap.physical.layout import CubeLayout
 from labis_olap.engine.embedded import EmbeddedEngine
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 from labis_olap.query.planner import facts_shape, Needs
 from labis_olap.query.sqlgen import Params, RowContext
 
-model = load_model(Path(sys.argv[1]))
+model = read_model(Path(sys.argv[1]))
 engine = EmbeddedEngine(sys.argv[2])
 layout = CubeLayout(model, model.cubes["social_assistance"], engine.database)
 ctx = RowContext(layout, facts_shape(layout, Needs({}, None, [], None)), Params(), None, on_facts=True)

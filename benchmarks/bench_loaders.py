@@ -212,12 +212,12 @@ def rollups_insert(facts: pa.Table, data_dir: Path) -> float:
     from labis_olap.compiler.apply import apply_model
     from labis_olap.demo.load import BATCH_ROWS, INSERT_SETTINGS
     from labis_olap.engine.embedded import EmbeddedEngine
-    from labis_olap.model.loader import load_model
+    from labis_olap.model.reader import read_model
     from labis_olap.physical.layout import CubeLayout
 
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     engine = EmbeddedEngine(data_dir)
     apply_model(model, engine)
     table = CubeLayout(model, model.cubes["unemployment"], engine.database).facts_table

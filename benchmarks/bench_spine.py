@@ -22,7 +22,7 @@ from labis_olap.demo.generate import generate
 from labis_olap.demo.load import BATCH_ROWS, insert_batches, load_demo, reset_demo_tables
 from labis_olap.engine.embedded import EmbeddedEngine
 from labis_olap.model.cut_grammar import parse_drilldowns
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.executor import AggregateExecutor
 
@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="reuse data already loaded in --data-dir")
     args = ap.parse_args()
     console = Console(width=160)
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     data_dir = Path(args.data_dir)
     if not args.keep and data_dir.exists():
         shutil.rmtree(data_dir)

@@ -23,7 +23,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from .engine.base import Engine
-    from .model.loader import Model
+    from .model.definition import Model
 
 # Tables are wide: when output is not a terminal rich would wrap them at 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -83,9 +83,9 @@ def settings_for(model: Path | None = None, data_dir: Path | None = None) -> Set
 
 def model_of(settings: Settings) -> Model:
     """The validated model in the settings' model folder."""
-    from .model.loader import load_model
+    from .model.reader import read_model
 
-    return load_model(settings.model_dir)
+    return read_model(settings.model_dir)
 
 
 def engine_of(settings: Settings) -> Engine:

@@ -31,7 +31,8 @@ from labis_olap.compiler.apply import apply_model
 from labis_olap.engine.base import Engine
 from labis_olap.errors import EngineError, UserError
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 from labis_olap.model.schema import ColumnType
 from labis_olap.physical.layout import ARROW_TYPES, CubeLayout
 from labis_olap.query.cell import CubeQuery
@@ -189,7 +190,7 @@ def read_facts(model: Model) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def model() -> Model:
-    return load_model(MODEL_DIR)
+    return read_model(MODEL_DIR)
 
 
 @pytest.fixture(scope="module", params=ENGINE_KINDS)

@@ -27,7 +27,8 @@ from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.errors import QueryTimeoutError
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 from labis_olap.query.cache import ResultCache, data_version
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.limits import run_limited
@@ -41,7 +42,7 @@ MAX_PAGESIZE = 2_000
 
 @pytest.fixture(scope="module")
 def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("api"))
     load_demo(model, engine, ROWS, seed=11)
     yield model, engine

@@ -28,7 +28,7 @@ from labis_olap.api import create_app, deps
 from labis_olap.api.fastpath import AggregateFastPath, FastPathSpec, spec_of
 from labis_olap.api.routes import aggregate
 from labis_olap.demo.load import load_demo
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +75,7 @@ LEFT = [
 
 @pytest.fixture(scope="module")
 def apps(data_dir: Path) -> Iterator[tuple[TestClient, TestClient, AggregateFastPath]]:
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("fast"))
     load_demo(model, engine, 5_000, seed=3)
     config = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database, max_pagesize=500)

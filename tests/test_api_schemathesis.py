@@ -31,7 +31,7 @@ from schemathesis.python import asgi as st_asgi
 
 from labis_olap.api import create_app
 from labis_olap.demo.load import load_demo
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 from labis_olap.settings import Settings
 
 pytestmark = pytest.mark.slow  # schemathesis over every operation: ~35 s; run by .ci/run
@@ -44,7 +44,7 @@ MIN_REQUESTS = 1_000
 
 @pytest.fixture(scope="module")
 def app(data_dir: Path) -> Iterator[FastAPI]:
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("fuzz"))
     load_demo(model, engine, ROWS, seed=7)
     settings_ = Settings(

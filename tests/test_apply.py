@@ -12,7 +12,7 @@ import pytest
 from labis_olap.compiler.apply import apply_model, existing_objects
 from labis_olap.engine.base import Engine
 from labis_olap.errors import ModelError, UserError
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 from labis_olap.physical.layout import CubeLayout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def rollup_totals(engine: Engine, table: str) -> tuple[float, int]:
 
 
 def test_apply_is_idempotent_and_rollups_follow_inserts(small_model: Path, engine: Engine) -> None:
-    model = load_model(small_model)
+    model = read_model(small_model)
     first = apply_model(model, engine)
     assert first.changed
     assert apply_model(model, engine).actions == []
@@ -74,7 +74,7 @@ def test_apply_is_idempotent_and_rollups_follow_inserts(small_model: Path, engin
 
 
 def test_changed_rollup_is_rebuilt_and_backfilled(small_model: Path, engine: Engine) -> None:
-    model = load_model(small_model)
+    model = read_model(small_model)
     apply_model(model, engine)
     layout = CubeLayout(model, model.cubes["c"], engine.database)
     engine.insert_arrow(layout.facts_table, facts(50))
@@ -84,7 +84,7 @@ def test_changed_rollup_is_rebuilt_and_backfilled(small_model: Path, engine: Eng
     cube.write_text(
         CUBE.replace("grain: {time: month, gender: gender}", "grain: {time: quarter}"), encoding="utf-8"
     )
-    changed = load_model(small_model)
+    changed = read_model(small_model)
     report = apply_model(changed, engine)
     new_layout = CubeLayout(changed, changed.cubes["c"], engine.database)
     new_table = new_layout.rollup_table(changed.cubes["c"].rollups[0])
@@ -99,18 +99,18 @@ def test_changed_rollup_is_rebuilt_and_backfilled(small_model: Path, engine: Eng
 
 
 def test_facts_type_change_is_refused_with_a_hint(small_model: Path, embedded: Engine) -> None:
-    apply_model(load_model(small_model), embedded)
+    apply_model(read_model(small_model), embedded)
     cube = small_model / "cubes/c.yaml"
     cube.write_text(CUBE.replace("{name: x, type: float}", "{name: x, type: int}"), encoding="utf-8")
     with pytest.raises(
         UserError, match="column 'x' is Float64 in the engine but the model says Int32"
     ) as info:
-        apply_model(load_model(small_model), embedded)
+        apply_model(read_model(small_model), embedded)
     assert info.value.hint and "never rewrites facts" in info.value.hint
 
 
 def test_new_column_is_added(small_model: Path, embedded: Engine) -> None:
-    apply_model(load_model(small_model), embedded)
+    apply_model(read_model(small_model), embedded)
     cube = small_model / "cubes/c.yaml"
     cube.write_text(
         CUBE.replace(
@@ -118,7 +118,7 @@ def test_new_column_is_added(small_model: Path, embedded: Engine) -> None:
         ),
         encoding="utf-8",
     )
-    report = apply_model(load_model(small_model), embedded)
+    report = apply_model(read_model(small_model), embedded)
     assert "added column y to facts_c" in report.actions
 
 
@@ -127,12 +127,12 @@ def test_invalid_model_never_reaches_the_engine(small_model: Path, embedded: Eng
         CUBE.replace("dimension: gender", "dimension: gendr"), encoding="utf-8"
     )
     with pytest.raises(ModelError):
-        apply_model(load_model(small_model), embedded)
+        apply_model(read_model(small_model), embedded)
     assert existing_objects(embedded) == {}
 
 
 def test_real_model_applies_on_every_engine(engine: Engine) -> None:
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     report = apply_model(model, engine)
     names = existing_objects(engine)
     rollups = sum(len(c.rollups) for c in model.cubes.values())

@@ -25,7 +25,7 @@ from labis_olap.errors import ModelError
 from labis_olap.model import diagnostics as diagnostics_module
 from labis_olap.model.diagnostics import Diagnostic
 from labis_olap.model.expressions import ParsedExpr, parse_expression
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 
 CORPUS = Path(__file__).parent / "broken_models"
 BASE = CORPUS / "_base"
@@ -57,7 +57,7 @@ def build(case: str | None, tmp_path: Path) -> Path:
 
 def load_errors(root: Path) -> ModelError:
     with pytest.raises(ModelError) as info:
-        load_model(root)
+        read_model(root)
     return info.value
 
 
@@ -96,13 +96,13 @@ def test_corpus_is_not_empty() -> None:
 
 
 def test_base_model_is_valid(tmp_path: Path) -> None:
-    model = load_model(build(None, tmp_path))
+    model = read_model(build(None, tmp_path))
     assert set(model.dimensions) == {"time", "region", "gender"}
     assert set(model.cubes) == {"benefits"}
 
 
 def test_real_model_loads_cleanly() -> None:
-    model = load_model(REAL_MODEL)
+    model = read_model(REAL_MODEL)
     assert model.cubes and model.dimensions and model.indicators
 
 

@@ -26,7 +26,7 @@ from conftest import fresh_database, make_engine
 
 from labis_olap.api import create_app
 from labis_olap.demo.load import load_demo
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="module")
 def server(data_dir: Path) -> Iterator[str]:
     """The app with the pages, over a fresh demo database, served on a free local port."""
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("web"))
     load_demo(model, engine, 20_000, seed=7)
     settings = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database)

@@ -22,7 +22,8 @@ from typer.testing import CliRunner, Result
 from labis_olap.cli import app
 from labis_olap.engine.base import Engine
 from labis_olap.model.cuts import Drilldown, PointCut
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery
 from labis_olap.service import ANONYMOUS, CubeService
 
@@ -71,7 +72,7 @@ def drop(data_dir: Path, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def model() -> Model:
-    return load_model(MODEL_DIR)
+    return read_model(MODEL_DIR)
 
 
 @pytest.fixture

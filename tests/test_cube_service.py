@@ -19,7 +19,8 @@ from labis_olap.api import create_app
 from labis_olap.engine.base import Engine
 from labis_olap.errors import NotFoundError, QueryError
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery, FactsQuery, MembersQuery
 from labis_olap.query.limits import QueryLimits
 from labis_olap.service import ANONYMOUS, CubeService, Principal, ServiceLimits
@@ -34,7 +35,7 @@ LIMIT = 20
 def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
     from labis_olap.demo.load import load_demo
 
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("svc"))
     load_demo(model, engine, 20_000, seed=5)
     yield model, engine

@@ -22,7 +22,7 @@ from labis_olap.engine.base import Engine
 from labis_olap.errors import UserError
 from labis_olap.model.cubes_import import import_cubes, load_facts_csv
 from labis_olap.model.cuts import Drilldown
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery
 from labis_olap.service import ANONYMOUS, CubeService
 from labis_olap.settings import Settings
@@ -45,7 +45,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
 @pytest.fixture(scope="module")
 def client(imported: tuple[Path, Any], data_dir: Path) -> Iterator[TestClient]:
     out, result = imported
-    model = load_model(out)
+    model = read_model(out)
     engine = make_engine("embedded", data_dir, fresh_database("hello"))
     apply_model(model, engine)
     assert load_facts_csv(model, engine, CUBE, out / result.facts_files[CUBE]) == 62
@@ -209,7 +209,7 @@ def test_a_model_without_aggregates_gets_cubes_defaults(tmp_path: Path, embedded
     assert result.cubes == ["sales"] and any("'Sales' is named 'sales'" in w for w in result.warnings)
     out = tmp_path / "model"
     result.write(out)
-    model = load_model(out)
+    model = read_model(out)
     cube = model.cubes["sales"]
     assert [m.name for m in cube.measures] == ["amount_sum", "record_count"]
     assert {c.name: c.type.value for c in cube.columns}["date_date"] == "date"
@@ -268,7 +268,7 @@ def test_import_cubes_command_loads_the_data(
     assert "double_amount_sum" in result.output  # the warning
     engine = make_engine("embedded", data_dir, database)
     try:
-        summary = CubeService(load_model(out), engine).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
+        summary = CubeService(read_model(out), engine).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
         assert summary == {"amount_sum": 1_116_860, "record_count": 62}
     finally:
         engine.execute(f"DROP DATABASE IF EXISTS `{database}`")

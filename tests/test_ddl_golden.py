@@ -14,7 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 from labis_olap.physical import lineage_ddl, maintenance
 from labis_olap.physical.cube_ddl import compile_model
 from labis_olap.physical.layout import CubeLayout
@@ -32,7 +33,7 @@ BATCH = "0123456789abcdef"
 
 
 def render(cluster: str | None) -> str:
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     return render_statements(compile_model(model, "labis", Topology(cluster)))
 
 
@@ -46,7 +47,7 @@ def render_lineage(cluster: str | None) -> str:
     """What a load creates: lineage and rejects, persons, a batch's staging tables, and the
     Memory table a server engine sends a batch through."""
     t = Topology(cluster)
-    layout = _person_cube(load_model(ROOT / "model"))
+    layout = _person_cube(read_model(ROOT / "model"))
     schema = pa.schema([("key", pa.uint64()), ("code", pa.string())])
     out: list[Statement] = [
         *lineage_ddl.lineage_tables("labis", t),
@@ -63,7 +64,7 @@ def render_maintenance(cluster: str | None) -> str:
     """What loads, unloads, apply and the demo change: deletes of a batch, a rollup's rebuild and
     exchange, its dedup window, a new facts column, stale objects dropped, the data emptied."""
     t = Topology(cluster)
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     layout = _person_cube(model)
     rollup = layout.cube.rollups[0]
     stale = ["dim_x_map_0", "dict_x_map_0", "mv_rollup_x_0", "rollup_x_0", "facts_kept"]

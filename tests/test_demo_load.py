@@ -10,7 +10,7 @@ import pytest
 from labis_olap.demo import generate as g
 from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 from labis_olap.physical.layout import CubeLayout
 from labis_olap.privacy import hmac_hex, hmac_sql
 
@@ -41,7 +41,7 @@ def test_hmac_sql_equals_python(engine: Engine) -> None:
 
 
 def test_demo_loads_every_cube_and_pseudonymises_in_the_engine(engine: Engine) -> None:
-    model = load_model(ROOT / "model")
+    model = read_model(ROOT / "model")
     stats = load_demo(model, engine, ROWS, seed=3, console=None)
     assert stats.rows == ROWS == sum(counts(engine, model).values())
     assert counts(engine, model) == g.plan_rows(ROWS)
@@ -76,4 +76,4 @@ def test_demo_refuses_a_model_without_the_labis_cubes(embedded: Engine, tmp_path
     (tmp_path / "m").mkdir()
     (tmp_path / "m/time.yaml").write_text((ROOT / "model/dimensions/time.yaml").read_text(encoding="utf-8"))
     with pytest.raises(UserError, match="cubes missing"):
-        load_demo(load_model(tmp_path / "m"), embedded, ROWS, seed=1)
+        load_demo(read_model(tmp_path / "m"), embedded, ROWS, seed=1)

@@ -19,17 +19,18 @@ from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app
 from labis_olap.api.indicators import IndicatorBrief, IndicatorResponse
+from labis_olap.api.web.i18n import STRINGS
 from labis_olap.demo.load import load_demo
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 from labis_olap.settings import Settings
-from labis_olap.web.i18n import STRINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def model() -> Model:
-    return load_model(ROOT / "model")
+    return read_model(ROOT / "model")
 
 
 @pytest.fixture(scope="module")

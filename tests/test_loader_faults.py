@@ -38,9 +38,9 @@ PROBE = r"""
 import json, sys
 from labis_olap.physical.layout import CubeLayout
 from labis_olap.engine.embedded import EmbeddedEngine
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 
-model = load_model(sys.argv[2])
+model = read_model(sys.argv[2])
 engine = EmbeddedEngine(sys.argv[1])
 layout = CubeLayout(model, model.cubes["unemployment"], engine.database)
 

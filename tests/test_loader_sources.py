@@ -37,7 +37,8 @@ from labis_olap.loaders import store
 from labis_olap.loaders.remote import fetch_http
 from labis_olap.loaders.run import LoadReport, load_file, load_source
 from labis_olap.loaders.spec import SpecError
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL_FIXTURE = SAMPLES / "vdi_accidents.sql"
@@ -46,7 +47,7 @@ PG_URL_LINE = "postgresql+psycopg://labis:${VDI_DB_PASSWORD}@${VDI_DB_HOST}/vdi"
 
 @pytest.fixture(scope="module")
 def model() -> Model:
-    return load_model(ROOT / "model")
+    return read_model(ROOT / "model")
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from labis_olap.loaders import store
 from labis_olap.loaders.read import LoadError
 from labis_olap.loaders.run import load_file
 from labis_olap.loaders.spec import SpecError, check_all, find_spec, load_plan
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 from labis_olap.physical.layout import CubeLayout
 from labis_olap.privacy import hmac_hex, pseudonym_key
 
@@ -45,7 +46,7 @@ NVA_HEADER = (
 
 @pytest.fixture(scope="module")
 def model() -> Model:
-    return load_model(ROOT / "model")
+    return read_model(ROOT / "model")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 from labis_olap.errors import ModelError
 from labis_olap.model import cache, loader
-from labis_olap.model.loader import load_model
+from labis_olap.model.reader import read_model
 
 MINI = Path(__file__).parent / "fixtures" / "mini_model"
 
@@ -36,9 +36,9 @@ def _parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 def test_second_load_is_a_cache_hit(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = load_model(model_dir)
+    first = read_model(model_dir)
     parsed = _parses(monkeypatch)
-    second = load_model(model_dir)
+    second = read_model(model_dir)
     assert parsed == []
     assert second.cubes == first.cubes and second.dimensions == first.dimensions
     assert second.root == model_dir
@@ -46,14 +46,14 @@ def test_second_load_is_a_cache_hit(model_dir: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_an_edit_of_the_same_size_misses(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    load_model(model_dir)
+    read_model(model_dir)
     cube_file = next((model_dir / "cubes").glob("*.yaml"))
     text = cube_file.read_text()
     label = next(word for word in text.split() if word.isalpha() and len(word) > 4)
     cube_file.write_text(text.replace(label, label[::-1].swapcase(), 1))  # same length, same mtime tick
     parsed = _parses(monkeypatch)
     with contextlib.suppress(ModelError):  # the edit may break the model; what matters is the re-read
-        load_model(model_dir)
+        read_model(model_dir)
     assert cube_file in parsed
 
 
@@ -63,6 +63,6 @@ def test_unwritable_cache_still_loads(
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("LABIS_CACHE_DIR", str(blocker / "cache"))
-    assert load_model(model_dir).cubes
-    assert load_model(model_dir).cubes
+    assert read_model(model_dir).cubes
+    assert read_model(model_dir).cubes
     assert cache.cache_dir() == blocker / "cache"

@@ -14,7 +14,8 @@ from conftest import ROOT, fresh_database, make_engine
 
 from labis_olap.compiler.apply import apply_model
 from labis_olap.engine.base import Engine
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 from labis_olap.physical.layout import labels_dict
 from labis_olap.physical.members import label_rows
 from labis_olap.query.present import MAKERS, MemberLookup
@@ -42,7 +43,7 @@ def test_periods_as_clickhouse_writes_them(embedded: Engine) -> None:
 
 @pytest.fixture(scope="module")
 def model() -> Model:
-    return load_model(ROOT / "model")
+    return read_model(ROOT / "model")
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,8 @@ from labis_olap.errors import EngineError, UserError
 from labis_olap.model.cut_grammar import format_cut
 from labis_olap.model.cuts import Cut, Drilldown, Order, PointCut, RangeCut, SetCut
 from labis_olap.model.cuts import Path as MemberPath
-from labis_olap.model.loader import Model, load_model
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
 from labis_olap.model.resolve import check_cuts
 from labis_olap.model.schema import Cube, Dimension, Hierarchy, Rollup, TimeRole
 from labis_olap.model.validate import base_measures
@@ -115,7 +116,7 @@ def planned_source(service: CubeService, q: CubeQuery) -> str:
 
 @pytest.fixture(scope="module")
 def demo(data_dir: Path) -> Iterator[Demo]:
-    model = load_model(MODEL_DIR)
+    model = read_model(MODEL_DIR)
     engine = make_engine("embedded", data_dir, fresh_database("rvf"))
     try:
         stats = load_demo(model, engine, rows=DEMO_ROWS, seed=DEMO_SEED, console=None)
@@ -548,7 +549,7 @@ def explicit_queries(model: Model) -> list[tuple[str, str, CubeQuery]]:
     return out
 
 
-ROLLUPS = [(c.name, r.name) for c in load_model(MODEL_DIR).cubes.values() for r in c.rollups]
+ROLLUPS = [(c.name, r.name) for c in read_model(MODEL_DIR).cubes.values() for r in c.rollups]
 
 
 @pytest.mark.parametrize(("cube_name", "rollup_name"), ROLLUPS, ids=[f"{c}.{r}" for c, r in ROLLUPS])
@@ -672,7 +673,7 @@ def test_approximate_counts_equal_in_sketch_mode(data_dir: Path) -> None:
 
     The LabIS model keeps no sketches (bitmaps were faster), so this test adds a sketch rollup
     to its own copy of the unemployment cube."""
-    model = load_model(MODEL_DIR)
+    model = read_model(MODEL_DIR)
     cube = model.cubes["unemployment"]
     sketch = Rollup(
         name="sketch_by_region_quarter",

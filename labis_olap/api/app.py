@@ -17,11 +17,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from .. import __version__, web
+from .. import __version__
 from ..engine.base import Engine
-from ..model.loader import Model
+from ..model.definition import Model
 from ..settings import Settings
-from . import errors
+from . import errors, web
 from .fastpath import AggregateFastPath, spec_of
 from .routes import admin, aggregate, facts, indicators, members, meta, report
 from .schemas import ErrorResponse

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.loader import Model
+from ..model.definition import Model
 from ..model.schema import Cube, Dimension, Level, Text, TimeRole
 from ..physical.layout import CubeLayout
 from ..query.facts import FACT_KEY

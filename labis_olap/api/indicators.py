@@ -2,7 +2,7 @@
 
 An indicator is a cube, one of its measures and fixed cuts. Its data are an aggregate of that
 cube through the same service as /aggregate, so an indicator's number is always the cube's.
-The HTML catalogue (labis_olap.web) renders what `catalogue()` returns, so the page and
+The HTML catalogue (labis_olap.api.web) renders what `catalogue()` returns, so the page and
 `GET /indicators` cannot disagree.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import Field
 
 from ..errors import NotFoundError
+from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
-from ..model.loader import Model
 from ..model.schema import Indicator, IndicatorType, Periodicity
 from .describe import text
 from .schemas import AggregateResponse, Shape

@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 from ..engine.base import Engine
-from ..model.loader import Model
+from ..model.definition import Model
 from ..model.version import model_version
 from ..query.limits import QueryLimits
 from ..service import CubeService, ServiceLimits
@@ -34,9 +34,9 @@ class AppState:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    from ..model.loader import load_model
+                    from ..model.reader import read_model
 
-                    self._model = load_model(self.settings.model_dir)
+                    self._model = read_model(self.settings.model_dir)
         return self._model
 
     @property

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..engine.base import Engine
 from ..errors import EngineError, UserError
-from ..model.loader import Model
+from ..model.definition import Model
 from ..physical.cube_ddl import compile_model
 from ..physical.layout import CubeLayout, column_type, dim_tables
 from ..physical.maintenance import add_fact_column, drop_stale

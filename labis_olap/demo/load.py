@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..compiler.apply import APPLY_LOCK, apply_model
 from ..engine.base import FACT_INSERT_SETTINGS, Engine
 from ..errors import UserError
-from ..model.loader import Model
+from ..model.definition import Model
 from ..physical.layout import CubeLayout
 from ..physical.maintenance import empty_data
 from ..physical.names import PERSONS

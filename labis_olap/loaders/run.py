@@ -34,7 +34,7 @@ from ..compiler.apply import APPLY_LOCK, apply_model
 from ..engine.base import Engine
 from ..engine.gate import PUBLICATION
 from ..errors import EngineError, UserError
-from ..model.loader import Model
+from ..model.definition import Model
 from ..model.version import model_version
 from ..physical.layout import CubeLayout, q
 from ..physical.names import REJECTS

@@ -31,8 +31,9 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from ..errors import ModelError, UserError
+from ..model.definition import Model
 from ..model.diagnostics import Diagnostics, Location, did_you_mean
-from ..model.loader import Model, _pydantic_diags
+from ..model.reader import pydantic_diagnostics
 from ..model.schema import NAME_PATTERN, NUMERIC_TYPES, ColumnType, Cube, Strict, Text, _text
 from ..model.source import SourceDoc, load_yaml
 
@@ -444,7 +445,7 @@ def _located_spec(path: Path, diags: Diagnostics) -> tuple[SourceDoc, LoaderSpec
             try:
                 spec = LoaderSpec.model_validate(doc.data)
             except ValidationError as exc:
-                _pydantic_diags(doc, exc, local, root=LoaderSpec)
+                pydantic_diagnostics(doc, exc, local, root=LoaderSpec)
     for d in local.items:
         diags.add(_CODE.get(d.code, d.code), d.message, d.location, d.hint)
     if doc is None or spec is None:

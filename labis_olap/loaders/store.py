@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from ..compiler.apply import APPLY_LOCK
 from ..engine.base import FACT_INSERT_SETTINGS, Engine
 from ..errors import EngineError, UserError
-from ..model.loader import Model
+from ..model.definition import Model
 from ..model.schema import ColumnType
 from ..physical import lineage_ddl, maintenance
 from ..physical.layout import CubeLayout, q

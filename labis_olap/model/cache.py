@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from ..settings import Settings
 
 if TYPE_CHECKING:
-    from .loader import Model
+    from .definition import Model
 
 _CODE = Path(__file__).parent
 

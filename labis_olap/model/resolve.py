@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from ..errors import NotFoundError, QueryError
 from .cuts import Cut, Path, PointCut, RangeCut, SetCut
+from .definition import Model
 from .diagnostics import did_you_mean
-from .loader import Model
 from .schema import Cube, Dimension, Hierarchy, Level, TimeRole
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from ..errors import UserError
 from .cuts import Cut, PointCut, SetCut
+from .definition import Model
 from .diagnostics import Diagnostics, Location, did_you_mean
 from .expressions import ParsedExpr, parse_expression
-from .loader import Model
 from .schema import (
     NUMERIC_TYPES,
     TIME_ORDER,

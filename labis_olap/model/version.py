@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .loader import Model
+from .definition import Model
 
 
 def model_version(model: Model) -> str:

@@ -8,7 +8,7 @@ on Replicated*MergeTree `_local` tables behind Distributed tables.
 
 from __future__ import annotations
 
-from ..model.loader import Model
+from ..model.definition import Model
 from ..model.schema import Dimension, Rollup
 from .layout import (
     ROWS,

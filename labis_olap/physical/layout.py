@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from ..model.loader import Model
+from ..model.definition import Model
 from ..model.schema import ColumnType, Cube, Dimension, Function, Measure, Rollup, TimeRole
 from ..model.validate import base_measures
 

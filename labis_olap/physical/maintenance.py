@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..model.loader import Model
+from ..model.definition import Model
 from .cube_ddl import rollup_select, rollup_table_sql
 from .layout import CubeLayout, q
 from .names import LOADS, PERSONS, REJECTS, rebuild_name

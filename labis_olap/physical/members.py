@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..model.loader import Model
+from ..model.definition import Model
 from ..model.schema import Dimension
 from .layout import OPEN_END, OPEN_START
 

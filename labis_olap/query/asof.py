@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from ..errors import QueryError
+from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
-from ..model.loader import Model
 from ..model.schema import Cube
 
 AS_AT_FACT = ("fact", "")

@@ -21,8 +21,8 @@ import pyarrow.compute as pc
 
 from ..engine.base import Engine
 from ..errors import EngineError, NotFoundError, QueryError
+from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
-from ..model.loader import Model
 from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import ColumnType, Function, Measure
 from ..physical.layout import CubeLayout

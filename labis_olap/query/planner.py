@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ..model.loader import Model
+from ..model.definition import Model
 from ..model.resolve import ResolvedCut
 from ..model.schema import Dimension, Function, Measure, Rollup, TimeRole
 from ..model.validate import base_measures

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..model.loader import Model
+from ..model.definition import Model
 from ..physical.members import label_rows, map_rows
 from .sqlgen import Derived, Shown, SortKey
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from ..errors import NotFoundError, QueryError
 from ..model.cuts import Drilldown, PointCut
+from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
-from ..model.loader import Model
 from ..model.resolve import DimRef, ResolvedCut, dim_ref
 from ..model.schema import Cube, Level, Measure, TimeRole
 

@@ -20,8 +20,8 @@ from typing import Any
 from ..engine.base import Engine
 from ..errors import NotFoundError
 from ..model.cuts import Cut
+from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
-from ..model.loader import Model
 from ..model.resolve import ResolvedCut, check_cuts
 from ..physical.layout import CubeLayout
 from ..query import facts as facts_q

@@ -9,7 +9,6 @@ import csv
 import difflib
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,36 +16,17 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ModelError
 from .cache import cached_model, store_model
+from .definition import Model
 from .diagnostics import Diagnostics, Location, did_you_mean
-from .schema import Cube, Dimension, Indicator, IndicatorFile
+from .schema import Cube, Dimension, IndicatorFile
 from .source import NodePath, SourceDoc, load_yaml
 
 KINDS: dict[str, type[BaseModel]] = {"dimension": Dimension, "cube": Cube, "indicators": IndicatorFile}
 
-MemberRow = dict[str, Any]
 UNION_TAGS = {"str", "int", "float", "bool", "date", "none", "Text", "ColumnByLang"}
 
 
-@dataclass
-class Model:
-    """A validated model: the objects plus where each came from (for later located errors)."""
-
-    root: Path
-    dimensions: dict[str, Dimension] = field(default_factory=dict)
-    cubes: dict[str, Cube] = field(default_factory=dict)
-    indicators: dict[str, Indicator] = field(default_factory=dict)
-    members: dict[str, list[MemberRow]] = field(default_factory=dict)
-    member_locs: dict[str, list[Location]] = field(default_factory=dict)
-    """Where each member row is: its item under `rows:`, or its line in the CSV file."""
-    docs: dict[tuple[str, str], SourceDoc] = field(default_factory=dict)
-    """(kind, name) → the document that defined it."""
-    indicator_paths: dict[str, tuple[SourceDoc, NodePath]] = field(default_factory=dict)
-
-    def cube(self, name: str) -> Cube:
-        return self.cubes[name]
-
-
-def _pydantic_diags(
+def pydantic_diagnostics(
     doc: SourceDoc, exc: ValidationError, diags: Diagnostics, root: type[BaseModel] | None = None
 ) -> None:
     """Turn pydantic errors into located diagnostics; `root` is the schema of the whole document
@@ -185,7 +165,7 @@ def _read_members(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnosti
     model.member_locs[dim.name] = locs
 
 
-def load_model(root: Path | str, *, validate: bool = True) -> Model:
+def read_model(root: Path | str, *, validate: bool = True) -> Model:
     """Load and validate a model folder; raise ModelError with every problem found."""
     root = Path(root)
     diags = Diagnostics()
@@ -232,7 +212,7 @@ def _load_doc(model: Model, doc: SourceDoc, diags: Diagnostics) -> None:
     try:
         obj = kind.model_validate(doc.data)
     except ValidationError as exc:
-        _pydantic_diags(doc, exc, diags)
+        pydantic_diagnostics(doc, exc, diags)
         return
     if isinstance(obj, Dimension):
         _register(model.dimensions, obj.name, obj, doc, "dimension", model, diags)

@@ -17,12 +17,13 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from ..api import indicators
-from ..api.deps import PrincipalDep, ServiceDep
-from ..api.describe import text
-from ..errors import NotFoundError
-from ..model.loader import Model
-from ..model.schema import IndicatorType
+from ...errors import NotFoundError
+from ...model.definition import Model
+from ...model.schema import IndicatorType
+from ..deps import PrincipalDep, ServiceDep
+from ..describe import text
+from ..indicators import catalogue, detail, sources
+from ..indicators import find as find_indicator
 from .i18n import STRINGS, lang_of
 
 HERE = Path(__file__).parent
@@ -90,7 +91,7 @@ def catalogue_page(
     ignored = [f"type={type}"] if type and type not in IndicatorType.__members__ else []
     kind = type if type and not ignored else None
     model = service.visible_model(principal)
-    found = indicators.catalogue(model, lv, q, kind, source)
+    found = catalogue(model, lv, q, kind, source)
     return page(
         request,
         "catalogue.html",
@@ -100,7 +101,7 @@ def catalogue_page(
         type=kind or "",
         source=source or "",
         types=[t.value for t in IndicatorType],
-        sources=indicators.sources(model),
+        sources=sources(model),
         ignored=ignored,
     )
 
@@ -114,10 +115,10 @@ def indicator_page(
     lv = lang_of(lang)
     model = service.visible_model(principal)
     try:
-        ind = indicators.find(model, code)
+        ind = find_indicator(model, code)
     except NotFoundError as exc:
         return page(request, "not_found.html", lv, status=404, code=code, hint=exc.hint)
-    return page(request, "indicator.html", lv, ind=indicators.detail(model, ind, lv))
+    return page(request, "indicator.html", lv, ind=detail(model, ind, lv))
 
 
 def install(app: FastAPI) -> None:

@@ -1,0 +1,36 @@
+"""A model as the rest of LabIS sees it: dimensions, cubes, indicators and member rows, each
+with where it came from (so that later checks can point at file:line:col).
+
+Made by model/reader.py from a model folder (or by hand in tests and importers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Location
+from .schema import Cube, Dimension, Indicator
+from .source import NodePath, SourceDoc
+
+MemberRow = dict[str, Any]
+
+
+@dataclass
+class Model:
+    """A validated model: the objects plus where each came from (for later located errors)."""
+
+    root: Path
+    dimensions: dict[str, Dimension] = field(default_factory=dict)
+    cubes: dict[str, Cube] = field(default_factory=dict)
+    indicators: dict[str, Indicator] = field(default_factory=dict)
+    members: dict[str, list[MemberRow]] = field(default_factory=dict)
+    member_locs: dict[str, list[Location]] = field(default_factory=dict)
+    """Where each member row is: its item under `rows:`, or its line in the CSV file."""
+    docs: dict[tuple[str, str], SourceDoc] = field(default_factory=dict)
+    """(kind, name) → the document that defined it."""
+    indicator_paths: dict[str, tuple[SourceDoc, NodePath]] = field(default_factory=dict)
+
+    def cube(self, name: str) -> Cube:
+        return self.cubes[name]
