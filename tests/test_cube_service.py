@@ -22,7 +22,6 @@ from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns
 from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery, FactsQuery, MembersQuery
-from labis_olap.query.limits import QueryLimits
 from labis_olap.service import ANONYMOUS, CubeService, Principal, ServiceLimits
 from labis_olap.service.paging import MAX_PAGE
 from labis_olap.settings import Settings
@@ -43,7 +42,7 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 
 
 def service(demo: tuple[Model, Engine], **kw: object) -> CubeService:
-    limits = ServiceLimits(LIMIT, QueryLimits(30.0))
+    limits = ServiceLimits(LIMIT, 30.0)
     return CubeService(*demo, limits=limits, **kw)  # type: ignore[arg-type]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..model.definition import Model
 from ..model.schema import Cube, Dimension, Level, Text, TimeRole
 from ..physical.layout import CubeLayout
-from ..query.facts import FACT_KEY
+from ..physical.names import FACT_KEY
 
 LOCALES = ["lv", "en"]
 AGGREGATE_FUNCTIONS = ["sum", "count", "min", "max", "avg", "count_distinct", "last"]

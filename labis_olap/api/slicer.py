@@ -14,9 +14,9 @@ import orjson
 from ..model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from ..model.cuts import Cut, PointCut, RangeCut, SetCut
 from ..physical.layout import CubeLayout
-from ..query import facts as facts_q
-from ..query import members as members_q
+from ..physical.names import FACT_KEY
 from ..query.cell import CubeQuery, FactsQuery, MembersQuery
+from ..query.results import MembersResult
 from ..service import CellSet, CutDetail, CutInfo
 from .render import json_bytes
 
@@ -180,13 +180,13 @@ def aggregate_labels(cells: CellSet, lang: str) -> dict[str, str]:
 
 
 def facts_labels(layout: CubeLayout, lang: str) -> dict[str, str]:
-    out = {facts_q.FACT_KEY: facts_q.FACT_KEY}
+    out = {FACT_KEY: FACT_KEY}
     for c in layout.cube.columns:
         out[c.name] = c.label.get(lang) if c.label else c.name
     return out
 
 
-def members_payload(result: members_q.MembersResult) -> dict[str, Any]:
+def members_payload(result: MembersResult) -> dict[str, Any]:
     return {
         "dimension": result.dimension,
         "hierarchy": result.hierarchy,

@@ -12,7 +12,6 @@ from typing import Any
 from ..engine.base import Engine
 from ..model.definition import Model
 from ..model.version import model_version
-from ..query.limits import QueryLimits
 from ..service import CubeService, ServiceLimits
 from ..settings import Settings
 
@@ -25,9 +24,7 @@ class AppState:
         self.owns_engine = engine is None
         self._service: CubeService | None = None
         self._lock = threading.Lock()
-        self.limits = ServiceLimits(
-            settings.max_pagesize, QueryLimits(settings.query_timeout, settings.query_max_memory)
-        )
+        self.limits = ServiceLimits(settings.max_pagesize, settings.query_timeout, settings.query_max_memory)
 
     @property
     def model(self) -> Model:

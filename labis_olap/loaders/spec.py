@@ -34,7 +34,7 @@ from ..errors import ModelError, UserError
 from ..model.definition import Model
 from ..model.diagnostics import Diagnostics, Location, did_you_mean
 from ..model.reader import pydantic_diagnostics
-from ..model.schema import NAME_PATTERN, NUMERIC_TYPES, ColumnType, Cube, Strict, Text, _text
+from ..model.schema import NAME_PATTERN, NUMERIC_TYPES, ColumnType, Cube, Strict, Text, text_of
 from ..model.source import SourceDoc, load_yaml
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -216,7 +216,7 @@ class LoaderSpec(Strict):
     """Share of rows (0–1) that may be rejected before the whole file fails; default 0."""
     columns: list[ColumnMap] = Field(min_length=1)
 
-    _text_label = field_validator("label", "description", mode="before")(_text)
+    _text_label = field_validator("label", "description", mode="before")(text_of)
 
 
 # --- the resolved plan --------------------------------------------------------------------------

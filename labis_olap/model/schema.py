@@ -34,7 +34,8 @@ class Text(Strict):
         return self.en if lang == "en" else self.lv
 
 
-def _text(value: object) -> object:
+def text_of(value: object) -> object:
+    """A label or description as written: a plain string stands for both languages."""
     if isinstance(value, str):
         return {"lv": value, "en": value}
     return value
@@ -72,7 +73,7 @@ class Level(Strict):
     attributes: list[Name] = Field(default_factory=list)
     role: TimeRole | None = None
 
-    _text_label = field_validator("label", "description", mode="before")(_text)
+    _text_label = field_validator("label", "description", mode="before")(text_of)
 
     @property
     def key_column(self) -> str:
@@ -93,7 +94,7 @@ class Version(Strict):
     valid_from: dt.date
     valid_to: dt.date | None = None
 
-    _text_label = field_validator("label", mode="before")(_text)
+    _text_label = field_validator("label", mode="before")(text_of)
 
 
 class Members(Strict):
@@ -131,7 +132,7 @@ class Dimension(Strict):
     members: Members | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    _text_label = field_validator("label", "description", mode="before")(_text)
+    _text_label = field_validator("label", "description", mode="before")(text_of)
 
     def hierarchy(self, name: str | None = None) -> Hierarchy:
         """The named hierarchy, or the default one."""
@@ -193,7 +194,7 @@ class FactColumn(Strict):
     label: Text | None = None
     nullable: bool = False
 
-    _text_label = field_validator("label", mode="before")(_text)
+    _text_label = field_validator("label", mode="before")(text_of)
 
 
 class DimensionLink(Strict):
@@ -234,7 +235,7 @@ class Measure(Strict):
     unit: str | None = None
     decimals: int | None = None
 
-    _text_label = field_validator("label", "description", mode="before")(_text)
+    _text_label = field_validator("label", "description", mode="before")(text_of)
 
     @property
     def is_calculated(self) -> bool:
@@ -260,7 +261,7 @@ class Cube(Strict):
     rollups: list[Rollup] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    _text_label = field_validator("label", "description", mode="before")(_text)
+    _text_label = field_validator("label", "description", mode="before")(text_of)
 
     def column(self, name: str) -> FactColumn:
         for c in self.columns:
@@ -306,7 +307,7 @@ class Indicator(Strict):
     cuts: str | None = None
     """Fixed cuts in the Slicer cut grammar, e.g. `benefit_type:gmi`."""
 
-    _text_label = field_validator("name", "description", mode="before")(_text)
+    _text_label = field_validator("name", "description", mode="before")(text_of)
 
 
 class IndicatorFile(Strict):

@@ -15,6 +15,8 @@ REJECTS = "rejects"
 """Rows a load refused, with the reason."""
 SOURCE_STATE = "source_state"
 """What a fetched source looked like per batch (watermark range, column kinds)."""
+FACT_KEY = "__fact_key__"
+"""The row id a facts answer carries (a keyed hash of the row, never a stored column)."""
 MANAGED_PREFIXES = ("dim_", "dict_", "rollup_", "mv_")
 """Objects `apply` owns: one not named by the model any more is dropped."""
 

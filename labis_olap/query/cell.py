@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from ..model.cuts import Cut, Drilldown, Order
 
+SUBTOTAL_KINDS = ("none", "rollup", "cube")
+"""What `CubeQuery.subtotals` takes (see query/executor.py's subtotal_groupings)."""
+
 
 @dataclass(frozen=True)
 class CubeQuery:

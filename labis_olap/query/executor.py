@@ -26,7 +26,7 @@ from ..model.diagnostics import did_you_mean
 from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import ColumnType, Function, Measure
 from ..physical.layout import CubeLayout
-from .cell import CubeQuery
+from .cell import SUBTOTAL_KINDS, CubeQuery
 from .limits import QueryLimits
 from .planner import SourceShape, choose_source, estimated_rows, needs_of
 from .present import MemberLookup, derive, present, sort_rows
@@ -73,7 +73,6 @@ class AggregateResult:
         return self.cells.nbytes + sum(s.rows.nbytes for s in self.subtotals) + len(self.sql) + 1024
 
 
-SUBTOTAL_KINDS = ("none", "rollup", "cube")
 SMALL_SOURCE_ROWS = 100_000
 """Rollups estimated at most this size are read by one thread (see QueryLimits.run)."""
 MAX_GROUPING_SETS = 64

@@ -24,10 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass, field
 from typing import Any
-
-import pyarrow as pa
 
 from ..errors import QueryError
 from ..model.cuts import Cut, Order
@@ -35,11 +32,12 @@ from ..model.diagnostics import did_you_mean
 from ..model.resolve import check_cuts
 from ..model.schema import ColumnType, FactColumn
 from ..physical.layout import CubeLayout, q
+from ..physical.names import FACT_KEY
 from .limits import run_limited
 from .planner import SourceShape
+from .results import FactsResult
 from .sqlgen import Params, RowContext, cut_condition
 
-FACT_KEY = "__fact_key__"
 _PROCESS_KEY = secrets.token_bytes(32)
 
 
@@ -52,14 +50,6 @@ def fact_key_params(secret: str | None) -> tuple[int, int]:
 def shown_columns(layout: CubeLayout) -> list[FactColumn]:
     """Fact columns a client may see: all but person surrogates."""
     return [c for c in layout.cube.columns if c.type != ColumnType.person]
-
-
-@dataclass
-class FactsResult:
-    rows: pa.Table
-    fields: list[str]
-    sql: str
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 def _key_sql(layout: CubeLayout, params: Params, secret: str | None) -> str:

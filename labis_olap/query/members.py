@@ -13,10 +13,7 @@ down to the level asked for, the same names the aggregate cells use.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
-
-import pyarrow as pa
 
 from ..errors import NotFoundError, QueryError
 from ..model.cuts import Cut, Order, Path, PointCut, SetCut
@@ -26,18 +23,8 @@ from ..model.schema import TimeRole
 from ..physical.layout import CubeLayout, dim_tables, labels_dict, q, time_bucket
 from .limits import run_limited
 from .planner import SourceShape
+from .results import MembersResult
 from .sqlgen import TIME_KEY, TIME_LABEL, Params, RowContext, cut_condition, member_condition
-
-
-@dataclass
-class MembersResult:
-    dimension: str
-    hierarchy: str
-    depth: int
-    levels: list[str]
-    data: pa.Table
-    sql: str
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 def _depth(ref: DimRef, depth: int | None, level: str | None) -> int:

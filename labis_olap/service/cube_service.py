@@ -32,6 +32,7 @@ from ..query.cell import CubeQuery, FactsQuery, MembersQuery
 from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
 from ..query.limits import QueryLimits
 from ..query.resolve import ResolvedDrilldown
+from ..query.results import FactsResult, MembersResult
 from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, caption
 from .paging import paging
 from .principal import Principal
@@ -43,8 +44,14 @@ class ServiceLimits:
 
     max_rows: int | None = None
     """The most cells, facts or members one answer carries (Slicer's json_record_limit)."""
-    query: QueryLimits | None = None
-    """Time and memory per engine query."""
+    seconds: float | None = None
+    """Time per engine query (None: unbounded)."""
+    max_memory: int | None = None
+    """Bytes per engine query (None: the engine's own limit)."""
+
+    @property
+    def query(self) -> QueryLimits | None:
+        return QueryLimits(self.seconds, self.max_memory) if self.seconds is not None else None
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ class CubeService:
 
     @property
     def _timeout(self) -> float:
-        return self.limits.query.seconds if self.limits.query is not None else 30.0
+        return self.limits.seconds if self.limits.seconds is not None else 30.0
 
     # --- discovery ------------------------------------------------------------------------------
     def visible_model(self, principal: Principal) -> Model:
@@ -170,7 +177,7 @@ class CubeService:
         return MeasureInfo(m.name, caption(m.label, m.name), m.function, m.unit, m.decimals)
 
     # --- members, facts, cells ------------------------------------------------------------------
-    def members(self, query: MembersQuery, principal: Principal) -> members_q.MembersResult:
+    def members(self, query: MembersQuery, principal: Principal) -> MembersResult:
         layout = self.layout(query.cube, principal)
         pg = paging(query.page, query.pagesize, self.limits.max_rows)
         limit = pg.limit if pg.unpaged else None
@@ -193,7 +200,7 @@ class CubeService:
             raise too_many_cells(limit, "members")
         return result
 
-    def facts(self, query: FactsQuery, principal: Principal) -> facts_q.FactsResult:
+    def facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
         layout = self.layout(query.cube, principal)
         pg = paging(query.page, query.pagesize, self.limits.max_rows)
         limit = pg.limit if pg.unpaged else None

@@ -21,8 +21,7 @@ from ...errors import NotFoundError, QueryError
 from ...model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from ...model.cuts import Cut, Drilldown, Order, PointCut, RangeCut, SetCut
 from ...physical.layout import CubeLayout
-from ...query.cell import CubeQuery, FactsQuery, MembersQuery
-from ...query.executor import SUBTOTAL_KINDS
+from ...query.cell import SUBTOTAL_KINDS, CubeQuery, FactsQuery, MembersQuery
 from ...service import CubeService, Principal
 from .. import slicer
 from ..deps import Lang, LayoutDep, PrettyPrint, PrincipalDep, ServiceDep

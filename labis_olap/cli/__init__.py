@@ -10,9 +10,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_support import DataDir, ModelDir, engine_of, err, friendly, model_of, out, settings_for
-from .errors import UserError
-from .settings import Settings
+from ..errors import UserError
+from ..settings import Settings
+from .support import DataDir, ModelDir, engine_of, err, friendly, model_of, out, settings_for
 
 app = typer.Typer(
     add_completion=False,
@@ -41,9 +41,9 @@ def compile_cmd(
     database: Annotated[str, typer.Option(help="Target database")] = "labis",
 ) -> None:
     """Print the ClickHouse DDL the model compiles to."""
-    from .physical.cube_ddl import compile_model
-    from .physical.statement import render
-    from .physical.topology import Topology
+    from ..physical.cube_ddl import compile_model
+    from ..physical.statement import render
+    from ..physical.topology import Topology
 
     m = model_of(settings_for(model_dir))
     sys.stdout.write(render(compile_model(m, database, Topology(cluster))))
@@ -53,7 +53,7 @@ def compile_cmd(
 @friendly
 def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
     """Make the engine match the model (idempotent; new rollups are back-filled)."""
-    from .compiler.apply import apply_model
+    from ..compiler.apply import apply_model
 
     settings = settings_for(model, data_dir)
     m = model_of(settings)
@@ -76,8 +76,8 @@ def demo(
     query: Annotated[bool, typer.Option(help="Print a sample query afterwards")] = True,
 ) -> None:
     """Generate realistic synthetic data for every cube and load it (replacing earlier demo data)."""
-    from .demo.generate import REALISTIC_TOTAL_ROWS as REALISTIC_ROWS
-    from .demo.load import load_demo
+    from ..demo.generate import REALISTIC_TOTAL_ROWS as REALISTIC_ROWS
+    from ..demo.load import load_demo
 
     if not 1_000 <= rows <= 100_000_000:
         raise UserError("--rows must be between 1,000 and 100,000,000")
@@ -127,9 +127,9 @@ def _print_query(
     explain: bool,
     lang: str,
 ) -> None:
-    from .model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
-    from .query.cell import CubeQuery
-    from .service import ANONYMOUS, CubeService
+    from ..model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
+    from ..query.cell import CubeQuery
+    from ..service import ANONYMOUS, CubeService
 
     service = CubeService(m, engine)
     q = CubeQuery(
@@ -216,7 +216,7 @@ def serve(
     request runs in a thread with its own engine connection."""
     import uvicorn
 
-    from .api import create_app
+    from ..api import create_app
 
     settings = settings_for(model, data_dir)
     if threads is not None:
@@ -226,7 +226,7 @@ def serve(
     if settings.clickhouse_url is not None:
         uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
         return
-    from .engine import holder
+    from ..engine import holder
 
     # The embedded directory is this process's alone: say so in it, so that `labis load` can
     # hand batches over and other commands can say what holds it.
@@ -242,7 +242,7 @@ def openapi_document() -> str:
     """The API's OpenAPI document as committed in api/openapi.json (no engine is opened)."""
     import json
 
-    from .api import create_app
+    from ..api import create_app
 
     return json.dumps(create_app(Settings()).openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
@@ -283,7 +283,7 @@ def import_cubes_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Translate a Cubes model (and its data) into a LabIS YAML model; optionally load it."""
-    from .model.cubes_import import import_cubes, load_facts_csv
+    from ..model.cubes_import import import_cubes, load_facts_csv
 
     if load and data is None:
         raise UserError("--load needs --data")
@@ -300,7 +300,7 @@ def import_cubes_cmd(
     if load:
         from pydantic import ValidationError
 
-        from .compiler.apply import apply_model
+        from ..compiler.apply import apply_model
 
         try:
             settings = Settings.model_validate(
@@ -321,10 +321,7 @@ def main() -> None:  # pragma: no cover - console entry point
     app()
 
 
-# Loaders (`load`, `loads`, `unload`, `rejects`, `loaders`) live in labis_olap/loaders/commands.py.
-from .loaders.commands import register as _register_loaders  # noqa: E402
+# Loaders (`load`, `loads`, `unload`, `rejects`, `loaders`) live in labis_olap/cli/loads.py.
+from .loads import register as _register_loaders  # noqa: E402
 
 _register_loaders(app)
-
-if __name__ == "__main__":  # `python -m labis_olap.cli …`
-    main()

@@ -1,7 +1,7 @@
 """What every `labis` command shares: the consoles, the error display (`friendly`), the settings
 with the command line's overrides, the model and the engine they name, and the common options.
 
-labis_olap/cli.py (the main commands) and labis_olap/loaders/commands.py (the loaders' commands)
+labis_olap/cli/__init__.py (the main commands) and labis_olap/cli/loads.py (the loaders' commands)
 both import from here, and neither imports the other's helpers.
 """
 
@@ -18,12 +18,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import EngineError, ModelError, UserError
-from .settings import Settings
+from ..errors import EngineError, ModelError, UserError
+from ..settings import Settings
 
 if TYPE_CHECKING:
-    from .engine.base import Engine
-    from .model.definition import Model
+    from ..engine.base import Engine
+    from ..model.definition import Model
 
 # Tables are wide: when output is not a terminal rich would wrap them at 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -83,13 +83,13 @@ def settings_for(model: Path | None = None, data_dir: Path | None = None) -> Set
 
 def model_of(settings: Settings) -> Model:
     """The validated model in the settings' model folder."""
-    from .model.reader import read_model
+    from ..model.reader import read_model
 
     return read_model(settings.model_dir)
 
 
 def engine_of(settings: Settings) -> Engine:
     """The engine the settings name (a ClickHouse URL, else embedded chDB in the data folder)."""
-    from .engine.open import open_engine
+    from ..engine.open import open_engine
 
     return open_engine(settings)

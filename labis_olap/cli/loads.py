@@ -1,8 +1,8 @@
 """CLI commands of the loaders: `labis load`, `labis loads`, `labis unload`, `labis rejects`,
-`labis loaders`. Registered on the main app by `register(app)` (see labis_olap/cli.py).
+`labis loaders`. Registered on the main app by `register(app)` (see labis_olap/cli/__init__.py).
 
-The helpers shared with cli.py (settings, engine, error display) are in labis_olap/cli_support.py;
-this module does not import cli.py.
+The helpers shared with the other commands (settings, engine, error display) are in
+labis_olap/cli/support.py; this module does not import the main app.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..cli_support import DataDir, ModelDir, engine_of, err, friendly, model_of, out, settings_for
+from .support import DataDir, ModelDir, engine_of, err, friendly, model_of, out, settings_for
 
 LoadersDir = Annotated[
     Path | None,
@@ -43,9 +43,9 @@ def load_cmd(
     """Check files against a source spec and load them into the cube, one batch per file; a sql or
     http source fetches its own records (incrementally, with a watermark) as one batch."""
     from ..errors import UserError
+    from ..loaders.run import load_file, load_source
+    from ..loaders.spec import FILE_KINDS, find_spec, load_plan
     from ..privacy import pseudonym_key
-    from .run import load_file, load_source
-    from .spec import FILE_KINDS, find_spec, load_plan
 
     settings = settings_for(model, data_dir)
     if settings.clickhouse_url is None and _handed_off(settings.data_dir, source, files or []):
@@ -80,7 +80,7 @@ def load_cmd(
 def _handed_off(data_dir: Path, source: str, files: list[Path]) -> bool:
     """While `labis serve` holds the embedded directory, load through it (loaders/handoff.py)."""
     from ..engine.holder import running_server
-    from .handoff import hand_off
+    from ..loaders.handoff import hand_off
 
     server = running_server(data_dir)
     if server is None:
@@ -126,7 +126,7 @@ def loads_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """List loaded batches (lineage): newest first, with their current status."""
-    from .store import ensure_tables, latest
+    from ..loaders.store import ensure_tables, latest
 
     engine = engine_of(settings_for(model, data_dir))
     ensure_tables(engine)
@@ -179,8 +179,8 @@ def unload_cmd(
 ) -> None:
     """Remove a batch from its facts and rebuild the cube's rollups."""
     from ..engine.holder import running_server
-    from .handoff import hand_off_unload
-    from .store import ensure_tables, unload
+    from ..loaders.handoff import hand_off_unload
+    from ..loaders.store import ensure_tables, unload
 
     settings = settings_for(model, data_dir)
     server = running_server(settings.data_dir) if settings.clickhouse_url is None else None
@@ -208,8 +208,8 @@ def rejects_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Show a batch's rejected values (personal values are masked)."""
-    from .run import reject_rows
-    from .store import ensure_tables
+    from ..loaders.run import reject_rows
+    from ..loaders.store import ensure_tables
 
     engine = engine_of(settings_for(model, data_dir))
     ensure_tables(engine)
@@ -229,7 +229,7 @@ def loaders_cmd(
     model: ModelDir = None,
 ) -> None:
     """Check every loader spec against the model; list the sources."""
-    from .spec import check_all
+    from ..loaders.spec import check_all
 
     m = model_of(settings_for(model))
     folder = _loaders_dir(loaders_dir)
