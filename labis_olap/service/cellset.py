@@ -123,10 +123,6 @@ class Explain:
         }
 
 
-STATUS_CONFIDENTIAL = "C"
-"""Statuses a cell may carry (disclosure control fills them; None is an ordinary cell)."""
-
-
 @dataclass(frozen=True)
 class CellSet:
     cube: str

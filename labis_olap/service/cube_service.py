@@ -109,9 +109,6 @@ class CubeService:
             raise NotFoundError(f"no cube '{cube}'", hint=did_you_mean(cube, visible))
         return self.executor.layout(cube)
 
-    def as_of(self, cube: str, text: str | None, principal: Principal) -> dt.date | None:
-        return as_of_date(self.model, self.layout(cube, principal).cube, text)
-
     # --- aggregates -----------------------------------------------------------------------------
     def _checked(self, query: CubeQuery) -> CubeQuery:
         pg = paging(query.page, query.pagesize, self.limits.max_rows)
@@ -179,8 +176,7 @@ class CubeService:
     # --- members, facts, cells ------------------------------------------------------------------
     def members(self, query: MembersQuery, principal: Principal) -> MembersResult:
         layout = self.layout(query.cube, principal)
-        pg = paging(query.page, query.pagesize, self.limits.max_rows)
-        limit = pg.limit if pg.unpaged else None
+        page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = members_q.members(
             layout,
             self.engine,
@@ -190,8 +186,8 @@ class CubeService:
             hierarchy=query.hierarchy,
             cuts=query.cuts,
             order=query.order,
-            page=pg.page if limit is None else 0,
-            pagesize=pg.pagesize if limit is None else limit + 1,
+            page=page,
+            pagesize=pagesize,
             as_of=as_of_date(self.model, layout.cube, query.as_of),
             lang=query.lang,
             timeout=self._timeout,
@@ -202,16 +198,15 @@ class CubeService:
 
     def facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
         layout = self.layout(query.cube, principal)
-        pg = paging(query.page, query.pagesize, self.limits.max_rows)
-        limit = pg.limit if pg.unpaged else None
+        page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = facts_q.facts(
             layout,
             self.engine,
             cuts=query.cuts,
             fields=query.fields,
             order=query.order,
-            page=pg.page if limit is None else 0,
-            pagesize=pg.pagesize if limit is None else limit + 1,
+            page=page,
+            pagesize=pagesize,
             as_of=as_of_date(self.model, layout.cube, query.as_of),
             timeout=self._timeout,
             secret=self.fact_key_secret,
@@ -232,10 +227,6 @@ class CubeService:
             CutDetail(cut_info(rc), members_q.cut_details(layout, self.engine, rc.cut, lang))
             for rc in resolved
         ]
-
-    def resolve_cuts(self, cube: str, cuts: tuple[Cut, ...], principal: Principal) -> list[CutInfo]:
-        layout = self.layout(cube, principal)
-        return [cut_info(rc) for rc in check_cuts(self.model, layout.cube, cuts)]
 
     def close(self) -> None:
         self.cache.clear()

@@ -27,6 +27,14 @@ class Paging:
     def unpaged(self) -> bool:
         return self.pagesize is None
 
+    def window(self) -> tuple[int | None, int | None, int | None]:
+        """The page and page size to ask the engine for, and the limit to check its answer
+        against: an unpaged answer is asked for one row over the limit, so that too large an
+        answer is told from one exactly at the limit (and refused, never cut)."""
+        if self.unpaged and self.limit is not None:
+            return 0, self.limit + 1, self.limit
+        return self.page, self.pagesize, None
+
 
 def paging(page: int | None, pagesize: int | None, limit: int | None) -> Paging:
     if pagesize is not None and pagesize < 1:
