@@ -11,14 +11,7 @@ from __future__ import annotations
 
 
 class LabisError(Exception):
-    """Base of all errors raised on purpose by LabIS."""
-
-
-class UserError(LabisError):
-    """A problem with what the user asked or supplied; the message is safe to show."""
-
-    error_type = "user_error"
-    status = 400
+    """Base of all errors raised on purpose by LabIS: a message and, where one helps, a hint."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -27,6 +20,13 @@ class UserError(LabisError):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
+
+
+class UserError(LabisError):
+    """A problem with what the user asked or supplied; the message is safe to show."""
+
+    error_type = "user_error"
+    status = 400
 
 
 class NotFoundError(UserError):
@@ -78,14 +78,6 @@ class InternalError(LabisError):
 
     error_type = "internal_error"
     status = 500
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
 
 
 class EngineError(InternalError):
