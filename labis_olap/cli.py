@@ -283,7 +283,7 @@ def import_cubes_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Translate a Cubes model (and its data) into a LabIS YAML model; optionally load it."""
-    from .model.cubes_import import import_cubes, load_facts_csv
+    from .importers.cubes import import_cubes, load_facts_csv
 
     if load and data is None:
         raise UserError("--load needs --data")

@@ -20,7 +20,7 @@ from labis_olap.cli import app as cli_app
 from labis_olap.compiler.apply import apply_model
 from labis_olap.engine.base import Engine
 from labis_olap.errors import UserError
-from labis_olap.model.cubes_import import import_cubes, load_facts_csv
+from labis_olap.importers.cubes import import_cubes, load_facts_csv
 from labis_olap.model.cuts import Drilldown
 from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery
