@@ -19,13 +19,19 @@ the import
 * converts the data into a facts CSV whose header names the cube's fact columns: the Cubes
   attribute columns (as in the Cubes table), the date column and the dimension key columns.
 
+The import writes a folder with the LabIS model (`model/`), a loader spec per cube
+(`loaders/<cube>.yaml`, the format of the repository's loaders/) and the facts CSV it reads
+(`data/<cube>.csv`). `load_facts` hands those files to the loaders — checked, with rejects,
+lineage and a batch id, idempotent; the importer never writes to the engine itself.
+
 Cubes' joins (snowflake schemas) are not imported: the data must be the denormalised table.
 
 Modules: `parse` reads the Cubes model, `data` reads and converts the data, `write` writes the
-YAML, `translate` ties them together (`import_cubes`), `load` loads the facts.
+YAML (model and loader spec), `translate` ties them together (`import_cubes`), `load` loads the
+facts through the loaders.
 """
 
-from .load import load_facts_csv
+from .load import load_facts
 from .translate import ImportResult, import_cubes
 
-__all__ = ["ImportResult", "import_cubes", "load_facts_csv"]
+__all__ = ["ImportResult", "import_cubes", "load_facts"]

@@ -1,4 +1,11 @@
-"""Translating a read Cubes model (and its rows) into the files of a LabIS model folder."""
+"""Translating a read Cubes model (and its rows) into the files of an import's folder:
+
+    model/      the LabIS model (cubes/, dimensions/, members/): `labis serve --model DIR/model`
+    loaders/    a loader spec per cube (`source:` the cube's name), as in the repository's loaders/
+    data/       per cube given data, its facts CSV (header = fact columns), for that spec
+
+The model is a folder of its own because the model reader reads every YAML file under it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,11 @@ from ...errors import UserError
 from ...model.schema import ColumnType
 from .data import KeyPlan, ambiguous_keys, facts_csv, members_csv, number_type, read_cube_data
 from .parse import CubesCube, CubesDim, parse_cube, read_cubes_model, safe_name
-from .write import cube_yaml, measures_of, plain_dimension_yaml, time_dimension_yaml
+from .write import cube_yaml, loader_spec_yaml, measures_of, plain_dimension_yaml, time_dimension_yaml
+
+MODEL_DIR = "model"
+LOADERS_DIR = "loaders"
+DATA_DIR = "data"
 
 
 @dataclass
@@ -21,6 +32,13 @@ class ImportResult:
     cubes: list[str] = field(default_factory=list)
     facts_files: dict[str, str] = field(default_factory=dict)
     """Cube → relative path of its converted facts CSV (when data was given)."""
+    loader_specs: dict[str, str] = field(default_factory=dict)
+    """Cube → relative path of the loader spec that loads its facts CSV."""
+
+    @staticmethod
+    def model_dir(out: Path) -> Path:
+        """The LabIS model folder of an import written to `out`."""
+        return out / MODEL_DIR
 
     def write(self, out: Path) -> list[Path]:
         written = []
@@ -38,6 +56,7 @@ def import_cubes(
     data: Path | None = None,
     cube: str | None = None,
     columns: list[str] | None = None,
+    max_reject_share: float = 0.0,
 ) -> ImportResult:
     """Translate a Cubes model (and, with `data`, its denormalised CSV) into LabIS files.
 
@@ -45,7 +64,10 @@ def import_cubes(
     does not name them (the tutorial's "Category Code, …"), by position in the order the model
     lists them: each dimension's level attributes top-down, then the measures — the order of
     the Cubes tutorial's `create_table_from_csv`. `columns` names them explicitly instead.
+    `max_reject_share` goes into the loader specs (0: a file with any rejected row is refused).
     """
+    if not 0.0 <= max_reject_share <= 1.0:
+        raise UserError(f"max_reject_share must be between 0 and 1, not {max_reject_share:g}")
     spec = read_cubes_model(source)
     result = ImportResult()
     raw_dims = {str(d["name"]): d for d in spec.get("dimensions") or []}
@@ -61,15 +83,18 @@ def import_cubes(
             if is_target and data is not None
             else None
         )
-        _import_cube(parsed, rows, result)
+        _import_cube(parsed, rows, result, max_reject_share)
     if cube is not None and cube not in names:
         raise UserError(f"the model has no cube '{cube}'", hint=", ".join(names))
     return result
 
 
-def _import_cube(cube: CubesCube, data_rows: list[dict[str, str]] | None, result: ImportResult) -> None:
-    """The cube's files: its YAML, its dimensions' (the first cube to use one writes it), and,
-    with data, the members CSVs and the facts CSV."""
+def _import_cube(
+    cube: CubesCube, data_rows: list[dict[str, str]] | None, result: ImportResult, max_reject_share: float
+) -> None:
+    """The cube's files: its YAML, its dimensions' (the first cube to use one writes it), its
+    loader spec, and, with data, the members CSVs and the facts CSV."""
+    model = f"{MODEL_DIR}/"
     rows = data_rows or []
     # Fact columns: the Cubes columns of plain dimensions, a date per time dimension, measures.
     fact_cols: list[dict[str, Any]] = []
@@ -95,7 +120,7 @@ def _import_cube(cube: CubesCube, data_rows: list[dict[str, str]] | None, result
             date_col = add_col(keys[0] if len(keys) == 1 else f"{d.name}_date", "date")
             time_cols[d.name] = (d, date_col)
             links.append({"dimension": dname, "column": date_col})
-            result.files.setdefault(f"dimensions/{dname}.yaml", time_dimension_yaml(d, dname))
+            result.files.setdefault(model + f"dimensions/{dname}.yaml", time_dimension_yaml(d, dname))
             continue
         for lv in d.levels:
             for a in lv.attributes:
@@ -116,22 +141,27 @@ def _import_cube(cube: CubesCube, data_rows: list[dict[str, str]] | None, result
             col_of[mcol] = add_col(mcol, typ.value)
 
     for plan in plans:
-        path = f"dimensions/{plan.name}.yaml"
+        path = model + f"dimensions/{plan.name}.yaml"
         if path in result.files:
             continue
         result.files[path] = plain_dimension_yaml(plan, col_of, data_rows is not None)
         if rows:
-            result.files[f"members/{plan.name}.csv"] = members_csv(plan, rows, col_of)
+            result.files[model + f"members/{plan.name}.csv"] = members_csv(plan, rows, col_of)
         else:
             result.warnings.append(
-                f"dimension '{plan.dim.name}': no data given; write members/{plan.name}.csv by hand"
+                f"dimension '{plan.dim.name}': no data given; "
+                f"write {MODEL_DIR}/members/{plan.name}.csv by hand"
             )
 
     measures = measures_of(cube, col_of, result.warnings)
-    result.files[f"cubes/{cube.name}.yaml"] = cube_yaml(cube, fact_cols, links, measures)
+    result.files[model + f"cubes/{cube.name}.yaml"] = cube_yaml(cube, fact_cols, links, measures)
     result.cubes.append(cube.name)
 
+    facts = f"{DATA_DIR}/{cube.name}.csv"
+    multiline = any("\n" in v or "\r" in v for r in rows for v in r.values())
+    spec = f"{LOADERS_DIR}/{cube.name}.yaml"
+    result.files[spec] = loader_spec_yaml(cube.name, facts, fact_cols, multiline, max_reject_share)
+    result.loader_specs[cube.name] = spec
     if rows:
-        rel = f"facts/{cube.name}.csv"
-        result.files[rel] = facts_csv(rows, [fc["name"] for fc in fact_cols], col_of, time_cols, plans)
-        result.facts_files[cube.name] = rel
+        result.files[facts] = facts_csv(rows, [fc["name"] for fc in fact_cols], col_of, time_cols, plans)
+        result.facts_files[cube.name] = facts

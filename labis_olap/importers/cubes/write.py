@@ -1,4 +1,4 @@
-"""Writing the LabIS YAML of an import: dimensions, the cube's measures, the cube file."""
+"""Writing the YAML of an import: dimensions, the cube's measures, the cube file, the loader spec."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 
 from ...errors import UserError
 from ...model.expressions import ParsedExpr, parse_expression
+from ...model.schema import ColumnType
 from .data import PATH_SEP, KeyPlan
 from .parse import CubesCube, CubesDim, label_of, safe_name
 
@@ -174,3 +176,37 @@ def measures_of(cube: CubesCube, col_of: dict[str, str], warnings: list[str]) ->
     if not out:
         raise UserError(f"cube '{c['name']}': no aggregate could be imported")
     return out
+
+
+def loader_spec_yaml(
+    cube: str, facts_file: str, fact_cols: list[dict[str, Any]], multiline: bool, max_reject_share: float
+) -> str:
+    """The loader spec (as in loaders/*.yaml) for the cube's facts CSV: each fact column from
+    the CSV column of the same name, checked against its type and, for a dimension's key,
+    against the dimension's members."""
+    options: dict[str, Any] = {"null_values": []}
+    if multiline:
+        options["multiline"] = True
+    columns = []
+    for fc in fact_cols:
+        entry = CommentedMap(to=fc["name"], **{"from": fc["name"]}, type=fc["type"])
+        if fc["type"] == ColumnType.string.value:
+            entry["trim"] = False  # the members were derived from the values as they are
+        entry.fa.set_flow_style()
+        columns.append(entry)
+    doc: dict[str, Any] = {
+        "source": cube,
+        "label": f"Cubes import of cube {cube}",
+        "cube": cube,
+        "kind": "csv",
+        "options": options,
+        "max_reject_share": max_reject_share,
+        "columns": columns,
+    }
+    return dump(
+        doc,
+        f"Loads {facts_file}, the facts of cube '{cube}' converted from the Cubes data by\n"
+        "`labis import-cubes` (its header names the fact columns). From the import's folder:\n"
+        f"  labis load --model model --loaders loaders {cube} {facts_file}\n"
+        "null_values is empty: an empty text is a value, as in the Cubes table, not a missing one.",
+    )
