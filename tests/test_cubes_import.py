@@ -23,6 +23,7 @@ from labis_olap.engine.base import Engine
 from labis_olap.errors import UserError
 from labis_olap.importers.cubes import ImportResult, import_cubes, load_facts
 from labis_olap.loaders import store
+from labis_olap.loaders.run import reject_rows
 from labis_olap.model.cuts import Drilldown
 from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery
@@ -239,6 +240,100 @@ def test_a_model_without_aggregates_gets_cubes_defaults(tmp_path: Path, embedded
         (2024, 2, "riga", 4.0),
         (2025, 3, "cesis", 1.0),
     ]
+
+
+# --- the load goes through the loaders ------------------------------------------------------
+
+
+def test_the_import_writes_a_loader_spec(imported: tuple[Path, Any], loaded: tuple[Any, Engine, str]) -> None:
+    from ruamel.yaml import YAML
+
+    from labis_olap.loaders.spec import check_all
+
+    out, result = imported
+    model, _, _ = loaded
+    assert result.loader_specs == {CUBE: "loaders/irbd_balance.yaml"}
+    assert result.facts_files == {CUBE: "data/irbd_balance.csv"}
+    spec = YAML(typ="safe").load((out / "loaders" / "irbd_balance.yaml").read_text(encoding="utf-8"))
+    assert (spec["source"], spec["cube"], spec["kind"], spec["max_reject_share"]) == (CUBE, CUBE, "csv", 0.0)
+    assert [(c["to"], c["from"]) for c in spec["columns"]] == [
+        (c.name, c.name) for c in model.cubes[CUBE].columns
+    ]
+    plans, diags = check_all(out / "loaders", model)  # what `labis loaders` checks
+    assert not diags and list(plans) == [CUBE]
+    assert not plans[CUBE].personal_columns  # so no pseudonymisation key is needed
+    assert plans[CUBE].column("item_key").members is not None  # keys are checked against the members
+
+
+def test_the_load_is_a_batch_in_lineage(
+    loaded: tuple[Any, Engine, str], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, engine, batch = loaded
+    rows = store.latest(engine, source=CUBE)
+    assert [
+        (
+            r["batch"],
+            r["cube"],
+            r["file_name"],
+            r["status"],
+            r["rows_read"],
+            r["rows_accepted"],
+            r["rows_rejected"],
+        )
+        for r in rows
+    ] == [(batch, CUBE, "irbd_balance.csv", "ok", 62, 62, 0)]
+    monkeypatch.setenv("LABIS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("LABIS_DATABASE", engine.database)
+    monkeypatch.delenv("LABIS_CLICKHOUSE_URL", raising=False)
+    shown = CliRunner().invoke(cli_app, ["loads", "--source", CUBE])
+    assert shown.exit_code == 0, shown.output
+    assert batch in shown.output and "irbd_balance.csv" in shown.output and "1 batch(es)" in shown.output
+
+
+def test_loading_the_same_import_again_does_not_double_the_facts(
+    loaded: tuple[Any, Engine, str], tmp_path: Path
+) -> None:
+    model, engine, batch = loaded
+    again = import_cubes(HELLO / "model.json", data=HELLO / "data.csv")
+    again.write(tmp_path)
+    report = load_facts(again, tmp_path, read_model(tmp_path / "model"), engine)[CUBE]
+    assert (report.status, report.batch) == ("skipped", batch)
+    summary = CubeService(model, engine).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
+    assert summary == {"amount_sum": 1_116_860, "record_count": 62}
+    assert [r["batch"] for r in store.latest(engine, source=CUBE)] == [batch]
+
+
+def test_a_row_that_fails_a_check_is_rejected_not_loaded(tmp_path: Path, embedded: Engine) -> None:
+    with (HELLO / "data.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    lost = int(rows[2][6]) + int(rows[5][6])
+    rows[2][6] = ""  # no amount
+    rows[5][5] = "1900"  # 1900-01-01: ClickHouse dates start in 1970
+    broken = tmp_path / "data.csv"
+    with broken.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    out = tmp_path / "imported"
+
+    strict = import_cubes(HELLO / "model.json", data=broken)  # max_reject_share 0: the file is refused
+    strict.write(out)
+    model = read_model(out / "model")
+    report = load_facts(strict, out, model, embedded)[CUBE]
+    assert (report.status, report.rows_read, report.rows_rejected) == ("rejected", 62, 2)
+    assert store.latest(embedded, batch=report.batch)[0]["status"] == "rejected"
+    assert CubeService(model, embedded).aggregate(CubeQuery(CUBE), ANONYMOUS).summary["record_count"] == 0
+    rejected = [
+        (r["column"], r["value"], r["reason"]) for r in reject_rows(embedded, report.batch).to_pylist()
+    ]
+    assert [(c, v) for c, v, _ in rejected] == [("amount", ""), ("year", "1900-01-01")]
+    assert "not an integer" in rejected[0][2] and "outside the storable dates" in rejected[1][2]
+
+    lenient = import_cubes(HELLO / "model.json", data=broken, max_reject_share=0.05)
+    lenient.write(out)
+    report = load_facts(lenient, out, read_model(out / "model"), embedded)[CUBE]
+    assert (report.status, report.rows_accepted, report.rows_rejected) == ("ok", 60, 2)
+    summary = CubeService(model, embedded).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
+    assert summary == {"amount_sum": 1_116_860 - lost, "record_count": 60}
+    assert len(reject_rows(embedded, report.batch).to_pylist()) == 2
 
 
 def test_import_errors(tmp_path: Path) -> None:
