@@ -1,6 +1,7 @@
 """Cubes import: the hello_world tutorial model and data through `labis import-cubes`, then the
-API must give the tutorial's numbers and Slicer's response shapes (../shared/SLICER_API.md). The model
-and data are in tests/fixtures/cubes_hello_world."""
+API must give the tutorial's numbers and Slicer's response shapes (../shared/SLICER_API.md). The facts
+are loaded through the loaders, with the loader spec the import writes: checked, with rejects, lineage
+and a batch that can be unloaded. The model and data are in tests/fixtures/cubes_hello_world."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from labis_olap.cli import app as cli_app
 from labis_olap.compiler.apply import apply_model
 from labis_olap.engine.base import Engine
 from labis_olap.errors import UserError
-from labis_olap.model.cubes_import import import_cubes, load_facts_csv
+from labis_olap.importers.cubes import ImportResult, import_cubes, load_facts
+from labis_olap.loaders import store
+from labis_olap.loaders.run import reject_rows
 from labis_olap.model.cuts import Drilldown
 from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery
@@ -43,16 +46,27 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
 
 
 @pytest.fixture(scope="module")
-def client(imported: tuple[Path, Any], data_dir: Path) -> Iterator[TestClient]:
+def loaded(imported: tuple[Path, Any], data_dir: Path) -> Iterator[tuple[Any, Engine, str]]:
+    """The import applied to a fresh database and its facts loaded: (model, engine, batch)."""
     out, result = imported
-    model = read_model(out)
+    model = read_model(ImportResult.model_dir(out))
     engine = make_engine("embedded", data_dir, fresh_database("hello"))
     apply_model(model, engine)
-    assert load_facts_csv(model, engine, CUBE, out / result.facts_files[CUBE]) == 62
-    settings = Settings(model_dir=out, data_dir=data_dir, database=engine.database)
+    report = load_facts(result, out, model, engine)[CUBE]
+    assert (report.status, report.rows_read, report.rows_accepted, report.rows_rejected) == ("ok", 62, 62, 0)
+    yield model, engine, report.batch
+    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+
+
+@pytest.fixture(scope="module")
+def client(
+    imported: tuple[Path, Any], loaded: tuple[Any, Engine, str], data_dir: Path
+) -> Iterator[TestClient]:
+    out, _ = imported
+    model, engine, _ = loaded
+    settings = Settings(model_dir=ImportResult.model_dir(out), data_dir=data_dir, database=engine.database)
     with TestClient(create_app(settings, model, engine)) as c:
         yield c
-    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
 
 
 def get(client: TestClient, url: str) -> Any:
@@ -174,7 +188,7 @@ def test_keys_that_recur_under_other_parents_get_their_path(
     """'da' is Derivative Assets under a and Deferred Amounts under e; 'Investments' is a line
     item under a/da and l/dl: one LabIS member each, named by their path."""
     out, result = imported
-    text = (out / "dimensions" / "item.yaml").read_text(encoding="utf-8")
+    text = (out / "model" / "dimensions" / "item.yaml").read_text(encoding="utf-8")
     assert "subcategory: da" in text and "line_item: Borrowings, Investments, Other" in text
     cells = get(client, f"/cube/{CUBE}/aggregate?drilldown=item:subcategory&cut=item:a")["cells"]
     labels = {c["item.subcategory"]: c["item.subcategory_label"] for c in cells}
@@ -209,12 +223,12 @@ def test_a_model_without_aggregates_gets_cubes_defaults(tmp_path: Path, embedded
     assert result.cubes == ["sales"] and any("'Sales' is named 'sales'" in w for w in result.warnings)
     out = tmp_path / "model"
     result.write(out)
-    model = read_model(out)
+    model = read_model(out / "model")
     cube = model.cubes["sales"]
     assert [m.name for m in cube.measures] == ["amount_sum", "record_count"]
     assert {c.name: c.type.value for c in cube.columns}["date_date"] == "date"
     apply_model(model, embedded)
-    load_facts_csv(model, embedded, "sales", out / result.facts_files["sales"])
+    assert load_facts(result, out, model, embedded)["sales"].rows_accepted == 3
     res = CubeService(model, embedded).aggregate(
         CubeQuery("sales", (), (), (Drilldown("date", None, "month"), Drilldown("shop", None, "city"))),
         ANONYMOUS,
@@ -226,6 +240,100 @@ def test_a_model_without_aggregates_gets_cubes_defaults(tmp_path: Path, embedded
         (2024, 2, "riga", 4.0),
         (2025, 3, "cesis", 1.0),
     ]
+
+
+# --- the load goes through the loaders ------------------------------------------------------
+
+
+def test_the_import_writes_a_loader_spec(imported: tuple[Path, Any], loaded: tuple[Any, Engine, str]) -> None:
+    from ruamel.yaml import YAML
+
+    from labis_olap.loaders.spec import check_all
+
+    out, result = imported
+    model, _, _ = loaded
+    assert result.loader_specs == {CUBE: "loaders/irbd_balance.yaml"}
+    assert result.facts_files == {CUBE: "data/irbd_balance.csv"}
+    spec = YAML(typ="safe").load((out / "loaders" / "irbd_balance.yaml").read_text(encoding="utf-8"))
+    assert (spec["source"], spec["cube"], spec["kind"], spec["max_reject_share"]) == (CUBE, CUBE, "csv", 0.0)
+    assert [(c["to"], c["from"]) for c in spec["columns"]] == [
+        (c.name, c.name) for c in model.cubes[CUBE].columns
+    ]
+    plans, diags = check_all(out / "loaders", model)  # what `labis loaders` checks
+    assert not diags and list(plans) == [CUBE]
+    assert not plans[CUBE].personal_columns  # so no pseudonymisation key is needed
+    assert plans[CUBE].column("item_key").members is not None  # keys are checked against the members
+
+
+def test_the_load_is_a_batch_in_lineage(
+    loaded: tuple[Any, Engine, str], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, engine, batch = loaded
+    rows = store.latest(engine, source=CUBE)
+    assert [
+        (
+            r["batch"],
+            r["cube"],
+            r["file_name"],
+            r["status"],
+            r["rows_read"],
+            r["rows_accepted"],
+            r["rows_rejected"],
+        )
+        for r in rows
+    ] == [(batch, CUBE, "irbd_balance.csv", "ok", 62, 62, 0)]
+    monkeypatch.setenv("LABIS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("LABIS_DATABASE", engine.database)
+    monkeypatch.delenv("LABIS_CLICKHOUSE_URL", raising=False)
+    shown = CliRunner().invoke(cli_app, ["loads", "--source", CUBE])
+    assert shown.exit_code == 0, shown.output
+    assert batch in shown.output and "irbd_balance.csv" in shown.output and "1 batch(es)" in shown.output
+
+
+def test_loading_the_same_import_again_does_not_double_the_facts(
+    loaded: tuple[Any, Engine, str], tmp_path: Path
+) -> None:
+    model, engine, batch = loaded
+    again = import_cubes(HELLO / "model.json", data=HELLO / "data.csv")
+    again.write(tmp_path)
+    report = load_facts(again, tmp_path, read_model(tmp_path / "model"), engine)[CUBE]
+    assert (report.status, report.batch) == ("skipped", batch)
+    summary = CubeService(model, engine).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
+    assert summary == {"amount_sum": 1_116_860, "record_count": 62}
+    assert [r["batch"] for r in store.latest(engine, source=CUBE)] == [batch]
+
+
+def test_a_row_that_fails_a_check_is_rejected_not_loaded(tmp_path: Path, embedded: Engine) -> None:
+    with (HELLO / "data.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    lost = int(rows[2][6]) + int(rows[5][6])
+    rows[2][6] = ""  # no amount
+    rows[5][5] = "1900"  # 1900-01-01: ClickHouse dates start in 1970
+    broken = tmp_path / "data.csv"
+    with broken.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    out = tmp_path / "imported"
+
+    strict = import_cubes(HELLO / "model.json", data=broken)  # max_reject_share 0: the file is refused
+    strict.write(out)
+    model = read_model(out / "model")
+    report = load_facts(strict, out, model, embedded)[CUBE]
+    assert (report.status, report.rows_read, report.rows_rejected) == ("rejected", 62, 2)
+    assert store.latest(embedded, batch=report.batch)[0]["status"] == "rejected"
+    assert CubeService(model, embedded).aggregate(CubeQuery(CUBE), ANONYMOUS).summary["record_count"] == 0
+    rejected = [
+        (r["column"], r["value"], r["reason"]) for r in reject_rows(embedded, report.batch).to_pylist()
+    ]
+    assert [(c, v) for c, v, _ in rejected] == [("amount", ""), ("year", "1900-01-01")]
+    assert "not an integer" in rejected[0][2] and "outside the storable dates" in rejected[1][2]
+
+    lenient = import_cubes(HELLO / "model.json", data=broken, max_reject_share=0.05)
+    lenient.write(out)
+    report = load_facts(lenient, out, read_model(out / "model"), embedded)[CUBE]
+    assert (report.status, report.rows_accepted, report.rows_rejected) == ("ok", 60, 2)
+    summary = CubeService(model, embedded).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
+    assert summary == {"amount_sum": 1_116_860 - lost, "record_count": 60}
+    assert len(reject_rows(embedded, report.batch).to_pylist()) == 2
 
 
 def test_import_errors(tmp_path: Path) -> None:
@@ -249,7 +357,10 @@ def test_import_cubes_command_loads_the_data(
 ) -> None:
     database = fresh_database("cli_hello")
     monkeypatch.setenv("LABIS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("LABIS_DATABASE", database)  # for `labis unload`
     monkeypatch.delenv("LABIS_CLICKHOUSE_URL", raising=False)
+    monkeypatch.delenv("LABIS_PSEUDONYM_KEY", raising=False)  # the import has no person columns
+    monkeypatch.delenv("LABIS_PSEUDONYM_KEY_FILE", raising=False)
     out = tmp_path / "imported"
     args = [
         "import-cubes",
@@ -266,10 +377,22 @@ def test_import_cubes_command_loads_the_data(
     assert result.exit_code == 0, result.output
     assert "loaded 62 facts into irbd_balance" in result.output
     assert "double_amount_sum" in result.output  # the warning
+    assert "→ batch" in result.output and "62 accepted, 0 rejected" in result.output
     engine = make_engine("embedded", data_dir, database)
     try:
-        summary = CubeService(read_model(out), engine).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
+        summary = CubeService(read_model(out / "model"), engine).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
         assert summary == {"amount_sum": 1_116_860, "record_count": 62}
+        again = CliRunner().invoke(cli_app, args)  # the same import and load: nothing to do
+        assert again.exit_code == 0, again.output
+        assert "already loaded" in again.output and "loaded 62 facts" not in again.output
+        summary = CubeService(read_model(out / "model"), engine).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
+        assert summary == {"amount_sum": 1_116_860, "record_count": 62}
+        [batch] = [r["batch"] for r in store.latest(engine, source=CUBE)]
+        unloaded = CliRunner().invoke(cli_app, ["unload", batch, "--model", str(out / "model")])
+        assert unloaded.exit_code == 0, unloaded.output
+        assert f"unloaded batch {batch} (62 rows of irbd_balance.csv)" in unloaded.output
+        summary = CubeService(read_model(out / "model"), engine).aggregate(CubeQuery(CUBE), ANONYMOUS).summary
+        assert summary["record_count"] == 0
     finally:
         engine.execute(f"DROP DATABASE IF EXISTS `{database}`")
     failed = CliRunner().invoke(cli_app, ["import-cubes", str(tmp_path / "missing.json"), "--out", str(out)])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from labis_olap.errors import ModelError
-from labis_olap.model import cache, loader
+from labis_olap.model import cache, reader
 from labis_olap.model.reader import read_model
 
 MINI = Path(__file__).parent / "fixtures" / "mini_model"
@@ -23,15 +23,15 @@ def model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Record every YAML file the loader parses."""
+    """Record every YAML file the model reader parses."""
     seen: list[Path] = []
-    real = loader.load_yaml
+    real = reader.load_yaml
 
     def spy(path, *args, **kwargs):  # type: ignore[no-untyped-def]
         seen.append(path)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(loader, "load_yaml", spy)
+    monkeypatch.setattr(reader, "load_yaml", spy)
     return seen
 
 

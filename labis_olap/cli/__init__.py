@@ -268,7 +268,10 @@ def openapi(
 @friendly
 def import_cubes_cmd(
     model_json: Annotated[Path, typer.Argument(help="A Cubes model.json")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the LabIS model")] = Path("imported"),
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for the import: model/, loaders/ (a spec per cube), data/"),
+    ] = Path("imported"),
     data: Annotated[
         Path | None, typer.Option(help="The cube's denormalised data CSV (members and facts come from it)")
     ] = None,
@@ -276,35 +279,47 @@ def import_cubes_cmd(
     columns: Annotated[
         str | None, typer.Option(help="The data's Cubes column names in file order, comma-separated")
     ] = None,
-    load: Annotated[bool, typer.Option(help="Apply the imported model and load the data")] = False,
+    max_reject_share: Annotated[
+        float, typer.Option(help="Share of rows (0-1) the loader spec lets be rejected; 0 refuses any")
+    ] = 0.0,
+    load: Annotated[
+        bool, typer.Option(help="Apply the imported model and load the facts through the loaders")
+    ] = False,
     database: Annotated[
         str, typer.Option(help="Database to load into (apply drops what another model put there)")
     ] = "cubes",
     data_dir: DataDir = None,
 ) -> None:
-    """Translate a Cubes model (and its data) into a LabIS YAML model; optionally load it."""
-    from ..model.cubes_import import import_cubes, load_facts_csv
+    """Translate a Cubes model (and its data) into a LabIS YAML model and a loader spec for its
+    facts; optionally apply the model and load the facts as a batch (like `labis load`)."""
+    from ..importers.cubes import ImportResult, import_cubes, load_facts
 
     if load and data is None:
         raise UserError("--load needs --data")
     result = import_cubes(
-        model_json, data=data, cube=cube, columns=[c.strip() for c in columns.split(",")] if columns else None
+        model_json,
+        data=data,
+        cube=cube,
+        columns=[c.strip() for c in columns.split(",")] if columns else None,
+        max_reject_share=max_reject_share,
     )
     for path in result.write(out_dir):
         out.print(f"  wrote {escape(str(path))}", highlight=False)
     for w in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False, soft_wrap=True)
-    m = model_of(settings_for(out_dir))
-    where = escape(str(out_dir))
+    model_dir = ImportResult.model_dir(out_dir)
+    m = model_of(settings_for(model_dir))
+    where = escape(str(model_dir))
     out.print(f"[green]ok[/green] {len(m.cubes)} cube(s), {len(m.dimensions)} dimension(s) in {where}")
     if load:
         from pydantic import ValidationError
 
         from ..compiler.apply import apply_model
+        from .loads import print_report
 
         try:
             settings = Settings.model_validate(
-                {**settings_for(out_dir, data_dir).model_dump(), "database": database}
+                {**settings_for(model_dir, data_dir).model_dump(), "database": database}
             )
         except ValidationError:
             raise UserError(
@@ -312,9 +327,19 @@ def import_cubes_cmd(
             ) from None
         engine = engine_of(settings)
         apply_model(m, engine)
-        for name, rel in result.facts_files.items():
-            n = load_facts_csv(m, engine, name, out_dir / rel)
-            out.print(f"[green]loaded[/green] {n:,} facts into {name}")
+        failed = 0
+        for name, report in load_facts(result, out_dir, m, engine, console=out, apply=False).items():
+            print_report(report)
+            if report.status == "ok":
+                out.print(f"[green]loaded[/green] {report.rows_accepted:,} facts into {name}")
+            failed += report.status in ("failed", "rejected")
+        if failed:
+            raise typer.Exit(1)
+    else:
+        for name, facts in result.facts_files.items():
+            specs = out_dir / Path(result.loader_specs[name]).parent
+            command = f"labis load --model {model_dir} --loaders {specs} {name} {out_dir / facts}"
+            out.print(f"  load the facts: {escape(command)}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point

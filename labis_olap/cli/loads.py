@@ -71,7 +71,7 @@ def load_cmd(
         else (load_file(plan, path, m, engine, key, console=out) for path in files or [])
     )
     for report in reports:
-        _print_report(report)
+        print_report(report)
         failed += report.status in ("failed", "rejected")
     if failed:
         raise typer.Exit(1)
@@ -88,14 +88,15 @@ def _handed_off(data_dir: Path, source: str, files: list[Path]) -> bool:
     out.print(f"`labis serve` holds {data_dir} (pid {server.pid}): handing the load to {server.url}")
     failed = 0
     for report in hand_off(data_dir, source, files):
-        _print_report(report)
+        print_report(report)
         failed += report.status in ("failed", "rejected")
     if failed:
         raise typer.Exit(1)
     return True
 
 
-def _print_report(report: Any) -> None:
+def print_report(report: Any) -> None:
+    """A load's reject reasons, first rejected values and summary line (also `labis import-cubes`)."""
 
     style = {"ok": "green", "skipped": "yellow"}.get(report.status, "red")
     if report.reasons:
