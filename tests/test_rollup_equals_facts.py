@@ -52,7 +52,7 @@ from labis_olap.physical.layout import GRAIN_ORDER, CubeLayout
 from labis_olap.query.asof import as_of_date
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.executor import adds_up
-from labis_olap.query.planner import choose_source, estimated_rows, needs_of, rollup_shape
+from labis_olap.query.planner import choose_stored, estimated_rows, needs_of, rollup_shape
 from labis_olap.query.resolve import resolve_drilldown, resolve_measures
 from labis_olap.service import ANONYMOUS, CellSet, CubeService
 
@@ -111,7 +111,7 @@ def planned_source(service: CubeService, q: CubeQuery) -> str:
     drills = [resolve_drilldown(service.model, layout.cube, d, cuts) for d in q.drilldowns]
     measures = resolve_measures(layout.cube, q.measures)
     needs = needs_of(layout, measures, cuts, drills, as_of_date(service.model, layout.cube, q.as_of))
-    return choose_source(layout, needs, service.executor.use_rollups).name
+    return choose_stored(layout, needs, service.executor.use_rollups).name
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from ..model.schema import ColumnType, Function, Measure
 from ..physical.layout import CubeLayout
 from .cell import SUBTOTAL_KINDS, CubeQuery
 from .limits import QueryLimits
-from .planner import SourceShape, choose_source, estimated_rows, needs_of
+from .planner import StoredShape, choose_stored, estimated_rows, needs_of
 from .present import MemberLookup, derive, present, sort_rows
 from .resolve import ResolvedDrilldown, resolve_drilldown, resolve_measures
 from .sqlgen import SUMMARY, Grouping, build_aggregate
@@ -118,7 +118,7 @@ class AggregatePlan:
     drills: list[ResolvedDrilldown]
     depths: tuple[int, ...]
     groupings: tuple[Grouping, ...]
-    shape: SourceShape
+    shape: StoredShape
     built: Any
     """The SQL, its parameters and how to read its answer (sqlgen.build_aggregate)."""
     summed: bool
@@ -270,7 +270,7 @@ class AggregateExecutor:
         if with_summary and not summed:
             groupings += (SUMMARY,)
         needs = needs_of(layout, measures, cuts + split, drills, as_of)
-        shape = choose_source(layout, needs, self.use_rollups)
+        shape = choose_stored(layout, needs, self.use_rollups)
         built = build_aggregate(
             layout,
             shape,
@@ -296,7 +296,7 @@ class AggregateExecutor:
     def _count_cells(
         self,
         layout: CubeLayout,
-        shape: SourceShape,
+        shape: StoredShape,
         measures: list[Measure],
         cuts: list[ResolvedCut],
         drills: list[ResolvedDrilldown],

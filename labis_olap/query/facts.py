@@ -34,7 +34,7 @@ from ..model.schema import ColumnType, FactColumn
 from ..physical.layout import CubeLayout, q
 from ..physical.names import FACT_KEY
 from .limits import run_limited
-from .planner import SourceShape
+from .planner import StoredShape
 from .results import FactsResult
 from .sqlgen import Params, RowContext, cut_condition
 
@@ -61,7 +61,7 @@ def _key_sql(layout: CubeLayout, params: Params, secret: str | None) -> str:
 
 def _where(layout: CubeLayout, cuts: tuple[Cut, ...], params: Params, as_of: dt.date | None) -> list[str]:
     resolved = check_cuts(layout.model, layout.cube, cuts)
-    shape = SourceShape("facts", layout.facts_table, {}, None)
+    shape = StoredShape("facts", layout.facts_table, {}, None)
     ctx = RowContext(layout, shape, params, as_of, on_facts=True)
     return [cut_condition(rc, ctx) for rc in resolved]
 

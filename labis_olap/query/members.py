@@ -22,7 +22,7 @@ from ..model.resolve import DimRef, ResolvedCut, check_cuts, dim_ref, period
 from ..model.schema import TimeRole
 from ..physical.layout import CubeLayout, dim_tables, labels_dict, q, time_bucket
 from .limits import run_limited
-from .planner import SourceShape
+from .planner import StoredShape
 from .results import MembersResult
 from .sqlgen import TIME_KEY, TIME_LABEL, Params, RowContext, cut_condition, member_condition
 
@@ -166,7 +166,7 @@ def _time_sql(
         raise QueryError(f"cube '{layout.cube.name}' has no date column for '{ref.alias}'")
     role = levels[-1].role
     assert role is not None
-    shape = SourceShape("facts", layout.facts_table, {}, None)
+    shape = StoredShape("facts", layout.facts_table, {}, None)
     ctx = RowContext(layout, shape, params, None, on_facts=True)
     where = [cut_condition(rc, ctx) for rc in cuts]
     inner = (

@@ -36,8 +36,9 @@ class Needs:
 
 
 @dataclass(frozen=True)
-class SourceShape:
-    """How a source stores each dimension: ('key', leaf) for raw fact keys, ('level', L) if mapped."""
+class StoredShape:
+    """What a query can read from — the facts or one rollup — and how it stores each dimension:
+    ('key', leaf) for raw fact keys, ('level', L) if mapped. (Not a loader's source system.)"""
 
     name: str
     """'facts' or the rollup's name."""
@@ -126,7 +127,7 @@ def _starts(d: dt.date, grain: TimeRole) -> bool:
     return True
 
 
-def facts_shape(layout: CubeLayout, needs: Needs) -> SourceShape:
+def facts_shape(layout: CubeLayout, needs: Needs) -> StoredShape:
     """The facts, grouped on the fly at exactly the grain the query needs."""
     grain = needs.time_grain
     dims: dict[str, tuple[str, str]] = {}
@@ -135,7 +136,7 @@ def facts_shape(layout: CubeLayout, needs: Needs) -> SourceShape:
         dims[alias] = ("key", dim.leaf.name)
         if dim.is_versioned and needs.as_of is None:
             grain = _finest_aligned(layout.model, dim, grain)
-    return SourceShape("facts", layout.facts_table, dims, grain if layout.time_link else None, needs.measures)
+    return StoredShape("facts", layout.facts_table, dims, grain if layout.time_link else None, needs.measures)
 
 
 def _finest_aligned(model: Model, dim: Dimension, grain: TimeRole | None) -> TimeRole:
@@ -147,10 +148,10 @@ def _finest_aligned(model: Model, dim: Dimension, grain: TimeRole | None) -> Tim
     return TimeRole.day
 
 
-_SHAPES: dict[tuple[int, str], tuple[CubeLayout, SourceShape]] = {}
+_SHAPES: dict[tuple[int, str], tuple[CubeLayout, StoredShape]] = {}
 
 
-def rollup_shape(layout: CubeLayout, r: Rollup) -> SourceShape:
+def rollup_shape(layout: CubeLayout, r: Rollup) -> StoredShape:
     """How a rollup stores the cube (cached per layout: its table name is a digest of its
     definition, which costs more to compute than a small query takes to plan)."""
     hit = _SHAPES.get((id(layout), r.name))
@@ -161,17 +162,17 @@ def rollup_shape(layout: CubeLayout, r: Rollup) -> SourceShape:
     return shape
 
 
-def _rollup_shape(layout: CubeLayout, r: Rollup) -> SourceShape:
+def _rollup_shape(layout: CubeLayout, r: Rollup) -> StoredShape:
     dims: dict[str, tuple[str, str]] = {}
     for alias, level in r.grain.items():
         if not layout.dimension(alias).is_time:
             dims[alias] = (layout.grain_kind(alias, level), level)
-    return SourceShape(
+    return StoredShape(
         r.name, layout.rollup_table(r), dims, layout.rollup_time_grain(r), layout.rollup_measures(r), r
     )
 
 
-def answers(layout: CubeLayout, shape: SourceShape, needs: Needs) -> bool:
+def answers(layout: CubeLayout, shape: StoredShape, needs: Needs) -> bool:
     """Can this rollup answer the query exactly?"""
     kept = {m.name for m in shape.measures}
     if any(m.name not in kept for m in needs.measures):
@@ -200,7 +201,7 @@ def answers(layout: CubeLayout, shape: SourceShape, needs: Needs) -> bool:
 _ESTIMATES: dict[tuple[int, str, str], tuple[Model, int]] = {}
 
 
-def estimated_rows(layout: CubeLayout, shape: SourceShape) -> int:
+def estimated_rows(layout: CubeLayout, shape: StoredShape) -> int:
     """A size estimate to rank rollups: members per kept level × periods (cached per model: it
     walks the member lists, which cost more than the rest of planning)."""
     key = (id(layout.model), layout.cube.name, shape.name)
@@ -212,7 +213,7 @@ def estimated_rows(layout: CubeLayout, shape: SourceShape) -> int:
     return size
 
 
-def _estimate(layout: CubeLayout, shape: SourceShape) -> int:
+def _estimate(layout: CubeLayout, shape: StoredShape) -> int:
     size = 1
     for alias, (_, level) in shape.dims.items():
         rows = layout.model.members.get(layout.dimension(alias).name, [])
@@ -222,7 +223,8 @@ def _estimate(layout: CubeLayout, shape: SourceShape) -> int:
     return size * periods[shape.time_grain]
 
 
-def choose_source(layout: CubeLayout, needs: Needs, use_rollups: bool = True) -> SourceShape:
+def choose_stored(layout: CubeLayout, needs: Needs, use_rollups: bool = True) -> StoredShape:
+    """The smallest rollup that answers the needs exactly, else the facts."""
     if use_rollups:
         shapes = (rollup_shape(layout, r) for r in layout.cube.rollups)
         candidates = [s for s in shapes if answers(layout, s, needs)]

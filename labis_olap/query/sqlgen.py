@@ -36,7 +36,7 @@ from ..model.expressions import ParsedExpr, parse_expression
 from ..model.resolve import ResolvedCut, period
 from ..model.schema import ColumnType, Function, Measure, TimeRole
 from ..physical.layout import CubeLayout, fact_key_sql, labels_dict, map_dict, q, time_bucket
-from .planner import SourceShape
+from .planner import StoredShape
 from .resolve import ResolvedDrilldown
 
 TIME_KEY = {
@@ -68,7 +68,7 @@ class RowContext:
     """Expressions for one kind of row: fact rows, or source rows (rollup / pre-aggregated facts)."""
 
     layout: CubeLayout
-    shape: SourceShape
+    shape: StoredShape
     params: Params
     as_of: dt.date | None
     on_facts: bool
@@ -244,7 +244,7 @@ class _Key:
 
 
 def _facts_source(
-    layout: CubeLayout, shape: SourceShape, cuts: list[ResolvedCut], params: Params, as_of: dt.date | None
+    layout: CubeLayout, shape: StoredShape, cuts: list[ResolvedCut], params: Params, as_of: dt.date | None
 ) -> str:
     ctx = RowContext(layout, shape, params, as_of, on_facts=True)
     cols: list[str] = []
@@ -269,7 +269,7 @@ def _facts_source(
 
 def build_aggregate(
     layout: CubeLayout,
-    shape: SourceShape,
+    shape: StoredShape,
     measures: list[Measure],
     cuts: list[ResolvedCut],
     drills: list[ResolvedDrilldown],
