@@ -36,6 +36,13 @@ class NotFoundError(UserError):
     status = 404
 
 
+class ForbiddenError(UserError):
+    """The principal's roles do not grant this (e.g. fact rows without the microdata grant)."""
+
+    error_type = "forbidden"
+    status = 403
+
+
 class QueryError(UserError):
     """A malformed or impossible query: bad cut string, drilling past the last level, …"""
 

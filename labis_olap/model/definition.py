@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Location
-from .schema import Cube, Dimension, Indicator
+from .schema import Cube, Dimension, Indicator, Role
 from .source import NodePath, SourceDoc
 
 MemberRow = dict[str, Any]
@@ -25,6 +25,8 @@ class Model:
     dimensions: dict[str, Dimension] = field(default_factory=dict)
     cubes: dict[str, Cube] = field(default_factory=dict)
     indicators: dict[str, Indicator] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    """Who may see what (model/roles/*.yaml); none declared: every principal sees everything."""
     members: dict[str, list[MemberRow]] = field(default_factory=dict)
     member_locs: dict[str, list[Location]] = field(default_factory=dict)
     """Where each member row is: its item under `rows:`, or its line in the CSV file."""

@@ -1,6 +1,6 @@
 """Read a model folder: every YAML file, shape-checked by pydantic, located, then validated.
 
-A file's kind is told by its top key: `dimension:`, `cube:` or `indicators:`.
+A file's kind is told by its top key: `dimension:`, `cube:`, `indicators:` or `role:`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,15 @@ from ..errors import ModelError
 from .cache import cached_model, store_model
 from .definition import Model
 from .diagnostics import Diagnostics, Location, did_you_mean
-from .schema import Cube, Dimension, IndicatorFile
+from .schema import Cube, Dimension, IndicatorFile, Role
 from .source import NodePath, SourceDoc, load_yaml
 
-KINDS: dict[str, type[BaseModel]] = {"dimension": Dimension, "cube": Cube, "indicators": IndicatorFile}
+KINDS: dict[str, type[BaseModel]] = {
+    "dimension": Dimension,
+    "cube": Cube,
+    "indicators": IndicatorFile,
+    "role": Role,
+}
 
 UNION_TAGS = {"str", "int", "float", "bool", "date", "none", "Text", "ColumnByLang"}
 
@@ -200,7 +205,7 @@ def _load_doc(model: Model, doc: SourceDoc, diags: Diagnostics) -> None:
     if not isinstance(doc.data, dict) or not doc.data:
         diags.add(
             "E002",
-            "expected a mapping starting with 'dimension:', 'cube:' or 'indicators:'",
+            "expected a mapping starting with 'dimension:', 'cube:', 'indicators:' or 'role:'",
             Location(doc.path),
         )
         return
@@ -219,6 +224,8 @@ def _load_doc(model: Model, doc: SourceDoc, diags: Diagnostics) -> None:
         _read_members(model, obj, doc, diags)
     elif isinstance(obj, Cube):
         _register(model.cubes, obj.name, obj, doc, "cube", model, diags)
+    elif isinstance(obj, Role):
+        _register(model.roles, obj.name, obj, doc, "role", model, diags)
     elif isinstance(obj, IndicatorFile):
         for i, ind in enumerate(obj.indicators):
             if ind.code in model.indicators:

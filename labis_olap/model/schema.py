@@ -312,3 +312,49 @@ class Indicator(Strict):
 
 class IndicatorFile(Strict):
     indicators: list[Indicator] = Field(min_length=1)
+
+
+class RollupPolicy(StrEnum):
+    """What the totals above a member restriction show (Mondrian's rollup policies)."""
+
+    partial = "partial"
+    """Totals add up only the members the role sees (the default)."""
+    hidden = "hidden"
+    """A total that has any member the role may not see below it is empty."""
+    full = "full"
+    """True totals, hidden members included (a total minus the visible parts reveals the rest:
+    grant it only where that is acceptable)."""
+
+
+class MemberGrant(Strict):
+    """The members of one dimension a role sees: a cut in the cut grammar (`territory:LV005;LV009`,
+    `!benefit_type:gmi` for all but), and what totals above it show."""
+
+    cut: str
+    rollup: RollupPolicy = RollupPolicy.partial
+
+
+class CubeGrant(Strict):
+    """What a role may see of one cube (`cube: "*"`: of every cube)."""
+
+    cube: str
+    measures: list[Name] | None = None
+    """The measures it sees (default: all); a calculated measure needs all its parts."""
+    hidden_dimensions: list[Name] = Field(default_factory=list)
+    """Dimensions it does not see at all: they answer as unknown names."""
+    members: list[MemberGrant] = Field(default_factory=list)
+    rows: str | None = None
+    """A row-level filter: a cut whose values may name token claims, `territory:{municipality}`
+    (the principal's `municipality` claim); a principal without the claim sees no rows."""
+    microdata: bool = False
+    """Whether it may read fact rows (/facts, /fact); personal columns are never returned."""
+
+
+class Role(Strict):
+    name: Name = Field(alias="role")
+    label: Text | None = None
+    description: Text | None = None
+    cubes: list[CubeGrant] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    _text_label = field_validator("label", "description", mode="before")(text_of)

@@ -4,7 +4,7 @@ Codes (docs/model.md lists them): E101 duplicate, E103 unknown dimension, E104 u
 E105 unknown column, E106 unknown measure, E107 unknown hierarchy, E108 type mismatch,
 E109 bad expression, E110 cycle, E111 rollup cannot be derived, E112 bad indicator,
 E113 bad members, E114 bad validity range, E116 time dimension misuse, E117 incomplete measure,
-E118 hierarchies ending at different levels.
+E118 hierarchies ending at different levels; roles: E120–E124 (validate_roles.py).
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def validate_model(model: Model, diags: Diagnostics) -> None:
     for cube in model.cubes.values():
         _check_cube(model, cube, model.docs[("cube", cube.name)], diags)
     _check_indicators(model, diags)
+    from .validate_roles import validate_roles
+
+    validate_roles(model, diags)
 
 
 def _dups(names: Iterable[tuple[str, NodePath]], what: str, doc: SourceDoc, diags: Diagnostics) -> None:
@@ -533,13 +536,13 @@ def _check_indicators(model: Model, diags: Diagnostics) -> None:
                 )
                 continue
             for rc in resolved:
-                for message, hint in _unknown_members(model, rc.ref.dim, rc.ref.hierarchy.levels, rc.cut):
+                for message, hint in unknown_members(model, rc.ref.dim, rc.ref.hierarchy.levels, rc.cut):
                     diags.add(
                         "E112", f"indicator {code}: bad cuts: {message}", doc.loc((*base, "cuts")), hint
                     )
 
 
-def _unknown_members(
+def unknown_members(
     model: Model, dim: Dimension, levels: list[str], cut: Cut
 ) -> list[tuple[str, str | None]]:
     """Members a fixed cut names that the dimension does not have (in any version)."""

@@ -127,9 +127,15 @@ def facts(
 
 
 def fact(
-    layout: CubeLayout, engine: Any, key: str, *, timeout: float = 30.0, secret: str | None = None
+    layout: CubeLayout,
+    engine: Any,
+    key: str,
+    *,
+    timeout: float = 30.0,
+    secret: str | None = None,
+    cuts: tuple[Cut, ...] = (),
 ) -> dict[str, Any] | None:
-    """The fact whose `__fact_key__` is `key`, or None."""
+    """The fact whose `__fact_key__` is `key` and that lies in the cell `cuts`, or None."""
     text = key.strip()
     if not text.isdigit() or int(text) >= 2**64:
         return None
@@ -137,9 +143,8 @@ def fact(
     hashed = _key_sql(layout, params, secret)
     names = [c.name for c in shown_columns(layout)]
     select = ", ".join([f"toString({hashed}) AS `{FACT_KEY}`", *(q(n) for n in names)])
-    sql = (
-        f"SELECT {select} FROM {q(layout.database)}.{q(layout.facts_table)}"
-        f" WHERE {hashed} = {params.add(int(text), 'UInt64')} LIMIT 1"
-    )
+    where = [f"{hashed} = {params.add(int(text), 'UInt64')}", *_where(layout, cuts, params, None)]
+    table = f"{q(layout.database)}.{q(layout.facts_table)}"
+    sql = f"SELECT {select} FROM {table} WHERE {' AND '.join(where)} LIMIT 1"
     rows = run_limited(engine, sql, params.values, timeout, f"fact of cube '{layout.cube.name}'").to_pylist()
     return rows[0] if rows else None

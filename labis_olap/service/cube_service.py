@@ -23,6 +23,7 @@ from ..model.cuts import Cut
 from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
 from ..model.resolve import ResolvedCut, check_cuts
+from ..model.schema import Cube
 from ..physical.layout import CubeLayout
 from ..query import facts as facts_q
 from ..query import members as members_q
@@ -35,7 +36,24 @@ from ..query.resolve import ResolvedDrilldown
 from ..query.results import FactsResult, MembersResult
 from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, caption
 from .paging import paging
+from .policy import (
+    Access,
+    CubeAccess,
+    Restricted,
+    access_of,
+    check_cell,
+    empty_hidden_totals,
+    fact_cuts,
+    hidden_columns,
+    restrict_aggregate,
+    restrict_facts,
+    restrict_members,
+    visible_model,
+)
 from .principal import Principal
+
+VIEWS = 256
+"""Principals' views of the model kept (by roles and claims)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,7 @@ class CubeService:
         self._model_version = model_version
         self._version_lock = threading.Lock()
         self.fact_key_secret = fact_key_secret
+        self._views: dict[Hashable, tuple[Access, Model]] = {}
 
     @property
     def model_version(self) -> str:
@@ -96,18 +115,37 @@ class CubeService:
     def _timeout(self) -> float:
         return self.limits.seconds if self.limits.seconds is not None else 30.0
 
-    # --- discovery ------------------------------------------------------------------------------
+    # --- the policy -----------------------------------------------------------------------------
+    def _seen(self, principal: Principal) -> tuple[Access, Model]:
+        """The principal's access and the model as it sees it, kept per roles and claims."""
+        key = principal.cache_key
+        found = self._views.get(key)
+        if found is None:
+            access = access_of(self.model, principal)
+            found = (access, visible_model(self.model, access))
+            with self._version_lock:
+                if len(self._views) >= VIEWS:
+                    self._views.pop(next(iter(self._views)))
+                self._views[key] = found
+        return found
+
+    def _access(self, cube: str, principal: Principal) -> CubeAccess | None:
+        return self._seen(principal)[0].of(cube)
+
     def visible_model(self, principal: Principal) -> Model:
         """The model as the principal may see it (every front end's discovery goes through here)."""
-        return self.model
+        return self._seen(principal)[1]
 
     def layout(self, cube: str, principal: Principal) -> CubeLayout:
-        """The cube's layout, or a 404 with a did-you-mean: a cube the principal may not see
-        answers exactly as one that does not exist."""
-        visible = self.visible_model(principal).cubes
-        if cube not in visible:
-            raise NotFoundError(f"no cube '{cube}'", hint=did_you_mean(cube, visible))
-        return self.executor.layout(cube)
+        """The cube as the principal may see it (its hidden measures and dimensions left out), or
+        a 404 with a did-you-mean: a cube it may not see answers as one that does not exist. For
+        describing the cube; queries run on the whole cube's layout (its physical names)."""
+        access, model = self._seen(principal)
+        if cube not in model.cubes:
+            raise NotFoundError(f"no cube '{cube}'", hint=did_you_mean(cube, model.cubes))
+        if access.cubes is None:
+            return self.executor.layout(cube)
+        return CubeLayout(model, model.cubes[cube], self.engine.database)
 
     # --- aggregates -----------------------------------------------------------------------------
     def _checked(self, query: CubeQuery) -> CubeQuery:
@@ -147,11 +185,50 @@ class CubeService:
             hit = self.cache.get(key)
             if hit is not None:
                 return _as_hit(hit)
-        result = self.executor.aggregate(query, as_of, limit=self.limits.max_rows)
+        result = self._aggregate(query, as_of, self._access(query.cube, principal))
         cells = self._cellset(layout, query, result, "miss" if key is not None else "off")
         if key is not None and self.cache.put(key, cells, cells.nbytes):
             cells.on_growth(lambda n: self.cache.grow(key, n))
         return cells
+
+    def _aggregate(
+        self, query: CubeQuery, as_of: dt.date | None, access: CubeAccess | None
+    ) -> AggregateResult:
+        """The executor's answer to the query as the policy rewrites it, with the policy's
+        totals: true ones under `full`, emptied ones under `hidden` (service/policy.py)."""
+        cube = self.model.cubes[query.cube]
+        restricted = restrict_aggregate(self.model, cube, access, query)
+        result = self.executor.aggregate(restricted.query, as_of, limit=self.limits.max_rows)
+        result = replace(result, cuts=result.cuts[: len(query.cuts)])  # the principal's own cuts
+        if restricted.true_total is not None and result.summary is not None:
+            total = self.executor.aggregate(restricted.true_total, as_of)
+            result = replace(result, summary=total.summary)
+        if restricted.hidden_totals:
+            result = self._hidden_totals(cube, restricted, result)
+        return result
+
+    def _hidden_totals(self, cube: Cube, restricted: Restricted, result: AggregateResult) -> AggregateResult:
+        def keys_of(attributes: list[str]) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for a in attributes:
+                dim, _, level = a.partition(".")
+                if level and not level.endswith("_label"):
+                    out.setdefault(dim, []).append(a)
+            return out
+
+        rules, cuts, names = restricted.hidden_totals, restricted.query.cuts, result.measures
+        cells, empty = empty_hidden_totals(
+            self.model, cube, rules, result.cells, keys_of(result.attributes), names, cuts
+        )
+        subtotals = []
+        for sub in result.subtotals:
+            keys = keys_of(sub.attributes)
+            rows, _ = empty_hidden_totals(self.model, cube, rules, sub.rows, keys, names, cuts)
+            subtotals.append(replace(sub, rows=rows))
+        summary = result.summary
+        if empty and summary is not None:
+            summary = {m: None for m in summary}
+        return replace(result, cells=cells, subtotals=subtotals, summary=summary)
 
     def _cellset(self, layout: CubeLayout, query: CubeQuery, result: AggregateResult, cache: str) -> CellSet:
         explain = Explain(result.source, result.table, result.sql, result.params, result.engine_ms, cache)
@@ -175,7 +252,9 @@ class CubeService:
 
     # --- members, facts, cells ------------------------------------------------------------------
     def members(self, query: MembersQuery, principal: Principal) -> MembersResult:
-        layout = self.layout(query.cube, principal)
+        self.layout(query.cube, principal)
+        layout = self.executor.layout(query.cube)
+        query = restrict_members(layout.cube, self._access(query.cube, principal), query)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = members_q.members(
             layout,
@@ -197,7 +276,9 @@ class CubeService:
         return result
 
     def facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
-        layout = self.layout(query.cube, principal)
+        self.layout(query.cube, principal)
+        layout = self.executor.layout(query.cube)
+        query = restrict_facts(layout.cube, self._access(query.cube, principal), query)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = facts_q.facts(
             layout,
@@ -216,12 +297,27 @@ class CubeService:
         return result
 
     def fact(self, cube: str, key: str, principal: Principal) -> dict[str, Any] | None:
-        layout = self.layout(cube, principal)
-        return facts_q.fact(layout, self.engine, key, timeout=self._timeout, secret=self.fact_key_secret)
+        self.layout(cube, principal)
+        layout = self.executor.layout(cube)
+        access = self._access(cube, principal)
+        found = facts_q.fact(
+            layout,
+            self.engine,
+            key,
+            timeout=self._timeout,
+            secret=self.fact_key_secret,
+            cuts=fact_cuts(layout.cube, access),
+        )
+        if found is None or access is None:
+            return found
+        hidden = hidden_columns(layout.cube, access)
+        return {k: v for k, v in found.items() if k not in hidden}
 
     def cell(self, cube: str, cuts: tuple[Cut, ...], lang: str, principal: Principal) -> list[CutDetail]:
         """The cuts of a cell, resolved, with the labels of the members on their paths."""
-        layout = self.layout(cube, principal)
+        self.layout(cube, principal)
+        layout = self.executor.layout(cube)
+        check_cell(self.model, layout.cube, self._access(cube, principal), cuts)
         resolved = check_cuts(self.model, layout.cube, cuts)
         return [
             CutDetail(cut_info(rc), members_q.cut_details(layout, self.engine, rc.cut, lang))
