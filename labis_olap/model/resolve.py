@@ -124,3 +124,40 @@ def period(ref: DimRef, path: Path) -> tuple[dt.date, dt.date]:
                 raise QueryError(f"day {day} does not exist in {year}-{start.month:02d}") from None
             end = start + dt.timedelta(days=1)
     return start, end
+
+
+def unknown_members(
+    model: Model, dim: Dimension, levels: list[str], cut: Cut
+) -> list[tuple[str, str | None]]:
+    """Members a fixed cut names that the dimension does not have (in any version)."""
+    rows = model.members.get(dim.name)
+    if dim.is_time or not rows:  # no rows: already reported
+        return []
+    if isinstance(cut, PointCut):
+        paths = [cut.path]
+    elif isinstance(cut, SetCut):
+        paths = list(cut.paths)
+    else:
+        paths = [p for p in (cut.from_path, cut.to_path) if p is not None]
+    problems: list[tuple[str, str | None]] = []
+    for path in paths:
+        columns = [dim.level(n).key_column for n in levels[: len(path)]]
+        for k, (value, col) in enumerate(zip(path, columns, strict=True)):
+            keys = {str(r[col]) for r in rows if r.get(col) is not None}
+            if value is not None and value not in keys:
+                problems.append(
+                    (
+                        f"'{cut.dimension}' has no member '{value}' at level '{levels[k]}'",
+                        did_you_mean(value, keys),
+                    )
+                )
+                break
+        else:
+            if not any(
+                all(
+                    (None if r.get(c) is None else str(r[c])) == v for c, v in zip(columns, path, strict=True)
+                )
+                for r in rows
+            ):
+                problems.append((f"'{cut.dimension}' has no member {list(path)}", None))
+    return problems

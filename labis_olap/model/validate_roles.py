@@ -12,7 +12,7 @@ from ..errors import UserError
 from .cut_grammar import escape, parse_cuts
 from .definition import Model
 from .diagnostics import Diagnostics, did_you_mean
-from .resolve import check_cuts
+from .resolve import check_cuts, unknown_members
 from .schema import Cube, CubeGrant, Role, RollupPolicy
 from .source import NodePath, SourceDoc
 
@@ -116,8 +116,6 @@ def _cut_problem(
 ) -> tuple[str, str | None] | None:
     """What is wrong with a grant's cut, or None. For `cube: "*"` a cut applies to the cubes that
     have its dimension (and must fit at least one)."""
-    from .validate import unknown_members
-
     try:
         cuts = parse_cuts(text)
     except UserError as exc:

@@ -1,0 +1,316 @@
+"""Who may see what: roles declared in the model, applied by the cube service to every front end.
+
+The mini model (tests/fixtures/mini_model) with a `roles/` folder written here, its facts in
+real embedded chDB. Every expected number is an independent SQL GROUP BY over the facts table
+(a category is its benefit types: housing and gmi are `assist`, child is `family`). The rollup
+policies follow Mondrian's: with GMI hidden, `partial` totals add up only what is visible,
+`hidden` empties any total with GMI below it, `full` keeps true totals.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import fresh_database, make_engine
+from fastapi.testclient import TestClient
+from test_aggregate_cases import read_facts
+
+from labis_olap.api import create_app, deps
+from labis_olap.compiler.apply import apply_model
+from labis_olap.engine.base import Engine
+from labis_olap.errors import ForbiddenError, ModelError, NotFoundError
+from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns
+from labis_olap.model.definition import Model
+from labis_olap.model.reader import read_model
+from labis_olap.physical.layout import CubeLayout
+from labis_olap.query.cell import CubeQuery, FactsQuery, MembersQuery
+from labis_olap.service import CubeService, Principal
+from labis_olap.settings import Settings
+
+MINI = Path(__file__).parent / "fixtures" / "mini_model"
+CUBE = "benefits"
+ROLES = {
+    "no_gmi_partial": """
+        role: no_gmi_partial
+        cubes:
+          - cube: benefits
+            members: [{cut: "benefit_type:assist,housing;family"}]
+        """,
+    "no_gmi_hidden": """
+        role: no_gmi_hidden
+        cubes:
+          - cube: benefits
+            members: [{cut: "benefit_type:assist,housing;family", rollup: hidden}]
+        """,
+    "no_gmi_full": """
+        role: no_gmi_full
+        cubes:
+          - cube: benefits
+            members: [{cut: "benefit_type:assist,housing;family", rollup: full}]
+        """,
+    "north": """
+        role: north
+        cubes: [{cube: benefits, members: [{cut: "territory:R1"}]}]
+        """,
+    "south": """
+        role: south
+        cubes: [{cube: benefits, members: [{cut: "territory:R2"}]}]
+        """,
+    "by_category": """
+        role: by_category
+        cubes: [{cube: benefits, rows: "benefit_type:{category}"}]
+        """,
+    "limited": """
+        role: limited
+        cubes:
+          - cube: benefits
+            measures: [amount, payments, amount_per_recipient]
+            hidden_dimensions: [gender]
+            microdata: true
+        """,
+    "analyst": """
+        role: analyst
+        cubes: [{cube: "*", microdata: true}]
+        """,
+}
+
+
+def who(*roles: str, **claims: str) -> Principal:
+    return Principal("someone", frozenset(roles), tuple(sorted(claims.items())))
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
+    root = tmp_path_factory.mktemp("roles_model") / "model"
+    shutil.copytree(MINI, root)
+    (root / "roles").mkdir()
+    for name, text in ROLES.items():
+        (root / "roles" / f"{name}.yaml").write_text(textwrap.dedent(text))
+    return read_model(root)
+
+
+@pytest.fixture(scope="module")
+def engine(data_dir: Path, model: Model) -> Iterator[Engine]:
+    eng = make_engine("embedded", data_dir, fresh_database("roles"))
+    apply_model(model, eng)
+    eng.insert_arrow(CubeLayout(model, model.cubes[CUBE], eng.database).facts_table, read_facts(model))
+    yield eng
+    eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
+
+
+@pytest.fixture(scope="module")
+def service(model: Model, engine: Engine) -> CubeService:
+    return CubeService(model, engine)
+
+
+def sql_sums(engine: Engine, model: Model, where: str = "1") -> dict[str, Decimal]:
+    """Amount by benefit type, straight from the facts table."""
+    table = CubeLayout(model, model.cubes[CUBE], engine.database).facts_table
+    rows = engine.query(
+        f"SELECT benefit, sum(amount) AS a FROM `{engine.database}`.`{table}` WHERE {where} GROUP BY benefit"
+    ).to_pylist()
+    return {r["benefit"]: Decimal(str(r["a"])) for r in rows}
+
+
+def amounts(cells: Any, level: str) -> dict[str, Any]:
+    return {r[f"benefit_type.{level}"]: r["amount"] for r in cells.cells.to_pylist()}
+
+
+def ask(service: CubeService, principal: Principal, drill: str = "", cut: str = "") -> Any:
+    query = CubeQuery(CUBE, ("amount",), parse_cuts(cut), parse_drilldowns(drill))
+    return service.aggregate(query, principal)
+
+
+def test_partial_totals_add_up_visible_members(service: CubeService, engine: Engine, model: Model) -> None:
+    s = sql_sums(engine, model)
+    p = who("no_gmi_partial")
+    assert amounts(ask(service, p, "benefit_type:benefit_type"), "benefit_type") == {
+        "housing": s["housing"],
+        "child": s["child"],
+    }
+    assert amounts(ask(service, p, "benefit_type:category"), "category") == {
+        "assist": s["housing"],
+        "family": s["child"],
+    }
+    assert ask(service, p).summary == {"amount": s["housing"] + s["child"]}
+    # A cut on the hidden member answers as an unknown member: nothing.
+    assert ask(service, p, cut="benefit_type:assist,gmi").summary["amount"] in (None, 0)
+
+
+def test_hidden_empties_every_total_with_a_hidden_member_below(
+    service: CubeService, engine: Engine, model: Model
+) -> None:
+    s = sql_sums(engine, model)
+    p = who("no_gmi_hidden")
+    assert amounts(ask(service, p, "benefit_type:benefit_type"), "benefit_type") == {
+        "housing": s["housing"],
+        "child": s["child"],
+    }
+    by_category = amounts(ask(service, p, "benefit_type:category"), "category")
+    assert by_category == {"assist": None, "family": s["child"]}
+    assert ask(service, p).summary == {"amount": None}
+    assert ask(service, p, cut="benefit_type:family").summary == {"amount": s["child"]}
+    assert ask(service, p, cut="benefit_type:assist").summary == {"amount": None}
+    # Subtotals over the category level are emptied the same way.
+    q = CubeQuery(CUBE, ("amount",), (), parse_drilldowns("benefit_type:benefit_type"), subtotals="rollup")
+    (sub,) = service.aggregate(q, p).subtotals
+    assert {r["benefit_type.category"]: r["amount"] for r in sub.rows.to_pylist()} == {
+        "assist": None,
+        "family": s["child"],
+    }
+
+
+def test_full_keeps_true_totals_and_shows_only_visible_cells(
+    service: CubeService, engine: Engine, model: Model
+) -> None:
+    s = sql_sums(engine, model)
+    p = who("no_gmi_full")
+    assert amounts(ask(service, p, "benefit_type:benefit_type"), "benefit_type") == {
+        "housing": s["housing"],
+        "child": s["child"],
+    }
+    cells = ask(service, p, "benefit_type:category")
+    assert amounts(cells, "category") == {"assist": s["housing"] + s["gmi"], "family": s["child"]}
+    assert ask(service, p, "benefit_type:benefit_type").summary == {"amount": sum(s.values())}
+    assert ask(service, p).summary == {"amount": sum(s.values())}
+
+
+def test_a_principal_with_several_roles_sees_their_union(
+    service: CubeService, engine: Engine, model: Model
+) -> None:
+    def regions(p: Principal) -> set[str]:
+        return {r["territory.region"] for r in ask(service, p, "territory:region").cells.to_pylist()}
+
+    assert regions(who("north")) == {"R1"}
+    assert regions(who("south")) == {"R2"}
+    assert regions(who("north", "south")) == {"R1", "R2"}
+    # Both regions: every fact of a known municipality (the M9 fact is in neither).
+    known = sum(sql_sums(engine, model, "municipality IN ('M1', 'M2', 'M3')").values())
+    assert ask(service, who("north", "south")).summary == {"amount": known}
+    assert ask(service, who("analyst")).summary == {"amount": sum(sql_sums(engine, model).values())}
+
+
+def test_row_filters_bind_token_claims(service: CubeService, engine: Engine, model: Model) -> None:
+    s = sql_sums(engine, model)
+    family = ask(service, who("by_category", category="family"), "benefit_type:benefit_type")
+    assert amounts(family, "benefit_type") == {"child": s["child"]}
+    # A claim value cannot smuggle in a cut of its own: it is one escaped path element.
+    sneaky = ask(service, who("by_category", category="family|territory:R1"), "benefit_type")
+    assert sneaky.cells.num_rows == 0
+    # Without the claim the cube is not there at all.
+    with pytest.raises(NotFoundError, match="no cube 'benefits'"):
+        ask(service, who("by_category"))
+
+
+def test_hidden_measures_and_dimensions_answer_as_unknown_names(service: CubeService) -> None:
+    p = who("limited")
+    cells = service.aggregate(CubeQuery(CUBE, (), (), parse_drilldowns("territory")), p)
+    assert cells.measure_names == ["amount", "payments"]  # amount_per_recipient needs recipients
+    with pytest.raises(NotFoundError) as hidden:
+        service.aggregate(CubeQuery(CUBE, ("recipients",)), p)
+    assert hidden.value.message == "cube 'benefits' has no measure 'recipients'"
+    with pytest.raises(NotFoundError) as dim:
+        service.aggregate(CubeQuery(CUBE, (), parse_cuts("gender:F")), p)
+    assert dim.value.message == "cube 'benefits' has no dimension 'gender'"
+    assert "gender" not in (dim.value.hint or "")
+    with pytest.raises(NotFoundError) as typo:
+        service.aggregate(CubeQuery(CUBE, ("recipientz",)), p)
+    assert "recipients" not in (typo.value.hint or ""), "a hint must not reveal a hidden measure"
+    visible = service.visible_model(p).cubes[CUBE]
+    assert [m.name for m in visible.measures] == ["amount", "payments"]
+    assert "gender" not in [d.alias for d in visible.dimensions]
+
+
+def test_microdata_needs_its_grant_and_hides_what_the_role_may_not_see(service: CubeService) -> None:
+    with pytest.raises(ForbiddenError):
+        service.facts(FactsQuery(CUBE, pagesize=5), who("no_gmi_partial"))
+    rows = service.facts(FactsQuery(CUBE, pagesize=100), who("limited")).rows
+    assert "gender" not in rows.column_names and "open_cases" not in rows.column_names
+    assert "person" not in rows.column_names and "amount" in rows.column_names
+    full = service.facts(FactsQuery(CUBE, pagesize=100), who("analyst")).rows
+    assert "gender" in full.column_names and "person" not in full.column_names
+    key = full.column("__fact_key__")[0].as_py()
+    assert "gender" not in (service.fact(CUBE, key, who("limited")) or {"gender": 1})
+    with pytest.raises(ForbiddenError):
+        service.fact(CUBE, key, who("north"))
+
+
+def test_members_list_only_what_the_role_sees(service: CubeService) -> None:
+    def listed(p: Principal) -> list[str]:
+        q = MembersQuery(CUBE, "benefit_type", level="benefit_type")
+        return [r["benefit_type.benefit_type"] for r in service.members(q, p).data.to_pylist()]
+
+    assert sorted(listed(who("analyst"))) == ["child", "gmi", "housing"]
+    assert sorted(listed(who("no_gmi_partial"))) == ["child", "housing"]
+    with pytest.raises(NotFoundError):
+        service.cell(CUBE, parse_cuts("benefit_type:assist,gmi"), "en", who("no_gmi_partial"))
+
+
+def test_no_role_sees_nothing(service: CubeService) -> None:
+    nobody = who("visitor")
+    assert service.visible_model(nobody).cubes == {}
+    with pytest.raises(NotFoundError, match="no cube 'benefits'"):
+        ask(service, nobody)
+
+
+def test_every_http_route_applies_the_roles(
+    model: Model, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same policy on every route and format, the fast path and FastAPI's route alike."""
+    principal = who("no_gmi_partial")
+    monkeypatch.setattr(deps, "principal_of", lambda scope: principal)
+    settings = Settings(model_dir=MINI, data_dir=data_dir, database=engine.database)
+    agg = f"/cube/{CUBE}/aggregate?drilldown=benefit_type:benefit_type&aggregates=amount"
+    for fast in (True, False):
+        app = create_app(settings, model, engine, fast_path=fast)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            cells = client.get(agg).json()["cells"]
+            assert {c["benefit_type.benefit_type"] for c in cells} == {"housing", "child"}
+            csv = client.get(agg + "&format=csv").text
+            assert "gmi" not in csv and "housing" in csv
+            assert client.get(f"/cube/{CUBE}/facts").status_code == 403
+            members = client.get(f"/cube/{CUBE}/members/benefit_type").json()["data"]
+            assert "gmi" not in {m.get("benefit_type.benefit_type") for m in members}
+            report = {"queries": {"a": {"query": "aggregate", "drilldown": ["benefit_type:benefit_type"]}}}
+            got = client.post(f"/cube/{CUBE}/report", json=report).json()["a"]["cells"]
+            assert {c["benefit_type.benefit_type"] for c in got} == {"housing", "child"}
+    monkeypatch.setattr(deps, "principal_of", lambda scope: who("visitor"))
+    with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as client:
+        assert client.get("/cubes").json() == []
+        assert client.get(agg).status_code == 404
+        assert client.get(f"/cube/{CUBE}/model").status_code == 404
+
+
+def test_bad_roles_are_located_errors(tmp_path: Path) -> None:
+    root = tmp_path / "model"
+    shutil.copytree(MINI, root)
+    (root / "roles").mkdir()
+    (root / "roles" / "bad.yaml").write_text(
+        textwrap.dedent(
+            """\
+            role: bad
+            cubes:
+              - cube: benefitz
+              - cube: benefits
+                measures: [amountt]
+                hidden_dimensions: [gendr]
+                members:
+                  - {cut: "benefit_type:assist,gmx"}
+                  - {cut: "time:2024", rollup: hidden}
+                rows: "territory:{bad claim}"
+            """
+        )
+    )
+    with pytest.raises(ModelError) as info:
+        read_model(root)
+    text = info.value.rendered
+    for code, where in [("E120", ":3:"), ("E121", ":5:"), ("E122", ":6:"), ("E123", ":8:"), ("E124", ":10:")]:
+        assert code in text and f"bad.yaml{where}" in text, (code, text)
+    assert "did you mean 'benefits'" in text and "did you mean 'amount'" in text
+    assert "rollup 'hidden' applies to members, not to periods" in text
