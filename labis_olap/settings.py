@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     fact_key_secret: SecretStr | None = None
     """Key of the keyed hash that makes `__fact_key__` row ids. Unset: a random key per process,
     so ids stay stable while the server runs but change on restart."""
+    audit: bool = True
+    """Record every request of the server in the audit log (JSON lines; `labis audit` reads it)."""
+    audit_file: Path | None = None
+    """The audit log (default: `audit.jsonl` in the data directory)."""
+    audit_max_bytes: int = Field(default=50 * 2**20, ge=2**16)
+    """Size at which the audit log is rotated."""
+    audit_backups: int = Field(default=10, ge=1, le=1000)
+    """Rotated audit files kept (`audit.jsonl.1` … `.N`)."""
+
+    @property
+    def audit_path(self) -> Path:
+        return self.audit_file or self.data_dir / "audit.jsonl"
 
     @field_validator("cache_dir", mode="before")
     @classmethod

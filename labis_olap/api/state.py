@@ -13,6 +13,7 @@ from ..engine.base import Engine
 from ..model.definition import Model
 from ..model.version import model_version
 from ..service import CubeService, ServiceLimits
+from ..service.audit import AuditLog
 from ..settings import Settings
 
 
@@ -60,8 +61,13 @@ class AppState:
                         cache_bytes=self.settings.cache_bytes,
                         model_version=lambda: model_version(model),
                         fact_key_secret=self._fact_key_secret(),
+                        audit=self._audit_log(),
                     )
         return self._service
+
+    def _audit_log(self) -> AuditLog | None:
+        s = self.settings
+        return AuditLog(s.audit_path, s.audit_max_bytes, s.audit_backups) if s.audit else None
 
     def _fact_key_secret(self) -> str | None:
         secret = self.settings.fact_key_secret
@@ -78,4 +84,6 @@ class AppState:
             self._engine = None
         if self._service is not None:
             self._service.close()
+            if self._service.audit is not None:
+                self._service.audit.close()
             self._service = None

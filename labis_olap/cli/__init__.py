@@ -342,6 +342,58 @@ def import_cubes_cmd(
             out.print(f"  load the facts: {escape(command)}", highlight=False, soft_wrap=True)
 
 
+@app.command("audit")
+@friendly
+def audit_cmd(
+    data_dir: DataDir = None,
+    last: Annotated[int, typer.Option(help="Show the last N records")] = 50,
+    principal: Annotated[str | None, typer.Option(help="Only this principal's requests")] = None,
+    cube: Annotated[str | None, typer.Option(help="Only requests of this cube")] = None,
+    refused: Annotated[bool, typer.Option(help="Only refused requests (status 4xx)")] = False,
+) -> None:
+    """Show the server's audit log: who asked what, when, and what came back (never cut values)."""
+    from collections import deque
+
+    from ..service.audit import read
+
+    settings = settings_for(data_dir=data_dir)
+    path = settings.audit_path
+    if not path.exists():
+        raise UserError(f"no audit log at {path}", hint="the server writes it while it serves (LABIS_AUDIT)")
+    records = deque(
+        (
+            r
+            for r in read(path)
+            if (principal is None or r.get("principal") == principal)
+            and (cube is None or r.get("cube") == cube)
+            and (not refused or r.get("status", 200) >= 400)
+        ),
+        maxlen=last,
+    )
+    table = Table(show_lines=False)
+    for col in ("time", "principal", "roles", "op", "cube", "asked", "status", "rows", "source", "ms"):
+        table.add_column(col, justify="right" if col in ("status", "rows", "ms") else "left")
+    for r in records:
+        asked = " ".join(
+            [*r.get("measures", []), *(f"by {d}" for d in r.get("drilldown", [])),
+             *(f"cut {d}" for d in r.get("cut_dimensions", []))]
+        )  # fmt: skip
+        table.add_row(
+            escape(str(r.get("time", ""))),
+            escape(str(r.get("principal", ""))),
+            escape(",".join(r.get("roles", []))),
+            escape(str(r.get("op", ""))),
+            escape(str(r.get("cube", ""))),
+            escape(asked),
+            str(r.get("status", "")) + (f" {r['error']}" if r.get("error") else ""),
+            str(r.get("rows", "")),
+            escape(f"{r.get('source', '')} {r.get('cache', '')}".strip()),
+            str(r.get("ms", "")),
+        )
+    out.print(table)
+    out.print(f"{len(records)} record(s) from {path}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from ..engine.base import Engine
-from ..errors import NotFoundError
+from ..errors import NotFoundError, UserError
 from ..model.cuts import Cut
 from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
@@ -34,6 +35,8 @@ from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
 from ..query.limits import QueryLimits
 from ..query.resolve import ResolvedDrilldown
 from ..query.results import FactsResult, MembersResult
+from . import audit
+from .audit import AuditLog
 from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, caption
 from .paging import paging
 from .policy import (
@@ -52,6 +55,7 @@ from .policy import (
 )
 from .principal import Principal
 
+T = TypeVar("T")
 VIEWS = 256
 """Principals' views of the model kept (by roles and claims)."""
 
@@ -91,8 +95,11 @@ class CubeService:
         model_version: str | Callable[[], str] = "",
         fact_key_secret: str | None = None,
         use_rollups: bool = True,
+        audit: AuditLog | None = None,
     ) -> None:
         self.model = model
+        self.audit = audit
+        """Where every answered or refused request is recorded (None: not recorded)."""
         self.engine = engine
         self.limits = limits or ServiceLimits()
         self.executor = AggregateExecutor(model, engine, use_rollups=use_rollups, limits=self.limits.query)
@@ -142,7 +149,10 @@ class CubeService:
         describing the cube; queries run on the whole cube's layout (its physical names)."""
         access, model = self._seen(principal)
         if cube not in model.cubes:
-            raise NotFoundError(f"no cube '{cube}'", hint=did_you_mean(cube, model.cubes))
+            error = NotFoundError(f"no cube '{cube}'", hint=did_you_mean(cube, model.cubes))
+            if self.audit is not None:  # a hidden or unknown cube asked for: worth a record
+                self._record("cube", principal, FactsQuery(cube), time.perf_counter(), error=error)
+            raise error
         if access.cubes is None:
             return self.executor.layout(cube)
         return CubeLayout(model, model.cubes[cube], self.engine.database)
@@ -163,7 +173,7 @@ class CubeService:
             as_of,
         )
 
-    def cached_aggregate(self, query: CubeQuery, principal: Principal) -> CellSet | None:
+    def _cached_aggregate(self, query: CubeQuery, principal: Principal) -> CellSet | None:
         """A cached answer found without blocking (a front end on an event loop answers it there),
         or None: not cached, or finding out would block (the cache is off, or the engine is
         shared with other writers, whose data version is an engine query)."""
@@ -175,8 +185,7 @@ class CubeService:
         hit = self.cache.get(self._key(query, as_of, principal))
         return _as_hit(hit) if hit is not None else None
 
-    def aggregate(self, query: CubeQuery, principal: Principal) -> CellSet:
-        """Cells, grand total and subtotals of the query as the principal may see them."""
+    def _aggregate_query(self, query: CubeQuery, principal: Principal) -> CellSet:
         layout = self.layout(query.cube, principal)
         query = self._checked(query)
         as_of = as_of_date(self.model, layout.cube, query.as_of)
@@ -251,7 +260,7 @@ class CubeService:
         return MeasureInfo(m.name, caption(m.label, m.name), m.function, m.unit, m.decimals)
 
     # --- members, facts, cells ------------------------------------------------------------------
-    def members(self, query: MembersQuery, principal: Principal) -> MembersResult:
+    def _members(self, query: MembersQuery, principal: Principal) -> MembersResult:
         self.layout(query.cube, principal)
         layout = self.executor.layout(query.cube)
         query = restrict_members(layout.cube, self._access(query.cube, principal), query)
@@ -275,7 +284,7 @@ class CubeService:
             raise too_many_cells(limit, "members")
         return result
 
-    def facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
+    def _facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
         self.layout(query.cube, principal)
         layout = self.executor.layout(query.cube)
         query = restrict_facts(layout.cube, self._access(query.cube, principal), query)
@@ -296,7 +305,7 @@ class CubeService:
             raise too_many_cells(limit, "facts")
         return result
 
-    def fact(self, cube: str, key: str, principal: Principal) -> dict[str, Any] | None:
+    def _fact(self, cube: str, key: str, principal: Principal) -> dict[str, Any] | None:
         self.layout(cube, principal)
         layout = self.executor.layout(cube)
         access = self._access(cube, principal)
@@ -313,7 +322,7 @@ class CubeService:
         hidden = hidden_columns(layout.cube, access)
         return {k: v for k, v in found.items() if k not in hidden}
 
-    def cell(self, cube: str, cuts: tuple[Cut, ...], lang: str, principal: Principal) -> list[CutDetail]:
+    def _cell(self, cube: str, cuts: tuple[Cut, ...], lang: str, principal: Principal) -> list[CutDetail]:
         """The cuts of a cell, resolved, with the labels of the members on their paths."""
         self.layout(cube, principal)
         layout = self.executor.layout(cube)
@@ -324,8 +333,89 @@ class CubeService:
             for rc in resolved
         ]
 
+    # --- the door: every call recorded in the audit log ---------------------------------------------
+    def aggregate(self, query: CubeQuery, principal: Principal) -> CellSet:
+        """Cells, grand total and subtotals of the query as the principal may see them."""
+        return self._audited("aggregate", principal, query, lambda: self._aggregate_query(query, principal))
+
+    def cached_aggregate(self, query: CubeQuery, principal: Principal) -> CellSet | None:
+        """A cached answer found without blocking (a front end on an event loop answers it there),
+        or None: not cached, or finding out would block (the cache is off, or the engine is
+        shared with other writers, whose data version is an engine query)."""
+        if self.audit is None:
+            return self._cached_aggregate(query, principal)
+        start = time.perf_counter()
+        try:
+            found = self._cached_aggregate(query, principal)
+        except UserError as exc:
+            self._record("aggregate", principal, query, start, error=exc)
+            raise
+        if found is not None:
+            self._record("aggregate", principal, query, start, answer=found)
+        return found
+
+    def members(self, query: MembersQuery, principal: Principal) -> MembersResult:
+        return self._audited("members", principal, query, lambda: self._members(query, principal))
+
+    def facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
+        return self._audited("facts", principal, query, lambda: self._facts(query, principal))
+
+    def fact(self, cube: str, key: str, principal: Principal) -> dict[str, Any] | None:
+        return self._audited("fact", principal, FactsQuery(cube), lambda: self._fact(cube, key, principal))
+
+    def cell(self, cube: str, cuts: tuple[Cut, ...], lang: str, principal: Principal) -> list[CutDetail]:
+        """The cuts of a cell, resolved, with the labels of the members on their paths."""
+        run = lambda: self._cell(cube, cuts, lang, principal)  # noqa: E731
+        return self._audited("cell", principal, FactsQuery(cube, cuts), run)
+
+    def _audited(self, op: str, principal: Principal, query: Any, run: Callable[[], T]) -> T:
+        if self.audit is None:
+            return run()
+        start = time.perf_counter()
+        try:
+            answer = run()
+        except UserError as exc:
+            self._record(op, principal, query, start, error=exc)
+            raise
+        self._record(op, principal, query, start, answer=answer)
+        return answer
+
+    def _record(
+        self,
+        op: str,
+        principal: Principal,
+        query: Any,
+        start: float,
+        *,
+        answer: Any = None,
+        error: UserError | None = None,
+    ) -> None:
+        assert self.audit is not None
+        event: dict[str, Any] = {**audit.who(principal), "op": op, **audit.describe(query)}
+        if error is not None:
+            event |= {"status": error.status, "error": error.error_type}
+        else:
+            event |= {"status": 200, "rows": _rows(answer)}
+            if isinstance(answer, CellSet):
+                event |= {"source": answer.explain.source, "cache": answer.explain.cache}
+        event["ms"] = round((time.perf_counter() - start) * 1000, 3)
+        self.audit.record(event)
+
     def close(self) -> None:
         self.cache.clear()
+
+
+def _rows(answer: Any) -> int:
+    """How many rows an answer carried (cells, members, facts; a summary or a fact is one)."""
+    if isinstance(answer, CellSet):
+        return answer.cells.num_rows if answer.has_cells else 1
+    if isinstance(answer, MembersResult):
+        return answer.data.num_rows
+    if isinstance(answer, FactsResult):
+        return answer.rows.num_rows
+    if isinstance(answer, list):
+        return len(answer)
+    return 0 if answer is None else 1
 
 
 def _as_hit(found: CellSet) -> CellSet:
