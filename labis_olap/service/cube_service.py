@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,6 +95,11 @@ class CubeService:
     @property
     def _timeout(self) -> float:
         return self.limits.seconds if self.limits.seconds is not None else 30.0
+
+    def set_unhealthy(self, tables: Iterable[str]) -> None:
+        """Tables the storage checks found broken (engine/health.py): never read from now on."""
+        self.executor.set_unhealthy(frozenset(tables))
+        self.cache.clear()
 
     # --- discovery ------------------------------------------------------------------------------
     def visible_model(self, principal: Principal) -> Model:
@@ -198,6 +203,7 @@ class CubeService:
 
     def facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
         layout = self.layout(query.cube, principal)
+        self.executor.check_facts(layout)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = facts_q.facts(
             layout,
@@ -217,6 +223,7 @@ class CubeService:
 
     def fact(self, cube: str, key: str, principal: Principal) -> dict[str, Any] | None:
         layout = self.layout(cube, principal)
+        self.executor.check_facts(layout)
         return facts_q.fact(layout, self.engine, key, timeout=self._timeout, secret=self.fact_key_secret)
 
     def cell(self, cube: str, cuts: tuple[Cut, ...], lang: str, principal: Principal) -> list[CutDetail]:
