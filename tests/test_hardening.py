@@ -206,7 +206,7 @@ def test_hand_off_proves_the_real_server_and_the_data_dir_is_private(tmp_path: P
     env = _env(data)
     demo = _labis("demo", "--rows", "1000", "--no-query", env=env)
     assert demo.returncode == 0, demo.stderr
-    server, base = start_server(env)
+    server, _ = start_server(env)
     try:
         loaded = _labis("load", "nva_burvis", str(SAMPLE), env=env)
         assert loaded.returncode == 0, loaded.stdout + loaded.stderr

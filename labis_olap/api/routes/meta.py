@@ -68,12 +68,23 @@ def cube_model(layout: LayoutDep, lang: Lang = "lv", prettyprint: PrettyPrint = 
 
 @router.get("/health", response_model=Health)
 def health(state: StateDep, prettyprint: PrettyPrint = False) -> Response:
-    """200 when the model is loaded and the engine answers; 503 otherwise."""
+    """200 when the model is loaded, the engine answers and the storage checks at start found
+    nothing broken; 503 otherwise. Degraded storage is a 503 with `status: degraded` and the
+    `problems` (table, problem): answers stay right (a broken rollup is not read), but a load
+    balancer should see that this server's data needs repair."""
     try:
         state.engine.query("SELECT 1 AS ok")
     except Exception as exc:
         raise Unavailable("the engine does not answer") from exc
-    return json_response(
-        {"status": "ok", "cubes": len(state.model.cubes), "database": state.engine.database},
-        prettyprint=prettyprint,
-    )
+    body = {"status": "ok", "cubes": len(state.model.cubes), "database": state.engine.database}
+    if state.problems:
+        tables = sorted({p.table for p in state.problems})
+        body |= {
+            "status": "degraded",
+            "problems": [p.json() for p in state.problems],
+            "error": "degraded",
+            "message": f"{len(tables)} table(s) found broken at start: {', '.join(tables)}",
+            "hint": "queries avoid broken rollups; run `labis check`, then rebuild or restore",
+        }
+        return json_response(body, status=503, prettyprint=prettyprint)
+    return json_response(body, prettyprint=prettyprint)
