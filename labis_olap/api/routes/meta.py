@@ -68,10 +68,11 @@ def cube_model(layout: LayoutDep, lang: Lang = "lv", prettyprint: PrettyPrint = 
 
 @router.get("/health", response_model=Health)
 def health(state: StateDep, prettyprint: PrettyPrint = False) -> Response:
-    """200 when the model is loaded, the engine answers and the storage checks at start found
-    nothing broken; 503 otherwise. Degraded storage is a 503 with `status: degraded` and the
-    `problems` (table, problem): answers stay right (a broken rollup is not read), but a load
-    balancer should see that this server's data needs repair."""
+    """200 when the model is loaded and the engine answers; 503 otherwise."""
+    # (The docstring is the OpenAPI description, kept as committed.) Storage the checks at
+    # start found broken is a 503 too, `status: degraded` with the `problems` (table, problem):
+    # answers stay right (a broken rollup is not read), but a load balancer should see that this
+    # server's data needs repair (docs/security.md).
     try:
         state.engine.query("SELECT 1 AS ok")
     except Exception as exc:
