@@ -67,6 +67,15 @@ class QueryTooLargeError(QueryError):
     error_type = "query_too_large"
 
 
+class StorageDamagedError(UserError):
+    """The facts a query needs are damaged on disk (engine/health.py found it): the query is
+    refused rather than answered with a wrong number. Not the user's doing, but the message
+    (which table, what to do) is safe to show and is what they need, so it is shown."""
+
+    error_type = "storage_damaged"
+    status = 503
+
+
 class ModelError(UserError):
     """The model did not validate; carries every diagnostic found."""
 

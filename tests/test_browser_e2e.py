@@ -101,14 +101,36 @@ def chromium(server: str) -> Iterator[Any]:
 
 @pytest.fixture
 def page(chromium: Any, server: str) -> Iterator[Any]:
-    """A tab whose script errors fail the test (a page must never show a stack trace or die)."""
+    """A tab whose script errors fail the test (a page must never show a stack trace or die), and
+    so does any Content-Security-Policy violation (the pages are served under a strict CSP)."""
     tab = chromium.new_page()
     errors: list[str] = []
+    violations: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    # Reported to the page too, whatever the console says.
+    tab.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'Content Security Policy violation: ' + e.violatedDirective + ' ' + e.blockedURI))"
+    )
     tab.base = server
     yield tab
     tab.close()
     assert not errors, errors
+    assert not violations, violations
+
+
+def wait_until(page: Any, expression: str, timeout: float = 15.0) -> None:
+    """Poll a page expression until it is true. Not `page.wait_for_function`: that compiles its
+    predicate in the page (`new Function`), which the pages' CSP (no 'unsafe-eval') refuses;
+    `page.evaluate` runs through the DevTools protocol, outside the page's policy."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +154,7 @@ def rerender(page: Any, action: Any) -> None:
     """Do something that changes the view and wait until the new view is drawn."""
     before = int(page.evaluate("document.body.dataset.ready || 0"))
     action()
-    page.wait_for_function(f"Number(document.body.dataset.ready) > {before}")
+    wait_until(page, f"Number(document.body.dataset.ready) > {before}")
 
 
 def shot(page: Any, name: str) -> None:
@@ -414,12 +436,26 @@ def test_api_errors_and_slow_queries_show_a_message(page: Any) -> None:
     held: list[Any] = []
     page.route("**/aggregate?*", lambda route: held.append(route))
     page.goto(page.base + "/browser?cube=unemployment&lang=en")
-    page.wait_for_function("document.getElementById('status').textContent.includes('still running')")
+    wait_until(page, "document.getElementById('status').textContent.includes('still running')")
     for route in held:
         route.continue_()
     page.unroute("**/aggregate?*")
     page.wait_for_selector("body[data-ready]")
     assert page.locator("#status").inner_text() == "" and page.locator("#pivot-table").is_visible()
+
+
+def test_pages_carry_a_strict_csp_that_they_run_under(page: Any, api: httpx.Client) -> None:
+    """Every page is served with the CSP and runs under it (the fixture fails on a violation)."""
+    for path in ("/browser?cube=unemployment&lang=en", "/browser/indicators", "/browser/indicators/nope"):
+        response = api.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+    assert api.get("/cubes").headers["x-content-type-options"] == "nosniff"
+    open_view(page, "/browser?cube=unemployment&lang=en")
+    assert page.locator("#pivot-table").is_visible()
 
 
 # --- indicator pages ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ..model.definition import Model
 from ..settings import Settings
 from . import errors, web
 from .fastpath import AggregateFastPath, spec_of
+from .headers import SecurityHeaders
 from .routes import admin, aggregate, facts, indicators, members, meta, report
 from .schemas import ErrorResponse
 from .state import AppState
@@ -71,6 +72,10 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        # Swagger UI and ReDoc load their scripts from a CDN at run time: off. The document is
+        # /openapi.json (and api/openapi.json in the repository).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.labis = state
     errors.install(app)
@@ -84,6 +89,7 @@ def create_app(
             if isinstance(r, APIRoute) and r.endpoint is aggregate.aggregate
         )
         app.add_middleware(AggregateFastPath, spec=spec_of(route))
+    app.add_middleware(SecurityHeaders)  # last added, outermost: the fast path's answers too
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -79,7 +79,7 @@ def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code
     if status == 404 and exc.detail in (None, "Not Found"):
         message = f"no such route: {request.method} {request.url.path}"
-        hint = "see /openapi.json or /docs for the routes"
+        hint = "see /openapi.json for the routes"
     elif status == 405:
         message = f"method {request.method} is not allowed on {request.url.path}"
         hint = None

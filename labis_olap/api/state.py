@@ -6,8 +6,9 @@ so that `create_app(settings)` alone opens nothing: the OpenAPI document is gene
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine.base import Engine
 from ..model.definition import Model
@@ -15,6 +16,11 @@ from ..model.version import model_version
 from ..service import CubeService, ServiceLimits
 from ..service.audit import AuditLog
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..engine.health import Problem
+
+log = logging.getLogger("labis.api")
 
 
 class AppState:
@@ -25,6 +31,8 @@ class AppState:
         self.owns_engine = engine is None
         self._service: CubeService | None = None
         self._lock = threading.Lock()
+        self.problems: list[Problem] = []
+        """What the storage checks found at start (engine/health.py); [] when healthy."""
         self.limits = ServiceLimits(settings.max_pagesize, settings.query_timeout, settings.query_max_memory)
 
     @property
@@ -74,8 +82,17 @@ class AppState:
         return secret.get_secret_value() if secret is not None else None
 
     def start(self) -> None:
-        """Load the model and open the engine now, so that a broken set-up fails at startup."""
+        """Load the model and open the engine now, so that a broken set-up fails at startup; then
+        check the storage (engine/health.py): what is broken is logged, reported by /health
+        and never read (a broken rollup's queries are answered from the facts)."""
         _ = self.service.model_version
+        from ..engine.health import check_storage
+
+        self.problems = check_storage(self.engine, self.model)
+        for p in self.problems:
+            log.error("storage check: %s: %s", p.table, p.problem)
+        if self.problems:
+            self.service.set_unhealthy(p.table for p in self.problems)
 
     def close(self) -> None:
         if self.owns_engine and self._engine is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -221,21 +222,68 @@ def serve(
     settings = settings_for(model, data_dir)
     if threads is not None:
         settings = settings.model_copy(update={"threads": threads})
+    from ..engine import holder
+
+    holder.keep_private()  # the data directory's files: the owner's only
     application = create_app(settings)
     out.print(f"LabIS API on http://{host}:{port} (model {settings.model_dir}, {settings.threads} threads)")
     if settings.clickhouse_url is not None:
         uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
         return
-    from ..engine import holder
-
     # The embedded directory is this process's alone: say so in it, so that `labis load` can
     # hand batches over and other commands can say what holds it.
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    # uvicorn stops gracefully on SIGTERM and SIGINT, then raises the signal again with the
+    # handler it found: SIGTERM's default would end the process before `finally` withdraws the
+    # announcement. Both become an exception, so it is always removed.
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     holder.announce(settings.data_dir, f"http://{local}:{port}")
     try:
         uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
+    except _Stopped as stopped:
+        raise typer.Exit(128 + stopped.signum) from None
     finally:
         holder.withdraw(settings.data_dir)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise _Stopped(signum)
+
+
+@app.command()
+@friendly
+def check(model: ModelDir = None, data_dir: DataDir = None) -> None:
+    """Check the storage: damaged or detached parts, and every rollup against its facts (what
+    `labis serve` checks at start). Exit 1 on any problem."""
+    from ..engine.health import check_storage
+
+    settings = settings_for(model, data_dir)
+    m = model_of(settings)
+    problems = check_storage(engine_of(settings), m)
+    for p in problems:
+        err.print(
+            f"[red]problem:[/red] {escape(p.table)}: {escape(p.problem)}", highlight=False, soft_wrap=True
+        )
+    if problems:
+        err.print(
+            "  hint: a broken rollup is not read by `labis serve` (its queries are answered from the "
+            "facts); rebuild it with the next `labis load`, or restore the data directory",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    tables = sum(1 + len(c.rollups) for c in m.cubes.values())
+    out.print(
+        f"[green]ok[/green] {tables} tables checked: no damaged part, every rollup adds up to its facts"
+    )
 
 
 def openapi_document() -> str:

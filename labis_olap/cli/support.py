@@ -90,6 +90,8 @@ def model_of(settings: Settings) -> Model:
 
 def engine_of(settings: Settings) -> Engine:
     """The engine the settings name (a ClickHouse URL, else embedded chDB in the data folder)."""
+    from ..engine.holder import keep_private
     from ..engine.open import open_engine
 
+    keep_private()  # what the engine writes in the data directory is its owner's only
     return open_engine(settings)

@@ -42,6 +42,10 @@ class EmbeddedEngine:
         self.writes = 0
         """Statements run that may have changed data (the result cache's data version)."""
         Path(self.path).mkdir(parents=True, exist_ok=True)
+        # The facts and `persons` are personal data: the directory is its owner's only, whatever
+        # the umask was when it was made (its files are 0600 under the commands' umask, 0o077).
+        with contextlib.suppress(PermissionError):  # another user's: chDB says what it can't open
+            Path(self.path).chmod(0o700)
         conn = self._conn()
         conn.query(create_database(database))
         # The first Arrow result of a process costs ~0.3 s once; pay it here, not in a query's time.

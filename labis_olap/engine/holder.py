@@ -4,10 +4,18 @@ chDB lets one process open a directory; a second one only learns that it is lock
 writes `serve.json` (pid, URL) and `admin.token` (a fresh random token, readable by its owner
 only) when it starts, so that other commands can say what holds the directory and `labis load`
 can hand its batches to the server (labis_olap/loaders/handoff.py).
+
+The announcement is removed when the server stops (SIGTERM and SIGINT included: `labis serve`
+turns both into a normal exit). One left behind by a killed server names a dead pid and is
+ignored; and before `labis load` sends anything it asks the announced URL to prove it knows the
+token (`proof`: an HMAC of a fresh nonce, the token itself never travels), so a process that
+took the old port over gets nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -33,8 +41,27 @@ def announce(data_dir: Path, url: str) -> str:
     fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(token)
-    (data_dir / SERVE_FILE).write_text(json.dumps({"pid": os.getpid(), "url": url}))
+    serve_path = data_dir / SERVE_FILE
+    serve_path.unlink(missing_ok=True)
+    fd = os.open(serve_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps({"pid": os.getpid(), "url": url}))
     return token
+
+
+def proof(token: str, nonce: str) -> str:
+    """The answer to a hand-off's challenge: HMAC-SHA256 of the nonce under the admin token."""
+    return hmac.new(token.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+
+
+PRIVATE_UMASK = 0o077
+"""What a data directory's files are created with: readable by their owner only (the facts and
+`persons` hold personal data)."""
+
+
+def keep_private() -> None:
+    """Every file and folder this process creates from now on is its owner's only."""
+    os.umask(PRIVATE_UMASK)
 
 
 def withdraw(data_dir: Path) -> None:

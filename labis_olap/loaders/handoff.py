@@ -7,12 +7,19 @@ its pid, URL and a fresh admin token readable by its owner only) and takes batch
 the token and prints the report the server sends back; the load runs in the server through
 the same pipeline as a direct one (same batch id, checks, lineage) while queries keep answering.
 The token file is the authentication: whoever can read it could also have opened the directory.
+
+Before the token or a byte of data is sent, the announced server must prove it is the one that
+wrote the announcement: its pid must be alive, and it must answer a fresh random nonce with
+the HMAC of it under the token (`POST /admin/challenge`). A stale `serve.json` whose port some
+other process now listens on is refused, and nothing is sent to it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..engine.holder import TOKEN_FILE, RunningServer, running_server
+from ..engine.holder import TOKEN_FILE, RunningServer, proof, running_server
 from ..errors import UserError
 from .run import LoadReport
 
@@ -36,7 +43,40 @@ def _server(data_dir: Path) -> tuple[RunningServer, str]:
             f"cannot read the server's admin token {data_dir / TOKEN_FILE}: {exc.strerror}",
             hint="run this command as the user who runs `labis serve`",
         ) from None
+    _verify(server, token)
     return server, token
+
+
+CHALLENGE_TIMEOUT = 30.0
+
+
+def _verify(server: RunningServer, token: str) -> None:
+    """Refuse (having sent neither the token nor any data) unless the server at the announced
+    URL answers a fresh nonce with its HMAC under the token."""
+    nonce = secrets.token_hex(32)
+    url = f"{server.url}/admin/challenge?{urllib.parse.urlencode({'nonce': nonce})}"
+    request = urllib.request.Request(url, data=b"", method="POST")
+    refused = UserError(
+        f"the server at {server.url} did not prove it is the `labis serve` (pid {server.pid}) that "
+        "announced itself in the data directory: nothing was sent to it",
+        hint="another process may have taken the port of a server that stopped; stop it, or remove "
+        "serve.json and admin.token if no `labis serve` holds the directory",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=CHALLENGE_TIMEOUT) as response:
+            answer = json.loads(response.read(4096))
+    except urllib.error.HTTPError:
+        raise refused from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise UserError(
+            f"cannot reach `labis serve` at {server.url} (pid {server.pid}): {exc}",
+            hint="is it still starting? try again, or stop it and load directly",
+        ) from None
+    except ValueError:
+        raise refused from None
+    given = answer.get("proof") if isinstance(answer, dict) else None
+    if not isinstance(given, str) or not hmac.compare_digest(given.encode(), proof(token, nonce).encode()):
+        raise refused
 
 
 def hand_off_unload(data_dir: Path, batch: str, timeout: float = 24 * 3600) -> dict[str, Any]:

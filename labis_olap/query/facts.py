@@ -136,8 +136,9 @@ def fact(
     cuts: tuple[Cut, ...] = (),
 ) -> dict[str, Any] | None:
     """The fact whose `__fact_key__` is `key` and that lies in the cell `cuts`, or None."""
+    # ASCII digits only: str.isdigit() also takes '①' and '²', which int() refuses.
     text = key.strip()
-    if not text.isdigit() or int(text) >= 2**64:
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**64:
         return None
     params = Params()
     hashed = _key_sql(layout, params, secret)

@@ -223,10 +223,15 @@ def _estimate(layout: CubeLayout, shape: StoredShape) -> int:
     return size * periods[shape.time_grain]
 
 
-def choose_stored(layout: CubeLayout, needs: Needs, use_rollups: bool = True) -> StoredShape:
-    """The smallest rollup that answers the needs exactly, else the facts."""
+def choose_stored(
+    layout: CubeLayout, needs: Needs, use_rollups: bool = True, exclude: frozenset[str] = frozenset()
+) -> StoredShape:
+    """The smallest rollup that answers the needs exactly, else the facts. Rollups whose table
+    is in `exclude` (found broken by the storage checks, engine/health.py) are never chosen."""
     if use_rollups:
-        shapes = (rollup_shape(layout, r) for r in layout.cube.rollups)
+        shapes = (
+            rollup_shape(layout, r) for r in layout.cube.rollups if layout.rollup_table(r) not in exclude
+        )
         candidates = [s for s in shapes if answers(layout, s, needs)]
         if candidates:
             return min(candidates, key=lambda s: (estimated_rows(layout, s), len(s.measures), s.name))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -121,6 +121,11 @@ class CubeService:
     @property
     def _timeout(self) -> float:
         return self.limits.seconds if self.limits.seconds is not None else 30.0
+
+    def set_unhealthy(self, tables: Iterable[str]) -> None:
+        """Tables the storage checks found broken (engine/health.py): never read from now on."""
+        self.executor.set_unhealthy(frozenset(tables))
+        self.cache.clear()
 
     # --- the policy -----------------------------------------------------------------------------
     def _seen(self, principal: Principal) -> tuple[Access, Model]:
@@ -288,6 +293,7 @@ class CubeService:
         self.layout(query.cube, principal)
         layout = self.executor.layout(query.cube)
         query = restrict_facts(layout.cube, self._access(query.cube, principal), query)
+        self.executor.check_facts(layout)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = facts_q.facts(
             layout,
@@ -308,6 +314,7 @@ class CubeService:
     def _fact(self, cube: str, key: str, principal: Principal) -> dict[str, Any] | None:
         self.layout(cube, principal)
         layout = self.executor.layout(cube)
+        self.executor.check_facts(layout)
         access = self._access(cube, principal)
         found = facts_q.fact(
             layout,

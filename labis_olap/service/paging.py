@@ -13,6 +13,10 @@ from ..errors import QueryError
 
 MAX_PAGE = 2**40
 """The highest page number taken (an offset past the engine's 64-bit range would wrap)."""
+MAX_OFFSET = 2**62
+"""The most rows a page may start or end past: the engine's offsets are 64-bit, so a page and
+page size whose product passes this are refused (with the server's page-size limit, 10^6 at
+most, page 2**40 stays below it: a page past the last one is an empty page, never a wrap)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ def paging(page: int | None, pagesize: int | None, limit: int | None) -> Paging:
         raise QueryError(
             f"pagesize {pagesize} is over the server's limit of {limit}", hint=f"use pagesize<={limit}"
         )
+    if pagesize is not None and ((page or 0) + 1) * pagesize > MAX_OFFSET:
+        raise QueryError(f"page × pagesize must be below {MAX_OFFSET}")
     if pagesize is None:
         if page and limit is not None:
             return Paging(page, limit, limit)

@@ -42,6 +42,15 @@ class AdminOff(UserError):
     status = 403
 
 
+@router.post("/admin/challenge")
+def challenge(request: Request, nonce: Annotated[str, Query(min_length=32, max_length=128)]) -> Any:
+    """Prove to `labis load` that this is the server that wrote the announcement: the HMAC of
+    its fresh nonce under the admin token (the token is neither asked for nor sent)."""
+    state: AppState = request.app.state.labis
+    token = _own_token(state.settings.data_dir)
+    return json_response({"proof": holder.proof(token, nonce)})
+
+
 @router.post("/admin/load/{source}")
 async def load(
     request: Request,
@@ -83,11 +92,15 @@ def unload(
     return json_response({k: row[k] for k in keep} | {"rollups": len(state.model.cubes[row["cube"]].rollups)})
 
 
-def _authorise(data_dir: FilePath, authorization: str | None) -> None:
+def _own_token(data_dir: FilePath) -> str:
     server = holder.running_server(data_dir)
     if server is None or server.pid != os.getpid():
         raise AdminOff("admin routes are off: this server did not announce itself in its data directory")
-    token = (data_dir / holder.TOKEN_FILE).read_text().strip()
+    return (data_dir / holder.TOKEN_FILE).read_text().strip()
+
+
+def _authorise(data_dir: FilePath, authorization: str | None) -> None:
+    token = _own_token(data_dir)
     given = (authorization or "").removeprefix("Bearer ").strip()
     if not given or not hmac.compare_digest(given.encode(), token.encode()):
         raise Unauthorized(

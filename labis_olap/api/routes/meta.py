@@ -69,11 +69,23 @@ def cube_model(layout: LayoutDep, lang: Lang = "lv", prettyprint: PrettyPrint = 
 @router.get("/health", response_model=Health)
 def health(state: StateDep, prettyprint: PrettyPrint = False) -> Response:
     """200 when the model is loaded and the engine answers; 503 otherwise."""
+    # (The docstring is the OpenAPI description, kept as committed.) Storage the checks at
+    # start found broken is a 503 too, `status: degraded` with the `problems` (table, problem):
+    # answers stay right (a broken rollup is not read), but a load balancer should see that this
+    # server's data needs repair (docs/security.md).
     try:
         state.engine.query("SELECT 1 AS ok")
     except Exception as exc:
         raise Unavailable("the engine does not answer") from exc
-    return json_response(
-        {"status": "ok", "cubes": len(state.model.cubes), "database": state.engine.database},
-        prettyprint=prettyprint,
-    )
+    body = {"status": "ok", "cubes": len(state.model.cubes), "database": state.engine.database}
+    if state.problems:
+        tables = sorted({p.table for p in state.problems})
+        body |= {
+            "status": "degraded",
+            "problems": [p.json() for p in state.problems],
+            "error": "degraded",
+            "message": f"{len(tables)} table(s) found broken at start: {', '.join(tables)}",
+            "hint": "queries avoid broken rollups; run `labis check`, then rebuild or restore",
+        }
+        return json_response(body, status=503, prettyprint=prettyprint)
+    return json_response(body, prettyprint=prettyprint)
