@@ -12,6 +12,7 @@ from typing import Any
 from ..engine.base import Engine
 from ..model.definition import Model
 from ..model.version import model_version
+from ..security import Authenticator
 from ..service import CubeService, ServiceLimits
 from ..settings import Settings
 
@@ -24,6 +25,8 @@ class AppState:
         self.owns_engine = engine is None
         self._service: CubeService | None = None
         self._lock = threading.Lock()
+        self.authenticator = Authenticator(settings)
+        """Who sends each request (api/deps.principal_of asks it)."""
         self.limits = ServiceLimits(settings.max_pagesize, settings.query_timeout, settings.query_max_memory)
 
     @property
@@ -68,8 +71,10 @@ class AppState:
         return secret.get_secret_value() if secret is not None else None
 
     def start(self) -> None:
-        """Load the model and open the engine now, so that a broken set-up fails at startup."""
+        """Load the model and open the engine now, so that a broken set-up fails at startup; fetch
+        the identity provider's keys, so the first request does not wait for them."""
         _ = self.service.model_version
+        self.authenticator.warm_up()
 
     def close(self) -> None:
         if self.owns_engine and self._engine is not None:
