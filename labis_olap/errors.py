@@ -76,6 +76,25 @@ class StorageDamagedError(UserError):
     status = 503
 
 
+class UnauthorizedError(UserError):
+    """The request carries no credentials, or credentials that do not verify (401). Carries the
+    `WWW-Authenticate` challenges the server accepts, so a client knows how to authenticate."""
+
+    error_type = "unauthorized"
+    status = 401
+
+    def __init__(self, message: str, *, hint: str | None = None, challenges: tuple[str, ...] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.challenges = challenges
+
+
+class UnavailableError(UserError):
+    """Something the request needs is down for now (an identity provider's keys, say): 503."""
+
+    error_type = "unavailable"
+    status = 503
+
+
 class ModelError(UserError):
     """The model did not validate; carries every diagnostic found."""
 

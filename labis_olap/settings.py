@@ -7,10 +7,10 @@ that a variable set before the call is the one used.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -68,6 +68,30 @@ class Settings(BaseSettings):
     def audit_path(self) -> Path:
         return self.audit_file or self.data_dir / "audit.jsonl"
 
+    # --- authentication (docs/security.md) -------------------------------------------------
+    # No issuer and no API keys file: open demo mode, every request is the anonymous public role.
+    issuer: str | None = None
+    """The OIDC issuer whose access tokens are accepted (exactly the tokens' `iss`), e.g.
+    https://keycloak.example.lv/realms/labis. Its keys are found through its
+    /.well-known/openid-configuration unless `jwks_url` is set."""
+    audience: str | None = None
+    """The `aud` a token must carry (this server's client id or API identifier); required with
+    an issuer, so that a token the issuer made for another application is refused."""
+    jwks_url: str | None = None
+    """The issuer's JSON Web Key Set, when it is not (or should not be) discovered."""
+    jwt_algorithms: Annotated[list[str], NoDecode] = ["RS256", "ES256"]
+    """Signature algorithms accepted (comma-separated): public-key ones only (RS*, PS*, ES*)."""
+    jwt_leeway: int = Field(default=30, ge=0, le=300)
+    """Seconds of clock difference allowed on `exp`, `nbf` and `iat`."""
+    roles_claim: str = "roles"
+    """The claim holding the roles: a list or a space-separated string; a dotted path reaches
+    into objects (Keycloak: `realm_access.roles`; `scope` takes the token's scopes)."""
+    principal_claims: Annotated[list[str], NoDecode] = ["institution", "municipality"]
+    """Token claims copied into the principal for row-level filters to bind to (comma-separated)."""
+    api_keys_file: Path | None = None
+    """Hashes of the API keys (`labis keys`); unset: `api-keys.json` in data_dir. Its existence
+    turns authentication on."""
+
     @field_validator("cache_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
@@ -79,3 +103,32 @@ class Settings(BaseSettings):
     def _any_text_is_on(cls, value: Any) -> Any:
         """A switch, as `if os.environ.get(...)` read it: any non-empty text is on."""
         return bool(value) if isinstance(value, str) else value
+
+    @field_validator("jwt_algorithms", "principal_claims", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """LABIS_JWT_ALGORITHMS=RS256,ES256: a list from the environment's one string."""
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _public_key_algorithms(cls, value: list[str]) -> list[str]:
+        """Never `none`, never HS*: an HMAC 'verified' with a public key is forgeable by anyone."""
+        bad = [a for a in value if a not in PUBLIC_KEY_ALGORITHMS]
+        if bad or not value:
+            raise ValueError(f"not accepted: {bad or 'none'}; choose from {', '.join(PUBLIC_KEY_ALGORITHMS)}")
+        return value
+
+    @field_validator("issuer", "audience", "jwks_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    def keys_path(self) -> Path:
+        """Where the API keys' hashes are kept."""
+        return self.api_keys_file if self.api_keys_file is not None else self.data_dir / "api-keys.json"
+
+
+PUBLIC_KEY_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")

@@ -40,9 +40,26 @@ ServiceDep = Annotated[CubeService, Depends(get_service)]
 
 
 def principal_of(scope: Scope) -> Principal:
-    """Who sends the request (the fast path asks this too, so both ways agree). No identity
-    provider is configured yet: every request is the anonymous public role."""
-    return ANONYMOUS
+    """Who sends the request, from its credentials (security/authenticate.py): a 401
+    UnauthorizedError without or with bad ones, ANONYMOUS in open demo mode. The aggregate
+    fast path asks this too, so both ways authenticate alike by construction."""
+    auth = scope["app"].state.labis.authenticator
+    if auth.open:
+        return ANONYMOUS
+    authorization, api_key = _credentials(scope)
+    principal: Principal = auth.authenticate(authorization, api_key)
+    return principal
+
+
+def _credentials(scope: Scope) -> tuple[str | None, str | None]:
+    """The `Authorization` and `X-API-Key` headers (the first of each)."""
+    authorization = api_key = None
+    for name, value in scope["headers"]:
+        if name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == b"x-api-key" and api_key is None:
+            api_key = value.decode("latin-1")
+    return authorization, api_key
 
 
 async def get_principal(request: Request) -> Principal:
@@ -50,6 +67,18 @@ async def get_principal(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_page_principal(request: Request) -> Principal:
+    """An HTML page's principal: the request's if it has credentials, else ANONYMOUS (the pages
+    stay reachable and show what the public role sees; their numbers come from the API, which
+    asks for credentials)."""
+    if _credentials(request.scope) == (None, None):
+        return ANONYMOUS
+    return principal_of(request.scope)
+
+
+PagePrincipalDep = Annotated[Principal, Depends(get_page_principal)]
 
 CubeName = Annotated[str, Path(description="Cube name", max_length=200)]
 

@@ -1,6 +1,7 @@
 """One JSON error shape for every failure: `{"error": <type>, "message": …, "hint": …}`.
 
-* UserError and its kinds: their status (404 not found, 400 bad query, …) and type.
+* UserError and its kinds: their status (404 not found, 400 bad query, 401 unauthorized with
+  its `WWW-Authenticate` challenges, …) and type.
 * EngineError (an InternalError, not a UserError): 500 `engine_error` with a generic message;
   the engine's text (which may quote SQL) is logged. Any other InternalError is
   answered as a bug is (below).
@@ -18,7 +19,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import EngineError, UserError
+from ..errors import EngineError, UnauthorizedError, UserError
 from .render import json_response
 
 log = logging.getLogger("labis.api")
@@ -46,7 +47,11 @@ def error_response(status: int, error: str, message: str, hint: str | None = Non
 
 def _user_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UserError)
-    return error_response(exc.status, exc.error_type, exc.message, exc.hint)
+    response = error_response(exc.status, exc.error_type, exc.message, exc.hint)
+    if isinstance(exc, UnauthorizedError):
+        for challenge in exc.challenges:  # one header each: Excel looks for its Basic challenge
+            response.headers.append("WWW-Authenticate", challenge)
+    return response
 
 
 def _engine_error(request: Request, exc: Exception) -> Response:

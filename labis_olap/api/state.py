@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..engine.base import Engine
 from ..model.definition import Model
 from ..model.version import model_version
+from ..security import Authenticator
 from ..service import CubeService, ServiceLimits
 from ..service.audit import AuditLog
 from ..settings import Settings
@@ -33,6 +34,8 @@ class AppState:
         self._lock = threading.Lock()
         self.problems: list[Problem] = []
         """What the storage checks found at start (engine/health.py); [] when healthy."""
+        self.authenticator = Authenticator(settings)
+        """Who sends each request (api/deps.principal_of asks it)."""
         self.limits = ServiceLimits(settings.max_pagesize, settings.query_timeout, settings.query_max_memory)
 
     @property
@@ -83,9 +86,11 @@ class AppState:
 
     def start(self) -> None:
         """Load the model and open the engine now, so that a broken set-up fails at startup; then
-        check the storage (engine/health.py): what is broken is logged, reported by /health
+        fetch the identity provider's keys (so the first request does not wait for them); check
+        the storage (engine/health.py): what is broken is logged, reported by /health
         and never read (a broken rollup's queries are answered from the facts)."""
         _ = self.service.model_version
+        self.authenticator.warm_up()
         from ..engine.health import check_storage
 
         self.problems = check_storage(self.engine, self.model)

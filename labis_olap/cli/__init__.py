@@ -1,4 +1,4 @@
-"""The `labis` command: validate, compile, apply, demo, query, serve, openapi, import-cubes."""
+"""The `labis` command: validate, compile, apply, demo, query, serve, openapi, import-cubes, keys."""
 
 from __future__ import annotations
 
@@ -227,6 +227,7 @@ def serve(
     holder.keep_private()  # the data directory's files: the owner's only
     application = create_app(settings)
     out.print(f"LabIS API on http://{host}:{port} (model {settings.model_dir}, {settings.threads} threads)")
+    err.print(application.state.labis.authenticator.describe(), highlight=False, markup=False, soft_wrap=True)
     if settings.clickhouse_url is not None:
         uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
         return
@@ -450,3 +451,8 @@ def main() -> None:  # pragma: no cover - console entry point
 from .loads import register as _register_loaders  # noqa: E402
 
 _register_loaders(app)
+
+# API keys (`keys create`, `keys list`, `keys revoke`) live in labis_olap/cli/keys.py.
+from .keys import register as _register_keys  # noqa: E402
+
+_register_keys(app)

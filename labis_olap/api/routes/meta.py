@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ... import __version__
-from ...errors import UserError
+from ...errors import UnavailableError
 from ..deps import Lang, LayoutDep, PrettyPrint, PrincipalDep, ServiceDep, SettingsDep, StateDep
 from ..describe import describe_cube, describe_cube_brief
 from ..render import json_response
@@ -18,11 +18,6 @@ CUBES_VERSION = "1.1"
 """The Slicer API version whose routes and shapes we follow (see SLICER_API.md)."""
 
 
-class Unavailable(UserError):
-    error_type = "unavailable"
-    status = 503
-
-
 @router.get("/version", response_model=Version)
 def version(prettyprint: PrettyPrint = False) -> Response:
     """Server and API version."""
@@ -33,8 +28,9 @@ def version(prettyprint: PrettyPrint = False) -> Response:
 
 
 @router.get("/info", response_model=Info)
-def info(settings: SettingsDep, prettyprint: PrettyPrint = False) -> Response:
-    """Server limits and conventions (Slicer's /info)."""
+def info(settings: SettingsDep, state: StateDep, prettyprint: PrettyPrint = False) -> Response:
+    """Server limits and conventions (Slicer's /info); `authentication.type` is `none` in open
+    demo mode, else `bearer` (docs/security.md)."""
     return json_response(
         {
             "json_record_limit": settings.max_pagesize,
@@ -43,7 +39,7 @@ def info(settings: SettingsDep, prettyprint: PrettyPrint = False) -> Response:
             "timezone": settings.timezone,
             "first_weekday": settings.first_weekday,
             "api_version": API_VERSION,
-            "authentication": {"type": "none"},
+            "authentication": {"type": "none" if state.authenticator.open else "bearer"},
         },
         prettyprint=prettyprint,
     )
@@ -76,7 +72,7 @@ def health(state: StateDep, prettyprint: PrettyPrint = False) -> Response:
     try:
         state.engine.query("SELECT 1 AS ok")
     except Exception as exc:
-        raise Unavailable("the engine does not answer") from exc
+        raise UnavailableError("the engine does not answer") from exc
     body = {"status": "ok", "cubes": len(state.model.cubes), "database": state.engine.database}
     if state.problems:
         tables = sorted({p.table for p in state.problems})

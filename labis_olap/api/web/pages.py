@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from ...errors import NotFoundError
 from ...model.definition import Model
 from ...model.schema import IndicatorType
-from ..deps import PrincipalDep, ServiceDep
+from ..deps import PagePrincipalDep, ServiceDep
 from ..describe import text
 from ..indicators import catalogue, detail, sources
 from ..indicators import find as find_indicator
@@ -67,7 +67,7 @@ def page(request: Request, name: str, lang: str, status: int = 200, **context: A
 
 @router.get("/browser")
 def browser_page(
-    request: Request, service: ServiceDep, principal: PrincipalDep, lang: Text = None
+    request: Request, service: ServiceDep, principal: PagePrincipalDep, lang: Text = None
 ) -> Response:
     """The cube browser; its state (cube, measures, axes, drill paths, filters) is read from
     the query string by the page's script."""
@@ -80,7 +80,7 @@ def browser_page(
 def catalogue_page(
     request: Request,
     service: ServiceDep,
-    principal: PrincipalDep,
+    principal: PagePrincipalDep,
     q: Text = None,
     type: Text = None,
     source: Text = None,
@@ -108,7 +108,7 @@ def catalogue_page(
 
 @router.get("/browser/indicators/{code}")
 def indicator_page(
-    request: Request, service: ServiceDep, principal: PrincipalDep, code: str, lang: Text = None
+    request: Request, service: ServiceDep, principal: PagePrincipalDep, code: str, lang: Text = None
 ) -> Response:
     """One indicator: its definition, then a chart and a table by territory and time (fetched
     from /indicator/<code>)."""
