@@ -203,6 +203,14 @@ def test_row_filters_bind_token_claims(service: CubeService, engine: Engine, mod
     # A claim value cannot smuggle in a cut of its own: it is one escaped path element.
     sneaky = ask(service, who("by_category", category="family|territory:R1"), "benefit_type")
     assert sneaky.cells.num_rows == 0
+    # Several values of the claim: the rows of any of them.
+    both = ask(service, who("by_category", category="family"), "benefit_type:category")
+    assert set(amounts(both, "category")) == {"family"}
+    two = Principal("x", frozenset({"by_category"}), (("category", "assist"), ("category", "family")))
+    assert amounts(ask(service, two, "benefit_type:category"), "category") == {
+        "assist": s["housing"] + s["gmi"],
+        "family": s["child"],
+    }
     # Without the claim the cube is not there at all.
     with pytest.raises(NotFoundError, match="no cube 'benefits'"):
         ask(service, who("by_category"))
@@ -314,3 +322,40 @@ def test_bad_roles_are_located_errors(tmp_path: Path) -> None:
         assert code in text and f"bad.yaml{where}" in text, (code, text)
     assert "did you mean 'benefits'" in text and "did you mean 'amount'" in text
     assert "rollup 'hidden' applies to members, not to periods" in text
+
+
+def test_a_tokens_roles_and_claims_reach_the_policy(model: Model, engine: Engine, tmp_path: Path) -> None:
+    """End to end: an access token signed by a real OIDC issuer (oauth2-mock-server) carries the
+    roles and claims the model's roles grant by; the HTTP answer is restricted accordingly."""
+    from oauth2_issuer import MockIssuer
+    from test_auth import AUDIENCE, bearer, need_issuer
+
+    need_issuer()
+    issuer = MockIssuer()
+    try:
+        settings = Settings(
+            model_dir=MINI,
+            data_dir=tmp_path,
+            database=engine.database,
+            issuer=issuer.url,
+            audience=AUDIENCE,
+            api_keys_file=tmp_path / "none.json",
+            principal_claims=["category"],
+        )
+        url = f"/cube/{CUBE}/aggregate?drilldown=benefit_type:benefit_type&aggregates=amount"
+        with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as client:
+            def seen(token: str) -> set[str]:
+                answer = client.get(url, headers=bearer(token))
+                assert answer.status_code == 200, answer.text
+                return {c["benefit_type.benefit_type"] for c in answer.json()["cells"]}
+
+            assert seen(issuer.token(roles=["no_gmi_partial"])) == {"housing", "child"}
+            assert seen(issuer.token(roles=["by_category"], category="family")) == {"child"}
+            assert seen(issuer.token(roles=["by_category"], category=["family", "assist"])) == {
+                "housing", "gmi", "child",
+            }  # fmt: skip
+            assert seen(issuer.token(roles=["analyst"])) == {"housing", "gmi", "child"}
+            assert client.get(url, headers=bearer(issuer.token(roles=["visitor"]))).status_code == 404
+            assert client.get(url).status_code == 401
+    finally:
+        issuer.stop()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import UserError
+from ..errors import QueryError, UserError
 from .cut_grammar import escape, parse_cuts
 from .definition import Model
 from .diagnostics import Diagnostics, did_you_mean
@@ -26,12 +26,27 @@ def claim_names(text: str) -> list[str]:
     return CLAIM.findall(text)
 
 
-def with_claims(text: str, claims: dict[str, str]) -> str | None:
-    """The row filter with each `{claim}` replaced by the principal's value, escaped for the cut
-    grammar (so a claim's value can never add a cut of its own); None when a claim is missing."""
-    if any(c not in claims for c in claim_names(text)):
+MAX_EXPANSIONS = 256
+"""The most filters one row filter becomes with several values of its claims."""
+
+
+def with_claims(text: str, claims: dict[str, list[str]]) -> list[str] | None:
+    """The row filter with each `{claim}` replaced by the principal's values — one filter per
+    combination of values of a claim that has several —, escaped for the cut grammar (so a
+    claim's value can never add a cut of its own); None when a claim is missing."""
+    names = list(dict.fromkeys(claim_names(text)))
+    if any(not claims.get(c) for c in names):
         return None
-    return CLAIM.sub(lambda m: escape(claims[m.group(1)]), text)
+    out = [text]
+    for name in names:
+        out = [t.replace("{" + name + "}", escape(v)) for t in out for v in claims[name]]
+        if len(out) > MAX_EXPANSIONS:  # refused rather than cut: a cut list would hide rows
+            raise QueryError(
+                f"your credentials carry more than {MAX_EXPANSIONS} combinations of the claims "
+                f"a row filter names ({', '.join(names)})",
+                hint="ask the administrator for a role whose filter fits",
+            )
+    return out
 
 
 def validate_roles(model: Model, diags: Diagnostics) -> None:
@@ -100,7 +115,7 @@ def _check_grant(
         if bad:
             diags.add("E124", f"role '{role.name}': rows name a bad claim '{{{bad[0]}}}'", at)
             return
-        sample = with_claims(grant.rows, {c: "x" for c in claim_names(grant.rows)}) or ""
+        sample = (with_claims(grant.rows, {c: ["x"] for c in claim_names(grant.rows)}) or [""])[0]
         problem = _cut_problem(model, cubes, sample, every, single=False, members=False)
         if problem is not None:
             diags.add("E124", f"role '{role.name}': rows {problem[0]}", at, problem[1])

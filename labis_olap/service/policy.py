@@ -77,7 +77,9 @@ def access_of(model: Model, principal: Principal) -> Access:
     """The union of the principal's roles' grants."""
     if not model.roles:
         return Access(None)
-    claims = dict(principal.claims)
+    claims: dict[str, list[str]] = {}
+    for name, value in principal.claims:
+        claims.setdefault(name, []).append(value)
     grants: dict[str, list[CubeGrant]] = {}
     for name in sorted(principal.roles):
         role = model.roles.get(name)
@@ -92,7 +94,9 @@ def access_of(model: Model, principal: Principal) -> Access:
     return Access(cubes)
 
 
-def _united(model: Model, cube: Cube, grants: list[CubeGrant], claims: dict[str, str]) -> CubeAccess | None:
+def _united(
+    model: Model, cube: Cube, grants: list[CubeGrant], claims: dict[str, list[str]]
+) -> CubeAccess | None:
     """One access from several roles' grants of a cube (a union); None when no grant's row
     filter can be bound to the principal's claims (it sees no rows, so not the cube)."""
     bound: list[tuple[CubeGrant, tuple[Cut, ...]]] = []
@@ -100,9 +104,9 @@ def _united(model: Model, cube: Cube, grants: list[CubeGrant], claims: dict[str,
         if g.rows is None:
             bound.append((g, ()))
             continue
-        text = with_claims(g.rows, claims)
-        if text is not None:
-            bound.append((g, parse_cuts(text)))
+        texts = with_claims(g.rows, claims)
+        if texts is not None:  # several values of a claim: the rows of any of them
+            bound.append((g, _union_of_cuts([parse_cuts(t) for t in texts], "rows")))
     if not bound:
         return None
     aliases = {d.alias for d in cube.dimensions}
