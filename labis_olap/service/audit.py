@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import logging.handlers
+import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,26 +26,44 @@ from .principal import Principal
 
 
 class AuditLog:
+    """Lines are queued by the request's thread (the event loop, for a cached answer) and written
+    in batches by a thread of their own, so a request never waits for the disk: a line written
+    where it was recorded cost about 30 µs, half of a cached answer. Rotation is logging's
+    RotatingFileHandler's, once per batch (a file can pass its size by one batch)."""
+
+    BATCH = 1000
+
     def __init__(self, path: Path, max_bytes: int = 50 * 2**20, backups: int = 10) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._logger = logging.Logger(f"labis.audit.{path}", logging.INFO)
-        self._logger.propagate = False
-        handler = logging.handlers.RotatingFileHandler(
+        self._file = logging.handlers.RotatingFileHandler(
             path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        self._logger.addHandler(handler)
-        self._lock = threading.Lock()
+        self._file.setFormatter(logging.Formatter("%(message)s"))
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write, name="labis-audit", daemon=True)
+        self._writer.start()
 
     def record(self, event: dict[str, Any]) -> None:
         line = orjson.dumps({"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), **event})
-        self._logger.info(line.decode())
+        self._queue.put(line.decode())
+
+    def _write(self) -> None:
+        done = False
+        while not done:
+            lines = [self._queue.get()]
+            while len(lines) < self.BATCH and not self._queue.empty():
+                lines.append(self._queue.get_nowait())
+            done = None in lines
+            text = "\n".join(line for line in lines if line is not None)
+            if text:
+                self._file.handle(logging.makeLogRecord({"msg": text, "levelno": logging.INFO}))
 
     def close(self) -> None:
-        for handler in list(self._logger.handlers):
-            handler.close()
-            self._logger.removeHandler(handler)
+        """Write what is queued, then close the file."""
+        self._queue.put(None)
+        self._writer.join()
+        self._file.close()
 
 
 def describe(query: CubeQuery | MembersQuery | FactsQuery | None) -> dict[str, Any]:
