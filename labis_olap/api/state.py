@@ -12,7 +12,7 @@ from typing import Any
 from ..engine.base import Engine
 from ..model.definition import Model
 from ..model.version import model_version
-from ..service import CubeService, ServiceLimits
+from ..service import CubeService, PartLimits, ServiceLimits
 from ..settings import Settings
 
 
@@ -24,7 +24,12 @@ class AppState:
         self.owns_engine = engine is None
         self._service: CubeService | None = None
         self._lock = threading.Lock()
-        self.limits = ServiceLimits(settings.max_pagesize, settings.query_timeout, settings.query_max_memory)
+        parts = PartLimits(
+            settings.max_cuts, settings.max_set_members, settings.max_drilldowns, settings.max_list_parts
+        )
+        self.limits = ServiceLimits(
+            settings.max_pagesize, settings.query_timeout, settings.query_max_memory, parts
+        )
 
     @property
     def model(self) -> Model:

@@ -14,28 +14,44 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Hashable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..engine.base import Engine
-from ..errors import NotFoundError
-from ..model.cuts import Cut
+from ..errors import LimitError, NotFoundError
+from ..model.cuts import Cut, SetCut
 from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
 from ..model.resolve import ResolvedCut, check_cuts
 from ..physical.layout import CubeLayout
 from ..query import facts as facts_q
+from ..query import limits as limits_q
 from ..query import members as members_q
 from ..query.asof import as_of_date
 from ..query.cache import ResultCache, data_version
 from ..query.cell import CubeQuery, FactsQuery, MembersQuery
 from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
-from ..query.limits import QueryLimits
+from ..query.limits import Cancellation, QueryLimits
 from ..query.resolve import ResolvedDrilldown
 from ..query.results import FactsResult, MembersResult
 from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, caption
 from .paging import paging
 from .principal import Principal
+
+
+@dataclass(frozen=True)
+class PartLimits:
+    """How many parts one query may have. Counted here, on the typed query, not in a front end's
+    parser: every front end (Slicer strings, /report's cut dicts, indicators, MDX to come) gets
+    the same bounds, and a cut built without the grammar cannot slip past them. The strings
+    themselves are bounded in characters by the front end, so parsing them is cheap."""
+
+    cuts: int = 64
+    set_members: int = 256
+    drilldowns: int = 16
+    list_parts: int = 64
+    """Measures, order terms and fact fields, each."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,8 @@ class ServiceLimits:
     """Time per engine query (None: unbounded)."""
     max_memory: int | None = None
     """Bytes per engine query (None: the engine's own limit)."""
+    parts: PartLimits | None = None
+    """Parts per query (None: unbounded)."""
 
     @property
     def query(self) -> QueryLimits | None:
@@ -96,6 +114,38 @@ class CubeService:
     def _timeout(self) -> float:
         return self.limits.seconds if self.limits.seconds is not None else 30.0
 
+    def _cuts(self, cuts: tuple[Cut, ...], what: str = "cuts") -> tuple[Cut, ...]:
+        """The cuts without repeats (a cut twice is the same cell: the engine never sees the
+        copy), within the part limits."""
+        unique = tuple(dict.fromkeys(_without_repeats(c) for c in cuts))
+        bound = self.limits.parts
+        if bound is None:
+            return unique
+        if len(unique) > bound.cuts:
+            raise _limit(f"{len(unique)} {what}", f"{bound.cuts} {what} per query", "cut fewer dimensions")
+        for c in unique:
+            if isinstance(c, SetCut) and len(c.paths) > bound.set_members:
+                raise _limit(
+                    f"a set cut on '{c.dimension}' with {len(c.paths)} members",
+                    f"{bound.set_members} members per set cut",
+                    "cut a level higher up, or split the set over several requests",
+                )
+        return unique
+
+    def _parts(self, what: str, parts: tuple[Any, ...], most: Callable[[PartLimits], int]) -> None:
+        bound = self.limits.parts
+        if bound is not None and len(parts) > most(bound):
+            raise _limit(f"{len(parts)} {what}", f"{most(bound)} {what} per query", "ask for fewer")
+
+    def cancellable(self) -> AbstractContextManager[Cancellation]:
+        """Tag every engine query run in this context (and the threads it starts) as one request,
+        so that `cancel` can stop them when the client goes away."""
+        return limits_q.cancellable()
+
+    def cancel(self, token: Cancellation) -> None:
+        """Stop the request's running engine queries and refuse its next ones (any thread)."""
+        limits_q.cancel(self.engine, token)
+
     # --- discovery ------------------------------------------------------------------------------
     def visible_model(self, principal: Principal) -> Model:
         """The model as the principal may see it (every front end's discovery goes through here)."""
@@ -111,10 +161,14 @@ class CubeService:
 
     # --- aggregates -----------------------------------------------------------------------------
     def _checked(self, query: CubeQuery) -> CubeQuery:
+        cuts, split = self._cuts(query.cuts), self._cuts(query.split, "split cuts")
+        self._parts("drilldowns", query.drilldowns, lambda b: b.drilldowns)
+        self._parts("aggregates", query.measures, lambda b: b.list_parts)
+        self._parts("order terms", query.order, lambda b: b.list_parts)
         pg = paging(query.page, query.pagesize, self.limits.max_rows)
-        if (pg.page, pg.pagesize) == (query.page, query.pagesize):
+        if (pg.page, pg.pagesize, cuts, split) == (query.page, query.pagesize, query.cuts, query.split):
             return query
-        return replace(query, page=pg.page, pagesize=pg.pagesize)
+        return replace(query, page=pg.page, pagesize=pg.pagesize, cuts=cuts, split=split)
 
     def _key(self, query: CubeQuery, as_of: dt.date | None, principal: Principal) -> Hashable:
         return (
@@ -176,6 +230,8 @@ class CubeService:
     # --- members, facts, cells ------------------------------------------------------------------
     def members(self, query: MembersQuery, principal: Principal) -> MembersResult:
         layout = self.layout(query.cube, principal)
+        cuts = self._cuts(query.cuts)
+        self._parts("order terms", query.order, lambda b: b.list_parts)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = members_q.members(
             layout,
@@ -184,13 +240,14 @@ class CubeService:
             depth=query.depth,
             level=query.level,
             hierarchy=query.hierarchy,
-            cuts=query.cuts,
+            cuts=cuts,
             order=query.order,
             page=page,
             pagesize=pagesize,
             as_of=as_of_date(self.model, layout.cube, query.as_of),
             lang=query.lang,
             timeout=self._timeout,
+            max_memory=self.limits.max_memory,
         )
         if limit is not None and result.data.num_rows > limit:
             raise too_many_cells(limit, "members")
@@ -198,17 +255,21 @@ class CubeService:
 
     def facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
         layout = self.layout(query.cube, principal)
+        cuts = self._cuts(query.cuts)
+        self._parts("fields", query.fields, lambda b: b.list_parts)
+        self._parts("order terms", query.order, lambda b: b.list_parts)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = facts_q.facts(
             layout,
             self.engine,
-            cuts=query.cuts,
+            cuts=cuts,
             fields=query.fields,
             order=query.order,
             page=page,
             pagesize=pagesize,
             as_of=as_of_date(self.model, layout.cube, query.as_of),
             timeout=self._timeout,
+            max_memory=self.limits.max_memory,
             secret=self.fact_key_secret,
         )
         if limit is not None and result.rows.num_rows > limit:
@@ -217,12 +278,19 @@ class CubeService:
 
     def fact(self, cube: str, key: str, principal: Principal) -> dict[str, Any] | None:
         layout = self.layout(cube, principal)
-        return facts_q.fact(layout, self.engine, key, timeout=self._timeout, secret=self.fact_key_secret)
+        return facts_q.fact(
+            layout,
+            self.engine,
+            key,
+            timeout=self._timeout,
+            secret=self.fact_key_secret,
+            max_memory=self.limits.max_memory,
+        )
 
     def cell(self, cube: str, cuts: tuple[Cut, ...], lang: str, principal: Principal) -> list[CutDetail]:
         """The cuts of a cell, resolved, with the labels of the members on their paths."""
         layout = self.layout(cube, principal)
-        resolved = check_cuts(self.model, layout.cube, cuts)
+        resolved = check_cuts(self.model, layout.cube, self._cuts(cuts))
         return [
             CutDetail(cut_info(rc), members_q.cut_details(layout, self.engine, rc.cut, lang))
             for rc in resolved
@@ -230,6 +298,19 @@ class CubeService:
 
     def close(self) -> None:
         self.cache.clear()
+
+
+def _without_repeats(cut: Cut) -> Cut:
+    """A set cut naming a member twice is the set without the repeat."""
+    if isinstance(cut, SetCut):
+        paths = tuple(dict.fromkeys(cut.paths))
+        if len(paths) != len(cut.paths):
+            return replace(cut, paths=paths)
+    return cut
+
+
+def _limit(asked: str, bound: str, hint: str) -> LimitError:
+    return LimitError(f"the query has {asked}, more than the server's limit of {bound}", hint=hint)
 
 
 def _as_hit(found: CellSet) -> CellSet:
