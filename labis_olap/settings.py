@@ -49,8 +49,10 @@ class Settings(BaseSettings):
     # --- limits per request (docs/security.md, "Limits") --------------------------------------
     max_body_bytes: int = Field(default=256 * 2**10, ge=1024)
     """Bytes of a request body, counted as it arrives (before parsing); past it a 413."""
-    max_url_bytes: int = Field(default=128 * 2**10, ge=1024)
-    """Bytes of a request's path and query string (GET /report carries JSON there); past it a 414."""
+    max_url_bytes: int = Field(default=64 * 2**10, ge=1024)
+    """Bytes of a request's path and query string; past it a 414 (uvicorn's parser itself refuses
+    a request line of 80 KiB with a plain 400, so a higher value only matters behind another
+    server)."""
     max_header_bytes: int = Field(default=32 * 2**10, ge=1024)
     """Bytes of all request headers together; past them a 431."""
     max_report_queries: int = Field(default=50, ge=1)
@@ -59,7 +61,8 @@ class Settings(BaseSettings):
     """Cells, subtotal rows, facts and members all the answers of one /report may carry together,
     counted as each query answers; past it the report stops with a 400 `limit_exceeded`."""
     max_cuts: int = Field(default=64, ge=1)
-    """Cuts one query may have (its cut, its split and a report's cell together)."""
+    """Cuts one query may have after repeats are dropped (a report's cell included; the split's
+    cuts are counted apart)."""
     max_set_members: int = Field(default=256, ge=1)
     """Paths one set cut (`dim:a;b;c`) may list."""
     max_drilldowns: int = Field(default=16, ge=1)
