@@ -42,6 +42,10 @@ request's parts a 400 `limit_exceeded`, on its size a 413/414/431, on the rate p
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Bad request or query"},
     404: {"model": ErrorResponse, "description": "No such cube, dimension, level, member or route"},
+    413: {"model": ErrorResponse, "description": "Request body larger than the server's limit"},
+    414: {"model": ErrorResponse, "description": "Path and query string longer than the server's limit"},
+    429: {"model": ErrorResponse, "description": "Past the rate limit of the principal (see Retry-After)"},
+    431: {"model": ErrorResponse, "description": "Headers longer than the server's limit"},
     500: {"model": ErrorResponse, "description": "Internal or engine error (details only in the server log)"},
 }
 
