@@ -17,9 +17,11 @@ from labis_olap.api import create_app, deps
 from labis_olap.api.guard import TokenBucket
 from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
+from labis_olap.errors import QueryCancelledError
 from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
-from labis_olap.service import Principal
+from labis_olap.query.cell import FactsQuery
+from labis_olap.service import ANONYMOUS, CubeService, Principal, ServiceLimits
 from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,3 +184,18 @@ def test_rate_limit_per_principal_on_both_ways_in(
 def test_no_rate_limit_when_zero(demo: tuple[Model, Engine], data_dir: Path) -> None:
     with app_client(demo, data_dir, rate_limit=0, rate_burst=1) as c:
         assert {c.get(AGG).status_code for _ in range(30)} == {200}
+
+
+# --- cancellation ----------------------------------------------------------------------------------
+def test_a_cancelled_request_runs_no_further_query(demo: tuple[Model, Engine]) -> None:
+    """After `cancel` (the client went away), the request's next engine query is refused: a report
+    stops between its queries. The tag reaches the engine as the query's log_comment."""
+    service = CubeService(*demo, limits=ServiceLimits(seconds=30.0))
+    started: list[str] = []
+    with service.cancellable() as token:
+        token.on_query = lambda: started.append(token.tag)
+        assert service.facts(FactsQuery("unemployment", pagesize=1), ANONYMOUS).rows.num_rows == 1
+        service.cancel(token)
+        with pytest.raises(QueryCancelledError):
+            service.facts(FactsQuery("unemployment", pagesize=1), ANONYMOUS)
+    assert started == [token.tag] and token.tag.startswith("labis-request-")

@@ -22,7 +22,6 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..settings import Settings
@@ -146,10 +145,12 @@ class RequestGuard:
                 return b"".join(chunks)
 
     async def _watched(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
-        """Run the app on the read body; if the client goes away first, cancel its queries."""
-        state = scope["app"].state.labis
-        service = state.service
-        gone = anyio.Event()
+        """Run the app on the read body; if the client goes away before the answer, cancel its
+        queries. The connection is watched from the request's first engine query on (a cached
+        answer needs no watch), with plain asyncio (uvicorn's loop): an anyio task group per
+        request cost more than the rest of a cached aggregate."""
+        service = scope["app"].state.labis.service
+        gone = asyncio.Event()
         answered = False
         given = False
 
@@ -174,15 +175,24 @@ class RequestGuard:
                     pass
                 gone.set()
                 if not answered:  # uvicorn also says "disconnect" once the response is complete
-                    loop = asyncio.get_running_loop()
                     try:
-                        await loop.run_in_executor(self.killer, service.cancel, token)
+                        await asyncio.get_running_loop().run_in_executor(self.killer, service.cancel, token)
                     except Exception as exc:  # stopping is best effort; the timeout still holds
                         log.warning("could not cancel the queries of a request: %s", exc)
 
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(watch)
-                try:
-                    await self.app(scope, replay, sending)
-                finally:
-                    tasks.cancel_scope.cancel()
+            loop = asyncio.get_running_loop()
+            watcher: asyncio.Task[None] | None = None
+            finished = False
+
+            def start() -> None:  # on the loop, once the first engine query is about to run
+                nonlocal watcher
+                if watcher is None and not finished:
+                    watcher = loop.create_task(watch())
+
+            token.on_query = lambda: loop.call_soon_threadsafe(start)
+            try:
+                await self.app(scope, replay, sending)
+            finally:
+                finished = True
+                if watcher is not None:
+                    watcher.cancel()

@@ -12,7 +12,7 @@ but honours KILL QUERY from another connection of the same process (verified on 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -35,6 +35,9 @@ class Cancellation:
 
     tag: str = field(default_factory=lambda: TAG_PREFIX + secrets.token_hex(8))
     cancelled: bool = False
+    on_query: Callable[[], None] | None = None
+    """Called (from the query's thread) before each engine query: a front end starts watching
+    its client only then, so that an answer from the cache costs no watch."""
 
 
 CURRENT: ContextVar[Cancellation | None] = ContextVar("labis_cancellation", default=None)
@@ -76,6 +79,8 @@ class QueryLimits:
         if token is not None:
             if token.cancelled:
                 raise QueryCancelledError(f"{what} was not run: the client went away")
+            if token.on_query is not None:
+                token.on_query()
             bound["limit_tag"] = token.tag
             settings += ", log_comment = {limit_tag:String}"
         if single_thread:
