@@ -95,6 +95,19 @@ class UnavailableError(UserError):
     status = 503
 
 
+class LimitError(QueryError):
+    """A request past one of the server's bounds (parts of a cut, queries or cells of a report);
+    the message names the bound, so the user knows how far to narrow."""
+
+    error_type = "limit_exceeded"
+
+
+class QueryCancelledError(QueryError):
+    """The request's engine query was stopped because its client went away; nobody reads it."""
+
+    error_type = "query_cancelled"
+
+
 class ModelError(UserError):
     """The model did not validate; carries every diagnostic found."""
 

@@ -42,9 +42,39 @@ class Settings(BaseSettings):
     query_timeout: float = Field(default=30.0, gt=0, le=3600)
     """Seconds an aggregate, facts or members query may run (ClickHouse max_execution_time)
     before it is stopped and answered with a 400 `query_timeout`."""
-    query_max_memory: int | None = Field(default=4 * 2**30, ge=2**20)
-    """Bytes one aggregate query may hold (ClickHouse max_memory_usage); past it a 400
-    `query_too_large`, not a server out of memory. Unset (None): the engine's own limit."""
+    query_max_memory: int | None = Field(default=128 * 2**20, ge=2**20)
+    """Bytes one engine query (aggregate, facts, members) may hold (ClickHouse max_memory_usage);
+    past it a 400 `query_too_large`, not a server out of memory. With the cell bounds below it
+    keeps one request under 256 MB of server memory. Unset (None): the engine's own limit."""
+    # --- limits per request (docs/security.md, "Limits") --------------------------------------
+    max_body_bytes: int = Field(default=256 * 2**10, ge=1024)
+    """Bytes of a request body, counted as it arrives (before parsing); past it a 413."""
+    max_url_bytes: int = Field(default=64 * 2**10, ge=1024)
+    """Bytes of a request's path and query string; past it a 414 (uvicorn's parser itself refuses
+    a request line of 80 KiB with a plain 400, so a higher value only matters behind another
+    server)."""
+    max_header_bytes: int = Field(default=32 * 2**10, ge=1024)
+    """Bytes of all request headers together; past them a 431."""
+    max_report_queries: int = Field(default=50, ge=1)
+    """Queries one /report may hold."""
+    max_report_cells: int = Field(default=50_000, ge=1)
+    """Cells, subtotal rows, facts and members all the answers of one /report may carry together,
+    counted as each query answers; past it the report stops with a 400 `limit_exceeded`."""
+    max_cuts: int = Field(default=64, ge=1)
+    """Cuts one query may have after repeats are dropped (a report's cell included; the split's
+    cuts are counted apart)."""
+    max_set_members: int = Field(default=256, ge=1)
+    """Paths one set cut (`dim:a;b;c`) may list."""
+    max_drilldowns: int = Field(default=16, ge=1)
+    """Drilldowns one aggregate may have."""
+    max_list_parts: int = Field(default=64, ge=1)
+    """Parts of `aggregates`, `order` and `fields`, each."""
+    rate_limit: float = Field(default=20.0, ge=0)
+    """Requests per second per principal (subject and roles), as a token bucket; past it a 429
+    with Retry-After. 0 = no rate limit."""
+    rate_burst: int = Field(default=60, ge=1)
+    """Requests a principal may send at once before the rate applies (the bucket's size)."""
+
     cache_bytes: int = Field(default=64 * 2**20, ge=0)
     """Budget of the aggregate result cache (least recently used entries go first); 0 = off."""
     threads: int = Field(default=8, ge=1, le=256)

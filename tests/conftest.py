@@ -20,6 +20,9 @@ from labis_olap.engine.embedded import EmbeddedEngine
 from labis_olap.engine.server import ServerEngine
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tests send requests faster than a public server's rate limit allows one principal (they are
+# all anonymous); the limiter has its own tests (test_limits.py), which set it explicitly.
+os.environ.setdefault("LABIS_RATE_LIMIT", "0")
 ENGINE_KINDS = ["embedded", "connect"] + (["server"] if os.environ.get("LABIS_TEST_CLICKHOUSE_URL") else [])
 _counter = itertools.count()
 

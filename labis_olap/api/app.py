@@ -23,6 +23,7 @@ from ..model.definition import Model
 from ..settings import Settings
 from . import errors, web
 from .fastpath import AggregateFastPath, spec_of
+from .guard import RequestGuard
 from .headers import SecurityHeaders
 from .routes import admin, aggregate, facts, indicators, members, meta, report
 from .schemas import ErrorResponse
@@ -34,13 +35,18 @@ CubesViewer speaks), plus LabIS extensions: `as_of` (hierarchy version), `explai
 `subtotals=rollup|cube` (subtotal rows computed from the facts or rollups in the same query as
 the cells and the grand total, right for distinct counts, averages and stocks), CSV, XLSX,
 Arrow and Parquet output. Aggregates are cached by model and data version. A query past the
-server's time or memory limit is a 400 `query_timeout` / `query_too_large`. Every error has one
-shape: `{"error": type, "message": …, "hint": …}`.
+server's time or memory limit is a 400 `query_timeout` / `query_too_large`; past a bound on a
+request's parts a 400 `limit_exceeded`, on its size a 413/414/431, on the rate per principal a
+429 with `Retry-After`. Every error has one shape: `{"error": type, "message": …, "hint": …}`.
 """
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Bad request or query"},
     404: {"model": ErrorResponse, "description": "No such cube, dimension, level, member or route"},
+    413: {"model": ErrorResponse, "description": "Request body larger than the server's limit"},
+    414: {"model": ErrorResponse, "description": "Path and query string longer than the server's limit"},
+    429: {"model": ErrorResponse, "description": "Past the rate limit of the principal (see Retry-After)"},
+    431: {"model": ErrorResponse, "description": "Headers longer than the server's limit"},
     500: {"model": ErrorResponse, "description": "Internal or engine error (details only in the server log)"},
 }
 
@@ -89,6 +95,8 @@ def create_app(
             if isinstance(r, APIRoute) and r.endpoint is aggregate.aggregate
         )
         app.add_middleware(AggregateFastPath, spec=spec_of(route))
+    # Outside the fast path: both ways in are bounded alike (sizes, rate, body, disconnects).
+    app.add_middleware(RequestGuard, settings=state.settings)
     app.add_middleware(SecurityHeaders)  # last added, outermost: the fast path's answers too
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

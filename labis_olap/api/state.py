@@ -14,7 +14,7 @@ from ..engine.base import Engine
 from ..model.definition import Model
 from ..model.version import model_version
 from ..security import Authenticator
-from ..service import CubeService, ServiceLimits
+from ..service import CubeService, PartLimits, ServiceLimits
 from ..service.audit import AuditLog
 from ..settings import Settings
 
@@ -36,7 +36,12 @@ class AppState:
         """What the storage checks found at start (engine/health.py); [] when healthy."""
         self.authenticator = Authenticator(settings)
         """Who sends each request (api/deps.principal_of asks it)."""
-        self.limits = ServiceLimits(settings.max_pagesize, settings.query_timeout, settings.query_max_memory)
+        parts = PartLimits(
+            settings.max_cuts, settings.max_set_members, settings.max_drilldowns, settings.max_list_parts
+        )
+        self.limits = ServiceLimits(
+            settings.max_pagesize, settings.query_timeout, settings.query_max_memory, parts
+        )
 
     @property
     def model(self) -> Model:

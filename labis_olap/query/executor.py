@@ -220,11 +220,13 @@ class AggregateExecutor:
             rows = by_set.pop(SUMMARY).select(built.measure_columns).to_pylist()
             summary = rows[0] if rows else self._empty_summary(query, as_of)
         subtotals = []
+        subtotal_rows = 0  # all sets together: one response's rendering is bounded by the limit
         for g in groupings:
             if g is None or g not in by_set:
                 continue
             rows_g = by_set[g]
-            if limit is not None and rows_g.num_rows > limit:
+            subtotal_rows += rows_g.num_rows
+            if limit is not None and subtotal_rows > limit:
                 raise too_many_cells(limit, "subtotal rows")
             kept_levels = {
                 _level_key(d): [lv.name for lv in d.levels[:n]] for d, n in zip(drills, g, strict=True) if n

@@ -92,6 +92,7 @@ def facts(
     pagesize: int | None = None,
     as_of: dt.date | None = None,
     timeout: float = 30.0,
+    max_memory: int | None = None,
     secret: str | None = None,
 ) -> FactsResult:
     """Fact rows in the cell, `__fact_key__` first, ordered (default: by date, then key) and paged."""
@@ -121,7 +122,9 @@ def facts(
         sql += (
             f" LIMIT {params.add(pagesize, 'UInt64')} OFFSET {params.add((page or 0) * pagesize, 'UInt64')}"
         )
-    table = run_limited(engine, sql, params.values, timeout, f"facts of cube '{layout.cube.name}'")
+    table = run_limited(
+        engine, sql, params.values, timeout, f"facts of cube '{layout.cube.name}'", max_memory
+    )
     table = table.drop_columns(["__fact_hash"])
     return FactsResult(table, [FACT_KEY, *names], sql, params.values)
 
@@ -134,6 +137,7 @@ def fact(
     timeout: float = 30.0,
     secret: str | None = None,
     cuts: tuple[Cut, ...] = (),
+    max_memory: int | None = None,
 ) -> dict[str, Any] | None:
     """The fact whose `__fact_key__` is `key` and that lies in the cell `cuts`, or None."""
     # ASCII digits only: str.isdigit() also takes '①' and '²', which int() refuses.
@@ -147,5 +151,6 @@ def fact(
     where = [f"{hashed} = {params.add(int(text), 'UInt64')}", *_where(layout, cuts, params, None)]
     table = f"{q(layout.database)}.{q(layout.facts_table)}"
     sql = f"SELECT {select} FROM {table} WHERE {' AND '.join(where)} LIMIT 1"
-    rows = run_limited(engine, sql, params.values, timeout, f"fact of cube '{layout.cube.name}'").to_pylist()
+    what = f"fact of cube '{layout.cube.name}'"
+    rows = run_limited(engine, sql, params.values, timeout, what, max_memory).to_pylist()
     return rows[0] if rows else None

@@ -85,6 +85,7 @@ def members(
     as_of: dt.date | None = None,
     lang: str = "lv",
     timeout: float = 30.0,
+    max_memory: int | None = None,
 ) -> MembersResult:
     model, cube = layout.model, layout.cube
     ref = dim_ref(model, cube, dimension, hierarchy)
@@ -111,7 +112,7 @@ def members(
         sql += (
             f" LIMIT {params.add(pagesize, 'UInt64')} OFFSET {params.add((page or 0) * pagesize, 'UInt64')}"
         )
-    table = run_limited(engine, sql, params.values, timeout, f"members of '{ref.alias}'")
+    table = run_limited(engine, sql, params.values, timeout, f"members of '{ref.alias}'", max_memory)
     table = table.select(names)
     return MembersResult(
         ref.alias, ref.hierarchy.name, n, [lv.name for lv in levels], table, sql, params.values

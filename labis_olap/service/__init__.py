@@ -1,7 +1,8 @@
 """The cube service: the one door to the cubes for every front end (see cube_service)."""
 
+from ..query.limits import Cancellation
 from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, Member
-from .cube_service import CubeService, CutDetail, ServiceLimits
+from .cube_service import CubeService, CutDetail, PartLimits, ServiceLimits
 from .principal import ANONYMOUS, PUBLIC_ROLE, Principal
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "PUBLIC_ROLE",
     "Axis",
     "AxisLevel",
+    "Cancellation",
     "CellSet",
     "CubeService",
     "CutDetail",
@@ -16,6 +18,7 @@ __all__ = [
     "Explain",
     "MeasureInfo",
     "Member",
+    "PartLimits",
     "Principal",
     "ServiceLimits",
 ]

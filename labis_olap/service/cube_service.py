@@ -15,24 +15,26 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from ..engine.base import Engine
-from ..errors import NotFoundError, UserError
-from ..model.cuts import Cut
+from ..errors import LimitError, NotFoundError, UserError
+from ..model.cuts import Cut, SetCut
 from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
 from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import Cube
 from ..physical.layout import CubeLayout
 from ..query import facts as facts_q
+from ..query import limits as limits_q
 from ..query import members as members_q
 from ..query.asof import as_of_date
 from ..query.cache import ResultCache, data_version
 from ..query.cell import CubeQuery, FactsQuery, MembersQuery
 from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
-from ..query.limits import QueryLimits
+from ..query.limits import Cancellation, QueryLimits
 from ..query.resolve import ResolvedDrilldown
 from ..query.results import FactsResult, MembersResult
 from . import audit
@@ -61,6 +63,20 @@ VIEWS = 256
 
 
 @dataclass(frozen=True)
+class PartLimits:
+    """How many parts one query may have. Counted here, on the typed query, not in a front end's
+    parser: every front end (Slicer strings, /report's cut dicts, indicators, MDX to come) gets
+    the same bounds, and a cut built without the grammar cannot slip past them. The strings
+    themselves are bounded in characters by the front end, so parsing them is cheap."""
+
+    cuts: int = 64
+    set_members: int = 256
+    drilldowns: int = 16
+    list_parts: int = 64
+    """Measures, order terms and fact fields, each."""
+
+
+@dataclass(frozen=True)
 class ServiceLimits:
     """What bounds every answer (the server's settings; the CLI runs without bounds)."""
 
@@ -70,6 +86,8 @@ class ServiceLimits:
     """Time per engine query (None: unbounded)."""
     max_memory: int | None = None
     """Bytes per engine query (None: the engine's own limit)."""
+    parts: PartLimits | None = None
+    """Parts per query (None: unbounded)."""
 
     @property
     def query(self) -> QueryLimits | None:
@@ -122,6 +140,38 @@ class CubeService:
     def _timeout(self) -> float:
         return self.limits.seconds if self.limits.seconds is not None else 30.0
 
+    def _cuts(self, cuts: tuple[Cut, ...], what: str = "cuts") -> tuple[Cut, ...]:
+        """The cuts without repeats (a cut twice is the same cell: the engine never sees the
+        copy), within the part limits."""
+        unique = tuple(dict.fromkeys(_without_repeats(c) for c in cuts))
+        bound = self.limits.parts
+        if bound is None:
+            return unique
+        if len(unique) > bound.cuts:
+            raise _limit(f"{len(unique)} {what}", f"{bound.cuts} {what} per query", "cut fewer dimensions")
+        for c in unique:
+            if isinstance(c, SetCut) and len(c.paths) > bound.set_members:
+                raise _limit(
+                    f"a set cut on '{c.dimension}' with {len(c.paths)} members",
+                    f"{bound.set_members} members per set cut",
+                    "cut a level higher up, or split the set over several requests",
+                )
+        return unique
+
+    def _parts(self, what: str, parts: tuple[Any, ...], most: Callable[[PartLimits], int]) -> None:
+        bound = self.limits.parts
+        if bound is not None and len(parts) > most(bound):
+            raise _limit(f"{len(parts)} {what}", f"{most(bound)} {what} per query", "ask for fewer")
+
+    def cancellable(self) -> AbstractContextManager[Cancellation]:
+        """Tag every engine query run in this context (and the threads it starts) as one request,
+        so that `cancel` can stop them when the client goes away."""
+        return limits_q.cancellable()
+
+    def cancel(self, token: Cancellation) -> None:
+        """Stop the request's running engine queries and refuse its next ones (any thread)."""
+        limits_q.cancel(self.engine, token)
+
     def set_unhealthy(self, tables: Iterable[str]) -> None:
         """Tables the storage checks found broken (engine/health.py): never read from now on."""
         self.executor.set_unhealthy(frozenset(tables))
@@ -164,10 +214,14 @@ class CubeService:
 
     # --- aggregates -----------------------------------------------------------------------------
     def _checked(self, query: CubeQuery) -> CubeQuery:
+        cuts, split = self._cuts(query.cuts), self._cuts(query.split, "split cuts")
+        self._parts("drilldowns", query.drilldowns, lambda b: b.drilldowns)
+        self._parts("aggregates", query.measures, lambda b: b.list_parts)
+        self._parts("order terms", query.order, lambda b: b.list_parts)
         pg = paging(query.page, query.pagesize, self.limits.max_rows)
-        if (pg.page, pg.pagesize) == (query.page, query.pagesize):
+        if (pg.page, pg.pagesize, cuts, split) == (query.page, query.pagesize, query.cuts, query.split):
             return query
-        return replace(query, page=pg.page, pagesize=pg.pagesize)
+        return replace(query, page=pg.page, pagesize=pg.pagesize, cuts=cuts, split=split)
 
     def _key(self, query: CubeQuery, as_of: dt.date | None, principal: Principal) -> Hashable:
         return (
@@ -268,6 +322,8 @@ class CubeService:
     def _members(self, query: MembersQuery, principal: Principal) -> MembersResult:
         self.layout(query.cube, principal)
         layout = self.executor.layout(query.cube)
+        self._parts("order terms", query.order, lambda b: b.list_parts)
+        query = replace(query, cuts=self._cuts(query.cuts))
         query = restrict_members(layout.cube, self._access(query.cube, principal), query)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = members_q.members(
@@ -284,6 +340,7 @@ class CubeService:
             as_of=as_of_date(self.model, layout.cube, query.as_of),
             lang=query.lang,
             timeout=self._timeout,
+            max_memory=self.limits.max_memory,
         )
         if limit is not None and result.data.num_rows > limit:
             raise too_many_cells(limit, "members")
@@ -292,6 +349,9 @@ class CubeService:
     def _facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
         self.layout(query.cube, principal)
         layout = self.executor.layout(query.cube)
+        self._parts("fields", query.fields, lambda b: b.list_parts)
+        self._parts("order terms", query.order, lambda b: b.list_parts)
+        query = replace(query, cuts=self._cuts(query.cuts))
         query = restrict_facts(layout.cube, self._access(query.cube, principal), query)
         self.executor.check_facts(layout)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
@@ -305,6 +365,7 @@ class CubeService:
             pagesize=pagesize,
             as_of=as_of_date(self.model, layout.cube, query.as_of),
             timeout=self._timeout,
+            max_memory=self.limits.max_memory,
             secret=self.fact_key_secret,
         )
         if limit is not None and result.rows.num_rows > limit:
@@ -323,6 +384,7 @@ class CubeService:
             timeout=self._timeout,
             secret=self.fact_key_secret,
             cuts=fact_cuts(layout.cube, access),
+            max_memory=self.limits.max_memory,
         )
         if found is None or access is None:
             return found
@@ -333,6 +395,7 @@ class CubeService:
         """The cuts of a cell, resolved, with the labels of the members on their paths."""
         self.layout(cube, principal)
         layout = self.executor.layout(cube)
+        cuts = self._cuts(cuts)
         check_cell(self.model, layout.cube, self._access(cube, principal), cuts)
         resolved = check_cuts(self.model, layout.cube, cuts)
         return [
@@ -423,6 +486,19 @@ def _rows(answer: Any) -> int:
     if isinstance(answer, list):
         return len(answer)
     return 0 if answer is None else 1
+
+
+def _without_repeats(cut: Cut) -> Cut:
+    """A set cut naming a member twice is the set without the repeat."""
+    if isinstance(cut, SetCut):
+        paths = tuple(dict.fromkeys(cut.paths))
+        if len(paths) != len(cut.paths):
+            return replace(cut, paths=paths)
+    return cut
+
+
+def _limit(asked: str, bound: str, hint: str) -> LimitError:
+    return LimitError(f"the query has {asked}, more than the server's limit of {bound}", hint=hint)
 
 
 def _as_hit(found: CellSet) -> CellSet:

@@ -7,6 +7,12 @@ report sends them: `drilldown`, `aggregates`, `fields`, `order` as [field, direc
 A members query uses only the cell's cuts on its own dimension. The answer is a dict by query
 name; the first failing query fails the whole report. GET takes the same JSON in the `report`
 query parameter.
+
+Bounded (docs/security.md, "Limits"): at most `max_report_queries` queries, refused before any
+runs, and at most `max_report_cells` cells, subtotal rows, facts and members over all answers,
+counted as each query answers — the report stops at the bound. Each answer is kept as its JSON
+bytes, not as Python objects (a cell as a dict costs ten times its JSON), so what the server
+holds for a report is bounded by the cell limit.
 """
 
 from __future__ import annotations
@@ -14,18 +20,20 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
-from ...errors import NotFoundError, QueryError
+from ...errors import LimitError, NotFoundError, QueryError
 from ...model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from ...model.cuts import Cut, Drilldown, Order, PointCut, RangeCut, SetCut
 from ...physical.layout import CubeLayout
 from ...query.cell import SUBTOTAL_KINDS, CubeQuery, FactsQuery, MembersQuery
 from ...service import CubeService, Principal
+from ...settings import Settings
 from .. import slicer
-from ..deps import Lang, LayoutDep, PrettyPrint, PrincipalDep, ServiceDep
-from ..render import json_response
+from ..deps import Lang, LayoutDep, PrettyPrint, PrincipalDep, ServiceDep, SettingsDep
+from ..render import json_bytes, raw_json_response
 from ..schemas import ReportQuery, ReportRequest
 
 router = APIRouter(tags=["cubes"])
@@ -168,7 +176,8 @@ def run_query(
     q: ReportQuery,
     cell: tuple[Cut, ...],
     lang: str,
-) -> Any:
+) -> tuple[bytes, int]:
+    """The query's answer as JSON, and how many cells (rows, members, …) it carries."""
     spec = dict(q.model_extra or {})
     unknown = sorted(set(spec) - KEYS[q.query])
     if unknown:
@@ -194,14 +203,18 @@ def run_query(
             parse_cuts(_str(spec, "split", name)),
             _subtotals(spec, name),
         )
-        return slicer.aggregate_payload(
-            service.aggregate(query, principal), explain=bool(spec.get("explain"))
-        )
+        cells = service.aggregate(query, principal)
+        count = 1 + sum(s.rows.num_rows for s in cells.subtotals)
+        count += cells.cells.num_rows if cells.has_cells else 0
+        if spec.get("explain"):
+            return json_bytes(slicer.aggregate_payload(cells, explain=True)), count
+        return slicer.aggregate_json(cells), count
     if q.query == "facts":
         fq = FactsQuery(
             cube, cuts, _texts(spec, "fields", ",", name), _order(spec, name), page, pagesize, as_of
         )
-        return service.facts(fq, principal).rows.to_pylist()
+        rows = service.facts(fq, principal).rows
+        return json_bytes(rows.to_pylist()), rows.num_rows
     if q.query == "fact":
         key = spec.get("id", spec.get("key"))
         if not isinstance(key, (str, int)) or isinstance(key, bool):
@@ -209,7 +222,7 @@ def run_query(
         record = service.fact(cube, str(key), principal)
         if record is None:
             raise NotFoundError(f"cube '{cube}' has no fact '{key}'")
-        return record
+        return json_bytes(record), 1
     if q.query == "members":
         dimension = _str(spec, "dimension", name)
         if not dimension:
@@ -230,20 +243,50 @@ def run_query(
             as_of,
             lang,
         )
-        return slicer.members_payload(service.members(mq, principal))
-    return slicer.cell_payload(cube, service.cell(cube, cuts, lang, principal))
+        result = service.members(mq, principal)
+        return json_bytes(slicer.members_payload(result)), result.data.num_rows
+    details = service.cell(cube, cuts, lang, principal)
+    return json_bytes(slicer.cell_payload(cube, details)), len(details)
 
 
 def run_report(
-    service: CubeService, principal: Principal, layout: CubeLayout, req: ReportRequest, lang: str
-) -> dict[str, Any]:
+    service: CubeService,
+    principal: Principal,
+    layout: CubeLayout,
+    req: ReportRequest,
+    lang: str,
+    settings: Settings,
+) -> bytes:
+    """The report's JSON: each query's answer under its name, within the report's bounds."""
+    most_queries, most_cells = settings.max_report_queries, settings.max_report_cells
+    if len(req.queries) > most_queries:
+        raise LimitError(
+            f"the report has {len(req.queries)} queries, more than the server's limit of {most_queries}",
+            hint="send several smaller reports",
+        )
     if isinstance(req.cell, str):
         cell = parse_cuts(req.cell)
     else:
         cell = tuple(cut_from_dict(layout, d, i) for i, d in enumerate(req.cell or []))
-    return {
-        name: run_query(service, principal, layout, name, q, cell, lang) for name, q in req.queries.items()
-    }
+    parts: list[bytes] = []
+    cells = 0
+    for name, q in req.queries.items():
+        answer, count = run_query(service, principal, layout, name, q, cell, lang)
+        cells += count
+        if cells > most_cells:
+            raise LimitError(
+                f"the report's answers carry more than the server's limit of {most_cells} cells "
+                f"(reached at query '{name}')",
+                hint="page the queries (pagesize), narrow their cuts or send several smaller reports",
+            )
+        parts.append(json_bytes(name) + b":" + answer)
+    return b"{" + b",".join(parts) + b"}"
+
+
+def _response(body: bytes, prettyprint: bool) -> Response:
+    if prettyprint:
+        return raw_json_response(json_bytes(orjson.loads(body), prettyprint=True))
+    return raw_json_response(body)
 
 
 @router.post("/cube/{cube}/report", response_model=dict[str, Any])
@@ -251,12 +294,15 @@ def report_post(
     service: ServiceDep,
     principal: PrincipalDep,
     layout: LayoutDep,
+    settings: SettingsDep,
     body: ReportRequest,
     lang: Lang = "lv",
     prettyprint: PrettyPrint = False,
 ) -> Response:
-    """Run several queries on one cube; the answers by query name."""
-    return json_response(run_report(service, principal, layout, body, lang), prettyprint=prettyprint)
+    """Run several queries on one cube; the answers by query name. At most the server's
+    `max_report_queries` queries and `max_report_cells` cells over all answers (400
+    `limit_exceeded` past either)."""
+    return _response(run_report(service, principal, layout, body, lang, settings), prettyprint)
 
 
 ReportParam = Annotated[str, Query(description="The report request as JSON", max_length=100_000)]
@@ -267,6 +313,7 @@ def report_get(
     service: ServiceDep,
     principal: PrincipalDep,
     layout: LayoutDep,
+    settings: SettingsDep,
     report: ReportParam,
     lang: Lang = "lv",
     prettyprint: PrettyPrint = False,
@@ -278,7 +325,7 @@ def report_get(
         raise QueryError(f"report: not JSON ({exc.msg} at position {exc.pos})") from None
     except ValidationError as exc:
         raise QueryError("report: " + _first_problem(exc)) from None
-    return json_response(run_report(service, principal, layout, req, lang), prettyprint=prettyprint)
+    return _response(run_report(service, principal, layout, req, lang, settings), prettyprint)
 
 
 def _first_problem(exc: ValidationError) -> str:
