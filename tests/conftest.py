@@ -8,6 +8,7 @@ LABIS_TEST_CLICKHOUSE_URL is set.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 from labis_olap.engine.base import Engine
 from labis_olap.engine.embedded import EmbeddedEngine
 from labis_olap.engine.server import ServerEngine
+from labis_olap.model.definition import Model
 
 ROOT = Path(__file__).resolve().parent.parent
 # The tests send requests faster than a public server's rate limit allows one principal (they are
@@ -42,6 +44,21 @@ def make_engine(kind: str, data_dir: Path, database: str) -> Engine:
 
 def fresh_database(prefix: str = "t") -> str:
     return f"{prefix}_{os.getpid()}_{next(_counter)}"
+
+
+@contextlib.contextmanager
+def demo_database(data_dir: Path, prefix: str, rows: int, seed: int) -> Iterator[tuple[Model, Engine]]:
+    """The LabIS model with `rows` demo facts in a fresh embedded database, dropped after."""
+    from labis_olap.demo.load import load_demo
+    from labis_olap.model.reader import read_model
+
+    model = read_model(ROOT / "model")
+    engine = make_engine("embedded", data_dir, fresh_database(prefix))
+    try:
+        load_demo(model, engine, rows, seed=seed)
+        yield model, engine
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
 
 
 @pytest.fixture(params=ENGINE_KINDS)

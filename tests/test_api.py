@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import demo_database, fresh_database, make_engine
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -23,12 +23,10 @@ from hypothesis import strategies as st
 from labis_olap.api import create_app
 from labis_olap.api.render import jsonable
 from labis_olap.api.schemas import AggregateResponse, CellResponse, CubeModel, Info, MembersResponse
-from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.errors import QueryTimeoutError
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from labis_olap.model.definition import Model
-from labis_olap.model.reader import read_model
 from labis_olap.query.cache import ResultCache, data_version
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.limits import run_limited
@@ -42,11 +40,8 @@ MAX_PAGESIZE = 2_000
 
 @pytest.fixture(scope="module")
 def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
-    model = read_model(ROOT / "model")
-    engine = make_engine("embedded", data_dir, fresh_database("api"))
-    load_demo(model, engine, ROWS, seed=11)
-    yield model, engine
-    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+    with demo_database(data_dir, "api", ROWS, seed=11) as demo:
+        yield demo
 
 
 def make_settings(data_dir: Path, engine: Engine, **kw: Any) -> Settings:

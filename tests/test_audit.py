@@ -11,16 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import demo_database
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from labis_olap.api import create_app
 from labis_olap.cli import app as cli
-from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.model.definition import Model
-from labis_olap.model.reader import read_model
 from labis_olap.service.audit import AuditLog, read
 from labis_olap.settings import Settings
 
@@ -30,11 +28,8 @@ PERSONAL = "cut=territory:LV005,0006000|gender:M|age_group:retirement_age,A65_74
 
 @pytest.fixture(scope="module")
 def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
-    model = read_model(ROOT / "model")
-    engine = make_engine("embedded", data_dir, fresh_database("audit"))
-    load_demo(model, engine, 3_000, seed=2)
-    yield model, engine
-    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+    with demo_database(data_dir, "audit", 3_000, seed=2) as demo:
+        yield demo
 
 
 def records_of(

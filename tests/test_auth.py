@@ -21,7 +21,7 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import demo_database
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
@@ -32,11 +32,9 @@ from typer.testing import CliRunner
 from labis_olap.api import create_app
 from labis_olap.api.fastpath import AggregateFastPath
 from labis_olap.cli import app as cli_app
-from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.errors import UnauthorizedError, UserError
 from labis_olap.model.definition import Model
-from labis_olap.model.reader import read_model
 from labis_olap.security import ApiKeys, Authenticator, TokenCache
 from labis_olap.service import ANONYMOUS, Principal
 from labis_olap.settings import Settings
@@ -67,11 +65,8 @@ def issuer() -> Iterator[MockIssuer]:
 
 @pytest.fixture(scope="module")
 def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
-    model = read_model(ROOT / "model")
-    engine = make_engine("embedded", data_dir, fresh_database("auth"))
-    load_demo(model, engine, 3_000, seed=5)
-    yield model, engine
-    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+    with demo_database(data_dir, "auth", 3_000, seed=5) as demo:
+        yield demo
 
 
 class Apps:

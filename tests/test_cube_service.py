@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import demo_database
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app
@@ -20,7 +20,6 @@ from labis_olap.engine.base import Engine
 from labis_olap.errors import NotFoundError, QueryError
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns
 from labis_olap.model.definition import Model
-from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery, FactsQuery, MembersQuery
 from labis_olap.service import ANONYMOUS, CubeService, Principal, ServiceLimits
 from labis_olap.service.paging import MAX_PAGE
@@ -32,13 +31,8 @@ LIMIT = 20
 
 @pytest.fixture(scope="module")
 def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
-    from labis_olap.demo.load import load_demo
-
-    model = read_model(ROOT / "model")
-    engine = make_engine("embedded", data_dir, fresh_database("svc"))
-    load_demo(model, engine, 20_000, seed=5)
-    yield model, engine
-    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+    with demo_database(data_dir, "svc", 20_000, seed=5) as demo:
+        yield demo
 
 
 def service(demo: tuple[Model, Engine], **kw: object) -> CubeService:

@@ -25,17 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import demo_database
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app
-from labis_olap.demo.load import load_demo
 from labis_olap.engine import holder
 from labis_olap.engine.base import Engine
 from labis_olap.errors import QueryError, UserError
 from labis_olap.loaders.handoff import hand_off, hand_off_unload
 from labis_olap.model.definition import Model
-from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery
 from labis_olap.service import ANONYMOUS, CubeService
 from labis_olap.settings import Settings
@@ -238,11 +236,8 @@ def test_opening_the_engine_makes_an_old_data_dir_private(tmp_path: Path) -> Non
 
 @pytest.fixture(scope="module")
 def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
-    model = read_model(ROOT / "model")
-    engine = make_engine("embedded", data_dir, fresh_database("hard"))
-    load_demo(model, engine, 5_000, seed=3)
-    yield model, engine
-    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+    with demo_database(data_dir, "hard", 5_000, seed=3) as demo:
+        yield demo
 
 
 @pytest.fixture(scope="module")

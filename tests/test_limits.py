@@ -10,16 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import demo_database
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app, deps
 from labis_olap.api.guard import TokenBucket
-from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
 from labis_olap.errors import QueryCancelledError
 from labis_olap.model.definition import Model
-from labis_olap.model.reader import read_model
 from labis_olap.query.cell import FactsQuery
 from labis_olap.service import ANONYMOUS, CubeService, Principal, ServiceLimits
 from labis_olap.settings import Settings
@@ -31,11 +29,8 @@ REPORT = "/cube/unemployment/report"
 
 @pytest.fixture(scope="module")
 def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
-    model = read_model(ROOT / "model")
-    engine = make_engine("embedded", data_dir, fresh_database("lim"))
-    load_demo(model, engine, 5_000, seed=3)
-    yield model, engine
-    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+    with demo_database(data_dir, "lim", 5_000, seed=3) as demo:
+        yield demo
 
 
 def app_client(demo: tuple[Model, Engine], data_dir: Path, **kw: Any) -> TestClient:
