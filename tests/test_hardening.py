@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ from typing import Any
 import pytest
 from conftest import demo_database
 from fastapi.testclient import TestClient
+from served import start_server
 
 from labis_olap.api import create_app
 from labis_olap.engine import holder
@@ -62,35 +61,6 @@ def _labis(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.
         text=True,
         timeout=timeout,
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "labis_olap.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/version", timeout=5):
-                return server, base
-        except OSError:
-            pass
-        if server.poll() is not None:
-            raise AssertionError(server.stdout.read() if server.stdout else "the server stopped")
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.2)
 
 
 def get(url: str) -> tuple[int, Any]:

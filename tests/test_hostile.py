@@ -27,6 +27,7 @@ import pytest
 import uvicorn
 from conftest import fresh_database, make_engine
 from hostile import Answer, Request, corpus, problems, send_all
+from served import free_port
 
 from labis_olap.api import create_app
 from labis_olap.demo.load import load_demo
@@ -34,12 +35,6 @@ from labis_olap.model.reader import read_model
 from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rss(pid: int) -> int:
@@ -71,7 +66,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env["LABIS_RATE_LIMIT"] = "0"
     demo = [sys.executable, "-m", "labis_olap.cli", "demo", "--rows", "20000", "--no-query"]
     subprocess.run(demo, env=env, check=True, capture_output=True, timeout=120)
-    port = _free_port()
+    port = free_port()
     log = root / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -174,7 +169,7 @@ def test_a_client_that_goes_away_has_its_engine_query_stopped(data_dir: Path) ->
         query_max_memory=2**32,
         max_pagesize=1_000_000,
     )
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, model, engine), port=port, log_level="warning")
     )

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from served import start_server
 from test_loader_faults import ROWS, write_extract
 
 pytestmark = pytest.mark.slow  # a real server, loader and query processes: ~20 s; run by .ci/run
@@ -29,12 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY = "serve-test-key-0123456789"
 # Registrations per month in the extract's two years: the answer moves as the load publishes.
 QUERY = "/cube/unemployment/aggregate?aggregates=new_registrations&drilldown=time:year"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _labis(*args: str, env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
@@ -72,25 +66,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "LABIS_LOAD_CHUNK_ROWS": "5000",  # many published chunks: queries run between them
     }
     assert _labis("apply", env=env).returncode == 0
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "labis_olap.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if _get(base + "/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        assert server.poll() is None, server.stdout.read() if server.stdout else ""
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.2)
+    server, base = start_server(env, ready="/health")
     yield Served(env, base, data, server)
     if server.poll() is None:
         server.send_signal(signal.SIGINT)

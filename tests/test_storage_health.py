@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 from conftest import fresh_database, make_engine
-from test_hardening import ROOT, _env, _labis, get, start_server
+from served import start_server
+from test_hardening import ROOT, _env, _labis, get
 
 from labis_olap.demo.load import load_demo
 from labis_olap.engine.base import Engine
