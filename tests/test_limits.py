@@ -164,11 +164,13 @@ def test_rate_limit_per_principal_on_both_ways_in(
     monkeypatch.setattr(
         deps, "principal_of", lambda scope: Principal(dict(scope["headers"]).get(b"x-who", b"?").decode())
     )
-    with app_client(demo, data_dir, rate_limit=1.0, rate_burst=5) as c:
+    # 0.1/s: the five requests of the burst would have to take ten seconds to earn a sixth (at
+    # 1/s a slow first CSV on a busy machine earned one, and the test failed)
+    with app_client(demo, data_dir, rate_limit=0.1, rate_burst=5) as c:
         alice = [c.get(url, headers={"x-who": "alice"}) for _ in range(5)]
         assert [r.status_code for r in alice] == [200] * 5
         over = c.get(url, headers={"x-who": "alice"})
-        refused(over, 429, "too_many_requests", "1 requests per second")
+        refused(over, 429, "too_many_requests", "0.1 requests per second")
         assert int(over.headers["retry-after"]) >= 1
         assert [c.get(url, headers={"x-who": "bob"}).status_code for _ in range(5)] == [200] * 5
         assert c.get("/health", headers={"x-who": "alice"}).status_code == 200  # probes are not limited

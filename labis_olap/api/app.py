@@ -82,6 +82,9 @@ def create_app(
         # /openapi.json (and api/openapi.json in the repository).
         docs_url=None,
         redoc_url=None,
+        # FastAPI's native OpenTelemetry asks the global providers on every request whether any
+        # is configured; LabIS exports none (its record is the audit log): off.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.labis = state
     errors.install(app)
