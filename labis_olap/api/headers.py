@@ -1,6 +1,7 @@
 """Security headers on every answer: `nosniff` on all, and on HTML pages a Content-Security-Policy
 that lets them run only the package's own scripts and styles (the templates have no inline
-script or style, only JSON data blocks, which CSP does not run), in no frame, with no referrer.
+script or style, only JSON data blocks, which CSP does not run), in no frame, with no referrer;
+forms post only here (and, with browser sign-in, are redirected on only to the issuer).
 
 A plain ASGI middleware, outermost, so that the aggregate fast path's answers carry them too.
 """

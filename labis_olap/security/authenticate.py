@@ -167,6 +167,8 @@ class Authenticator:
         ways = []
         if self.tokens is not None:
             ways.append(f"OIDC tokens of {self.tokens.keys.issuer} for audience {self.tokens.audience}")
+        if self.signin is not None:
+            ways.append(f"browser sign-in as client {self.signin.client_id} (sessions in memory)")
         if self.keys.exist():
             ways.append(f"API keys in {self.keys.path}")
         return "authentication required: " + " and ".join(ways)
