@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -122,6 +123,22 @@ class Settings(BaseSettings):
     """Hashes of the API keys (`labis keys`); unset: `api-keys.json` in data_dir. Its existence
     turns authentication on."""
 
+    # --- browser sign-in (docs/security.md, "Browser sign-in"): on whenever an issuer is set ---
+    client_id: str | None = None
+    """The client the pages sign in as at the issuer (authorization code + PKCE); unset: the
+    audience (a client whose access tokens carry its own id as `aud`)."""
+    client_secret: SecretStr | None = None
+    """For a confidential client: sent to the token endpoint as HTTP Basic. PKCE is used either way."""
+    scopes: str = "openid profile"
+    """Scopes asked for at sign-in, space-separated (`openid` makes the issuer send an id token,
+    whose nonce is checked and whose `name` the pages show)."""
+    public_url: str | None = None
+    """This server's address as browsers reach it (https://olap.example.lv, a path prefix
+    allowed), for the redirect URI `<public_url>/auth/callback`; unset: the scheme and Host of
+    the request (set it behind a proxy that changes them)."""
+    session_max_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 86400)
+    """The longest a browser session lasts; it also ends when its access token does."""
+
     @field_validator("cache_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
@@ -151,10 +168,23 @@ class Settings(BaseSettings):
             raise ValueError(f"not accepted: {bad or 'none'}; choose from {', '.join(PUBLIC_KEY_ALGORITHMS)}")
         return value
 
-    @field_validator("issuer", "audience", "jwks_url", mode="before")
+    @field_validator(
+        "issuer", "audience", "jwks_url", "client_id", "client_secret", "public_url", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        """An http(s) address with no query or fragment; kept without a trailing slash."""
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("an http(s) address such as https://olap.example.lv, with no query or fragment")
+        return value.rstrip("/")
 
     def keys_path(self) -> Path:
         """Where the API keys' hashes are kept."""

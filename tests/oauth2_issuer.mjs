@@ -3,9 +3,15 @@
 // Prints {"issuer": url} once listening. Its /token (client_credentials) signs tokens with the
 // server's key; a form field `claims` (JSON) is merged into the payload (null removes a claim),
 // so a test can ask for an expired token or one for another audience, still signed by the
-// issuer. Commands on stdin, one JSON line answered on stdout each:
+// issuer. Its /authorize signs in a user at once (no login form) and redirects back with a code;
+// the tokens the code is exchanged for carry the claims the `user` command set. Commands on
+// stdin, one JSON line answered on stdout each:
 //   rotate  a new key, used for the next token (the old one stays published): {"kid": ...}
 //   jwks    how many times the key set was fetched: {"jwks_requests": n}
+//   user {"access": {...}, "id": {...}}  claims merged into the access and the id token of every
+//           later authorization_code exchange (null removes one): who signs in: {"ok": true}
+//   exchanges  codes exchanged at /token, and the last exchange's access token, HTTP Basic
+//           credentials and form field names: {"exchanges": n, "last": {...}}
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -16,13 +22,33 @@ const { OAuth2Issuer, OAuth2Service } = await import(pathToFileURL(modulePath).h
 const issuer = new OAuth2Issuer();
 const service = new OAuth2Service(issuer);
 let jwksRequests = 0;
-service.on('beforeTokenSigning', (token, req) => {
-  const extra = req.body && req.body.claims;
-  if (!extra) return;
-  for (const [name, value] of Object.entries(JSON.parse(extra))) {
-    if (value === null) delete token.payload[name];
-    else token.payload[name] = value;
+let exchanges = 0;
+let user = { access: {}, id: {} };
+const merge = (payload, claims) => {
+  for (const [name, value] of Object.entries(claims)) {
+    if (value === null) delete payload[name];
+    else payload[name] = value;
   }
+};
+service.on('beforeTokenSigning', (token, req) => {
+  const body = req.body || {};
+  if (body.grant_type === 'authorization_code') {
+    // The access token is built first and carries `scope`; the id token does not.
+    merge(token.payload, 'scope' in token.payload ? user.access : user.id);
+    return;
+  }
+  if (body.claims) merge(token.payload, JSON.parse(body.claims));
+});
+let lastExchange = {};
+service.on('beforeResponse', (response, req) => {
+  if ((req.body || {}).grant_type !== 'authorization_code') return;
+  exchanges += 1;
+  const basic = (req.headers.authorization || '').match(/^Basic (.+)$/);
+  lastExchange = {
+    access_token: response.body.access_token,
+    basic: basic ? Buffer.from(basic[1], 'base64').toString('utf8') : null,
+    form: Object.keys(req.body).sort(),
+  };
 });
 const server = createServer((req, res) => {
   if (req.url.split('?')[0] === '/jwks') jwksRequests += 1;
@@ -44,6 +70,12 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     say({ kid: current.kid });
   } else if (command === 'jwks') {
     say({ jwks_requests: jwksRequests });
+  } else if (command.startsWith('user ')) {
+    const given = JSON.parse(command.slice(5));
+    user = { access: given.access || {}, id: given.id || {} };
+    say({ ok: true });
+  } else if (command === 'exchanges') {
+    say({ exchanges, last: lastExchange });
   } else {
     say({ error: `unknown command ${command}` });
   }

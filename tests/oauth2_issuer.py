@@ -98,6 +98,18 @@ class MockIssuer:
         kid: str = self._command("rotate")["kid"]
         return kid
 
+    def sign_in_as(self, access: dict[str, Any], id_claims: dict[str, Any] | None = None) -> None:
+        """Who the issuer's /authorize signs in from now on: claims of the access token and of
+        the id token the code is exchanged for (the access token's `aud` included)."""
+        answer = self._command("user " + json.dumps({"access": access, "id": id_claims or {}}))
+        assert answer == {"ok": True}, answer
+
+    def exchanges(self) -> tuple[int, dict[str, Any]]:
+        """Authorization codes exchanged at /token so far, and the last exchange: its
+        `access_token`, `basic` credentials (`user:password` or None) and `form` field names."""
+        answer = self._command("exchanges")
+        return int(answer["exchanges"]), dict(answer["last"])
+
     def jwks_requests(self) -> int:
         n: int = self._command("jwks")["jwks_requests"]
         return n

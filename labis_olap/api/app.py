@@ -25,7 +25,7 @@ from . import errors, web
 from .fastpath import AggregateFastPath, spec_of
 from .guard import RequestGuard
 from .headers import SecurityHeaders
-from .routes import admin, aggregate, facts, indicators, members, meta, report
+from .routes import admin, aggregate, facts, indicators, members, meta, report, signin
 from .schemas import ErrorResponse
 from .state import AppState
 
@@ -88,7 +88,7 @@ def create_app(
     )
     app.state.labis = state
     errors.install(app)
-    for module in (meta, admin, aggregate, members, facts, report, indicators):
+    for module in (meta, admin, aggregate, members, facts, report, indicators, signin):
         app.include_router(module.router)
     web.install(app)
     if fast_path:
@@ -100,7 +100,10 @@ def create_app(
         app.add_middleware(AggregateFastPath, spec=spec_of(route))
     # Outside the fast path: both ways in are bounded alike (sizes, rate, body, disconnects).
     app.add_middleware(RequestGuard, settings=state.settings)
-    app.add_middleware(SecurityHeaders)  # last added, outermost: the fast path's answers too
+    browser = state.authenticator.signin
+    targets = (browser.issuer_origin,) if browser is not None else ()
+    # Last added, outermost: the fast path's answers too.
+    app.add_middleware(SecurityHeaders, form_targets=targets)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Query, Request
 from starlette.types import Scope
 
+from ..errors import ForbiddenError
 from ..physical.layout import CubeLayout
+from ..security import Session
 from ..service import ANONYMOUS, CubeService, Principal
 from ..settings import Settings
 from .render import Format, Header
@@ -41,25 +44,81 @@ ServiceDep = Annotated[CubeService, Depends(get_service)]
 
 def principal_of(scope: Scope) -> Principal:
     """Who sends the request, from its credentials (security/authenticate.py): a 401
-    UnauthorizedError without or with bad ones, ANONYMOUS in open demo mode. The aggregate
-    fast path asks this too, so both ways authenticate alike by construction."""
+    UnauthorizedError without or with bad ones, ANONYMOUS in open demo mode. Without an
+    Authorization or X-API-Key header, a live session cookie (browser sign-in) gives its
+    principal — for a request that changes or costs something (not GET/HEAD) only if it comes
+    from this server's own pages (a 403 otherwise: a cookie is sent by whichever site makes the
+    browser post). The aggregate fast path asks this too, so both ways authenticate alike by
+    construction."""
     auth = scope["app"].state.labis.authenticator
     if auth.open:
         return ANONYMOUS
-    authorization, api_key = _credentials(scope)
+    authorization, api_key, cookie = _credentials(scope)
+    if authorization is None and api_key is None and cookie is not None:
+        session = auth.session(cookie)
+        if session is not None:
+            if scope["method"] not in SAFE_METHODS and not same_origin(scope):
+                raise ForbiddenError(CROSS_SITE, hint=CROSS_SITE_HINT)
+            signed_in: Principal = session.principal
+            return signed_in
     principal: Principal = auth.authenticate(authorization, api_key)
     return principal
 
 
-def _credentials(scope: Scope) -> tuple[str | None, str | None]:
-    """The `Authorization` and `X-API-Key` headers (the first of each)."""
-    authorization = api_key = None
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+CROSS_SITE = (
+    "a signed-in browser's request that changes or costs something must come from this server's pages"
+)
+CROSS_SITE_HINT = "programs send `Authorization: Bearer …` or `X-API-Key` instead of the session cookie"
+
+
+def _credentials(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """The `Authorization` and `X-API-Key` headers (the first of each) and the cookies (all
+    `Cookie` headers, joined: HTTP/2 may split them)."""
+    authorization = api_key = cookie = None
     for name, value in scope["headers"]:
         if name == b"authorization" and authorization is None:
             authorization = value.decode("latin-1")
         elif name == b"x-api-key" and api_key is None:
             api_key = value.decode("latin-1")
-    return authorization, api_key
+        elif name == b"cookie":
+            text = value.decode("latin-1")
+            cookie = text if cookie is None else f"{cookie}; {text}"
+    return authorization, api_key, cookie
+
+
+def own_origin(scope: Scope) -> str:
+    """This server's origin as the browser sees it: LABIS_PUBLIC_URL's, else the request's
+    scheme and Host."""
+    public = scope["app"].state.labis.settings.public_url
+    if public is not None:
+        parts = urlsplit(public)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    return f"{scope.get('scheme', 'http')}://{_header(scope, b'host') or ''}".lower()
+
+
+def base_url(scope: Scope) -> str:
+    """This server's address as browsers reach it (no trailing slash): the redirect URIs'."""
+    public: str | None = scope["app"].state.labis.settings.public_url
+    return public if public is not None else own_origin(scope) + scope.get("root_path", "")
+
+
+def same_origin(scope: Scope) -> bool:
+    """Whether the browser says the request comes from this server's own pages: `Sec-Fetch-Site:
+    same-origin` where the browser sends it (it cannot be set by a page), else an `Origin` equal
+    to ours. Neither (or `Origin: null`) is not enough."""
+    site = _header(scope, b"sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = _header(scope, b"origin")
+    return origin is not None and origin.lower() == own_origin(scope)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 async def get_principal(request: Request) -> Principal:
@@ -69,12 +128,24 @@ async def get_principal(request: Request) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def session_of(scope: Scope) -> Session | None:
+    """The browser's live session, when the request has no Authorization or X-API-Key header."""
+    authorization, api_key, cookie = _credentials(scope)
+    if authorization is not None or api_key is not None or cookie is None:
+        return None
+    session: Session | None = scope["app"].state.labis.authenticator.session(cookie)
+    return session
+
+
 async def get_page_principal(request: Request) -> Principal:
-    """An HTML page's principal: the request's if it has credentials, else ANONYMOUS (the pages
-    stay reachable and show what the public role sees; their numbers come from the API, which
-    asks for credentials)."""
-    if _credentials(request.scope) == (None, None):
-        return ANONYMOUS
+    """An HTML page's principal: the request's if it has credentials (a header, or a live session
+    cookie), else ANONYMOUS (the pages stay reachable and show what the public role sees, and an
+    expired session's page offers sign-in again; their numbers come from the API, which asks for
+    credentials)."""
+    authorization, api_key, _ = _credentials(request.scope)
+    if authorization is None and api_key is None:
+        session = session_of(request.scope)
+        return ANONYMOUS if session is None else session.principal
     return principal_of(request.scope)
 
 

@@ -1,6 +1,7 @@
 """Security headers on every answer: `nosniff` on all, and on HTML pages a Content-Security-Policy
 that lets them run only the package's own scripts and styles (the templates have no inline
-script or style, only JSON data blocks, which CSP does not run), in no frame, with no referrer.
+script or style, only JSON data blocks, which CSP does not run), in no frame, with no referrer;
+forms post only here (and, with browser sign-in, are redirected on only to the issuer).
 
 A plain ASGI middleware, outermost, so that the aggregate fast path's answers carry them too.
 """
@@ -14,16 +15,25 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 EVERY = ((b"x-content-type-options", b"nosniff"),)
-HTML = (
-    (b"content-security-policy", CSP.encode()),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-)
+
+
+def csp(form_targets: tuple[str, ...] = ()) -> str:
+    """The pages' policy; `form_targets` are origins a form submission may be redirected to
+    besides this one (Chromium applies `form-action` to every redirect of the submission): the
+    sign-out form goes on to the issuer's end_session endpoint."""
+    if not form_targets:
+        return CSP
+    return CSP.replace("form-action 'self'", "form-action 'self' " + " ".join(form_targets))
 
 
 class SecurityHeaders:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.html = (
+            (b"content-security-policy", csp(form_targets).encode()),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+        )
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -35,7 +45,7 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                extra = EVERY + (HTML if kind.startswith(b"text/html") else ())
+                extra = EVERY + (self.html if kind.startswith(b"text/html") else ())
                 headers += [(k, v) for k, v in extra if k not in names]
                 message = {**message, "headers": headers}
             await send(message)

@@ -2,9 +2,10 @@
 
 Accepted: `Authorization: Bearer <OIDC access token | API key>`, `X-API-Key: <key>`, and
 `Authorization: Basic` with an API key as the password (any user name: Excel and XMLA clients
-send Basic). Without an issuer and without an API keys file the server is in open demo mode:
-everyone is `ANONYMOUS`. Verified tokens are remembered briefly (a bounded LRU keyed by the
-token, never past its `exp`), so a request costs a dictionary look-up, not a signature check.
+send Basic); without those headers, a browser's session cookie (security/signin.py). Without
+an issuer and without an API keys file the server is in open demo mode: everyone is
+`ANONYMOUS`. Verified tokens are remembered briefly (a bounded LRU keyed by the token, never
+past its `exp`), so a request costs a dictionary look-up, not a signature check.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from ..errors import UnauthorizedError, UserError
 from ..service.principal import ANONYMOUS, Principal
 from ..settings import Settings
 from .keys import ApiKeys, looks_like_key
+from .sessions import Session, SessionStore, cookie_value
+from .signin import SignIn
 from .tokens import BadToken, JwksKeys, TokenVerifier
 
 log = logging.getLogger("labis.security")
@@ -93,6 +96,10 @@ class Authenticator:
         elif settings.jwks_url is not None:
             raise UserError("LABIS_JWKS_URL is set without LABIS_ISSUER", hint="set the issuer too")
         self.cache = TokenCache()
+        self.sessions = SessionStore()
+        """Signed-in browsers (security/sessions.py)."""
+        self.signin = SignIn(settings, self.tokens, self.sessions) if self.tokens is not None else None
+        """Browser sign-in at the issuer; None without one."""
 
     @property
     def open(self) -> bool:
@@ -119,6 +126,14 @@ class Authenticator:
         if scheme == "basic" and credentials:
             return self._key(_basic_password(credentials) or "")
         raise self._refused(f"the {scheme or 'empty'} Authorization scheme is not accepted")
+
+    def session(self, cookie_header: str) -> Session | None:
+        """The live session a request's `Cookie` header names, or None (no session cookie, or
+        one unknown, signed out or expired: as if the request had no credentials)."""
+        if self.signin is None:
+            return None
+        session_id = cookie_value(cookie_header)
+        return self.sessions.get(session_id) if session_id else None
 
     def _key(self, key: str) -> Principal:
         principal = self.keys.verify(key)
@@ -152,6 +167,8 @@ class Authenticator:
         ways = []
         if self.tokens is not None:
             ways.append(f"OIDC tokens of {self.tokens.keys.issuer} for audience {self.tokens.audience}")
+        if self.signin is not None:
+            ways.append(f"browser sign-in as client {self.signin.client_id} (sessions in memory)")
         if self.keys.exist():
             ways.append(f"API keys in {self.keys.path}")
         return "authentication required: " + " and ".join(ways)

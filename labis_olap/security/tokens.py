@@ -62,6 +62,7 @@ class JwksKeys:
         self.fetches = 0
         """Key sets fetched from the issuer (the tests count refetches)."""
         self._client: PyJWKClient | None = None
+        self._configuration: dict[str, Any] | None = None
         self._last_refetch = float("-inf")
         self._lock = threading.Lock()
 
@@ -111,22 +112,41 @@ class JwksKeys:
         return self._client
 
     def _discover(self) -> str:
-        """The JWKS URL from the issuer's OpenID configuration (whose `issuer` must be ours)."""
-        url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
-        try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:
-                doc = json.load(response)
-        except (OSError, ValueError) as exc:
+        """The JWKS URL from the issuer's OpenID configuration."""
+        doc = self.configuration()
+        if "jwks_uri" not in doc:
             raise UnavailableError(
-                "the identity provider's OpenID configuration cannot be read",
-                hint=f"is {url} reachable? (or set LABIS_JWKS_URL)",
-            ) from exc
-        if not isinstance(doc, dict) or doc.get("issuer") != self.issuer or "jwks_uri" not in doc:
-            raise UnavailableError(
-                f"{url} does not describe the issuer {self.issuer!r}",
-                hint="LABIS_ISSUER must be exactly the tokens' `iss` (mind a trailing slash)",
+                f"the OpenID configuration of {self.issuer} names no jwks_uri", hint="set LABIS_JWKS_URL"
             )
         return str(doc["jwks_uri"])
+
+    def configuration(self) -> dict[str, Any]:
+        """The issuer's /.well-known/openid-configuration (whose `issuer` must be ours), fetched
+        once and kept: the key set and browser sign-in's endpoints both come from it. A failure
+        is not kept, so a later call asks again."""
+        doc = self._configuration
+        if doc is None:
+            doc = _fetch_configuration(self.issuer, self.timeout)
+            self._configuration = doc
+        return doc
+
+
+def _fetch_configuration(issuer: str, timeout: float) -> dict[str, Any]:
+    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            doc = json.load(response)
+    except (OSError, ValueError) as exc:
+        raise UnavailableError(
+            "the identity provider's OpenID configuration cannot be read",
+            hint=f"is {url} reachable? (or set LABIS_JWKS_URL)",
+        ) from exc
+    if not isinstance(doc, dict) or doc.get("issuer") != issuer:
+        raise UnavailableError(
+            f"{url} does not describe the issuer {issuer!r}",
+            hint="LABIS_ISSUER must be exactly the tokens' `iss` (mind a trailing slash)",
+        )
+    return doc
 
 
 class _CountingClient(PyJWKClient):

@@ -79,6 +79,13 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "per_monthly": "ik mēnesi",
         "per_quarterly": "ik ceturksni",
         "per_annual": "ik gadu",
+        "sign_in": "Pieslēgties",
+        "sign_out": "Atslēgties",
+        "sign_in_again": "Pieslēgties vēlreiz",
+        "signed_out_notice": "Jūs neesat pieslēdzies vai sesija ir beigusies.",
+        "signin_failed": "Pieslēgšanās neizdevās",
+        "error": "Kļūda",
+        "back_to_browser": "Uz kubu pārlūku",
     },
     "en": {
         "app": "LabIS OLAP",
@@ -148,6 +155,13 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "per_monthly": "monthly",
         "per_quarterly": "quarterly",
         "per_annual": "annual",
+        "sign_in": "Sign in",
+        "sign_out": "Sign out",
+        "sign_in_again": "Sign in again",
+        "signed_out_notice": "You are not signed in, or your session has ended.",
+        "signin_failed": "Sign-in failed",
+        "error": "Error",
+        "back_to_browser": "To the cube browser",
     },
 }
 

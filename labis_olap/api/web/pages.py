@@ -14,13 +14,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from ...errors import NotFoundError
 from ...model.definition import Model
 from ...model.schema import IndicatorType
-from ..deps import PagePrincipalDep, ServiceDep
+from ..deps import PagePrincipalDep, ServiceDep, session_of
 from ..describe import text
 from ..indicators import catalogue, detail, sources
 from ..indicators import find as find_indicator
@@ -60,9 +61,43 @@ def page(request: Request, name: str, lang: str, status: int = 200, **context: A
     return templates.TemplateResponse(
         request,
         name,
-        {"lang": lang, "t": STRINGS[lang], "switch_href": switch_href, **context},
+        {
+            "lang": lang,
+            "t": STRINGS[lang],
+            "switch_href": switch_href,
+            "account": account(request),
+            **context,
+        },
         status_code=status,
     )
+
+
+def account(request: Request) -> dict[str, Any] | None:
+    """The header's sign-in control: None without browser sign-in (open demo mode, API keys
+    only), else the signed-in user's name (or None) and the sign-in link back to this page."""
+    if request.app.state.labis.authenticator.signin is None:
+        return None
+    session = session_of(request.scope)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return {"user": session.name if session else None, "login": "/auth/login?" + urlencode({"next": here})}
+
+
+def error_page(
+    request: Request, status: int, error: str, message: str, hint: str | None, lang: str | None = None
+) -> Response:
+    """A failure a browser navigated to (a sign-in that cannot go on, say), in the pages' style,
+    with the fields of the one JSON error shape."""
+    lv = lang_of(lang or request.query_params.get("lang"))
+    failed = STRINGS[lv]["signin_failed" if error == "signin_failed" else "error"]
+    return page(
+        request, "error.html", lv, status=status, title=failed, error=error, message=message, hint=hint
+    )
+
+
+@router.get("/")
+def home() -> Response:
+    """Where a sign-in without a page to go back to, and a sign-out, land: the cube browser."""
+    return RedirectResponse("/browser", status_code=302)
 
 
 @router.get("/browser")

@@ -65,7 +65,13 @@ export async function api(path, params = {}) {
   }
 }
 
-/** Show an error (API shape or any exception) in the page's alert region. */
+/** Where "Sign in" goes: the server's sign-in, then back to this very view. */
+export function signInHref() {
+  return "/auth/login?" + new URLSearchParams({ next: window.location.pathname + window.location.search });
+}
+
+/** Show an error (API shape or any exception) in the page's alert region. A 401 on a server
+ * that signs browsers in (the header has its control) offers signing in, back to this view. */
 export function showError(err) {
   const box = document.getElementById("error");
   box.replaceChildren();
@@ -82,6 +88,10 @@ export function showError(err) {
     p.append(hint);
   }
   box.append(p);
+  if (err.error === "unauthorized" && document.getElementById("account")) {
+    const again = el("a", { id: "sign-in-again", href: signInHref() }, T.sign_in);
+    box.append(el("p", { className: "notice" }, T.signed_out_notice + " ", again));
+  }
 }
 
 /** Element helper: el("td", {className: "x", dataset: {value: 1}}, "text", child…). */
