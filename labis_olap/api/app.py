@@ -25,7 +25,7 @@ from . import errors, web
 from .fastpath import AggregateFastPath, spec_of
 from .guard import RequestGuard
 from .headers import SecurityHeaders
-from .routes import admin, aggregate, facts, indicators, members, meta, report
+from .routes import admin, aggregate, facts, indicators, members, meta, report, sdmx
 from .schemas import ErrorResponse
 from .state import AppState
 
@@ -85,7 +85,7 @@ def create_app(
     )
     app.state.labis = state
     errors.install(app)
-    for module in (meta, admin, aggregate, members, facts, report, indicators):
+    for module in (meta, admin, aggregate, members, facts, report, indicators, sdmx):
         app.include_router(module.router)
     web.install(app)
     if fast_path:
