@@ -734,6 +734,24 @@ def test_facts_fields_order_and_paging(client: TestClient) -> None:
     err(client, "/cube/pensions/facts?fields=nope", 400, "bad_query")
 
 
+def test_csv_for_excel_starts_with_a_bom_when_asked(client: TestClient) -> None:
+    """`bom=true`: the same CSV after a UTF-8 byte order mark (Excel then reads "reģions" as
+    such); the other formats ignore it."""
+    for url in (
+        "/cube/unemployment/aggregate?drilldown=territory&header=labels&format=csv",
+        "/cube/unemployment/facts?pagesize=5&format=csv",
+        "/cube/unemployment/members/territory?depth=1&format=csv",
+        "/indicator/NVA-001?drilldown=territory&header=labels&format=csv",
+    ):
+        plain, excel = client.get(url), client.get(url + "&bom=true")
+        assert excel.status_code == 200 and excel.content == b"\xef\xbb\xbf" + plain.content, url
+        assert not plain.content.startswith(b"\xef\xbb\xbf")
+    head = client.get("/cube/unemployment/aggregate?drilldown=territory&header=labels&format=csv&bom=true")
+    assert head.content.decode("utf-8-sig").startswith("Statistiskais reģions,")
+    xlsx = "/cube/unemployment/aggregate?drilldown=territory&format=xlsx"
+    assert client.get(xlsx + "&bom=true").content[:2] == b"PK"
+
+
 def test_facts_csv_parses_back(client: TestClient) -> None:
     url = "/cube/occupational_accidents/facts?cut=time:2024&pagesize=50"
     rows = ok(client, url)
