@@ -142,6 +142,22 @@ def test_structure_has_codelists_in_both_languages_and_a_dataflow_per_indicator(
     assert flows == {"UNEMPLOYMENT"} | codes
 
 
+def test_codelists_are_not_cut_at_the_record_limit(
+    structure: str, demo: tuple[Model, Engine], data_dir: Path
+) -> None:
+    """Members are read page by page: a server whose limit is below a dimension's member count
+    still lists every member."""
+    model, engine = demo
+    settings = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database, max_pagesize=7)
+    with TestClient(create_app(settings, model, engine)) as small:
+        text = small.get("/sdmx/structure/unemployment").text
+
+    def territory(xml: str) -> set[str]:
+        return {c.id for c in sdmx1.read_sdmx(io.BytesIO(xml.encode())).codelist["CL_UNEMPLOYMENT_TERRITORY"]}
+
+    assert territory(text) == territory(structure) and len(territory(text)) > 40
+
+
 def test_indicator_structure_has_only_its_dataflow(client: TestClient) -> None:
     r = client.get("/sdmx/structure/indicator/NVA-005")
     assert r.status_code == 200 and r.headers["content-type"].startswith(STRUCTURE_TYPE)

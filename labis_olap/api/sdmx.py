@@ -26,7 +26,7 @@ import datetime as dt
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import Response
@@ -149,9 +149,11 @@ def _codes(service: CubeService, principal: Principal, cube: Cube, alias: str, d
     for as_of in (None, "now") if dim.is_versioned else (None,):
         for h in hierarchies:
             by_lang = {
-                lang: service.members(
-                    MembersQuery(cube.name, alias, hierarchy=h.name, lang=lang, as_of=as_of), principal
-                ).data.to_pylist()
+                lang: _all_members(
+                    service,
+                    principal,
+                    MembersQuery(cube.name, alias, hierarchy=h.name, lang=lang, as_of=as_of),
+                )
                 for lang in LANGS
             }
             for i, row in enumerate(by_lang["lv"]):
@@ -168,6 +170,21 @@ def _codes(service: CubeService, principal: Principal, cube: Cube, alias: str, d
                         code.parent = parent
                     parent = str(key)
     return sorted(codes.values(), key=lambda c: c.depth)
+
+
+def _all_members(service: CubeService, principal: Principal, query: MembersQuery) -> list[dict[str, Any]]:
+    """Every member, page by page of the server's record limit (a codelist is not cut)."""
+    size = service.limits.max_rows
+    if size is None:
+        return list(service.members(query, principal).data.to_pylist())
+    out: list[dict[str, Any]] = []
+    page = 0
+    while True:
+        rows = service.members(replace(query, page=page, pagesize=size), principal).data.to_pylist()
+        out += rows
+        if len(rows) < size:
+            return out
+        page += 1
 
 
 def structure_xml(
