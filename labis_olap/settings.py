@@ -6,6 +6,7 @@ that a variable set before the call is the one used.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -122,6 +123,12 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = None
     """Hashes of the API keys (`labis keys`); unset: `api-keys.json` in data_dir. Its existence
     turns authentication on."""
+    cors_origins: Annotated[list[str], NoDecode] = []
+    """Web origins whose pages may call the API from a browser (CORS, as Cubes'
+    `allow_cors_origin`; e.g. CubesViewer served from its own host), comma-separated:
+    `https://viewer.example.lv,http://localhost:8000`, or `*` for any. Empty (the default): no
+    CORS at all. Credentials (cookies) are never allowed across origins; tokens and API keys
+    travel in the `Authorization` and `X-API-Key` headers, which preflights allow."""
 
     # --- browser sign-in (docs/security.md, "Browser sign-in"): on whenever an issuer is set ---
     client_id: str | None = None
@@ -151,7 +158,7 @@ class Settings(BaseSettings):
         """A switch, as `if os.environ.get(...)` read it: any non-empty text is on."""
         return bool(value) if isinstance(value, str) else value
 
-    @field_validator("jwt_algorithms", "principal_claims", mode="before")
+    @field_validator("jwt_algorithms", "principal_claims", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         """LABIS_JWT_ALGORITHMS=RS256,ES256: a list from the environment's one string."""
@@ -167,6 +174,20 @@ class Settings(BaseSettings):
         if bad or not value:
             raise ValueError(f"not accepted: {bad or 'none'}; choose from {', '.join(PUBLIC_KEY_ALGORITHMS)}")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        """Origins as browsers send them (`scheme://host[:port]`, no path): a trailing '/' is
+        dropped; anything else with a path would never match, so it is refused."""
+        out = []
+        for origin in (v.rstrip("/") for v in value):
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s,]+", origin):
+                raise ValueError(f"not an origin: {origin!r}; write scheme://host[:port] or *")
+            out.append(origin)
+        if "*" in out and len(out) > 1:
+            raise ValueError("'*' allows every origin: give it alone")
+        return out
 
     @field_validator(
         "issuer", "audience", "jwks_url", "client_id", "client_secret", "public_url", mode="before"

@@ -377,7 +377,12 @@ def _arrow_rows(content: bytes, fmt: str) -> list[dict[str, Any]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(io.BytesIO(content)) if fmt == "parquet" else pa.ipc.open_stream(content).read_all()
+    if fmt == "parquet":
+        table = pq.read_table(io.BytesIO(content))
+    elif fmt == "arrow":  # the IPC file format: a reader may seek to its footer
+        table = pa.ipc.open_file(pa.BufferReader(content)).read_all()
+    else:
+        table = pa.ipc.open_stream(content).read_all()
     return table.to_pylist()
 
 
@@ -424,7 +429,8 @@ def test_every_format_parses_back_to_the_same_numbers(client: TestClient, url: s
     for fmt, content_type in (
         ("csv", "text/csv"),
         ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        ("arrow", "application/vnd.apache.arrow.stream"),
+        ("arrow", "application/vnd.apache.arrow.file"),
+        ("arrows", "application/vnd.apache.arrow.stream"),
         ("parquet", "application/vnd.apache.parquet"),
     ):
         r = client.get(f"{url}&format={fmt}")
@@ -432,6 +438,7 @@ def test_every_format_parses_back_to_the_same_numbers(client: TestClient, url: s
             fmt,
             r.text[:200],
         )
+        assert r.headers["content-disposition"].endswith(f'.{fmt}"'), r.headers["content-disposition"]
         if fmt == "csv":
             rows: list[dict[str, Any]] = list(csv.DictReader(io.StringIO(r.text)))
         elif fmt == "xlsx":
@@ -545,7 +552,7 @@ def test_subtotals_in_every_table_format(client: TestClient) -> None:
     for sub in body["subtotals"]:
         want += [("subtotal", c.get("territory.region"), None, c["persons"]) for c in sub["cells"]]
     want.append(("total", None, None, body["summary"]["persons"]))
-    for fmt in ("csv", "xlsx", "arrow", "parquet"):
+    for fmt in ("csv", "xlsx", "arrow", "arrows", "parquet"):
         r = client.get(f"{url}&format={fmt}")
         assert r.status_code == 200, (fmt, r.text[:200])
         if fmt == "csv":
@@ -703,9 +710,10 @@ def test_facts_with_cuts_match_the_aggregate(client: TestClient, service: CubeSe
 def test_facts_never_show_persons(client: TestClient) -> None:
     rows = ok(client, "/cube/unemployment/facts?pagesize=5")
     assert len(rows) == 5
-    assert list(rows[0]) == ["__fact_key__", "snapshot_date", "municipality", "gender", "age_group",
-                             "education", "source", "registered", "new_registration",
-                             "duration_months"]  # fmt: skip
+    assert list(rows[0])[:10] == ["__fact_key__", "snapshot_date", "municipality", "gender", "age_group",
+                                  "education", "source", "registered", "new_registration",
+                                  "duration_months"]  # fmt: skip
+    assert all("." in k for k in list(rows[0])[10:]) and not any("person" in k for k in rows[0])
     assert all(isinstance(r["__fact_key__"], str) and r["__fact_key__"].isdigit() for r in rows)
     err(client, "/cube/unemployment/facts?fields=person", 400, "bad_query")
     err(client, "/cube/unemployment/facts?order=person", 400, "bad_query")
@@ -726,6 +734,24 @@ def test_facts_fields_order_and_paging(client: TestClient) -> None:
     err(client, "/cube/pensions/facts?fields=nope", 400, "bad_query")
 
 
+def test_csv_for_excel_starts_with_a_bom_when_asked(client: TestClient) -> None:
+    """`bom=true`: the same CSV after a UTF-8 byte order mark (Excel then reads "reģions" as
+    such); the other formats ignore it."""
+    for url in (
+        "/cube/unemployment/aggregate?drilldown=territory&header=labels&format=csv",
+        "/cube/unemployment/facts?pagesize=5&format=csv",
+        "/cube/unemployment/members/territory?depth=1&format=csv",
+        "/indicator/NVA-001?drilldown=territory&header=labels&format=csv",
+    ):
+        plain, excel = client.get(url), client.get(url + "&bom=true")
+        assert excel.status_code == 200 and excel.content == b"\xef\xbb\xbf" + plain.content, url
+        assert not plain.content.startswith(b"\xef\xbb\xbf")
+    head = client.get("/cube/unemployment/aggregate?drilldown=territory&header=labels&format=csv&bom=true")
+    assert head.content.decode("utf-8-sig").startswith("Statistiskais reģions,")
+    xlsx = "/cube/unemployment/aggregate?drilldown=territory&format=xlsx"
+    assert client.get(xlsx + "&bom=true").content[:2] == b"PK"
+
+
 def test_facts_csv_parses_back(client: TestClient) -> None:
     url = "/cube/occupational_accidents/facts?cut=time:2024&pagesize=50"
     rows = ok(client, url)
@@ -734,9 +760,22 @@ def test_facts_csv_parses_back(client: TestClient) -> None:
     assert [int(r["days_lost"]) for r in parsed] == [r["days_lost"] for r in rows]
 
 
-def test_facts_over_the_limit_says_to_page(client: TestClient) -> None:
-    body = err(client, "/cube/unemployment/facts", 400, "bad_query")
-    assert f"more than {MAX_PAGESIZE} facts" in body["message"]
+def test_facts_over_the_limit_are_cut_at_it_as_cubes_does(client: TestClient) -> None:
+    """Unpaged facts past the record limit: the first `json_record_limit` rows (what CubesViewer
+    shows as "limit hit"), said in a header; the same rows as the first page, in every format."""
+    r = client.get("/cube/unemployment/facts")
+    assert r.status_code == 200 and r.headers["x-labis-truncated"] == str(MAX_PAGESIZE)
+    rows = r.json()
+    assert len(rows) == MAX_PAGESIZE == ok(client, "/info")["json_record_limit"]
+    assert rows == ok(client, f"/cube/unemployment/facts?page=0&pagesize={MAX_PAGESIZE}")
+    exported = client.get("/cube/unemployment/facts?format=csv")
+    assert exported.status_code == 200 and exported.headers["x-labis-truncated"] == str(MAX_PAGESIZE)
+    assert [r["__fact_key__"] for r in csv.DictReader(io.StringIO(exported.text))] == [
+        r["__fact_key__"] for r in rows
+    ]
+    small = client.get("/cube/unemployment/facts?cut=time:2024,1,1")  # under the limit: all, no header
+    assert small.status_code == 200 and "x-labis-truncated" not in small.headers
+    assert 0 < len(small.json()) < MAX_PAGESIZE
 
 
 def test_fact_by_key(client: TestClient) -> None:

@@ -28,5 +28,37 @@ def test_openapi_documents_the_error_shape_and_no_422() -> None:
     assert {"/cube/{cube}/aggregate", "/cube/{cube}/members/{dimension}", "/cube/{cube}/facts",
             "/cube/{cube}/fact/{fact_id}", "/cube/{cube}/cell", "/cube/{cube}/report", "/cube/{cube}/model",
             "/cubes", "/info", "/version", "/health",
-            "/indicators", "/indicator/{code}"} == set(spec["paths"])  # fmt: skip
+            "/indicators", "/indicator/{code}",
+            "/sdmx/structure/{cube}", "/sdmx/structure/indicator/{code}"} == set(spec["paths"])  # fmt: skip
     assert set(spec["paths"]["/cube/{cube}/report"]) == {"get", "post"}
+
+
+def test_openapi_declares_the_media_type_of_every_format() -> None:
+    """Each route that writes tables declares each format's media type on its 200 answer (a
+    generated client knows a CSV from an Arrow file), and `format` lists every format."""
+    spec = json.loads(openapi_document())
+    tables = {
+        "application/json",
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.apache.arrow.file",
+        "application/vnd.apache.arrow.stream",
+        "application/vnd.apache.parquet",
+    }
+    expected = {
+        "/cube/{cube}/aggregate": tables | {"application/vnd.sdmx.data+csv"},
+        "/indicator/{code}": tables | {"application/vnd.sdmx.data+csv"},
+        "/cube/{cube}/facts": tables,
+        "/cube/{cube}/members/{dimension}": tables,
+        "/sdmx/structure/{cube}": {"application/vnd.sdmx.structure+xml"},
+        "/sdmx/structure/indicator/{code}": {"application/vnd.sdmx.structure+xml"},
+    }
+    for path, media in expected.items():
+        op = spec["paths"][path]["get"]
+        assert set(op["responses"]["200"]["content"]) == media, path
+        formats = next((p for p in op["parameters"] if p["name"] == "format"), None)
+        if formats is not None:
+            names = set(formats["schema"]["enum"])
+            assert names == {"json", "csv", "xlsx", "arrow", "arrows", "parquet"} | (
+                {"sdmx-csv"} if "application/vnd.sdmx.data+csv" in media else set()
+            ), path

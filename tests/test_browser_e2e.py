@@ -255,8 +255,9 @@ def test_territory_by_time_drill_filter_language_export_and_shared_link(page: An
     # Export: the files are the API's own CSV/XLSX of the view: cells, subtotals, grand total.
     with page.expect_download() as dl:
         page.click("#export-csv")
-    exported = Path(dl.value.path()).read_text(encoding="utf-8")
-    head, *rows = list(csv.reader(io.StringIO(exported)))
+    raw = Path(dl.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "the page's CSV starts with a BOM, for Excel"
+    head, *rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     answer = get(
         api, "/cube/unemployment/aggregate", drilldown="territory@region:region|time@ymd:year",
         cut=cut, aggregates=m, lang="en", subtotals="cube",
@@ -484,6 +485,10 @@ def test_indicator_catalogue_and_page(page: Any, api: httpx.Client) -> None:
     for c in answer["cells"]:
         assert shown[(c["territory.region_label"], c["time.quarter_label"])] == c["registered_unemployed"]
     assert ("Total", "2024-Q4") in shown
+    href = page.get_attribute("#export-csv", "href")
+    assert href is not None and "bom=true" in href, href
+    exported = api.get(href)
+    assert exported.status_code == 200 and exported.content.startswith(b"\xef\xbb\xbf")
 
 
 def test_unknown_indicator_page_says_so(page: Any) -> None:

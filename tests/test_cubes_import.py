@@ -146,8 +146,11 @@ def test_subtotals_split_and_formats_on_the_tutorial(client: TestClient) -> None
     import pyarrow as pa
 
     arrow = client.get(agg + "?drilldown=item&format=arrow")
-    assert arrow.headers["content-type"] == "application/vnd.apache.arrow.stream"
-    rows = pa.ipc.open_stream(arrow.content).read_all().to_pylist()
+    assert arrow.headers["content-type"] == "application/vnd.apache.arrow.file"
+    rows = pa.ipc.open_file(pa.BufferReader(arrow.content)).read_all().to_pylist()
+    stream = client.get(agg + "?drilldown=item&format=arrows")
+    assert stream.headers["content-type"] == "application/vnd.apache.arrow.stream"
+    assert pa.ipc.open_stream(stream.content).read_all().to_pylist() == rows
     assert [(r["item.category"], r["record_count"], r["amount_sum"]) for r in rows] == [
         ("a", 32, 558_430),
         ("e", 8, 77_592),

@@ -245,6 +245,14 @@ def test_microdata_needs_its_grant_and_hides_what_the_role_may_not_see(service: 
     assert "gender" in full.column_names and "person" not in full.column_names
     key = full.column("__fact_key__")[0].as_py()
     assert "gender" not in (service.fact(CUBE, key, who("limited")) or {"gender": 1})
+    # Nor the hidden dimension's attributes (Cubes' `gender.gender`), asked for or not.
+    assert "gender.gender" in full.column_names and "territory.region" in rows.column_names
+    assert not any(c.startswith("gender.") for c in rows.column_names)
+    assert not any(
+        k.startswith("gender.") for k in service.fact(CUBE, key, who("limited")) or {"gender.x": 1}
+    )
+    with pytest.raises(NotFoundError):
+        service.facts(FactsQuery(CUBE, fields=("gender.gender_label",), pagesize=5), who("limited"))
     with pytest.raises(ForbiddenError):
         service.fact(CUBE, key, who("north"))
 
@@ -344,6 +352,7 @@ def test_a_tokens_roles_and_claims_reach_the_policy(model: Model, engine: Engine
         )
         url = f"/cube/{CUBE}/aggregate?drilldown=benefit_type:benefit_type&aggregates=amount"
         with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as client:
+
             def seen(token: str) -> set[str]:
                 answer = client.get(url, headers=bearer(token))
                 assert answer.status_code == 200, answer.text

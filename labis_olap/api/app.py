@@ -16,6 +16,9 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
 from .. import __version__
 from ..engine.base import Engine
@@ -25,7 +28,7 @@ from . import errors, web
 from .fastpath import AggregateFastPath, spec_of
 from .guard import RequestGuard
 from .headers import SecurityHeaders
-from .routes import admin, aggregate, facts, indicators, members, meta, report, signin
+from .routes import admin, aggregate, facts, indicators, members, meta, report, sdmx, signin
 from .schemas import ErrorResponse
 from .state import AppState
 
@@ -88,7 +91,7 @@ def create_app(
     )
     app.state.labis = state
     errors.install(app)
-    for module in (meta, admin, aggregate, members, facts, report, indicators, signin):
+    for module in (meta, admin, aggregate, members, facts, report, indicators, sdmx, signin):
         app.include_router(module.router)
     web.install(app)
     if fast_path:
@@ -100,12 +103,52 @@ def create_app(
         app.add_middleware(AggregateFastPath, spec=spec_of(route))
     # Outside the fast path: both ways in are bounded alike (sizes, rate, body, disconnects).
     app.add_middleware(RequestGuard, settings=state.settings)
+    if state.settings.cors_origins:  # opt-in; off, nothing is added to the request's way
+        add_cors(app, state.settings.cors_origins)
     browser = state.authenticator.signin
     targets = (browser.issuer_origin,) if browser is not None else ()
     # Last added, outermost: the fast path's answers too.
     app.add_middleware(SecurityHeaders, form_targets=targets)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+class CORS(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the API's one error shape."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode()
+        answer = errors.error_response(
+            400, "bad_request", f"CORS preflight refused: {refused}", "see LABIS_CORS_ORIGINS"
+        )
+        for k, v in response.headers.items():
+            if k.lower().startswith("access-control-") or k.lower() == "vary":
+                answer.headers[k] = v
+        return answer
+
+
+CORS_EXPOSED = ["Content-Disposition", "Retry-After", "WWW-Authenticate", "X-Labis-Truncated"]
+"""Answer headers a cross-origin page may read (beyond the CORS-safelisted ones)."""
+
+
+def add_cors(app: FastAPI, origins: list[str]) -> None:
+    """CORS for `origins` (settings.cors_origins), as Cubes' `allow_cors_origin`: preflights
+    (OPTIONS) answered for GET and POST with the headers the API reads, and
+    `Access-Control-Allow-Origin` on every answer to an allowed origin — the aggregate fast
+    path's and the request guard's refusals (429, 413) too, since it wraps both. Never
+    credentials: with `*` that would let any site act with a visitor's cookies."""
+    app.add_middleware(
+        CORS,
+        allow_origins=origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+        allow_credentials=False,
+        expose_headers=CORS_EXPOSED,
+        max_age=600,
+    )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from ..physical.layout import CubeLayout
 from ..security import Session
 from ..service import ANONYMOUS, CubeService, Principal
 from ..settings import Settings
-from .render import Format, Header
+from .render import CellFormat, Format, Header
 from .state import AppState
 
 # Dependencies are `async def` although they do no I/O: FastAPI runs a plain `def` dependency in
@@ -212,13 +212,22 @@ AsOfParam = Annotated[
     ),
 ]
 ExplainParam = Annotated[bool, Query(description="Add the source, table, SQL and engine time")]
-FormatParam = Annotated[
-    Format,
+FORMATS_TEXT = (
+    "json (default), csv, xlsx, arrow (Arrow IPC file, application/vnd.apache.arrow.file), arrows "
+    "(Arrow IPC stream, application/vnd.apache.arrow.stream) or parquet; the tables carry the rows or "
+    "cells (and, with `subtotals`, the subtotal rows and the grand total)"
+)
+FormatParam = Annotated[Format, Query(description=FORMATS_TEXT)]
+CellFormatParam = Annotated[
+    CellFormat,
     Query(
-        description="json (default), csv, xlsx, arrow (Arrow IPC stream, "
-        "application/vnd.apache.arrow.stream) or parquet; the tables carry the rows or cells (and, with "
-        "`subtotals`, the subtotal rows and the grand total)"
+        description=FORMATS_TEXT + "; or sdmx-csv (SDMX-CSV 2.0, one observation per cell and measure, "
+        "structure at /sdmx/structure/{cube}: docs/sdmx.md)"
     ),
+]
+BomParam = Annotated[
+    bool,
+    Query(description="CSV only: start with a UTF-8 byte order mark, so that Excel reads the text as UTF-8"),
 ]
 HeaderParam = Annotated[Header, Query(description="CSV/XLSX header row: names (default), labels or none")]
 FieldsParam = Annotated[

@@ -36,7 +36,7 @@ PATH = re.compile(r"/cube/([^/]{1,200})/aggregate")
 BOOLEAN = {"0": False, "false": False, "1": True, "true": True}
 ANSWERED_FORMATS = ("json",)
 """The only `format` answered here; the table formats go to the app."""
-HANDED_OFF = frozenset({"header"})
+HANDED_OFF = frozenset({"header", "bom"})
 """Parameters whose presence sends the request to the app (they only matter for tables)."""
 KNOWN_DEPENDENCIES = {deps.get_service, deps.get_principal, deps.get_layout, deps.get_state}
 """Dependencies this path computes itself, the same way (the service, the principal, the cube)."""

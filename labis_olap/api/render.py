@@ -1,4 +1,5 @@
-"""Output formats: JSON (optionally pretty), CSV with a header row, XLSX, Arrow IPC stream, Parquet.
+"""Output formats: JSON (optionally pretty), CSV with a header row, XLSX, Arrow IPC file and
+stream, Parquet (and SDMX-CSV, api/sdmx.py).
 
 Values from the engine are made JSON-safe in one place: Decimal as a number (an integer when it
 has no fraction), dates as ISO text, NaN and infinities as null. JSON is written by orjson
@@ -14,6 +15,7 @@ import decimal
 import io
 import json
 import math
+import typing
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -21,14 +23,40 @@ import orjson
 import pyarrow as pa
 from fastapi import Response
 
-Format = Literal["json", "csv", "xlsx", "arrow", "parquet"]
+Format = Literal["json", "csv", "xlsx", "arrow", "arrows", "parquet"]
+"""What every table route writes: `arrow` is the Arrow IPC *file* format (what pyarrow's
+`open_file`, Polars' `read_ipc` and DuckDB read from a download), `arrows` the IPC *stream*."""
+CellFormat = Literal["json", "csv", "xlsx", "arrow", "arrows", "parquet", "sdmx-csv"]
+"""What the cell routes (/aggregate, /indicator) write: the tables, and SDMX-CSV (one
+observation per cell and measure)."""
 Header = Literal["names", "labels", "none"]
 
 JSON_TYPE = "application/json"
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ARROW_TYPE = "application/vnd.apache.arrow.stream"
+ARROW_FILE_TYPE = "application/vnd.apache.arrow.file"
+ARROW_STREAM_TYPE = "application/vnd.apache.arrow.stream"
 PARQUET_TYPE = "application/vnd.apache.parquet"
+SDMX_CSV_TYPE = "application/vnd.sdmx.data+csv; version=2.0.0; charset=utf-8"
+BOM = "\ufeff"
+"""Written first in a CSV with `bom=true`: Excel reads a CSV as UTF-8 only after it, else in the
+system's code page ('reģions' becomes 'reÄ£ions')."""
+
+TABLE_FORMATS = ("csv", "xlsx", "arrow", "arrows", "parquet")
+"""The formats every table route writes besides JSON."""
+CELL_FORMATS = (*TABLE_FORMATS, "sdmx-csv")
+"""The formats the cell routes (/aggregate, /indicator) write besides JSON."""
+
+MEDIA_TYPES: dict[str, str] = {
+    "json": JSON_TYPE,
+    "csv": CSV_TYPE,
+    "xlsx": XLSX_TYPE,
+    "arrow": ARROW_FILE_TYPE,
+    "arrows": ARROW_STREAM_TYPE,
+    "parquet": PARQUET_TYPE,
+    "sdmx-csv": SDMX_CSV_TYPE,
+}
+"""Each format's media type (the OpenAPI document declares them on the routes: `responses_of`)."""
 
 
 def jsonable(value: Any) -> Any:
@@ -88,9 +116,16 @@ def _cell(value: Any) -> Any:
 
 
 def csv_response(
-    columns: Sequence[str], rows: Iterable[dict[str, Any]], *, header: Sequence[str] | None, filename: str
+    columns: Sequence[str],
+    rows: Iterable[dict[str, Any]],
+    *,
+    header: Sequence[str] | None,
+    filename: str,
+    bom: bool = False,
 ) -> Response:
     buf = io.StringIO()
+    if bom:
+        buf.write(BOM)
     writer = csv.writer(buf, lineterminator="\r\n")
     if header is not None:
         writer.writerow(header)
@@ -123,22 +158,22 @@ def xlsx_response(
     )
 
 
-def arrow_response(table: pa.Table, fmt: Literal["arrow", "parquet"], filename: str) -> Response:
-    """An Arrow IPC stream or a Parquet file of the table, with the engine's types."""
+def arrow_response(table: pa.Table, fmt: Literal["arrow", "arrows", "parquet"], filename: str) -> Response:
+    """An Arrow IPC file (`arrow`), an Arrow IPC stream (`arrows`) or a Parquet file of the
+    table, with the engine's types; the file name ends as the format is named."""
     sink = io.BytesIO()
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         pq.write_table(table, sink)
-        media, ext = PARQUET_TYPE, "parquet"
     else:
-        with pa.ipc.new_stream(sink, table.schema) as writer:
+        new = pa.ipc.new_file if fmt == "arrow" else pa.ipc.new_stream
+        with new(sink, table.schema) as writer:
             writer.write_table(table)
-        media, ext = ARROW_TYPE, "arrow"
     return Response(
         sink.getvalue(),
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{filename}.{ext}"'},
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
     )
 
 
@@ -151,13 +186,14 @@ def table_response(
     labels: dict[str, str],
     filename: str,
     table: pa.Table | None = None,
+    bom: bool = False,
 ) -> Response:
-    """CSV or XLSX of rows: header row of names (default), of labels, or none. Arrow and Parquet
-    of `table` when given (the engine's types), else of the rows (types as Arrow infers them);
-    their header is always the column names."""
-    if fmt in ("arrow", "parquet"):
+    """CSV (after a UTF-8 BOM with `bom`) or XLSX of rows: header row of names (default), of
+    labels, or none. Arrow and Parquet of `table` when given (the engine's types), else of the
+    rows (types as Arrow infers them); their header is always the column names."""
+    if fmt in ("arrow", "arrows", "parquet"):
         data = table.select(list(columns)) if table is not None else _from_rows(columns, rows)
-        return arrow_response(data, "parquet" if fmt == "parquet" else "arrow", filename)
+        return arrow_response(data, typing.cast(Literal["arrow", "arrows", "parquet"], fmt), filename)
     head: list[str] | None
     if header == "none":
         head = None
@@ -167,7 +203,18 @@ def table_response(
         head = list(columns)
     if fmt == "xlsx":
         return xlsx_response(columns, rows, header=head, filename=filename)
-    return csv_response(columns, rows, header=head, filename=filename)
+    return csv_response(columns, rows, header=head, filename=filename, bom=bom)
+
+
+def responses_of(formats: Iterable[str], what: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route that writes `formats` besides JSON: each media type
+    with a binary (or text) schema, so that clients and generated SDKs know what comes back."""
+    content: dict[str, Any] = {}
+    for fmt in formats:
+        media = MEDIA_TYPES[fmt].split(";")[0]
+        text = media.startswith("text/") or fmt == "sdmx-csv"
+        content[media] = {"schema": {"type": "string"} if text else {"type": "string", "format": "binary"}}
+    return {200: {"description": f"{what}; `format` chooses the media type", "content": content}}
 
 
 def _from_rows(columns: Sequence[str], rows: list[dict[str, Any]]) -> pa.Table:

@@ -69,10 +69,11 @@ def facts_query(
     page: int | None = None,
     pagesize: int | None = None,
     as_of: str | None = None,
+    lang: str = "lv",
     cell: tuple[Cut, ...] = (),
 ) -> FactsQuery:
     return FactsQuery(
-        cube, cell + parse_cuts(cut), split_list(fields, ","), parse_order(order), page, pagesize, as_of
+        cube, cell + parse_cuts(cut), split_list(fields, ","), parse_order(order), page, pagesize, as_of, lang
     )
 
 
@@ -180,9 +181,16 @@ def aggregate_labels(cells: CellSet, lang: str) -> dict[str, str]:
 
 
 def facts_labels(layout: CubeLayout, lang: str) -> dict[str, str]:
+    """Column → human label, for CSV/XLSX headers: the fact columns' labels, the levels' for
+    the dimension attributes."""
     out = {FACT_KEY: FACT_KEY}
     for c in layout.cube.columns:
         out[c.name] = c.label.get(lang) if c.label else c.name
+    for link in layout.cube.dimensions:
+        for lv in layout.model.dimensions[link.dimension].levels:
+            name = lv.label.get(lang) if lv.label else lv.name
+            out[f"{link.alias}.{lv.name}"] = name
+            out[f"{link.alias}.{lv.name}_label"] = f"{name} ({'nosaukums' if lang == 'lv' else 'label'})"
     return out
 
 

@@ -250,6 +250,29 @@ class Rollup(Strict):
     """Measures kept (default: every aggregated measure the grain can carry)."""
 
 
+SdmxId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,49}$")]
+"""An SDMX identifier that every SDMX-ML reference type takes (NCNameIDType)."""
+
+
+SDMX_COMPONENTS = ("TIME_PERIOD", "MEASURE", "OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS", "CONF_STATUS")
+"""The components every LabIS data structure has besides one dimension per cube dimension
+(named by its name in upper case): a dimension may not take one of these names."""
+
+
+class Sdmx(Strict):
+    """How a cube is published as SDMX (docs/sdmx.md): who maintains its structure, and under
+    which ids and version. Every field has a default, so a cube without the block is published
+    too: agency LABIS, ids from the cube's name, version 1.0."""
+
+    agency: SdmxId = "LABIS"
+    """The maintenance agency of the structure, codelists, concepts and dataflows."""
+    id: SdmxId | None = None
+    """The cube's dataflow id; its data structure is `DSD_<id>`, its concept scheme `CS_<id>`
+    and its codelists `CL_<id>_<DIMENSION>` (default: the cube's name in upper case)."""
+    version: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")] = "1.0"
+    """The version of every artefact of the cube (`1.0`, or semantic `1.2.0`)."""
+
+
 class Cube(Strict):
     name: Name = Field(alias="cube")
     label: Text | None = None
@@ -259,9 +282,17 @@ class Cube(Strict):
     dimensions: list[DimensionLink] = Field(default_factory=list)
     measures: list[Measure] = Field(min_length=1)
     rollups: list[Rollup] = Field(default_factory=list)
+    sdmx: Sdmx | None = None
+    """How the cube is published as SDMX (None: every default)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     _text_label = field_validator("label", "description", mode="before")(text_of)
+
+    @property
+    def sdmx_ids(self) -> Sdmx:
+        """The cube's SDMX agency, dataflow id and version, defaults filled in."""
+        given = self.sdmx or Sdmx()
+        return given if given.id else given.model_copy(update={"id": self.name.upper()})
 
     def column(self, name: str) -> FactColumn:
         for c in self.columns:
@@ -308,6 +339,11 @@ class Indicator(Strict):
     """Fixed cuts in the Slicer cut grammar, e.g. `benefit_type:gmi`."""
 
     _text_label = field_validator("name", "description", mode="before")(text_of)
+
+    @property
+    def sdmx_id(self) -> str:
+        """The indicator's SDMX dataflow id: its code (a '.' is not allowed in SDMX ids: '_')."""
+        return self.code.replace(".", "_")
 
 
 class IndicatorFile(Strict):

@@ -4,7 +4,8 @@ Codes (docs/model.md lists them): E101 duplicate, E103 unknown dimension, E104 u
 E105 unknown column, E106 unknown measure, E107 unknown hierarchy, E108 type mismatch,
 E109 bad expression, E110 cycle, E111 rollup cannot be derived, E112 bad indicator,
 E113 bad members, E114 bad validity range, E116 time dimension misuse, E117 incomplete measure,
-E118 hierarchies ending at different levels; roles: E120–E124 (validate_roles.py).
+E118 hierarchies ending at different levels; roles: E120–E124 (validate_roles.py); E130 SDMX
+ids that clash.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .diagnostics import Diagnostics, Location, did_you_mean
 from .expressions import ParsedExpr, parse_expression
 from .schema import (
     NUMERIC_TYPES,
+    SDMX_COMPONENTS,
     TIME_ORDER,
     ColumnType,
     Cube,
@@ -47,6 +49,7 @@ def validate_model(model: Model, diags: Diagnostics) -> None:
     for cube in model.cubes.values():
         _check_cube(model, cube, model.docs[("cube", cube.name)], diags)
     _check_indicators(model, diags)
+    _check_sdmx(model, diags)
     from .validate_roles import validate_roles
 
     validate_roles(model, diags)
@@ -539,3 +542,41 @@ def _check_indicators(model: Model, diags: Diagnostics) -> None:
                     diags.add(
                         "E112", f"indicator {code}: bad cuts: {message}", doc.loc((*base, "cuts")), hint
                     )
+
+
+def _check_sdmx(model: Model, diags: Diagnostics) -> None:
+    """SDMX ids (docs/sdmx.md) that would clash in a structure message: two dataflows of one
+    agency with one id (cubes' and indicators'), or a dimension named as a fixed component."""
+    flows: dict[tuple[str, str], str] = {}
+
+    def flow(agency: str, ident: str, what: str, where: Location) -> None:
+        first = flows.setdefault((agency, ident), what)
+        if first != what:
+            diags.add(
+                "E130",
+                f"SDMX dataflow {agency}:{ident} of {what} is also that of {first}",
+                where,
+                "give the cube another `sdmx: {id: …}`",
+            )
+
+    for cube in model.cubes.values():
+        doc = model.docs[("cube", cube.name)]
+        ids = cube.sdmx_ids
+        assert ids.id is not None
+        flow(ids.agency, ids.id, f"cube '{cube.name}'", doc.loc(("sdmx",) if cube.sdmx else ("cube",)))
+        for i, link in enumerate(cube.dimensions):
+            dim = model.dimensions.get(link.dimension)
+            if dim is not None and not dim.is_time and link.alias.upper() in SDMX_COMPONENTS:
+                diags.add(
+                    "E130",
+                    f"dimension '{link.alias}' would be the SDMX component {link.alias.upper()}, "
+                    "which every LabIS data structure has already",
+                    doc.loc(("dimensions", i, "name" if link.name else "dimension")),
+                    "name it otherwise in the cube (`name:`)",
+                )
+    for code, ind in model.indicators.items():
+        of = model.cubes.get(ind.cube)
+        if of is None:
+            continue
+        doc, base = model.indicator_paths[code]
+        flow(of.sdmx_ids.agency, ind.sdmx_id, f"indicator {code}", doc.loc((*base, "code")))

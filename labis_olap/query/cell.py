@@ -56,8 +56,11 @@ class FactsQuery:
     cube: str
     cuts: tuple[Cut, ...] = ()
     fields: tuple[str, ...] = ()
-    """Empty: every column that may be shown."""
+    """Empty: every column that may be shown, then every dimension attribute (`dim.level`,
+    `dim.level_label`); either kind may be named."""
     order: tuple[Order, ...] = ()
     page: int | None = None
     pagesize: int | None = None
     as_of: str | None = None
+    lang: str = "lv"
+    """The language of the attributes' labels."""

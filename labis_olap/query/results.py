@@ -25,3 +25,6 @@ class FactsResult:
     fields: list[str]
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    """Set when an unpaged answer was cut at the server's record limit (as Cubes cuts it): the
+    rows are the first `limit` of more."""

@@ -352,7 +352,12 @@ class CubeService:
         self._parts("fields", query.fields, lambda b: b.list_parts)
         self._parts("order terms", query.order, lambda b: b.list_parts)
         query = replace(query, cuts=self._cuts(query.cuts))
-        query = restrict_facts(layout.cube, self._access(query.cube, principal), query)
+        query = restrict_facts(
+            layout.cube,
+            self._access(query.cube, principal),
+            query,
+            attributes=[a.ref for a in facts_q.fact_attributes(layout)],
+        )
         self.executor.check_facts(layout)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = facts_q.facts(
@@ -367,12 +372,17 @@ class CubeService:
             timeout=self._timeout,
             max_memory=self.limits.max_memory,
             secret=self.fact_key_secret,
+            lang=query.lang,
+            members=self.executor.members,
         )
         if limit is not None and result.rows.num_rows > limit:
-            raise too_many_cells(limit, "facts")
+            # Cut, not refused, as Cubes cuts an unpaged list at its json_record_limit: its
+            # clients (CubesViewer's facts grid and CSV export) ask without a page size and
+            # show "limit hit" when as many rows as the limit come back.
+            return replace(result, rows=result.rows.slice(0, limit), limit=limit)
         return result
 
-    def _fact(self, cube: str, key: str, principal: Principal) -> dict[str, Any] | None:
+    def _fact(self, cube: str, key: str, principal: Principal, lang: str) -> dict[str, Any] | None:
         self.layout(cube, principal)
         layout = self.executor.layout(cube)
         self.executor.check_facts(layout)
@@ -385,11 +395,17 @@ class CubeService:
             secret=self.fact_key_secret,
             cuts=fact_cuts(layout.cube, access),
             max_memory=self.limits.max_memory,
+            lang=lang,
+            members=self.executor.members,
         )
         if found is None or access is None:
             return found
         hidden = hidden_columns(layout.cube, access)
-        return {k: v for k, v in found.items() if k not in hidden}
+        return {
+            k: v
+            for k, v in found.items()
+            if k not in hidden and k.partition(".")[0] not in access.hidden_dimensions
+        }
 
     def _cell(self, cube: str, cuts: tuple[Cut, ...], lang: str, principal: Principal) -> list[CutDetail]:
         """The cuts of a cell, resolved, with the labels of the members on their paths."""
@@ -430,8 +446,10 @@ class CubeService:
     def facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
         return self._audited("facts", principal, query, lambda: self._facts(query, principal))
 
-    def fact(self, cube: str, key: str, principal: Principal) -> dict[str, Any] | None:
-        return self._audited("fact", principal, FactsQuery(cube), lambda: self._fact(cube, key, principal))
+    def fact(self, cube: str, key: str, principal: Principal, lang: str = "lv") -> dict[str, Any] | None:
+        """One fact by its key (raw columns and dimension attributes, labels in `lang`)."""
+        run = lambda: self._fact(cube, key, principal, lang)  # noqa: E731
+        return self._audited("fact", principal, FactsQuery(cube), run)
 
     def cell(self, cube: str, cuts: tuple[Cut, ...], lang: str, principal: Principal) -> list[CutDetail]:
         """The cuts of a cell, resolved, with the labels of the members on their paths."""

@@ -2,7 +2,8 @@
 
 `page` counts from 0; `pagesize` alone means the first page; `page` without `pagesize` pages by
 the server's limit; without either, an answer carries everything up to the limit and a larger
-one is refused with a message that says to page — never silently cut.
+one is refused with a message that says to page — never silently cut. (Facts are the one
+exception, decided in CubeService._facts: cut at the limit as Cubes cuts them, and flagged.)
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ cube, measure or dimension answers exactly as an unknown name does. Member restr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -308,7 +308,11 @@ def restrict_members(cube: Cube, access: CubeAccess | None, query: MembersQuery)
     return replace(query, cuts=query.cuts + own)
 
 
-def restrict_facts(cube: Cube, access: CubeAccess | None, query: FactsQuery) -> FactsQuery:
+def restrict_facts(
+    cube: Cube, access: CubeAccess | None, query: FactsQuery, attributes: Sequence[str] = ()
+) -> FactsQuery:
+    """The facts query as the principal may ask it: `attributes` are the cube's dimension
+    attributes (`dim.level`, `dim.level_label`); those of a hidden dimension are unknown."""
     if access is None:
         return query
     if not access.microdata:
@@ -318,10 +322,12 @@ def restrict_facts(cube: Cube, access: CubeAccess | None, query: FactsQuery) -> 
         )
     _check_dimensions(cube, access, [c.dimension for c in query.cuts])
     hidden = hidden_columns(cube, access)
+    hidden |= {a for a in attributes if a.partition(".")[0] in access.hidden_dimensions}
     for f in (*query.fields, *(o.field for o in query.order)):
         if f in hidden:
             raise NotFoundError(f"cube '{cube.name}' has no fact field '{f}'")
     shown = tuple(c.name for c in cube.columns if c.name not in hidden and c.type != ColumnType.person)
+    shown += tuple(a for a in attributes if a not in hidden)
     fields = query.fields or (shown if hidden else ())
     rules = tuple(_rule_cut(r) for r in access.rules)
     return replace(query, cuts=query.cuts + access.rows + rules, fields=fields)

@@ -8,14 +8,15 @@ from starlette.concurrency import run_in_threadpool
 from ...model.cut_grammar import parse_cuts
 from ...query.cell import CubeQuery
 from ...service import CellSet, CubeService, Principal
-from .. import slicer
+from .. import sdmx, slicer
 from ..deps import (
     AggregatesParam,
     AsOfParam,
+    BomParam,
+    CellFormatParam,
     CutParam,
     DrilldownParam,
     ExplainParam,
-    FormatParam,
     HeaderParam,
     Lang,
     LayoutDep,
@@ -28,13 +29,26 @@ from ..deps import (
     SplitParam,
     SubtotalsParam,
 )
-from ..render import Format, Header, json_response, raw_json_response, table_response
+from ..render import (
+    CELL_FORMATS,
+    CellFormat,
+    Format,
+    Header,
+    json_response,
+    raw_json_response,
+    responses_of,
+    table_response,
+)
 from ..schemas import AggregateResponse, CellResponse
 
 router = APIRouter(tags=["cubes"])
 
 
-@router.get("/cube/{cube}/aggregate", response_model=AggregateResponse)
+@router.get(
+    "/cube/{cube}/aggregate",
+    response_model=AggregateResponse,
+    responses=responses_of(CELL_FORMATS, "The cells and their grand total"),
+)
 async def aggregate(
     service: ServiceDep,
     principal: PrincipalDep,
@@ -48,9 +62,10 @@ async def aggregate(
     pagesize: PageSizeParam = None,
     as_of: AsOfParam = None,
     explain: ExplainParam = False,
-    format: FormatParam = "json",
+    format: CellFormatParam = "json",
     subtotals: SubtotalsParam = "none",
     header: HeaderParam = "names",
+    bom: BomParam = False,
     lang: Lang = "lv",
     prettyprint: PrettyPrint = False,
 ) -> Response:
@@ -58,8 +73,9 @@ async def aggregate(
 
     Cells carry every attribute of every drilled level from the top down, then the aggregates;
     `summary` is the grand total of the cell (computed in the same engine query as the cells).
-    `format=csv|xlsx|arrow|parquet` returns the cells as a table (attributes, then aggregates;
-    without a drilldown or split, the summary). Answers come from a result cache keyed by the
+    `format=csv|xlsx|arrow|arrows|parquet` returns the cells as a table (attributes, then
+    aggregates; without a drilldown or split, the summary); `format=sdmx-csv` as SDMX-CSV
+    observations (docs/sdmx.md). Answers come from a result cache keyed by the
     model and data versions (`explain=1` says hit or miss). Over the server's time or memory
     limit per query: 400 `query_timeout` / `query_too_large`; more cells than the server's
     limit without `pagesize`: 400 `bad_query`, saying to page."""
@@ -76,27 +92,33 @@ async def aggregate(
         lang=lang,
         subtotals=subtotals,
     )
-    return await answer(service, principal, query, format, header, explain=explain, prettyprint=prettyprint)
+    return await answer(
+        service, principal, query, format, header, explain=explain, prettyprint=prettyprint, bom=bom
+    )
 
 
 async def answer(
     service: CubeService,
     principal: Principal,
     query: CubeQuery,
-    format: Format = "json",
+    format: CellFormat = "json",
     header: Header = "names",
     *,
     explain: bool = False,
     prettyprint: bool = False,
+    bom: bool = False,
 ) -> Response:
-    """The aggregate's response (this route's, and the fast path's: api/fastpath.py).
+    """The aggregate's response (this route's, and the fast path's: api/fastpath.py, which
+    answers only JSON and hands every other format here).
 
     A cache hit is answered on the event loop; the engine runs in the thread pool."""
     found = service.cached_aggregate(query, principal)
     if found is None:
         found = await run_in_threadpool(service.aggregate, query, principal)
+    if format == "sdmx-csv":
+        return await run_in_threadpool(sdmx.data_response, service, principal, found, None, bom)
     if format != "json":
-        return await run_in_threadpool(_table, found, format, header)
+        return await run_in_threadpool(_table, found, format, header, bom)
     if not explain and not prettyprint:
         return raw_json_response(slicer.aggregate_json(found))
     return json_response(slicer.aggregate_payload(found, explain=explain), prettyprint=prettyprint)
@@ -108,7 +130,7 @@ row of a subtotal set (the attributes of the levels it rolls up are empty), `tot
 grand total (the summary) as the last row."""
 
 
-def _table(cells: CellSet, fmt: Format, header: Header) -> Response:
+def _table(cells: CellSet, fmt: Format, header: Header, bom: bool = False) -> Response:
     lang = cells.lang
     columns = [*cells.attributes, *cells.measure_names]
     payload = slicer.aggregate_payload(cells)
@@ -132,6 +154,7 @@ def _table(cells: CellSet, fmt: Format, header: Header) -> Response:
         labels=labels,
         filename=f"{cells.cube}_aggregate",
         table=table,
+        bom=bom,
     )
 
 

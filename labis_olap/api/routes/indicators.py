@@ -12,13 +12,14 @@ from fastapi import APIRouter, Path, Query, Response
 
 from ...model.cut_grammar import parse_cuts
 from ...model.schema import IndicatorType
-from .. import indicators, slicer
+from .. import indicators, sdmx, slicer
 from ..deps import (
     AsOfParam,
+    BomParam,
+    CellFormatParam,
     CutParam,
     DrilldownParam,
     ExplainParam,
-    FormatParam,
     HeaderParam,
     Lang,
     OrderParam,
@@ -29,7 +30,7 @@ from ..deps import (
     ServiceDep,
 )
 from ..indicators import IndicatorBrief, IndicatorResponse
-from ..render import json_response, table_response
+from ..render import CELL_FORMATS, json_response, responses_of, table_response
 
 router = APIRouter(tags=["indicators"])
 
@@ -59,7 +60,11 @@ def catalogue(
     return json_response(found, prettyprint=prettyprint)
 
 
-@router.get("/indicator/{code}", response_model=IndicatorResponse)
+@router.get(
+    "/indicator/{code}",
+    response_model=IndicatorResponse,
+    responses=responses_of(CELL_FORMATS, "The indicator and its cells"),
+)
 def indicator(
     service: ServiceDep,
     principal: PrincipalDep,
@@ -71,8 +76,9 @@ def indicator(
     pagesize: PageSizeParam = None,
     as_of: AsOfParam = None,
     explain: ExplainParam = False,
-    format: FormatParam = "json",
+    format: CellFormatParam = "json",
     header: HeaderParam = "names",
+    bom: BomParam = False,
     lang: Lang = "lv",
     prettyprint: PrettyPrint = False,
 ) -> Response:
@@ -81,7 +87,8 @@ def indicator(
     e.g. `territory:region|time:year`).
 
     The response is /aggregate's (`cell` lists the fixed cuts first) plus `indicator`;
-    `format=csv|xlsx` returns the cells as a table."""
+    `format=csv|xlsx|arrow|arrows|parquet` returns the cells as a table, `format=sdmx-csv` as
+    SDMX-CSV observations of the indicator's dataflow (docs/sdmx.md)."""
     model = service.visible_model(principal)
     ind = indicators.find(model, code)
     query = slicer.aggregate_query(
@@ -97,6 +104,8 @@ def indicator(
         cell=parse_cuts(ind.cuts),
     )
     cells = service.aggregate(query, principal)
+    if format == "sdmx-csv":
+        return sdmx.data_response(service, principal, cells, ind.code, bom)
     payload = slicer.aggregate_payload(cells, explain=explain)
     if format != "json":
         rows = payload["cells"] if cells.axes else [payload["summary"]]
@@ -107,6 +116,7 @@ def indicator(
             header=header,
             labels=slicer.aggregate_labels(cells, lang),
             filename=ind.code,
+            bom=bom,
         )
     payload["indicator"] = indicators.detail(model, ind, lang)
     return json_response(payload, prettyprint=prettyprint)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response
 from .. import slicer
 from ..deps import (
     AsOfParam,
+    BomParam,
     CutParam,
     DepthParam,
     FormatParam,
@@ -24,13 +25,17 @@ from ..deps import (
     PrincipalDep,
     ServiceDep,
 )
-from ..render import json_response, table_response
+from ..render import TABLE_FORMATS, json_response, responses_of, table_response
 from ..schemas import MembersResponse
 
 router = APIRouter(tags=["cubes"])
 
 
-@router.get("/cube/{cube}/members/{dimension}", response_model=MembersResponse)
+@router.get(
+    "/cube/{cube}/members/{dimension}",
+    response_model=MembersResponse,
+    responses=responses_of(TABLE_FORMATS, "The members"),
+)
 def members(
     service: ServiceDep,
     principal: PrincipalDep,
@@ -46,6 +51,7 @@ def members(
     as_of: AsOfParam = None,
     format: FormatParam = "json",
     header: HeaderParam = "names",
+    bom: BomParam = False,
     lang: Lang = "lv",
     prettyprint: PrettyPrint = False,
 ) -> Response:
@@ -79,5 +85,6 @@ def members(
             labels={},
             filename=f"{layout.cube.name}_{result.dimension}",
             table=result.data,
+            bom=bom,
         )
     return json_response(payload, prettyprint=prettyprint)

@@ -211,7 +211,7 @@ def run_query(
         return slicer.aggregate_json(cells), count
     if q.query == "facts":
         fq = FactsQuery(
-            cube, cuts, _texts(spec, "fields", ",", name), _order(spec, name), page, pagesize, as_of
+            cube, cuts, _texts(spec, "fields", ",", name), _order(spec, name), page, pagesize, as_of, lang
         )
         rows = service.facts(fq, principal).rows
         return json_bytes(rows.to_pylist()), rows.num_rows
@@ -219,7 +219,7 @@ def run_query(
         key = spec.get("id", spec.get("key"))
         if not isinstance(key, (str, int)) or isinstance(key, bool):
             raise QueryError(f"report query '{name}': 'id' must be a fact key")
-        record = service.fact(cube, str(key), principal)
+        record = service.fact(cube, str(key), principal, lang)
         if record is None:
             raise NotFoundError(f"cube '{cube}' has no fact '{key}'")
         return json_bytes(record), 1

@@ -442,6 +442,8 @@ function renderExport() {
   box.replaceChildren(`${T.export}: `);
   for (const fmt of ["csv", "xlsx"]) {
     p.set("format", fmt);
+    // A byte order mark, so that Excel opens the CSV as UTF-8 ("reģions", not "reÄ£ions").
+    if (fmt === "csv") p.set("bom", "true"); else p.delete("bom");
     box.append(el("a", { href: `/cube/${encodeURIComponent(state.cube)}/aggregate?${p}`, download: "", id: `export-${fmt}` },
       fmt.toUpperCase()), " ");
   }

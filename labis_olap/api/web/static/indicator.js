@@ -99,6 +99,7 @@ async function show() {
   box.replaceChildren(`${T.export}: `);
   for (const fmt of ["csv", "xlsx"]) {
     const p = new URLSearchParams({ drilldown: dd(terr, time), lang: LANG, header: "labels", format: fmt });
+    if (fmt === "csv") p.set("bom", "true"); // so that Excel opens it as UTF-8
     box.append(el("a", { href: `${path}?${p}`, download: "", id: `export-${fmt}` }, fmt.toUpperCase()), " ");
   }
   document.body.dataset.ready = String(++renders);
