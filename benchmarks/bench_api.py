@@ -1,7 +1,7 @@
 """API benchmark: a real `labis serve` on loopback, engine time vs HTTP, load, and Cubes 1.1.
 
     python benchmarks/bench_api.py [--rows 10000000] [--data-dir /tmp/labis-bench-api]
-                                   [--seconds 15] [--clients 32] [--runs 41] [--skip-cubes]
+                                   [--seconds 15] [--clients 32] [--runs 41] [--skip-cubes] [--skip-auth]
 
 (a) For rollup-served aggregates on the demo data: the engine time the server reports
     (`explain=1`, cache off) against the end-to-end HTTP p50 measured by a client, one request
@@ -15,6 +15,10 @@
     counts them), with a check that both answer the same numbers; `--skip-cubes` to leave out.
     Cubes runs in its own venv (`--cubes-python`, default /tmp/cubes-venv/bin/python, created
     when missing with `cubes==1.1` and CUBES_PINS) through benchmarks/cubes_slicer.py.
+(d) Authentication and policy: the same queries one at a time in open demo mode and with a
+    bearer JWT of a real issuer (oauth2-mock-server, tests/oauth2_issuer.py) whose role cuts
+    every answer to one municipality (a row-level filter bound to a token claim), cache on and
+    off; `--skip-auth` to leave out.
 
 The data directory is filled by `labis demo --rows N` when it does not hold that many rows
 already (else brought up to the current model by `labis apply`); servers are started and
@@ -314,10 +318,71 @@ def ensure_cubes_python(python: str) -> str:
     return python
 
 
+# --- authentication and policy -------------------------------------------------------------------
+
+ROLE = """\
+role: municipal_service
+cubes:
+  - cube: social_assistance
+    rows: "territory:{region},{municipality}"
+  - cube: unemployment
+    rows: "territory:{region},{municipality}"
+"""
+"""A role whose every answer is cut to the municipality its token names (a row-level filter)."""
+CLAIMS = {"region": "LV005", "municipality": "0006000"}  # Rēzekne
+
+
+def auth_overhead(data_dir: Path, port: int, work: Path, runs: int, rounds: int = 2) -> dict[str, Any] | None:
+    """p50 of each query, one at a time, in open demo mode and with a bearer JWT of a real issuer
+    (oauth2-mock-server; key set and verified token cached) whose role adds a row-level cut;
+    result cache on (the difference is then what authenticating and the policy cost) and off
+    (the engine answers a narrower question too). Servers alternate `rounds` times, since only
+    one process may hold the data directory; the medians of the rounds are kept."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from oauth2_issuer import AUDIENCE, MockIssuer, missing
+
+    why = missing()
+    if why is not None:
+        print(f"(d) skipped: {why}")
+        return None
+    model = work / "model_roles"
+    shutil.copytree(ROOT / "model", model)
+    (model / "roles").mkdir(exist_ok=True)
+    (model / "roles" / "municipal_service.yaml").write_text(ROLE)
+    issuer = MockIssuer()
+    try:
+        token = issuer.token(roles=["municipal_service"], **CLAIMS)
+        bearer = {"Authorization": f"Bearer {token}"}
+        auth_env = {
+            "LABIS_MODEL_DIR": str(model),
+            "LABIS_ISSUER": issuer.url,
+            "LABIS_AUDIENCE": AUDIENCE,
+            "LABIS_PRINCIPAL_CLAIMS": "region,municipality",
+        }
+        out: dict[str, dict[str, list[float]]] = {}
+        for r in range(rounds):
+            for mode, extra, headers in (("open", {}, None), ("auth", auth_env, bearer)):
+                for cache in (True, False):
+                    env = _env(data_dir, LABIS_CACHE_BYTES=str(64 * 2**20 if cache else 0), **extra)
+                    log = work / f"labis_{mode}_{cache}_{r}.log"
+                    with server(_labis("serve", "--port", str(port)), env, port, "/health", log) as base:
+                        for q in QUERIES:
+                            p50 = sequential(base, q.labis, runs, explain=False, headers=headers)[1]
+                            out.setdefault(f"{mode} {'cached' if cache else 'uncached'}", {}).setdefault(
+                                q.title, []
+                            ).append(p50)
+                    port += 1
+        return {k: {t: statistics.median(v) for t, v in d.items()} for k, d in out.items()}
+    finally:
+        issuer.stop()
+
+
 # --- measurements --------------------------------------------------------------------------------
 
 
-def sequential(base: str, path: str, runs: int, explain: bool) -> tuple[float, float, str]:
+def sequential(
+    base: str, path: str, runs: int, explain: bool, headers: dict[str, str] | None = None
+) -> tuple[float, float, str]:
     """(engine ms median from explain or nan, HTTP p50 ms, source) for one query, one at a time.
 
     The client is the standard library's http.client on one kept-alive connection: httpx adds
@@ -326,7 +391,7 @@ def sequential(base: str, path: str, runs: int, explain: bool) -> tuple[float, f
     conn = http.client.HTTPConnection(host, int(port), timeout=600)
 
     def get(url: str) -> bytes:
-        conn.request("GET", url)
+        conn.request("GET", url, headers=headers or {})
         response = conn.getresponse()
         body = response.read()
         if response.status != 200:
@@ -453,6 +518,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=15, help="duration of each load run")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--skip-cubes", action="store_true")
+    ap.add_argument("--skip-auth", action="store_true", help="leave out (d), authentication overhead")
     ap.add_argument("--cubes-python", default="/tmp/cubes-venv/bin/python")
     args = ap.parse_args()
 
@@ -470,6 +536,7 @@ def main() -> None:
             cached_seq = {q.title: sequential(base, q.labis, args.runs, explain=False)[1] for q in QUERIES}
             cached = load(base, paths, args.seconds, args.clients, work)
         ceiling = in_process_rate(args.data_dir, paths, args.seconds)
+        auth = None if args.skip_auth else auth_overhead(args.data_dir, args.port + 10, work, args.runs)
         cubes_p50: dict[str, float] = {}
         agree: dict[str, bool] = {}
         if not args.skip_cubes:
@@ -542,6 +609,23 @@ def main() -> None:
             ),
         ],
     )
+    if auth is not None:
+        table(
+            "(d) authentication and policy: a bearer JWT (cached) whose role cuts every answer to one "
+            "municipality, against open demo mode, one request at a time, p50 ms",
+            ["query", "open cached", "auth cached", "overhead", "open uncached", "auth uncached"],
+            [
+                [
+                    q.title,
+                    f"{auth['open cached'][q.title]:.2f}",
+                    f"{auth['auth cached'][q.title]:.2f}",
+                    f"{auth['auth cached'][q.title] - auth['open cached'][q.title]:+.2f}",
+                    f"{auth['open uncached'][q.title]:.1f}",
+                    f"{auth['auth uncached'][q.title]:.1f}",
+                ]
+                for q in QUERIES
+            ],
+        )
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (at the start {load_avg:.1f})")
 
 

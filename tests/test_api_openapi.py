@@ -62,3 +62,24 @@ def test_openapi_declares_the_media_type_of_every_format() -> None:
             assert names == {"json", "csv", "xlsx", "arrow", "arrows", "parquet"} | (
                 {"sdmx-csv"} if "application/vnd.sdmx.data+csv" in media else set()
             ), path
+
+
+def test_openapi_declares_how_to_authenticate() -> None:
+    """Bearer (JWT or API key), X-API-Key and Basic with the key as password; an issuer adds its
+    OpenID Connect discovery document; 401 and 403 are documented responses."""
+    from labis_olap.api import create_app
+    from labis_olap.settings import Settings
+
+    spec = json.loads(openapi_document())
+    assert set(spec["components"]["securitySchemes"]) == {"bearer", "apiKey", "basic"}
+    assert spec["components"]["securitySchemes"]["apiKey"]["name"] == "X-API-Key"
+    assert {"bearer": []} in spec["security"] and {} in spec["security"]
+    aggregate = spec["paths"]["/cube/{cube}/aggregate"]["get"]["responses"]
+    assert {"401", "403"} <= set(aggregate)
+    issuer = "https://id.example.lv/realms/labis"
+    with_issuer = create_app(Settings(issuer=issuer, audience="labis")).openapi()
+    assert with_issuer["components"]["securitySchemes"]["oidc"] == {
+        "type": "openIdConnect",
+        "openIdConnectUrl": issuer + "/.well-known/openid-configuration",
+    }
+    assert with_issuer["security"][0] == {"oidc": []}

@@ -81,6 +81,29 @@ ROLES = {
 }
 
 
+INDICATORS = """
+indicators:
+  - code: BEN-001
+    name: {lv: Pabalstu summa, en: Benefit amount}
+    type: monitoring
+    source_institution: LM
+    periodicity: annual
+    unit: euro
+    cube: benefits
+    measure: amount
+  - code: BEN-002
+    name: {lv: Saņēmēji sievietes, en: Recipients who are women}
+    type: monitoring
+    source_institution: LM
+    periodicity: annual
+    unit: persons
+    cube: benefits
+    measure: recipients
+    cuts: "gender:F"
+"""
+"""BEN-002 needs a measure and a dimension that the role `limited` may not see."""
+
+
 def who(*roles: str, **claims: str) -> Principal:
     return Principal("someone", frozenset(roles), tuple(sorted(claims.items())))
 
@@ -92,6 +115,8 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
     (root / "roles").mkdir()
     for name, text in ROLES.items():
         (root / "roles" / f"{name}.yaml").write_text(textwrap.dedent(text))
+    (root / "indicators").mkdir()
+    (root / "indicators" / "indicators.yaml").write_text(INDICATORS)
     return read_model(root)
 
 
@@ -301,6 +326,87 @@ def test_every_http_route_applies_the_roles(
         assert client.get("/cubes").json() == []
         assert client.get(agg).status_code == 404
         assert client.get(f"/cube/{CUBE}/model").status_code == 404
+
+
+def _regions_of_table(body: bytes, fmt: str) -> set[str]:
+    """The `territory.region` column of a table answer, whatever its format."""
+    import csv
+    import io
+
+    import openpyxl
+    import pyarrow.ipc
+    import pyarrow.parquet
+
+    if fmt == "csv":
+        return {r["territory.region"] for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
+    if fmt == "xlsx":
+        sheet = openpyxl.load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
+        rows = list(sheet.iter_rows(values_only=True))
+        at = list(rows[0]).index("territory.region")
+        return {str(r[at]) for r in rows[1:] if r[at] is not None}
+    if fmt == "arrow":
+        table = pyarrow.ipc.open_file(io.BytesIO(body)).read_all()
+    elif fmt == "arrows":
+        table = pyarrow.ipc.open_stream(io.BytesIO(body)).read_all()
+    else:
+        table = pyarrow.parquet.read_table(io.BytesIO(body))
+    return {v for v in table.column("territory.region").to_pylist() if v is not None}
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast_path", "fastapi"])
+def test_every_format_and_page_applies_the_roles(
+    model: Model, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    """A role restricted to one region (`north`: R1) gets only it in every table format, the
+    report, the cell, members, indicator JSON, CSV and SDMX-CSV; a role without a measure or a
+    dimension (`limited`) finds the indicator built on them neither in the catalogue, nor as
+    JSON, nor as a page — each answering as an unknown code does; no role sees no cube."""
+    settings = Settings(model_dir=MINI, data_dir=data_dir, database=engine.database)
+    principal = [who("north")]
+    monkeypatch.setattr(deps, "principal_of", lambda scope: principal[0])
+    agg = f"/cube/{CUBE}/aggregate?drilldown=territory:region&aggregates=amount"
+    app = create_app(settings, model, engine, fast_path=fast)
+    # a page asks principal_of (patched above) only when the request carries credentials
+    with TestClient(app, raise_server_exceptions=False, headers={"X-API-Key": "lbk_any"}) as c:
+        assert {x["territory.region"] for x in c.get(agg).json()["cells"]} == {"R1"}
+        for fmt in ("csv", "xlsx", "arrow", "arrows", "parquet"):
+            got = c.get(f"{agg}&format={fmt}")
+            assert got.status_code == 200, (fmt, got.text[:300])
+            assert _regions_of_table(got.content, fmt) == {"R1"}, fmt
+        sdmx_csv = c.get(f"{agg}&format=sdmx-csv").text
+        assert "R1" in sdmx_csv and "R2" not in sdmx_csv
+        report = {"queries": {"a": {"query": "aggregate", "drilldown": ["territory:region"]}}}
+        got = c.post(f"/cube/{CUBE}/report", json=report).json()["a"]["cells"]
+        assert {x["territory.region"] for x in got} == {"R1"}
+        members = c.get(f"/cube/{CUBE}/members/territory?depth=1").json()["data"]
+        assert {m["territory.region"] for m in members} == {"R1"}
+        assert c.get(f"/cube/{CUBE}/cell?cut=territory:R2").status_code == 404
+        assert c.get(f"/cube/{CUBE}/fact/1").status_code == 403  # no microdata grant
+        ind = c.get("/indicator/BEN-001?drilldown=territory:region").json()
+        assert {x["territory.region"] for x in ind["cells"]} == {"R1"}
+        ind_csv = c.get("/indicator/BEN-001?drilldown=territory:region&format=csv").content
+        assert _regions_of_table(ind_csv, "csv") == {"R1"}
+        ind_sdmx = c.get("/indicator/BEN-001?drilldown=territory:region&format=sdmx-csv").text
+        assert "R1" in ind_sdmx and "R2" not in ind_sdmx
+        assert "R2" not in c.get("/sdmx/structure/benefits").text
+
+        principal[0] = who("limited")
+        codes = {i["code"] for i in c.get("/indicators").json()}
+        assert codes == {"BEN-001"}
+        unknown = c.get("/indicator/NO-SUCH")
+        hidden = c.get("/indicator/BEN-002")
+        assert hidden.status_code == unknown.status_code == 404
+        assert hidden.json()["error"] == unknown.json()["error"]
+        assert "BEN-002" not in c.get("/browser/indicators").text
+        assert c.get("/browser/indicators/BEN-002").status_code == 404
+        assert c.get("/browser/indicators/BEN-001").status_code == 200
+        assert c.get("/sdmx/structure/indicator/BEN-002").status_code == 404
+
+        principal[0] = who("visitor")
+        assert c.get("/indicators").json() == []
+        assert c.get("/browser/indicators/BEN-001").status_code == 404
+        for fmt in ("json", "csv", "parquet"):
+            assert c.get(f"{agg}&format={fmt}").status_code == 404
 
 
 def test_bad_roles_are_located_errors(tmp_path: Path) -> None:

@@ -45,6 +45,15 @@ request's parts a 400 `limit_exceeded`, on its size a 413/414/431, on the rate p
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Bad request or query"},
+    401: {
+        "model": ErrorResponse,
+        "description": "Authentication is on and the request has no valid credentials (see WWW-Authenticate)",
+    },
+    403: {
+        "model": ErrorResponse,
+        "description": "The principal's roles do not allow it (fact rows need the microdata grant), or a "
+        "cross-site request with a session cookie",
+    },
     404: {"model": ErrorResponse, "description": "No such cube, dimension, level, member or route"},
     413: {"model": ErrorResponse, "description": "Request body larger than the server's limit"},
     414: {"model": ErrorResponse, "description": "Path and query string longer than the server's limit"},
@@ -151,8 +160,29 @@ def add_cors(app: FastAPI, origins: list[str]) -> None:
     )
 
 
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token of the identity provider (LABIS_ISSUER), or an API key",
+    },
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key (`labis keys`)"},
+    "basic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Any user name with an API key as the password (Excel and XMLA clients)",
+    },
+}
+SECURITY = [{"bearer": []}, {"apiKey": []}, {"basic": []}, {}]
+"""Any one of the schemes; none (`{}`) only in open demo mode (no issuer, no API keys), where
+every request is the anonymous `public` role. A browser's session cookie (after /auth/login) is
+the pages' own and is not offered to API clients."""
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, without its 422 responses: validation errors are 400s here."""
+    """FastAPI's document, without its 422 responses (validation errors are 400s here), with the
+    ways to authenticate (and the issuer's discovery document when one is set)."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
@@ -163,5 +193,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         comps = schema.get("components", {}).get("schemas", {})
         comps.pop("HTTPValidationError", None)
         comps.pop("ValidationError", None)
+        schemes = dict(SECURITY_SCHEMES)
+        issuer = app.state.labis.settings.issuer
+        security = list(SECURITY)
+        if issuer is not None:
+            discovery = issuer.rstrip("/") + "/.well-known/openid-configuration"
+            schemes["oidc"] = {"type": "openIdConnect", "openIdConnectUrl": discovery}
+            security.insert(0, {"oidc": []})
+        schema.setdefault("components", {})["securitySchemes"] = schemes
+        schema["security"] = security
         app.openapi_schema = schema
     return app.openapi_schema
