@@ -46,7 +46,7 @@ def facts(
 ) -> Response:
     """Fact rows in the cell: `__fact_key__` (a row id, as text) and the fact columns.
 
-    Columns of type `person` (pseudonymous surrogates) are never returned. Default order: by
+    Columns of type `person` and `identifier` (pseudonymous surrogates) are never returned. Default order: by
     date, then by row id. The query is stopped after the server's time limit (400)."""
     query = slicer.facts_query(
         layout.cube.name, cut=cut, fields=fields, order=order, page=page, pagesize=pagesize, as_of=as_of
