@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     """Source rows per published chunk (one deduplicated block per year each). Every rollup's view
     aggregates each block on its own, so larger blocks cost less: publishing 10M rows took 6.3-8.0 s
     in chunks of 2M against 8.4-10.4 s in chunks of 1M, with no higher peak memory."""
+    pseudonym_key: SecretStr | None = None
+    """The pseudonymisation key as text. Prefer a key file: a variable shows in the process's
+    environment to its owner and is easily logged."""
+    pseudonym_key_file: Path | None = None
+    """A file holding the key (`labis key create` makes one). Unset, and no LABIS_PSEUDONYM_KEY:
+    the default key file `$XDG_CONFIG_HOME/labis/pseudonym.key` (`~/.config/labis/…`) if it
+    exists. `labis load`, `labis serve` and a load handed to the server all look here, in this
+    order (labis_olap/privacy.py: `find_key`)."""
     load_trace: bool = False
     """Phase markers of a load on stderr (`<monotonic time> <event>`), for the fault tests; any
     non-empty value turns them on. They never carry data."""
@@ -190,7 +198,15 @@ class Settings(BaseSettings):
         return out
 
     @field_validator(
-        "issuer", "audience", "jwks_url", "client_id", "client_secret", "public_url", mode="before"
+        "issuer",
+        "audience",
+        "jwks_url",
+        "client_id",
+        "client_secret",
+        "public_url",
+        "pseudonym_key",
+        "pseudonym_key_file",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # The tests send requests faster than a public server's rate limit allows one principal (they are
 # all anonymous); the limiter has its own tests (test_limits.py), which set it explicitly.
 os.environ.setdefault("LABIS_RATE_LIMIT", "0")
+# The default pseudonymisation key file is in the user's config folder: no test may find (or
+# write) the developer's own key there. A test that wants a default key makes it in its own
+# XDG_CONFIG_HOME.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="labis-test-config-")
 ENGINE_KINDS = ["embedded", "connect"] + (["server"] if os.environ.get("LABIS_TEST_CLICKHOUSE_URL") else [])
 _counter = itertools.count()
 
@@ -75,3 +80,36 @@ def embedded(data_dir: Path) -> Iterator[Engine]:
     eng = make_engine("embedded", data_dir, fresh_database("emb"))
     yield eng
     eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
+
+
+def clear_hits(engine: Engine, needles: list[str]) -> list[tuple[str, str, int]]:
+    """Where any of `needles` occurs as text in the database: (table, column, rows) for every
+    column of every table — facts, rollup states, pseudonym dictionaries, lineage, rejects,
+    dimension tables, dictionaries — whatever its type (numbers are searched as their decimal
+    text). Views are not read: they hold nothing, their tables are searched."""
+    tables = engine.query(
+        "SELECT name FROM system.tables WHERE database = {d:String} AND engine NOT LIKE '%View'",
+        {"d": engine.database},
+    ).column("name")
+    if len(needles) > 200:  # multiSearchAny takes at most 255 needles
+        found: dict[tuple[str, str], int] = {}
+        for i in range(0, len(needles), 200):
+            for table, column, n in clear_hits(engine, needles[i : i + 200]):
+                found[(table, column)] = found.get((table, column), 0) + n
+        return [(t, c, n) for (t, c), n in sorted(found.items())]
+    hits = []
+    for table in tables.to_pylist():
+        columns = engine.query(
+            "SELECT name FROM system.columns WHERE database = {d:String} AND table = {t:String}",
+            {"d": engine.database, "t": table},
+        ).column("name")
+        names = columns.to_pylist()
+        counts = ", ".join(
+            f"countIf(multiSearchAny(toString(`{n}`), {{x:Array(String)}})) AS `c{i}`"
+            for i, n in enumerate(names)
+        )
+        row = engine.query(f"SELECT {counts} FROM `{engine.database}`.`{table}`", {"x": needles}).to_pylist()[
+            0
+        ]
+        hits.extend((table, n, row[f"c{i}"]) for i, n in enumerate(names) if row[f"c{i}"])
+    return hits

@@ -19,6 +19,7 @@ from conftest import demo_database, fresh_database, make_engine
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
 
 from labis_olap.api import create_app
 from labis_olap.api.render import jsonable
@@ -719,6 +720,35 @@ def test_facts_never_show_persons(client: TestClient) -> None:
     err(client, "/cube/unemployment/facts?order=person", 400, "bad_query")
     text = client.get("/cube/unemployment/facts?pagesize=5&format=csv").text
     assert "person" not in text.splitlines()[0]
+
+
+def test_households_are_never_shown_cut_or_grouped_by(client: TestClient) -> None:
+    """The household is a pseudonymous identifier like the person: no fact row, no fact field,
+    no order, no drilldown or cut on it, and the model lists it as no field."""
+    rows = ok(client, "/cube/social_assistance/facts?pagesize=5")
+    assert len(rows) == 5 and all("household" not in r and "person" not in r for r in rows)
+    one = ok(client, f"/cube/social_assistance/fact/{rows[0]['__fact_key__']}")
+    assert "household" not in one and "person" not in one and one["amount"] == rows[0]["amount"]
+    for url in (
+        "/cube/social_assistance/facts?fields=household",
+        "/cube/social_assistance/facts?fields=amount,household",
+        "/cube/social_assistance/facts?order=household",
+        "/cube/social_assistance/aggregate?drilldown=household",
+        "/cube/social_assistance/aggregate?cut=household:1",
+    ):
+        assert 400 <= client.get(url).status_code < 500, url
+    header = client.get("/cube/social_assistance/facts?pagesize=5&format=csv").text.splitlines()[0]
+    assert "amount" in header and "household" not in header and "person" not in header
+    xlsx = client.get("/cube/social_assistance/facts?pagesize=5&format=xlsx").content
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(xlsx))
+    first = sheet.get_sheet_by_index(0).to_python()[0]
+    assert "amount" in first and "household" not in first
+    model = ok(client, "/cube/social_assistance/model")
+    assert {m["name"] for m in model["measures"]}.isdisjoint({"household", "person"})
+    aggregates = {a["name"]: a for a in model["aggregates"]}
+    assert aggregates["households"]["function"] == "count_distinct"
+    assert aggregates["households"]["measure"] is None and aggregates["amount"]["measure"] == "amount"
+    assert ok(client, "/cube/social_assistance/aggregate?aggregates=households")["summary"]["households"] > 0
 
 
 def test_facts_fields_order_and_paging(client: TestClient) -> None:

@@ -16,18 +16,19 @@ import pyarrow.compute as pc
 import pytest
 
 from labis_olap.demo import generate as g
+from labis_olap.privacy import pseudonym_hex
 
 SMALL = 200_000
 SMALL_BATCH = 30_000
 
 S = pa.dictionary(pa.int32(), pa.string())
-DATE, INT, INT64, PERSON, DEC = pa.date32(), pa.int32(), pa.int64(), pa.uint64(), pa.decimal128(18, 2)
+DATE, INT, PERSON, DEC = pa.date32(), pa.int32(), pa.uint64(), pa.decimal128(18, 2)
 COLUMNS: dict[str, list[tuple[str, Any]]] = {
     "unemployment": [("snapshot_date", DATE), ("municipality", S), ("gender", S), ("age_group", S),
                      ("education", S), ("source", S), ("person", PERSON), ("registered", INT),
                      ("new_registration", INT), ("duration_months", INT)],
     "social_assistance": [("payment_date", DATE), ("municipality", S), ("benefit_type", S), ("gender", S),
-                          ("age_group", S), ("source", S), ("person", PERSON), ("household", INT64),
+                          ("age_group", S), ("source", S), ("person", PERSON), ("household", PERSON),
                           ("amount", DEC)],
     "disability": [("decision_date", DATE), ("municipality", S), ("gender", S), ("age_group", S),
                    ("disability_group", S), ("assessment_type", S), ("source", S), ("person", PERSON)],
@@ -37,6 +38,7 @@ COLUMNS: dict[str, list[tuple[str, Any]]] = {
     "pensions": [("payment_month", DATE), ("municipality", S), ("benefit_type", S), ("gender", S),
                  ("age_group", S), ("source", S), ("person", PERSON), ("amount", DEC)],
     "persons": [("person_num", PERSON), ("person_code", pa.string())],
+    "households": [("household_num", PERSON), ("household_code", pa.string())],
 }
 SOURCES = {"unemployment": "NVA", "social_assistance": "SPOLIS", "disability": "VDEAVK",
            "occupational_accidents": "VDI", "pensions": "VSAA"}
@@ -86,7 +88,7 @@ def test_batches_are_bounded(small: dict[str, list[pa.Table]]) -> None:
 
 
 def test_schemas_are_exact(small: dict[str, list[pa.Table]]) -> None:
-    assert set(small) == {*g.CUBES, "persons"}
+    assert set(small) == {*g.CUBES, "persons", "households"}
     for kind, tables in small.items():
         expected = COLUMNS[kind]
         for t in tables:
@@ -125,9 +127,35 @@ def test_persons_follow_their_cube(small: dict[str, list[pa.Table]]) -> None:
     for kind, table in g.generate(20_000, batch_rows=4_000):
         if kind == "persons":
             seen.update(table["person_num"].to_numpy().tolist())
-        elif kind != "occupational_accidents":
+        elif kind not in ("occupational_accidents", "households"):
             new = set(table["person"].to_numpy().tolist()) - seen
             assert all(p > max(seen, default=0) for p in new)
+
+
+def test_households_once_each_and_covering(small: dict[str, list[pa.Table]]) -> None:
+    """The households batches give each household the social-assistance facts name, once, with
+    a distinct 9-digit synthetic number that is never the dense number facts carry."""
+    households = whole(small, "households")
+    nums = households["household_num"].to_numpy()
+    assert np.unique(nums).size == nums.size
+    used = np.unique(whole(small, "social_assistance")["household"].to_numpy())
+    assert np.array_equal(np.sort(nums), used)
+    codes = strings(households, "household_code")
+    assert np.unique(codes).size == codes.size
+    assert all(len(c) == 9 and c.isdigit() for c in codes[:1000])
+    assert not set(codes.tolist()) & {str(n) for n in nums.tolist()}
+    pairs = zip(nums[:1000].tolist(), codes[:1000], strict=True)
+    assert all(c == g.synthetic_household_code(n) for n, c in pairs)
+
+
+def test_household_and_person_pseudonyms_are_unrelated() -> None:
+    """The same text in two namespaces: two unrelated pseudonyms (a derived key per namespace)."""
+    code = g.synthetic_household_code(17)
+    assert g.household_pseudonym(17) == pseudonym_hex(code, g.DEMO_KEY, "household")
+    assert g.household_pseudonym(17) != hmac.new(g.DEMO_KEY, code.encode(), hashlib.sha256).hexdigest()
+    assert pseudonym_hex("17", g.DEMO_KEY, "household") != pseudonym_hex("17", g.DEMO_KEY, "person")
+    assert pseudonym_hex("17", g.DEMO_KEY, "household") != pseudonym_hex("17", g.DEMO_KEY, "case")
+    assert pseudonym_hex("17", g.DEMO_KEY, "person") == g.hmac_hex("17", g.DEMO_KEY)  # persons unchanged
 
 
 def test_pseudonym_is_hmac_of_the_synthetic_code() -> None:

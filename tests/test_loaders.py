@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import clear_hits, fresh_database, make_engine
 from typer.testing import CliRunner
 
 from labis_olap.cli import app
@@ -32,7 +32,8 @@ from labis_olap.loaders.spec import SpecError, check_all, find_spec, load_plan
 from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
 from labis_olap.physical.layout import CubeLayout
-from labis_olap.privacy import hmac_hex, pseudonym_key
+from labis_olap.privacy import hmac_hex, pseudonym_hex, pseudonym_key
+from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADERS = ROOT / "loaders"
@@ -147,8 +148,9 @@ def test_shipped_specs_validate_and_cover_every_cube(model: Model) -> None:
     csv_cubes = {p.cube.name for p in plans.values() if p.spec.kind == "csv"}
     assert csv_cubes == set(model.cubes)
     assert any(p.spec.kind == "parquet" for p in plans.values())
-    for p in plans.values():  # every person column is declared personal
-        assert {c.to for c in p.personal_columns} == {c.name for c in p.cube.columns if c.type == "person"}
+    for p in plans.values():  # every person and identifier column is declared personal
+        assert {c.to for c in p.personal_columns} == {c.name for c in p.cube.columns if c.pseudonymous}
+    assert {c.to for c in plans["spolis"].personal_columns} == {"person", "household"}
 
 
 def test_spec_errors_are_located_with_codes(model: Model, tmp_path: Path) -> None:
@@ -442,15 +444,46 @@ def test_unload_removes_a_batch_and_rebuilds_rollups(db: Engine, model: Model, t
 # --- pseudonymisation ---------------------------------------------------------------------------
 
 
-def test_no_clear_person_code_reaches_any_table_or_output(
+SPOLIS_HEADER = (
+    "Izmaksas datums;Pašvaldības kods;Pabalsta veids;Dzimums;Vecuma grupa;Personas kods;"
+    "Mājsaimniecības Nr.;Summa EUR"
+)
+
+
+def spolis_file(tmp_path: Path, rows: list[str], name: str = "spolis.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([SPOLIS_HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def spolis_row(code: str, household: str, date: str = "15.01.2024", atvk: str = "0001000") -> str:
+    return f"{date};{atvk};Mājokļa pabalsts;S;25-34;{code};{household};405,80"
+
+
+HOUSEHOLDS = [str(731_594_268 + 7_919 * i) for i in range(6)]
+"""Clear household numbers, distinctive enough that finding one anywhere is not an accident."""
+
+
+def test_no_clear_identifier_reaches_any_table_or_output(
     data_dir: Path, model: Model, tmp_path: Path
 ) -> None:
+    """Person codes and household numbers loaded through the CLI are nowhere in the database —
+    not in any column of any table, whatever its type — nor in what `load`, `loads` and
+    `rejects` print; what is stored instead is their keyed hash, each in its own namespace."""
     codes = [synthetic_person_code(7000 + i) for i in range(12)]
     rows = [nva_row(i, code=c if i % 2 else c.replace("-", "")) for i, c in enumerate(codes)]
     rows.append(nva_row(99, code=codes[0], date="32.01.2024"))  # a reject carrying a person code
     rows.append(nva_row(98, code=codes[1], duration=codes[2]))  # a code in a non-personal column
     folder = spec_copy(tmp_path, "nva_burvis", **{"max_reject_share: 0.01": "max_reject_share: 0.5"})
+    spec_copy(tmp_path, "spolis", **{"max_reject_share: 0.01": "max_reject_share: 0.5"})
     path = nva_file(tmp_path, rows)
+    # Households as SPOLIS writes them, one with leading zeros (the same household), two
+    # persons in one household; a reject that carries a household, a malformed household.
+    spolis_rows = [spolis_row(codes[i], h) for i, h in enumerate(HOUSEHOLDS)]
+    spolis_rows += [spolis_row(codes[6], "00" + HOUSEHOLDS[0]), spolis_row(codes[7], HOUSEHOLDS[1])]
+    spolis_rows += [spolis_row(codes[8], HOUSEHOLDS[2], date="31.02.2024")]
+    spolis_rows += [spolis_row(codes[9], HOUSEHOLDS[3][:4] + "x" + HOUSEHOLDS[3][5:])]
+    households_file = spolis_file(tmp_path, spolis_rows)
     database = fresh_database("ldp")
     env = {
         "LABIS_DATA_DIR": str(data_dir),
@@ -461,64 +494,67 @@ def test_no_clear_person_code_reaches_any_table_or_output(
         "COLUMNS": "200",
     }
     runner = CliRunner()
-    outputs = [runner.invoke(app, ["load", "nva_burvis", str(path)], env=env)]
-    assert outputs[0].exit_code == 0, outputs[0].output
+    outputs = [
+        runner.invoke(app, ["load", "nva_burvis", str(path)], env=env),
+        runner.invoke(app, ["load", "spolis", str(households_file)], env=env),
+    ]
+    assert [o.exit_code for o in outputs] == [0, 0], [o.output for o in outputs]
     eng = make_engine("embedded", data_dir, database)
     try:
-        batch = store.latest(eng)[0]["batch"]
-        for args in (["loads"], ["rejects", batch], ["load", "nva_burvis", str(path)]):
+        batches = [r["batch"] for r in store.latest(eng)]
+        assert len(batches) == 2
+        for args in (
+            ["loads"],
+            ["rejects", batches[0]],
+            ["rejects", batches[1]],
+            ["load", "nva_burvis", str(path)],
+        ):
             outputs.append(runner.invoke(app, args, env=env))
             assert outputs[-1].exit_code == 0, outputs[-1].output
         text = "\n".join(o.output for o in outputs)
         assert "rejected" in text and "######-#####" in text  # the code in 'duration' was masked
-        needles = codes + [c.replace("-", "") for c in codes]
-        string_columns = eng.query(
-            "SELECT table, name FROM system.columns WHERE database = {d:String} AND type LIKE '%String%'",
-            {"d": database},
-        ).to_pylist()
-        assert {(c["table"], c["name"]) for c in string_columns} >= {
-            ("persons", "pseudonym"),
-            ("rejects", "value"),
-        }
-        by_table: dict[str, list[str]] = {}
-        for col in string_columns:
-            by_table.setdefault(col["table"], []).append(col["name"])
-        hits = []
-        for table, names in by_table.items():
-            cond = " OR ".join(f"multiSearchAny(toString(`{n}`), {{x:Array(String)}})" for n in names)
-            n = scalar(eng, f"SELECT countIf({cond}) FROM `{database}`.`{table}`", x=needles)
-            if n:
-                hits.append((table, n))
-        assert hits == []
-        probe = [hmac_hex(codes[0], KEY)[5:20]]  # the search itself finds what is there
-        assert (
-            scalar(
-                eng,
-                f"SELECT countIf(multiSearchAny(pseudonym, {{x:Array(String)}})) FROM `{database}`.persons",
-                x=probe,
-            )
-            == 1
-        )
+        assert "9999X9999" in text  # the malformed household, as its shape only
+        needles = codes + [c.replace("-", "") for c in codes] + HOUSEHOLDS
+        assert clear_hits(eng, needles) == []
+        # The search itself finds what is there: a piece of a stored pseudonym, and a number.
+        probe = pseudonym_hex(HOUSEHOLDS[0], KEY, "household")[5:20]
+        assert clear_hits(eng, [hmac_hex(codes[0], KEY)[5:20], probe]) == [
+            ("identifiers_household", "pseudonym", 1),
+            ("persons", "pseudonym", 1),
+        ]
+        # A number column is searched too: every accepted payment is 405,80.
+        assert ("facts_social_assistance", "amount", 8) in clear_hits(eng, ["405.8"])
         assert not [n for n in needles if n in text]
-        # What is stored instead: the keyed hash of the canonical (hyphenated) code, as a number.
+        # What is stored instead: the keyed hash of the canonical code, as a number; households in
+        # their own namespace, so that no household pseudonym is a person's.
         pseudonyms = set(
             eng.query(f"SELECT pseudonym FROM `{database}`.persons").column("pseudonym").to_pylist()
         )
         assert {hmac_hex(c, KEY) for c in codes} <= pseudonyms
+        households = set(
+            eng.query(f"SELECT pseudonym FROM `{database}`.identifiers_household")
+            .column("pseudonym")
+            .to_pylist()
+        )
+        assert households == {pseudonym_hex(h, KEY, "household") for h in HOUSEHOLDS}
+        assert not households & pseudonyms
+        assert not households & {hmac_hex(h, KEY) for h in HOUSEHOLDS}  # not the person namespace's hash
         persons = scalar(eng, f"SELECT uniqExact(person) FROM `{database}`.facts_unemployment")
         assert persons == len(codes)
+        assert scalar(eng, f"SELECT uniqExact(household) FROM `{database}`.facts_social_assistance") == 6
     finally:
         eng.execute(f"DROP DATABASE IF EXISTS `{database}`")
 
 
 def test_refuses_to_load_persons_without_a_key(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="no pseudonymisation key"):
-        pseudonym_key({})
+    with pytest.raises(UserError, match="no pseudonymisation key") as info:
+        pseudonym_key(Settings(pseudonym_key=None, pseudonym_key_file=None))
+    assert "labis key create" in str(info.value.hint)
     with pytest.raises(UserError, match="shorter than 16"):
-        pseudonym_key({"LABIS_PSEUDONYM_KEY": "short"})
+        pseudonym_key(Settings(pseudonym_key="short"))
     keyfile = tmp_path / "key"
     keyfile.write_bytes(KEY + b"\n")
-    assert pseudonym_key({"LABIS_PSEUDONYM_KEY_FILE": str(keyfile)}) == KEY
+    assert pseudonym_key(Settings(pseudonym_key_file=keyfile)) == KEY
     result = CliRunner().invoke(
         app,
         ["load", "nva_burvis", str(SAMPLES / "nva_burvis_2024.csv")],
@@ -531,6 +567,7 @@ def test_refuses_to_load_persons_without_a_key(tmp_path: Path) -> None:
         },
     )
     assert result.exit_code == 1 and "no pseudonymisation key" in result.output
+    assert "labis key create" in result.output  # says how to make one
     assert not (tmp_path / "never").exists()  # refused before opening the engine
 
 

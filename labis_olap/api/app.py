@@ -167,7 +167,12 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "bearerFormat": "JWT",
         "description": "An access token of the identity provider (LABIS_ISSUER), or an API key",
     },
-    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key (`labis keys`)"},
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key (`labis keys`)",
+    },
     "basic": {
         "type": "http",
         "scheme": "basic",

@@ -95,6 +95,7 @@ def describe_dimension(model: Model, alias: str, dim: Dimension, lang: str) -> d
 
 
 def describe_aggregates(cube: Cube, lang: str) -> list[dict[str, Any]]:
+    hidden = {c.name for c in cube.columns if c.pseudonymous}
     return [
         {
             "name": m.name,
@@ -102,7 +103,8 @@ def describe_aggregates(cube: Cube, lang: str) -> list[dict[str, Any]]:
             "label": text(m.label, lang, m.name),
             "description": text(m.description, lang),
             "function": m.function.value if m.function else None,
-            "measure": m.column,
+            # A distinct count over persons names no measure: the column is not a field (above).
+            "measure": m.column if m.column not in hidden else None,
             "expression": m.expression,
             "info": {k: v for k, v in (("unit", m.unit), ("decimals", m.decimals)) if v is not None},
         }
@@ -111,10 +113,13 @@ def describe_aggregates(cube: Cube, lang: str) -> list[dict[str, Any]]:
 
 
 def describe_measures(cube: Cube, lang: str) -> list[dict[str, Any]]:
-    """The fact columns that aggregates read, with the aggregates that read each."""
+    """The fact columns that aggregates read, with the aggregates that read each. Pseudonymous
+    columns (persons, households) are not fields a client may ask for (they are never shown), so
+    they are not listed; only their distinct counts are."""
+    hidden = {c.name for c in cube.columns if c.pseudonymous}
     by_column: dict[str, list[str]] = {}
     for m in cube.measures:
-        if m.column is not None:
+        if m.column is not None and m.column not in hidden:
             by_column.setdefault(m.column, []).append(m.name)
     out: list[dict[str, Any]] = []
     for c in cube.columns:

@@ -1,4 +1,4 @@
-"""The `labis` command: validate, compile, apply, demo, query, serve, openapi, import-cubes, keys."""
+"""The `labis` command: validate, compile, apply, demo, query, serve, openapi, import-cubes, keys, key."""
 
 from __future__ import annotations
 
@@ -228,6 +228,7 @@ def serve(
     application = create_app(settings)
     out.print(f"LabIS API on http://{host}:{port} (model {settings.model_dir}, {settings.threads} threads)")
     err.print(application.state.labis.authenticator.describe(), highlight=False, markup=False, soft_wrap=True)
+    err.print(_key_notice(settings), highlight=False, markup=False, soft_wrap=True)
     if settings.clickhouse_url is not None:
         uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
         return
@@ -247,6 +248,22 @@ def serve(
         holder.withdraw(settings.data_dir)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _key_notice(settings: Settings) -> str:
+    """Which pseudonymisation key loads handed to this server will use (never the key)."""
+    from ..privacy import find_key
+
+    try:
+        found = find_key(settings)
+    except UserError as exc:
+        return f"pseudonymisation key: unusable, loads of personal data will be refused: {exc.message}"
+    if found is None:
+        return (
+            "pseudonymisation key: none; loads of personal data will be refused until one is set "
+            "(`labis key create`)"
+        )
+    return f"pseudonymisation key: {found.origin} (fingerprint {found.key_id})"
 
 
 class _Stopped(Exception):
@@ -456,3 +473,8 @@ _register_loaders(app)
 from .keys import register as _register_keys  # noqa: E402
 
 _register_keys(app)
+
+# The pseudonymisation key (`key create`) lives in labis_olap/cli/pseudonym_key.py.
+from .pseudonym_key import register as _register_key  # noqa: E402
+
+_register_key(app)

@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..settings import Settings
 from .support import DataDir, ModelDir, engine_of, err, friendly, model_of, out, settings_for
 
 LoadersDir = Annotated[
@@ -48,7 +49,7 @@ def load_cmd(
     from ..privacy import pseudonym_key
 
     settings = settings_for(model, data_dir)
-    if settings.clickhouse_url is None and _handed_off(settings.data_dir, source, files or []):
+    if settings.clickhouse_url is None and _handed_off(settings, source, files or []):
         return
     m = model_of(settings)
     plan = load_plan(find_spec(_loaders_dir(loaders), source), m)
@@ -62,7 +63,7 @@ def load_cmd(
         raise UserError(
             f"{source} reads {plan.spec.kind} files: name them", hint=f"labis load {source} FILE…"
         )
-    key = pseudonym_key() if plan.personal_columns else None  # refuse before touching anything
+    key = pseudonym_key(settings) if plan.personal_columns else None  # refuse before touching anything
     engine = engine_of(settings)
     failed = 0
     reports = (
@@ -77,17 +78,20 @@ def load_cmd(
         raise typer.Exit(1)
 
 
-def _handed_off(data_dir: Path, source: str, files: list[Path]) -> bool:
-    """While `labis serve` holds the embedded directory, load through it (loaders/handoff.py)."""
+def _handed_off(settings: Settings, source: str, files: list[Path]) -> bool:
+    """While `labis serve` holds the embedded directory, load through it (loaders/handoff.py):
+    the server pseudonymises with its key, which must be this command's if it has one."""
     from ..engine.holder import running_server
     from ..loaders.handoff import hand_off
+    from ..privacy import find_key
 
+    data_dir = settings.data_dir
     server = running_server(data_dir)
     if server is None:
         return False
     out.print(f"`labis serve` holds {data_dir} (pid {server.pid}): handing the load to {server.url}")
     failed = 0
-    for report in hand_off(data_dir, source, files):
+    for report in hand_off(data_dir, source, files, find_key(settings)):
         print_report(report)
         failed += report.status in ("failed", "rejected")
     if failed:

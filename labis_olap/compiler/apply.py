@@ -104,6 +104,13 @@ def _migrate_facts(model: Model, engine: Engine, cube_name: str, did: Callable[[
             for st in add_fact_column(layout, col.name, want):
                 _run(engine, st.sql, st.owner, "adding a column to")
             did(f"added column {col.name} to {layout.facts_table}")
+        elif have[col.name] != want and col.pseudonymous:
+            raise UserError(
+                f"cube '{cube_name}': column '{col.name}' is pseudonymised now ({col.type}), but the "
+                f"engine's facts hold it as {have[col.name]}: those may be clear identifiers",
+                hint="unload the cube's batches (`labis loads`, `labis unload`), drop the facts table "
+                "and load the files again; `labis demo` replaces demo data by itself",
+            )
         elif have[col.name] != want:
             raise UserError(
                 f"cube '{cube_name}': column '{col.name}' is {have[col.name]} in the engine "

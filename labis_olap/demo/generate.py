@@ -2,10 +2,11 @@
 
 ``generate(total_rows, seed)`` streams ``(cube, pyarrow.Table)`` pairs: fact batches of the cubes in
 :data:`CUBES` order, each cube followed by the ``("persons", table)`` batches that give the
-synthetic person code of each person number it introduced (the loader turns codes into keyed
-pseudonyms inside the engine; no code is stored). Everything is vectorised with numpy. Memory
-is bounded by the batch size (plus 3 bytes per possible person, to remember attributes of
-persons shared between cubes).
+synthetic person code of each person number it introduced, and by the ``("households", table)``
+batches that give the synthetic household number behind each household it introduced (the
+loader turns codes into keyed pseudonyms inside the engine; no code is stored). Everything is
+vectorised with numpy. Memory is bounded by the batch size (plus 3.6 bytes per possible person,
+to remember attributes of persons shared between cubes and the households named).
 
 Determinism
     The output depends only on ``(total_rows, seed)``, not on
@@ -41,7 +42,9 @@ Persons
     gender, age group and municipality; a person drawn from an earlier cube keeps that cube's gender
     and municipality (and its age group where the new cube allows it). Persons are grouped into
     households of 1-4 by number (see :func:`household_of`), and a household lives in one municipality
-    (bar the one household that may straddle two cubes' number ranges).
+    (bar the one household that may straddle two cubes' number ranges). Facts carry the household's
+    dense number; behind it is a synthetic 9-digit household number (:func:`synthetic_household_code`),
+    pseudonymised in the ``household`` namespace like a person code.
     Pseudonyms are ``HMAC-SHA-256(key, code)`` in hex of a synthetic person code ``DDMMYY-CNNNX``
     (see :func:`synthetic_person_code`) whose check digit is deliberately wrong, so no code can be a
     real personas kods.
@@ -65,11 +68,13 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from ..privacy import hmac_hex
+from ..privacy import hmac_hex, pseudonym_hex
 
 Arr = npt.NDArray[Any]
 
 CUBES = ("unemployment", "social_assistance", "disability", "occupational_accidents", "pensions")
+DICTIONARIES = {"persons": "person", "households": "household"}
+"""Batches that are not facts: the codes behind the dense numbers of each pseudonym namespace."""
 DEMO_KEY = b"labis-demo-key-not-secret"
 REALISTIC_TOTAL_ROWS = 4_400_000
 """The total at which the unemployment stock is the published one (unemployment_scale ~ 1)."""
@@ -336,7 +341,7 @@ SCHEMAS: dict[str, Any] = {
     "social_assistance": pa.schema([
         _field("payment_date", pa.date32()), _field("municipality", _DICT), _field("benefit_type", _DICT),
         _field("gender", _DICT), _field("age_group", _DICT), _field("source", _DICT),
-        _field("person", pa.uint64()), _field("household", pa.int64()), _field("amount", _DEC)]),
+        _field("person", pa.uint64()), _field("household", pa.uint64()), _field("amount", _DEC)]),
     "disability": pa.schema([
         _field("decision_date", pa.date32()), _field("municipality", _DICT), _field("gender", _DICT),
         _field("age_group", _DICT), _field("disability_group", _DICT), _field("assessment_type", _DICT),
@@ -350,6 +355,7 @@ SCHEMAS: dict[str, Any] = {
         _field("gender", _DICT), _field("age_group", _DICT), _field("source", _DICT),
         _field("person", pa.uint64()), _field("amount", _DEC)]),
     "persons": pa.schema([_field("person_num", pa.uint64()), _field("person_code", _STR)]),
+    "households": pa.schema([_field("household_num", pa.uint64()), _field("household_code", _STR)]),
 }
 """Arrow schema of each kind of batch (strings are dictionary-encoded with int32 indices)."""
 
@@ -632,6 +638,8 @@ class _Registry:
         self.gender = np.zeros(capacity + 1, dtype=np.uint8)
         self.age = np.zeros(capacity + 1, dtype=np.uint8)
         self.muni = np.zeros(capacity + 1, dtype=np.uint8)
+        self.households = np.zeros(int(household_of(np.array([capacity + 1]))[0]) + 1, dtype=np.bool_)
+        """Households some fact names and no households batch has given yet."""
         self.ranges: dict[str, tuple[int, int]] = {}
         self._seed = seed
         self._draws: dict[str, list[int]] = {}
@@ -655,6 +663,15 @@ class _Registry:
         self.gender[person] = gender
         self.age[person] = age
         self.muni[person] = muni
+
+    def mark_households(self, household: Arr) -> None:
+        self.households[household] = True
+
+    def take_households(self) -> Arr:
+        """The households marked since the last call, in order."""
+        found = np.flatnonzero(self.households).astype(np.uint64)
+        self.households[:] = False
+        return found
 
     def recall(self, person: Arr) -> tuple[Arr, Arr, Arr]:
         return self.gender[person], self.age[person], self.muni[person]
@@ -776,6 +793,33 @@ def pseudonym(person_num: int, key: bytes = DEMO_KEY) -> str:
     return hmac_hex(synthetic_person_code(person_num), key)
 
 
+_HOUSEHOLD_STEP = 123_456_791  # coprime to 900,000,000: a bijection on the 9-digit numbers
+
+
+def _household_codes(household: Arr) -> Arr:
+    """A synthetic 9-digit household number (as SPOLIS numbers households) for each dense
+    household number: distinct for distinct households, and never the dense number itself."""
+    h = np.asarray(household, dtype=np.int64)
+    return 100_000_000 + (h * _HOUSEHOLD_STEP) % 900_000_000
+
+
+def synthetic_household_code(household_num: int) -> str:
+    """The synthetic household number behind a dense household number (tests, documentation)."""
+    return str(int(_household_codes(np.array([household_num]))[0]))
+
+
+def _households_table(household: Arr) -> Any:
+    """Dense household numbers with their synthetic codes, pseudonymised by `load_demo` inside
+    the engine in the ``household`` namespace (labis_olap.privacy.namespace_key)."""
+    code = pa.array(_household_codes(household)).cast(_STR)
+    return pa.Table.from_arrays([pa.array(household, pa.uint64()), code], schema=SCHEMAS["households"])
+
+
+def household_pseudonym(household_num: int, key: bytes = DEMO_KEY) -> str:
+    """The pseudonym of one household number: what `identifiers_household` holds after a demo load."""
+    return pseudonym_hex(synthetic_household_code(household_num), key, "household")
+
+
 # --------------------------------------------------------------------------------------------
 # Cubes: each chunk function returns exactly ``target`` rows
 # --------------------------------------------------------------------------------------------
@@ -856,6 +900,7 @@ def _social_assistance_chunk(rng: np.random.Generator, target: int, reg: _Regist
     gender[old], old_age, muni[old] = reg.recall(person[old])
     age[old] = np.where(_SA_AGE_OK[rtype[old] * 8 + old_age], old_age, age[old])
     reg.remember(person[new], gender[new], age[new], muni[new])
+    reg.mark_households(household_of(person))
     ep = inv
     day = rng.integers(0, 28, size=k, dtype=np.int32)
     cents = _draw2(rng, _L_SA_CENTS, rtype[ep])
@@ -876,7 +921,7 @@ def _social_assistance_chunk(rng: np.random.Generator, target: int, reg: _Regist
         _cat((lo >> 7) & 7, _D_AGE),
         _const(target, _SOURCES["social_assistance"]),
         pa.array(np.repeat(pers, nrows)),
-        pa.array(np.repeat(household_of(pers), nrows)),
+        pa.array(np.repeat(household_of(pers), nrows).astype(np.uint64)),
         _decimal(amount),
     ], schema=SCHEMAS["social_assistance"])
 
@@ -1013,10 +1058,12 @@ def _rebatch(tables: Iterator[Any], batch_rows: int) -> Iterator[Any]:
 
 
 def generate(total_rows: int, seed: int = 42, batch_rows: int = 1_000_000) -> Iterator[tuple[str, Any]]:
-    """Yield ``(cube, table)`` fact batches and ``("persons", table)`` batches of synthetic codes.
+    """Yield ``(cube, table)`` fact batches and ``("persons", table)`` and ``("households",
+    table)`` batches of synthetic codes.
 
     Each cube's batches add up to ``plan_rows(total_rows)[cube]`` rows and are followed by the
-    persons it introduced (each person number exactly once over the whole stream). Batches have at
+    persons and the households it introduced (each person and household number exactly once over
+    the whole stream). Batches have at
     most ``batch_rows`` rows; the content does not depend on ``batch_rows``.
     """
     if batch_rows < 1:
@@ -1039,3 +1086,6 @@ def generate(total_rows: int, seed: int = 42, batch_rows: int = 1_000_000) -> It
         lo, hi = reg.end(cube)
         for first in range(lo, hi, batch_rows):
             yield "persons", _persons_table(first, min(hi, first + batch_rows))
+        households = reg.take_households()
+        for first in range(0, households.size, batch_rows):
+            yield "households", _households_table(households[first : first + batch_rows])

@@ -15,11 +15,11 @@ from ..compiler.apply import APPLY_LOCK, apply_model
 from ..engine.base import FACT_INSERT_SETTINGS, Engine
 from ..errors import UserError
 from ..model.definition import Model
-from ..physical.layout import CubeLayout
-from ..physical.maintenance import empty_data
-from ..physical.names import PERSONS
-from ..privacy import hmac_sql
-from .generate import DEMO_KEY, plan_rows
+from ..physical.layout import CubeLayout, column_type
+from ..physical.maintenance import drop_facts, empty_data
+from ..physical.names import number_column, pseudonym_table
+from ..privacy import hmac_sql, namespace_key
+from .generate import DEMO_KEY, DICTIONARIES, SCHEMAS, plan_rows
 from .produce import GeneratedBatches
 
 BATCH_ROWS = 4_000_000
@@ -56,6 +56,37 @@ def reset_demo_tables(model: Model, engine: Engine) -> None:
         engine.execute(st.sql)
 
 
+def drop_changed_facts(model: Model, engine: Engine) -> list[str]:
+    """Drop every facts table (with its rollups) whose columns the model now types differently:
+    `apply` never rewrites facts, and a demo replaces all the data anyway. This is how an earlier
+    demo's clear household numbers go when the household becomes a pseudonymous identifier.
+    Returns the cubes dropped."""
+    dropped = []
+    for cube in model.cubes.values():
+        layout = CubeLayout(model, cube, engine.database)
+        have = {
+            r["name"]: r["type"]
+            for r in engine.query(
+                "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+                {"db": engine.database, "t": layout.facts_table},
+            ).to_pylist()
+        }
+        if not have or all(
+            have.get(c.name, column_type(c.type, c.nullable)) == column_type(c.type, c.nullable)
+            for c in cube.columns
+        ):
+            continue
+        views = engine.query(
+            "SELECT dependencies_table AS v FROM system.tables\n"
+            "WHERE database = {db:String} AND name = {t:String}",
+            {"db": engine.database, "t": layout.facts_table},
+        ).to_pylist()
+        for st in drop_facts(engine.database, layout.facts_table, views[0]["v"] if views else []):
+            engine.execute(st.sql)
+        dropped.append(cube.name)
+    return dropped
+
+
 def load_demo(
     model: Model, engine: Engine, rows: int, seed: int, console: Console | None = None
 ) -> DemoStats:
@@ -67,6 +98,7 @@ def load_demo(
         )
     start = time.perf_counter()
     with GeneratedBatches(rows, seed, BATCH_ROWS) as batches:  # it warms up during apply and reset
+        drop_changed_facts(model, engine)
         apply_model(model, engine)
         reset_demo_tables(model, engine)
         with APPLY_LOCK, _progress(console) as progress:
@@ -87,15 +119,22 @@ def insert_batches(
     batches: Iterable[tuple[str, pa.Table]],
     on_batch: Callable[[DemoStats, int], None] | None = None,
 ) -> DemoStats:
-    """Insert generated batches: persons pseudonymised by the engine, facts with every rollup's
-    view live. (benchmarks/bench_spine.py also times this alone, on batches made beforehand.)"""
+    """Insert generated batches: persons' and households' codes pseudonymised by the engine (each
+    in its namespace, as a load does), facts with every rollup's view live.
+    (benchmarks/bench_spine.py also times this alone, on batches made beforehand.)"""
     stats = DemoStats()
-    params: dict[str, object] = {}
-    pseudonymise = ["person_num", hmac_sql("person_code", DEMO_KEY, params)]
+    dictionaries: dict[str, tuple[str, list[str], list[str], dict[str, object]]] = {}
+    for kind, namespace in DICTIONARIES.items():
+        num, code = SCHEMAS[kind].names
+        bound: dict[str, object] = {}
+        pseudonym = hmac_sql(f"`{code}`", namespace_key(DEMO_KEY, namespace), bound, f"h_{namespace}")
+        columns = [number_column(namespace), "pseudonym"]
+        dictionaries[kind] = (pseudonym_table(namespace), columns, [f"`{num}`", pseudonym], bound)
     start = time.perf_counter()
     for cube, batch in batches:
-        if cube == "persons":
-            engine.insert_select(PERSONS, batch, ["person_num", "pseudonym"], pseudonymise, params)
+        if cube in dictionaries:
+            table, columns, exprs, params = dictionaries[cube]
+            engine.insert_select(table, batch, columns, exprs, params)
             continue
         layout = CubeLayout(model, model.cubes[cube], engine.database)
         engine.insert_arrow(layout.facts_table, batch, INSERT_SETTINGS)

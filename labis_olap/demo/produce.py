@@ -94,7 +94,7 @@ class GeneratedBatches:
 
 def _produce(rows: int, seed: int, batch_rows: int, first_rows: int, folder: Path, out: IO[str]) -> None:
     """The child's work: the first chunk alone, then chunks joined per cube up to `batch_rows`."""
-    from .generate import generate
+    from .generate import DICTIONARIES, generate
 
     count = 0
 
@@ -119,7 +119,7 @@ def _produce(rows: int, seed: int, batch_rows: int, first_rows: int, folder: Pat
     for cube, table in generate(rows, seed, min(batch_rows, first_rows)):
         if cube != pending_cube:
             flush()
-        if count == 0 or cube == "persons":
+        if count == 0 or cube in DICTIONARIES:
             emit(cube, table)
             continue
         pending.append(table)

@@ -14,6 +14,7 @@ took the old port over gets nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -30,6 +31,8 @@ TOKEN_FILE = "admin.token"
 class RunningServer:
     pid: int
     url: str
+    started: str = ""
+    """When it started (UTC, ISO 8601 to the second): with the pid, which server a message means."""
 
 
 def announce(data_dir: Path, url: str) -> str:
@@ -45,7 +48,8 @@ def announce(data_dir: Path, url: str) -> str:
     serve_path.unlink(missing_ok=True)
     fd = os.open(serve_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps({"pid": os.getpid(), "url": url}))
+        started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        fh.write(json.dumps({"pid": os.getpid(), "url": url, "started": started}))
     return token
 
 
@@ -76,7 +80,7 @@ def running_server(data_dir: Path) -> RunningServer | None:
     """The server announced in `data_dir`, if its process is alive (a stale file is ignored)."""
     try:
         note = json.loads((data_dir / SERVE_FILE).read_text())
-        server = RunningServer(int(note["pid"]), str(note["url"]))
+        server = RunningServer(int(note["pid"]), str(note["url"]), str(note.get("started", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     try:

@@ -12,6 +12,13 @@ Before the token or a byte of data is sent, the announced server must prove it i
 wrote the announcement: its pid must be alive, and it must answer a fresh random nonce with
 the HMAC of it under the token (`POST /admin/challenge`). A stale `serve.json` whose port some
 other process now listens on is refused, and nothing is sent to it.
+
+The server pseudonymises what it loads, with its own key from its own settings — the same
+source `labis load` reads (labis_olap/privacy.py: `find_key`). So before the first file is
+sent, `labis load` asks the server (`POST /admin/preflight/{source}`) whether the spec has
+personal columns and which key the server holds (its fingerprint only), and stops with a
+sentence that names the server (pid, start time) when the server has no key, or another one
+than the command's own: pseudonyms made under two keys would never match.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from typing import Any
 
 from ..engine.holder import TOKEN_FILE, RunningServer, proof, running_server
 from ..errors import UserError
+from ..privacy import KEY_FILE_ENV, KeySource, default_key_path
 from .run import LoadReport
 
 
@@ -90,14 +98,63 @@ def hand_off_unload(data_dir: Path, batch: str, timeout: float = 24 * 3600) -> d
     return _send(request, timeout, server)
 
 
-def hand_off(data_dir: Path, source: str, files: list[Path], timeout: float = 24 * 3600) -> list[LoadReport]:
+def _preflight(server: RunningServer, token: str, source: str, key: KeySource | None) -> None:
+    """Refuse, before any file is sent, a load the server could not pseudonymise as this command
+    would: the server has no key (or cannot read it), or holds another one than `key`."""
+    url = f"{server.url}/admin/preflight/{urllib.parse.quote(source, safe='')}"
+    request = urllib.request.Request(
+        url, data=b"", headers={"Authorization": f"Bearer {token}"}, method="POST"
+    )
+    answer = _send(request, CHALLENGE_TIMEOUT, server)
+    if not answer.get("personal"):
+        return
+    who = (
+        f"the running server (pid {server.pid}"
+        + (f", started {server.started}" if server.started else "")
+        + ")"
+    )
+    key_file = key.path if key is not None and key.path is not None else default_key_path()
+    if answer.get("key_id") is None:
+        problem = answer.get("key_problem")
+        raise UserError(
+            (
+                f"{who} cannot use its pseudonymisation key: {problem}"
+                if problem
+                else f"{who} has no pseudonymisation key"
+            )
+            + f": restart it with {KEY_FILE_ENV}={key_file} or create one with `labis key create`",
+            hint="the server pseudonymises what it loads, with its own key; a key file at the default "
+            f"place of the server's user ({default_key_path()} for this user) is found at the next load "
+            "without a restart",
+        )
+    if key is not None and answer["key_id"] != key.key_id:
+        raise UserError(
+            f"{who} pseudonymises with another key (fingerprint {answer['key_id']}) than this command's "
+            f"(fingerprint {key.key_id}, from {key.origin}): nothing was sent",
+            hint="pseudonyms made under different keys never match; restart the server with "
+            f"{KEY_FILE_ENV}={key_file}, or unset this command's key to load with the server's",
+        )
+
+
+def hand_off(
+    data_dir: Path,
+    source: str,
+    files: list[Path],
+    key: KeySource | None = None,
+    timeout: float = 24 * 3600,
+) -> list[LoadReport]:
     """Load through the running server: one request per file (one with no body for a sql or
-    http source). Reports come back as the server made them."""
+    http source). The server pseudonymises with its own key; `key`, this command's own if it
+    has one, must be the same (checked before anything is sent, and again by the server with
+    each file). Reports come back as the server made them."""
     server, token = _server(data_dir)
+    _preflight(server, token, source, key)
     reports: list[LoadReport] = []
     paths: list[Path | None] = [*files] if files else [None]
     for path in paths:
         query = {"file_name": path.name} if path is not None else {}
+        if key is not None:
+            query["key_id"] = key.key_id
         url = f"{server.url}/admin/load/{urllib.parse.quote(source, safe='')}?{urllib.parse.urlencode(query)}"
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"}
         with contextlib.ExitStack() as stack:

@@ -34,7 +34,16 @@ from ..errors import ModelError, UserError
 from ..model.definition import Model
 from ..model.diagnostics import Diagnostics, Location, did_you_mean
 from ..model.reader import pydantic_diagnostics
-from ..model.schema import NAME_PATTERN, NUMERIC_TYPES, ColumnType, Cube, Strict, Text, text_of
+from ..model.schema import (
+    NAME_PATTERN,
+    NUMERIC_TYPES,
+    PSEUDONYMOUS_TYPES,
+    ColumnType,
+    Cube,
+    Strict,
+    Text,
+    text_of,
+)
 from ..model.source import SourceDoc, load_yaml
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -187,7 +196,8 @@ class ColumnMap(Strict):
     """The same from a CSV file with columns `from,to` (path relative to the spec)."""
     date_format: str | None = None
     personal: bool = False
-    """A person identifier: pseudonymised in the engine, never stored or shown in the clear."""
+    """A person or another identifier (a `person` or `identifier` column): pseudonymised in the
+    engine, never stored or shown in the clear."""
     required: bool | None = None
     """Default: required unless the fact column is nullable."""
     min: Scalar | None = None
@@ -376,7 +386,7 @@ def parse_scalar(value: Any, ctype: ColumnType, fmt: DateFormat | None = None) -
     """A spec value (constant, bound, allowed value) as the Python value of a fact column type."""
     if isinstance(value, bool) and ctype != ColumnType.bool:
         raise ValueError(f"{value!r} is a boolean")
-    if ctype in (ColumnType.string, ColumnType.person):
+    if ctype == ColumnType.string or ctype in PSEUDONYMOUS_TYPES:
         if isinstance(value, dt.date):
             raise ValueError("a date where text was expected (quote it)")
         return str(value)
@@ -713,19 +723,22 @@ def _column_plan(
         bad("L109", f"column '{cm.to}': give exactly one of 'from' or 'constant'", "to")
     if cm.type is not None and cm.type != ctype:
         bad("L105", f"column '{cm.to}' is {ctype.value} in cube '{cube.name}', not {cm.type.value}", "type")
-    if ctype == ColumnType.person and not cm.personal:
+    pseudonymous = ctype in PSEUDONYMOUS_TYPES
+    what = "persons" if ctype == ColumnType.person else "identifiers"
+    if pseudonymous and not cm.personal:
         bad(
             "L110",
-            f"column '{cm.to}' holds persons: mark it 'personal: true'",
+            f"column '{cm.to}' holds {what}: mark it 'personal: true'",
             "to",
-            "person identifiers are pseudonymised and never shown; the spec says so explicitly",
+            "identifiers are pseudonymised and never shown; the spec says so explicitly",
         )
-    if cm.personal and ctype != ColumnType.person:
+    if cm.personal and not pseudonymous:
         bad(
             "L110",
-            f"'personal: true' on column '{cm.to}', which is {ctype.value}, not person",
+            f"'personal: true' on column '{cm.to}', which is {ctype.value}, not person or identifier",
             "personal",
-            "only person columns may carry identifiers: they are stored as pseudonymous numbers",
+            "only person and identifier columns may carry identifiers: they are stored as "
+            "pseudonymous numbers (give the cube's column 'type: identifier' and a 'kind')",
         )
     if cm.personal and "constant" in given:
         bad("L110", "a personal column cannot be a constant", "constant")

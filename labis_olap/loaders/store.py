@@ -1,13 +1,14 @@
 """The engine side of a load: lineage (`loads`), rejects, the staging table, persons, facts, unload.
 
 A file is checked completely before anything is published: accepted rows go to a staging table
-`_load_stage_<batch>` (person identifiers already pseudonymised by the engine on the way in:
-the clear value exists only in that INSERT's memory). Only when the whole file has passed are
-new pseudonyms numbered in `persons` and the staged rows copied into the facts table, in
-chunks of source rows; each chunk is one INSERT … SELECT forced into a single block and sent
-with `insert_deduplication_token = <batch>-<generation>-<chunk>`, so a chunk re-sent after a
-crash is dropped by the facts table and by every rollup (`deduplicate_blocks_in_dependent_
-materialized_views`; rollups carry `non_replicated_deduplication_window` too).
+`_load_stage_<batch>` (person and other identifiers already pseudonymised by the engine on the
+way in: the clear value exists only in that INSERT's memory). Only when the whole file has
+passed are new pseudonyms numbered in `persons` (or `identifiers_<kind>`) and the staged rows
+copied into the facts table, in chunks of source rows; each chunk is one INSERT … SELECT forced
+into a single block and sent with `insert_deduplication_token = <batch>-<generation>-<chunk>`,
+so a chunk re-sent after a crash is dropped by the facts table and by every rollup
+(`deduplicate_blocks_in_dependent_materialized_views`; rollups carry
+`non_replicated_deduplication_window` too).
 """
 
 from __future__ import annotations
@@ -29,12 +30,19 @@ from ..compiler.apply import APPLY_LOCK
 from ..engine.base import FACT_INSERT_SETTINGS, Engine
 from ..errors import EngineError, UserError
 from ..model.definition import Model
-from ..model.schema import ColumnType
 from ..physical import lineage_ddl, maintenance
 from ..physical.layout import CubeLayout, q
 from ..physical.lineage_ddl import LOADS_COLUMNS
-from ..physical.names import LOADS, PERSONS, REJECTS, SOURCE_STATE, StageNames, stage_key_column
-from ..privacy import hmac_sql, redact
+from ..physical.names import (
+    LOADS,
+    REJECTS,
+    SOURCE_STATE,
+    StageNames,
+    number_column,
+    pseudonym_table,
+    stage_key_column,
+)
+from ..privacy import hmac_sql, namespace_key, redact
 
 PERSON_PASS_ROWS = 400_000
 """Distinct pseudonyms numbered per pass (bounds the memory of numbering a large batch)."""
@@ -205,10 +213,12 @@ def write_rejects(engine: Engine, batch: str, source: str, rejects: pa.Table) ->
 class Stage:
     """The accepted rows of one batch, checked but not yet visible.
 
-    Person identifiers never reach the stage: each Arrow batch's distinct codes are hashed by the
-    engine into `_load_codes_<batch>` (key → pseudonym), and staged rows carry only that key
-    (`(batch sequence << 32) | index`), so the HMAC runs once per distinct code of a batch, not
-    once per row, and publishing looks persons up by a number instead of a 64-character string.
+    Identifiers (person and identifier columns) never reach the stage: each Arrow batch's
+    distinct codes of one namespace are hashed by the engine, with that namespace's key, into
+    `_load_codes_<batch>` (key → namespace, pseudonym), and staged rows carry only that key
+    (`(sequence << 32) | index`, the sequence counting Arrow batches and namespaces, so keys are
+    unique across namespaces). The HMAC runs once per distinct code of a batch, not once per
+    row, and publishing looks identifiers up by a number instead of a 64-character string.
     """
 
     def __init__(self, engine: Engine, layout: CubeLayout, batch: str, key: bytes | None) -> None:
@@ -218,8 +228,12 @@ class Stage:
         self.key = key
         self.db = q(engine.database)
         names = StageNames(batch)
-        self.table, self.codes, self.persons_map = names.table, names.codes, names.persons_map
-        self.person_columns = [c.name for c in layout.cube.columns if c.type == ColumnType.person]
+        self.table, self.codes, self.numbers = names.table, names.codes, names.persons_map
+        self.namespaces: dict[str, list[str]] = {}
+        """Namespace → its pseudonymous columns, in cube order."""
+        for c in layout.cube.columns:
+            if c.namespace is not None:
+                self.namespaces.setdefault(c.namespace, []).append(c.name)
         self.seq = 0
 
     @staticmethod
@@ -236,79 +250,103 @@ class Stage:
             self.engine.execute(st.sql)
 
     def insert(self, data: pa.Table) -> None:
-        """Stage checked rows; person identifiers are hashed by the engine on the way in."""
+        """Stage checked rows; identifiers are hashed by the engine on the way in."""
         if data.num_rows == 0:
             return
-        present = [c for c in self.person_columns if c in data.column_names]
-        if present:
-            assert self.key is not None, "a person column needs the pseudonymisation key"
-            self.seq += 1
-            base = self.seq << 32
-            chunks = [chunk for c in present for chunk in data.column(c).chunks]
-            codes = pa.chunked_array(chunks, pa.string()).combine_chunks()
-            enc = pc.dictionary_encode(codes)
-            keys = pc.add(enc.indices.cast(pa.uint64()), pa.scalar(base, pa.uint64()))
-            offset = 0
-            for name in present:
-                part = keys.slice(offset, data.num_rows)
-                offset += data.num_rows
-                i = data.column_names.index(name)
-                data = data.set_column(i, self.key_column(name), part)
-            distinct = pa.table(
-                {
-                    "key": pa.array(np.arange(base, base + len(enc.dictionary), dtype=np.uint64)),
-                    "code": enc.dictionary,
-                }
-            )
-            params: dict[str, object] = {}
-            try:
-                pseudonym = hmac_sql("`code`", self.key, params, "pk")
-                self.engine.insert_select(
-                    self.codes, distinct, ["key", "pseudonym"], ["`key`", pseudonym], params
-                )
-            except EngineError as exc:
-                raise EngineError(f"pseudonymising: {_scrub(exc.message)}") from None
+        for namespace, columns in self.namespaces.items():
+            present = [c for c in columns if c in data.column_names]
+            if present:
+                data = self._pseudonymise(data, namespace, present)
         try:
             self.engine.insert_arrow(self.table, data)
         except EngineError as exc:
             raise EngineError(f"staging rows: {_scrub(exc.message)}") from None
 
+    def _pseudonymise(self, data: pa.Table, namespace: str, present: list[str]) -> pa.Table:
+        """Replace one namespace's columns by staged keys; their distinct codes' pseudonyms go to
+        the codes table (columns of one namespace share keys: the same code, the same key)."""
+        assert self.key is not None, "an identifier column needs the pseudonymisation key"
+        self.seq += 1
+        base = self.seq << 32
+        chunks = [chunk for c in present for chunk in data.column(c).chunks]
+        codes = pa.chunked_array(chunks, pa.string()).combine_chunks()
+        enc = pc.dictionary_encode(codes)
+        keys = pc.add(enc.indices.cast(pa.uint64()), pa.scalar(base, pa.uint64()))
+        offset = 0
+        for name in present:
+            part = keys.slice(offset, data.num_rows)
+            offset += data.num_rows
+            i = data.column_names.index(name)
+            data = data.set_column(i, self.key_column(name), part)
+        distinct = pa.table(
+            {
+                "key": pa.array(np.arange(base, base + len(enc.dictionary), dtype=np.uint64)),
+                "code": enc.dictionary,
+            }
+        )
+        params: dict[str, object] = {"ns": namespace}
+        try:
+            pseudonym = hmac_sql("`code`", namespace_key(self.key, namespace), params, "pk")
+            self.engine.insert_select(
+                self.codes,
+                distinct,
+                ["key", "ns", "pseudonym"],
+                ["`key`", "{ns:String}", pseudonym],
+                params,
+            )
+        except EngineError as exc:
+            raise EngineError(f"pseudonymising: {_scrub(exc.message)}") from None
+        return data
+
     def assign_persons(self) -> None:
-        """Number the batch's new pseudonyms (max(person_num) + row_number) and build the lookup
-        staged key → person number. Call under APPLY_LOCK: numbers must not be handed out twice.
+        """Number the batch's new pseudonyms of every namespace (max(number) + row_number in the
+        namespace's dictionary: `persons`, `identifiers_<kind>`) and build the lookup staged key →
+        number. Call under APPLY_LOCK: numbers must not be handed out twice.
 
         Memory grows with the distinct pseudonyms handled at once (several hash sets and a sort
         of 64-character strings), so a large batch is done in passes over hash slices of about
         PERSON_PASS_ROWS pseudonyms each; numbers stay contiguous and the result does not depend on
-        where a killed run stopped. The codes are ordered by that hash (`h`), so a pass reads
-        its slice only (10M rows: 3 passes over 1.5M codes)."""
-        if not self.person_columns:
+        where a killed run stopped. The codes are ordered by namespace and that hash (`h`), so a
+        pass reads its slice only (10M rows: 3 passes over 1.5M person codes)."""
+        if not self.namespaces:
             return
-        p = f"{self.db}.{q(PERSONS)}"
-        codes = f"{self.db}.{q(self.codes)}"
-        # Staged codes repeat across Arrow batches (1.5M codes for 1.1M persons in 10M rows):
-        # the passes are sized by distinct pseudonyms, which is what the sets hold.
-        n = int(self.engine.query(f"SELECT uniq(h) AS n FROM {codes}").to_pylist()[0]["n"])
-        passes = max(1, -(-n // PERSON_PASS_ROWS))
         for st in lineage_ddl.create_persons_map(self.engine.database, self.batch):
             self.engine.execute(st.sql)
+        for namespace in self.namespaces:
+            self._number(namespace)
+
+    def _number(self, namespace: str) -> None:
+        p = f"{self.db}.{q(pseudonym_table(namespace))}"
+        num = q(number_column(namespace))
+        codes = f"{self.db}.{q(self.codes)}"
+        params = {"ns": namespace}
+        # Staged codes repeat across Arrow batches (1.5M codes for 1.1M persons in 10M rows):
+        # the passes are sized by distinct pseudonyms, which is what the sets hold.
+        n = int(
+            self.engine.query(
+                f"SELECT uniq(h) AS n FROM {codes} WHERE ns = {{ns:String}}", params
+            ).to_pylist()[0]["n"]
+        )
+        passes = max(1, -(-n // PERSON_PASS_ROWS))
         for i in range(passes):
             lo, hi = (i << 64) // passes, ((i + 1) << 64) // passes
-            part = f"h >= {lo} AND h <= {hi - 1}"  # a range of the table's key
+            part = f"ns = {{ns:String}} AND h >= {lo} AND h <= {hi - 1}"  # a range of the table's key
             mine = f"(SELECT pseudonym FROM {codes} WHERE {part})"
             self.engine.execute(
-                f"INSERT INTO {p} (person_num, pseudonym)\n"
-                f"SELECT (SELECT max(person_num) FROM {p}) + row_number() OVER (ORDER BY pseudonym),\n"
+                f"INSERT INTO {p} ({num}, pseudonym)\n"
+                f"SELECT (SELECT max({num}) FROM {p}) + row_number() OVER (ORDER BY pseudonym),\n"
                 "  pseudonym\n"
                 f"FROM (SELECT DISTINCT pseudonym FROM {codes} WHERE {part})\n"
-                f"WHERE pseudonym NOT IN (SELECT pseudonym FROM {p} WHERE pseudonym IN {mine})"
+                f"WHERE pseudonym NOT IN (SELECT pseudonym FROM {p} WHERE pseudonym IN {mine})",
+                params,
             )
             self.engine.execute(
-                f"INSERT INTO {self.db}.{q(self.persons_map)}\n"
-                f"SELECT c.key, p.person_num FROM (SELECT key, pseudonym FROM {codes} WHERE {part}) AS c\n"
-                f"INNER JOIN (SELECT pseudonym, any(person_num) AS person_num FROM {p}\n"
+                f"INSERT INTO {self.db}.{q(self.numbers)}\n"
+                f"SELECT c.key, p.num FROM (SELECT key, pseudonym FROM {codes} WHERE {part}) AS c\n"
+                f"INNER JOIN (SELECT pseudonym, any({num}) AS num FROM {p}\n"
                 f"  WHERE pseudonym IN {mine} GROUP BY pseudonym) AS p\n"
-                "ON c.pseudonym = p.pseudonym"
+                "ON c.pseudonym = p.pseudonym",
+                params,
             )
 
     def publish(
@@ -324,11 +362,11 @@ class Stage:
         names, exprs = [], []
         for c in self.layout.cube.columns:
             names.append(q(c.name))
-            if c.type == ColumnType.person:
-                look = f"'{self.engine.database}.{self.persons_map}'"
+            if c.pseudonymous:
+                look = f"'{self.engine.database}.{self.numbers}'"
                 col = q(self.key_column(c.name))
                 fn = "joinGetOrNull" if c.nullable else "joinGet"
-                exprs.append(f"{fn}({look}, 'person_num', {col})")
+                exprs.append(f"{fn}({look}, 'num', {col})")
             else:
                 exprs.append(q(c.name))
         names.append("`_batch`")

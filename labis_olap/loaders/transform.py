@@ -21,15 +21,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..model.schema import ColumnType
+from ..model.schema import PSEUDONYMOUS_TYPES, ColumnType
 from ..physical.layout import ARROW_TYPES as FACT_ARROW_TYPES
 from ..privacy import PERSON_CODE_RE2
 from .raw import RawBatch
 from .spec import CLICKHOUSE_DATE_MAX, CLICKHOUSE_DATE_MIN, INT32, MONTH_NAMES, ColumnPlan, Plan
 
-# What a loader produces per fact column: the stored types, except that a person column still
-# holds the code as read (the engine turns it into a pseudonym and then a number).
-ARROW_TYPES: dict[ColumnType, pa.DataType] = {**FACT_ARROW_TYPES, ColumnType.person: pa.string()}
+# What a loader produces per fact column: the stored types, except that a person or identifier
+# column still holds the code as read (the engine turns it into a pseudonym and then a number).
+ARROW_TYPES: dict[ColumnType, pa.DataType] = {
+    **FACT_ARROW_TYPES,
+    **{t: pa.string() for t in PSEUDONYMOUS_TYPES},
+}
+TEXT_TYPES = {ColumnType.string, *PSEUDONYMOUS_TYPES}
+"""Columns checked as the cleaned text itself (no parsing)."""
 MAX_VALUE_CHARS = 200
 TRUE_TEXT = ["1", "true", "t", "yes", "y", "jā", "ja"]
 FALSE_TEXT = ["0", "false", "f", "no", "n", "nē", "ne"]
@@ -47,7 +52,7 @@ REJECTS_SCHEMA = pa.schema(
 @dataclass
 class Checked:
     accepted: pa.Table
-    """Fact columns (person columns still as clear text, for the engine to hash) and `_row`."""
+    """Fact columns (pseudonymous columns still as clear text, for the engine to hash) and `_row`."""
     rejects: pa.Table
     rows: int
     rejected_rows: int
@@ -198,9 +203,7 @@ class Checker:
             text_input = pa.types.is_string(arr.type.value_type) or pa.types.is_large_string(
                 arr.type.value_type
             )
-        needs_text = c.type in (ColumnType.string, ColumnType.person) or bool(
-            c.mapping or c.rewrite or c.upper or c.lower or c.pattern
-        )
+        needs_text = c.type in TEXT_TYPES or bool(c.mapping or c.rewrite or c.upper or c.lower or c.pattern)
         if not text_input and not needs_text:
             typed = self._typed(c, arr)
             if typed is not None:
@@ -279,7 +282,7 @@ class Checker:
     def _parse(self, c: ColumnPlan, t: pa.Array, r: _Reasons) -> pa.Array:
         ct = c.type
         present = pc.is_valid(t)
-        if ct in (ColumnType.string, ColumnType.person):
+        if ct in TEXT_TYPES:
             return t
         if ct in (ColumnType.int, ColumnType.int64):
             ok = _fill(pc.match_substring_regex(t, pattern=r"^[+-]?[0-9]{1,18}$"))

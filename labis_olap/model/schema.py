@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from ..privacy import PERSON_NAMESPACE
+
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 """Every SQL identifier comes from a Name: lower-case ASCII, so quoting can never be escaped."""
@@ -183,9 +185,15 @@ class ColumnType(StrEnum):
     bool = "bool"
     person = "person"
     """A person, stored only as a dense surrogate number (see docs/model.md: personal data)."""
+    identifier = "identifier"
+    """Another identifier that points at people (a household, a case, a sole trader's company):
+    pseudonymised like a person, in the namespace its `kind` names."""
 
 
 NUMERIC_TYPES = {ColumnType.int, ColumnType.int64, ColumnType.float, ColumnType.decimal}
+PSEUDONYMOUS_TYPES = {ColumnType.person, ColumnType.identifier}
+"""Columns whose clear values never reach storage: the loader keeps only a dense number per
+keyed pseudonym, and no front end shows, cuts or groups by them."""
 
 
 class FactColumn(Strict):
@@ -193,8 +201,24 @@ class FactColumn(Strict):
     type: ColumnType
     label: Text | None = None
     nullable: bool = False
+    kind: Name | None = None
+    """For `identifier` columns: what is identified (`household`, `case`, …). Columns of one kind
+    share one numbering, across cubes, so distinct counts agree; kinds never share pseudonyms."""
 
     _text_label = field_validator("label", mode="before")(text_of)
+
+    @property
+    def pseudonymous(self) -> bool:
+        return self.type in PSEUDONYMOUS_TYPES
+
+    @property
+    def namespace(self) -> str | None:
+        """The pseudonym namespace of a pseudonymous column (`person`, or the identifier's kind)."""
+        if self.type == ColumnType.person:
+            return PERSON_NAMESPACE
+        if self.type == ColumnType.identifier:
+            return self.kind
+        return None
 
 
 class DimensionLink(Strict):

@@ -4,8 +4,9 @@ Codes (docs/model.md lists them): E101 duplicate, E103 unknown dimension, E104 u
 E105 unknown column, E106 unknown measure, E107 unknown hierarchy, E108 type mismatch,
 E109 bad expression, E110 cycle, E111 rollup cannot be derived, E112 bad indicator,
 E113 bad members, E114 bad validity range, E116 time dimension misuse, E117 incomplete measure,
-E118 hierarchies ending at different levels; roles: E120–E124 (validate_roles.py); E130 SDMX
-ids that clash.
+E118 hierarchies ending at different levels; roles: E120–E124 (validate_roles.py); E125
+pseudonymous columns (an identifier without a kind, a kind elsewhere, one keying a dimension);
+E130 SDMX ids that clash.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .diagnostics import Diagnostics, Location, did_you_mean
 from .expressions import ParsedExpr, parse_expression
 from .schema import (
     NUMERIC_TYPES,
+    PERSON_NAMESPACE,
     SDMX_COMPONENTS,
     TIME_ORDER,
     ColumnType,
@@ -276,6 +278,7 @@ def _check_cube(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) ->
         diags,
     )
     columns = {c.name: c for c in cube.columns}
+    _check_identifiers(cube, doc, diags)
     time_links = 0
     for i, link in enumerate(cube.dimensions):
         dim = model.dimensions.get(link.dimension)
@@ -302,7 +305,16 @@ def _check_cube(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) ->
                 )
         if dim is None or col is None:
             continue
-        if dim.is_time:
+        if col.pseudonymous:
+            diags.add(
+                "E125",
+                f"column '{col.name}' holds pseudonymous identifiers ({col.namespace or col.type}): "
+                "it cannot key a dimension",
+                doc.loc(("dimensions", i, "column")),
+                "cuts and drilldowns would show and select single persons; count them with "
+                "count_distinct instead",
+            )
+        elif dim.is_time:
             if col.type not in (ColumnType.date, ColumnType.datetime):
                 diags.add(
                     "E108",
@@ -327,6 +339,32 @@ def _check_cube(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) ->
     parsed = _check_measures(cube, columns, doc, diags, has_time=time_links > 0)
     _check_cycles(cube, parsed, doc, diags)
     _check_rollups(model, cube, doc, diags)
+
+
+def _check_identifiers(cube: Cube, doc: SourceDoc, diags: Diagnostics) -> None:
+    """`identifier` columns name their kind (the pseudonym namespace); nothing else does."""
+    for i, c in enumerate(cube.columns):
+        if c.type == ColumnType.identifier and c.kind is None:
+            diags.add(
+                "E125",
+                f"identifier column '{c.name}' needs a 'kind'",
+                doc.loc(("columns", i, "type")),
+                "say what it identifies, e.g. 'kind: household': columns of one kind share one "
+                "numbering, so their distinct counts agree across cubes",
+            )
+        elif c.type == ColumnType.identifier and c.kind == PERSON_NAMESPACE:
+            diags.add(
+                "E125",
+                f"column '{c.name}' identifies persons: give it 'type: person', not kind 'person'",
+                doc.loc(("columns", i, "kind")),
+            )
+        elif c.type != ColumnType.identifier and c.kind is not None:
+            diags.add(
+                "E125",
+                f"'kind' applies to identifier columns only; '{c.name}' is {c.type}",
+                doc.loc(("columns", i, "kind"), key=True),
+                "use 'type: identifier' for identifiers to pseudonymise, or drop 'kind'",
+            )
 
 
 def _check_measures(
@@ -372,7 +410,7 @@ def _check_measures(
         if (
             col is not None
             and m.function in (Function.min, Function.max)
-            and col.type in (ColumnType.string, ColumnType.person, ColumnType.bool)
+            and (col.type in (ColumnType.string, ColumnType.bool) or col.pseudonymous)
         ):
             diags.add(
                 "E108",

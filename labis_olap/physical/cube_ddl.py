@@ -1,6 +1,6 @@
 """The DDL a model compiles to, as an ordered list of statements (golden-tested): the database,
-persons, each dimension's map and labels tables with their dictionaries, each cube's facts and
-its rollups with their materialized views.
+the pseudonym dictionaries (persons, identifiers of each kind), each dimension's map and labels
+tables with their dictionaries, each cube's facts and its rollups with their materialized views.
 
 One node gets MergeTree tables; on a cluster topology the same objects are emitted `ON CLUSTER`,
 on Replicated*MergeTree `_local` tables behind Distributed tables.
@@ -9,7 +9,7 @@ on Replicated*MergeTree `_local` tables behind Distributed tables.
 from __future__ import annotations
 
 from ..model.definition import Model
-from ..model.schema import Dimension, Rollup
+from ..model.schema import PERSON_NAMESPACE, Dimension, Rollup
 from .layout import (
     ROWS,
     CubeLayout,
@@ -21,7 +21,7 @@ from .layout import (
     q,
     time_bucket,
 )
-from .lineage_ddl import persons_table
+from .lineage_ddl import pseudonym_dictionary
 from .names import view_name
 from .statement import Statement
 from .topology import SINGLE_NODE, Topology
@@ -35,8 +35,8 @@ def create_database(database: str, topology: Topology = SINGLE_NODE) -> str:
 def compile_model(model: Model, database: str = "labis", topology: Topology = SINGLE_NODE) -> list[Statement]:
     """Everything the model needs in the engine, in the order it can be created."""
     out = [Statement("database", database, create_database(database, topology), "database")]
-    if any(c.type == "person" for cube in model.cubes.values() for c in cube.columns):
-        out.append(persons_table(database, topology))
+    for namespace in pseudonym_namespaces(model):
+        out.append(pseudonym_dictionary(database, namespace, topology))
     for dim in model.dimensions.values():
         if not dim.is_time:
             out.extend(dimension_statements(model, dim, database, topology))
@@ -46,6 +46,12 @@ def compile_model(model: Model, database: str = "labis", topology: Topology = SI
         for rollup in cube.rollups:
             out.extend(rollup_statements(layout, rollup, topology))
     return out
+
+
+def pseudonym_namespaces(model: Model) -> list[str]:
+    """Every namespace the model's pseudonymous columns use: persons first, then kinds by name."""
+    found = {c.namespace for cube in model.cubes.values() for c in cube.columns if c.namespace}
+    return sorted(found, key=lambda ns: (ns != PERSON_NAMESPACE, ns))
 
 
 def dimension_statements(

@@ -76,6 +76,7 @@ CH_TYPES = {
     ColumnType.datetime: "DateTime",
     ColumnType.bool: "Bool",
     ColumnType.person: "UInt64",
+    ColumnType.identifier: "UInt64",
 }
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     ColumnType.string: pa.string(),
@@ -87,8 +88,10 @@ ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     ColumnType.datetime: pa.timestamp("s"),
     ColumnType.bool: pa.bool_(),
     ColumnType.person: pa.uint64(),
+    ColumnType.identifier: pa.uint64(),
 }
-"""The Arrow type that fills each kind of fact column (a person is its dense number)."""
+"""The Arrow type that fills each kind of fact column (a person or another identifier is its
+dense number)."""
 SUM_TYPES = {
     ColumnType.int: "Int64",
     ColumnType.int64: "Int64",
@@ -195,7 +198,7 @@ class CubeLayout:
                         f"uniqCombined{suffix}Merge({{}})",
                     )
                 ]
-            if col.type in (ColumnType.person, ColumnType.int, ColumnType.int64):
+            if col.pseudonymous or col.type in (ColumnType.int, ColumnType.int64):
                 # Roaring bitmaps over dense numbers: Apache Kylin's precise count distinct.
                 fill = f"groupBitmap{suffix}State(toUInt64({x}){', ' + cond if cond else ''})"
                 return [
@@ -261,7 +264,9 @@ class CubeLayout:
             dim = self.dimension(alias)
             if not dim.is_time and self.grain_kind(alias, level) == "level":
                 dims[alias] = dim_digest(self.model, dim)
-        cols = {c.name: c.model_dump() for c in self.cube.columns}
+        # `kind` only where set: a column without one digests as it did before kinds existed,
+        # so adding them did not rebuild every rollup.
+        cols = {c.name: c.model_dump(exclude=None if c.kind else {"kind"}) for c in self.cube.columns}
         links = {d.alias: d.column for d in self.cube.dimensions}
         return _digest([sorted(r.grain.items()), measures, dims, cols, links, ROWS.__dict__])
 

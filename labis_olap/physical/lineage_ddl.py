@@ -1,7 +1,8 @@
 """DDL of what loads write besides facts: lineage (`loads`, `source_state`), `rejects`, the
-global `persons` dictionary, and the staging tables of a batch in flight.
+global pseudonym dictionaries (`persons`, `identifiers_<kind>`), and the staging tables of a
+batch in flight.
 
-On a cluster the lineage tables and persons are replicated to every node (each is small, and
+On a cluster the lineage tables and the dictionaries are replicated to every node (each is small, and
 every node must see every batch and number every person alike). Staging tables stay on the
 node the loader talks to whatever the topology: they live for one load, are read by that
 node's INSERT … SELECT into the facts, and must not reach Keeper.
@@ -11,9 +12,18 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ..model.schema import ColumnType
+from ..model.schema import PERSON_NAMESPACE
 from .layout import CubeLayout, arrow_structure, column_type, q
-from .names import LOADS, PERSONS, REJECTS, SOURCE_STATE, StageNames, stage_key_column
+from .names import (
+    LOADS,
+    PERSONS,
+    REJECTS,
+    SOURCE_STATE,
+    StageNames,
+    number_column,
+    pseudonym_table,
+    stage_key_column,
+)
 from .statement import Statement
 from .topology import SINGLE_NODE, Topology
 
@@ -99,6 +109,24 @@ def persons_table(database: str, t: Topology = SINGLE_NODE) -> Statement:
     return Statement("table", table, sql, "persons")
 
 
+def pseudonym_dictionary(database: str, namespace: str, t: Topology = SINGLE_NODE) -> Statement:
+    """The dictionary of one pseudonym namespace: `persons` for persons (the text it was always
+    created with), else `identifiers_<kind>` (pseudonym → dense `num`), built alike and for the
+    same reasons: distinct counts over dense numbers are exact bitmaps, and only the keyed
+    hash is kept, in its own namespace's table."""
+    if namespace == PERSON_NAMESPACE:
+        return persons_table(database, t)
+    table = t.local(pseudonym_table(namespace))
+    num = number_column(namespace)
+    sql = (
+        f"CREATE TABLE IF NOT EXISTS {q(database)}.{q(table)}{t.on_cluster()} (\n"
+        f"  {q(num)} UInt64,\n  `pseudonym` String\n)\n"
+        f"ENGINE = {t.engine('MergeTree', database, table, replicated_everywhere=True)}\n"
+        f"ORDER BY {q(num)}"
+    )
+    return Statement("table", table, sql, f"identifiers:{namespace}")
+
+
 # --- a batch in flight (node-local whatever the topology) ----------------------------------------
 
 
@@ -112,14 +140,15 @@ def drop_stage(database: str, batch: str, t: Topology = SINGLE_NODE) -> list[Sta
 
 
 def create_stage(layout: CubeLayout, batch: str, t: Topology = SINGLE_NODE) -> list[Statement]:
-    """The staging table of a batch's checked rows (person columns replaced by their staged key)
-    and, if the cube has person columns, the table of its distinct codes' pseudonyms."""
+    """The staging table of a batch's checked rows (pseudonymous columns replaced by their staged
+    key) and, if the cube has such columns, the table of its distinct codes' pseudonyms (with
+    their namespace: one person, household, … numbering each)."""
     db = q(layout.database)
     names = StageNames(batch)
     owner = f"stage:{batch}"
     cols = []
     for c in layout.cube.columns:
-        if c.type == ColumnType.person:
+        if c.pseudonymous:
             ty = "Nullable(UInt64)" if c.nullable else "UInt64"
             cols.append(f"  {q(stage_key_column(c.name))} {ty}")
         else:
@@ -134,14 +163,14 @@ def create_stage(layout: CubeLayout, batch: str, t: Topology = SINGLE_NODE) -> l
             owner,
         )
     ]
-    if any(c.type == ColumnType.person for c in layout.cube.columns):
+    if any(c.pseudonymous for c in layout.cube.columns):
         out.append(
             Statement(
                 "table",
                 names.codes,
-                f"CREATE TABLE {db}.{q(names.codes)} (`key` UInt64, `pseudonym` String,\n"
-                "  `h` UInt64 DEFAULT cityHash64(`pseudonym`))\n"
-                "ENGINE = MergeTree ORDER BY `h`",
+                f"CREATE TABLE {db}.{q(names.codes)} (`key` UInt64, `ns` LowCardinality(String),\n"
+                "  `pseudonym` String, `h` UInt64 DEFAULT cityHash64(`pseudonym`))\n"
+                "ENGINE = MergeTree ORDER BY (`ns`, `h`)",
                 owner,
             )
         )
@@ -149,7 +178,7 @@ def create_stage(layout: CubeLayout, batch: str, t: Topology = SINGLE_NODE) -> l
 
 
 def create_persons_map(database: str, batch: str, t: Topology = SINGLE_NODE) -> list[Statement]:
-    """A fresh lookup staged key → person number for publishing the batch (RAM only)."""
+    """A fresh lookup staged key → dense number for publishing the batch (RAM only)."""
     name = StageNames(batch).persons_map
     owner = f"stage:{batch}"
     return [
@@ -157,7 +186,7 @@ def create_persons_map(database: str, batch: str, t: Topology = SINGLE_NODE) -> 
         Statement(
             "table",
             name,
-            f"CREATE TABLE {q(database)}.{q(name)} (`key` UInt64, `person_num` UInt64)\n"
+            f"CREATE TABLE {q(database)}.{q(name)} (`key` UInt64, `num` UInt64)\n"
             "ENGINE = Join(ANY, LEFT, `key`) SETTINGS persistent = 0",
             owner,
         ),

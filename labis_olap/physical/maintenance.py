@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..model.definition import Model
-from .cube_ddl import rollup_select, rollup_table_sql
+from .cube_ddl import pseudonym_namespaces, rollup_select, rollup_table_sql
 from .layout import CubeLayout, q
-from .names import LOADS, PERSONS, REJECTS, rebuild_name
+from .names import LOADS, PERSONS, REJECTS, pseudonym_table, rebuild_name
 from .statement import Statement
 from .topology import SINGLE_NODE, Topology
 
@@ -61,6 +61,23 @@ def drop_stale(database: str, stale: Iterable[str], t: Topology = SINGLE_NODE) -
         for name in sorted(n for n in names if n.startswith(prefix)):
             sql = f"DROP {keyword} IF EXISTS {q(database)}.{q(name)}{t.on_cluster()}"
             out.append((kind, Statement("drop", name, sql, name)))
+    return out
+
+
+def drop_facts(
+    database: str, facts_table: str, views: Iterable[str], t: Topology = SINGLE_NODE
+) -> list[Statement]:
+    """Drop a facts table with the materialized views that read it and the rollups they feed
+    (views first): for `labis demo`, which replaces the data anyway, when the model changed the
+    type of a facts column, which `apply` never does to facts."""
+    db, on = q(database), t.on_cluster()
+    out = []
+    for view in sorted(views):
+        out.append(Statement("drop", view, f"DROP VIEW IF EXISTS {db}.{q(view)}{on}", facts_table))
+        target = view.removeprefix("mv_")
+        if target != view:
+            out.append(Statement("drop", target, f"DROP TABLE IF EXISTS {db}.{q(target)}{on}", facts_table))
+    out.append(Statement("drop", facts_table, f"DROP TABLE IF EXISTS {db}.{q(facts_table)}{on}", facts_table))
     return out
 
 
@@ -120,8 +137,10 @@ def set_dedup_window(database: str, table: str, t: Topology = SINGLE_NODE) -> St
 
 
 def empty_data(model: Model, database: str, t: Topology = SINGLE_NODE) -> list[Statement]:
-    """Empty facts, rollups, persons, lineage and rejects (a demo run replaces the previous one)."""
-    tables = [t.local(PERSONS), LOADS, REJECTS]
+    """Empty facts, rollups, the pseudonym dictionaries, lineage and rejects (a demo run replaces
+    the previous one)."""
+    dictionaries = {PERSONS, *(pseudonym_table(ns) for ns in pseudonym_namespaces(model))}
+    tables = [*(t.local(d) for d in sorted(dictionaries)), LOADS, REJECTS]
     for cube in model.cubes.values():
         layout = CubeLayout(model, cube, database)
         tables.append(t.local(layout.facts_table))

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..model.schema import PERSON_NAMESPACE
+
 PERSONS = "persons"
 """The global person dictionary: pseudonym → dense number."""
+IDENTIFIERS_PREFIX = "identifiers_"
+"""`identifiers_<kind>`: the dictionary of one kind of identifier column (households, cases…)."""
 LOADS = "loads"
 """Lineage: one row per status change of a batch."""
 REJECTS = "rejects"
@@ -21,8 +25,19 @@ MANAGED_PREFIXES = ("dim_", "dict_", "rollup_", "mv_")
 """Objects `apply` owns: one not named by the model any more is dropped."""
 
 
+def pseudonym_table(namespace: str) -> str:
+    """The global dictionary of one pseudonym namespace (pseudonym → dense number): `persons` for
+    persons, as it always was, `identifiers_<kind>` for another kind of identifier."""
+    return PERSONS if namespace == PERSON_NAMESPACE else f"{IDENTIFIERS_PREFIX}{namespace}"
+
+
+def number_column(namespace: str) -> str:
+    """The dense number's column in a namespace's dictionary."""
+    return "person_num" if namespace == PERSON_NAMESPACE else "num"
+
+
 def stage_key_column(column: str) -> str:
-    """The staged column that carries a person column's key into the batch's codes."""
+    """The staged column that carries a pseudonymous column's key into the batch's codes."""
     return f"{column}__key"
 
 
@@ -40,12 +55,13 @@ class StageNames:
 
     @property
     def codes(self) -> str:
-        """Staged key → pseudonym of each distinct person code."""
+        """Staged key → namespace and pseudonym of each distinct identifier of the batch."""
         return f"_load_codes_{self.batch}"
 
     @property
     def persons_map(self) -> str:
-        """Staged key → person number (a Join table, for joinGet while publishing)."""
+        """Staged key → dense number in its namespace (a Join table, for joinGet while publishing;
+        keys are unique across namespaces)."""
         return f"_load_persons_{self.batch}"
 
     @property

@@ -4,9 +4,10 @@ Cuts are applied to the fact rows as the aggregate SQL applies them when it read
 (`sqlgen.cut_condition` on a fact-row context): non-time members through the dimension's map
 dictionary, as at each fact's date or as of a given date.
 
-What is shown: every fact column except columns of type `person`. Those hold the dense
-surrogate numbers of the persons dictionary; they are pseudonymous, but the same number links
-one person's rows across cubes and loads, so they never leave the server. After the raw columns
+What is shown: every fact column except the pseudonymous ones (`person` and `identifier`
+columns). Those hold the dense surrogate numbers of a pseudonym dictionary (persons,
+households, …); they are pseudonymous, but the same number links one person's (or one
+household's) rows across cubes and loads, so they never leave the server. After the raw columns
 come the dimension attributes by their full names, as Cubes returns them and CubesViewer's
 facts grid reads them: for every level of every linked dimension its key `dim.level` (the
 member the fact belongs to, as at the fact's date or as of a given date) and its label
@@ -37,7 +38,7 @@ from ..errors import QueryError
 from ..model.cuts import Cut, Order
 from ..model.diagnostics import did_you_mean
 from ..model.resolve import check_cuts
-from ..model.schema import ColumnType, FactColumn, TimeRole
+from ..model.schema import FactColumn, TimeRole
 from ..physical.layout import CubeLayout, q
 from ..physical.names import FACT_KEY
 from .limits import run_limited
@@ -65,8 +66,8 @@ def fact_key_params(secret: str | None) -> tuple[int, int]:
 
 
 def shown_columns(layout: CubeLayout) -> list[FactColumn]:
-    """Fact columns a client may see: all but person surrogates."""
-    return [c for c in layout.cube.columns if c.type != ColumnType.person]
+    """Fact columns a client may see: all but the pseudonymous surrogates."""
+    return [c for c in layout.cube.columns if not c.pseudonymous]
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _select_fields(layout: CubeLayout, fields: tuple[str, ...]) -> tuple[list[st
     hidden = {c.name for c in layout.cube.columns} - set(shown)
     for f in fields:
         if f in hidden:
-            raise QueryError(f"field '{f}' holds person surrogates and is never shown")
+            raise QueryError(f"field '{f}' holds pseudonymous identifiers and is never shown")
         if f not in shown and f not in by_ref and f != FACT_KEY:
             raise QueryError(
                 f"cube '{layout.cube.name}' has no fact field '{f}'",

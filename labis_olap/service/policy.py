@@ -29,7 +29,7 @@ from ..model.cuts import Cut, Path, PointCut, RangeCut, SetCut
 from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
 from ..model.resolve import cut_paths, resolve_cut
-from ..model.schema import ColumnType, Cube, CubeGrant, RollupPolicy
+from ..model.schema import Cube, CubeGrant, RollupPolicy
 from ..model.validate import base_measures
 from ..model.validate_roles import ALL_CUBES, with_claims
 from ..query.cell import CubeQuery, FactsQuery, MembersQuery
@@ -326,7 +326,7 @@ def restrict_facts(
     for f in (*query.fields, *(o.field for o in query.order)):
         if f in hidden:
             raise NotFoundError(f"cube '{cube.name}' has no fact field '{f}'")
-    shown = tuple(c.name for c in cube.columns if c.name not in hidden and c.type != ColumnType.person)
+    shown = tuple(c.name for c in cube.columns if c.name not in hidden and not c.pseudonymous)
     shown += tuple(a for a in attributes if a not in hidden)
     fields = query.fields or (shown if hidden else ())
     rules = tuple(_rule_cut(r) for r in access.rules)

@@ -9,6 +9,14 @@ CREATE TABLE IF NOT EXISTS `labis`.`persons` (
 ENGINE = MergeTree()
 ORDER BY `person_num`;
 
+-- identifiers:household
+CREATE TABLE IF NOT EXISTS `labis`.`identifiers_household` (
+  `num` UInt64,
+  `pseudonym` String
+)
+ENGINE = MergeTree()
+ORDER BY `num`;
+
 -- dimension:age_group
 CREATE TABLE IF NOT EXISTS `labis`.`dim_age_group_map_cc88fce5b2` (
   `fact_key` String,
@@ -731,7 +739,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance` (
   `age_group` LowCardinality(String),
   `source` LowCardinality(String),
   `person` UInt64,
-  `household` Int64,
+  `household` UInt64,
   `amount` Decimal(18, 2),
   `_batch` LowCardinality(String) DEFAULT ''
 )
@@ -741,7 +749,7 @@ ORDER BY (`payment_date`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_4220c5edee` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_20a15285fe` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -760,7 +768,7 @@ ORDER BY (`territory`, `benefit_type`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
-INSERT INTO `labis`.`rollup_social_assistance_by_region_month_4220c5edee`
+INSERT INTO `labis`.`rollup_social_assistance_by_region_month_20a15285fe`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
@@ -778,8 +786,8 @@ FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_region_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_region_month_4220c5edee`
-TO `labis`.`rollup_social_assistance_by_region_month_4220c5edee` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_region_month_20a15285fe`
+TO `labis`.`rollup_social_assistance_by_region_month_20a15285fe` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
@@ -797,7 +805,7 @@ FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -814,7 +822,7 @@ ORDER BY (`territory`, `benefit_type`, `gender`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_municipality_quarter
-INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7`
+INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00`
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
@@ -830,8 +838,8 @@ FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_e75467f4a7`
-TO `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_eabef99c00`
+TO `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,

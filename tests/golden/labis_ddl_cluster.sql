@@ -9,6 +9,14 @@ CREATE TABLE IF NOT EXISTS `labis`.`persons_local` ON CLUSTER `labis_cluster` (
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/labis/persons_local', '{replica}')
 ORDER BY `person_num`;
 
+-- identifiers:household
+CREATE TABLE IF NOT EXISTS `labis`.`identifiers_household_local` ON CLUSTER `labis_cluster` (
+  `num` UInt64,
+  `pseudonym` String
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/labis/identifiers_household_local', '{replica}')
+ORDER BY `num`;
+
 -- dimension:age_group
 CREATE TABLE IF NOT EXISTS `labis`.`dim_age_group_map_cc88fce5b2` ON CLUSTER `labis_cluster` (
   `fact_key` String,
@@ -767,7 +775,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance_local` ON CLUSTER `l
   `age_group` LowCardinality(String),
   `source` LowCardinality(String),
   `person` UInt64,
-  `household` Int64,
+  `household` UInt64,
   `amount` Decimal(18, 2),
   `_batch` LowCardinality(String) DEFAULT ''
 )
@@ -781,7 +789,7 @@ CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance` ON CLUSTER `labis_c
 ENGINE = Distributed(`labis_cluster`, `labis`, `facts_social_assistance_local`, rand());
 
 -- rollup:social_assistance.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_4220c5edee_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_20a15285fe_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -795,12 +803,12 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_422
   `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64),
   `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_region_month_4220c5edee_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_region_month_20a15285fe_local', '{replica}')
 ORDER BY (`territory`, `benefit_type`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
-INSERT INTO `labis`.`rollup_social_assistance_by_region_month_4220c5edee_local`
+INSERT INTO `labis`.`rollup_social_assistance_by_region_month_20a15285fe_local`
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
@@ -818,8 +826,8 @@ FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_region_month
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_region_month_4220c5edee` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_social_assistance_by_region_month_4220c5edee_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_region_month_20a15285fe` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_social_assistance_by_region_month_20a15285fe_local` AS
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
@@ -837,11 +845,11 @@ FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_4220c5edee` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_region_month_4220c5edee_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_region_month_4220c5edee_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_20a15285fe` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_region_month_20a15285fe_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_region_month_20a15285fe_local`, rand());
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7_local` ON CLUSTER `labis_cluster` (
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
   `__t` Date,
   `benefit_type` LowCardinality(String),
@@ -853,12 +861,12 @@ CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_qua
   `m__avg_payment__n` SimpleAggregateFunction(sum, UInt64),
   `__rows` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_municipality_quarter_e75467f4a7_local', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_social_assistance_by_municipality_quarter_eabef99c00_local', '{replica}')
 ORDER BY (`territory`, `benefit_type`, `gender`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_municipality_quarter
-INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7_local`
+INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00_local`
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
@@ -874,8 +882,8 @@ FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_e75467f4a7` ON CLUSTER `labis_cluster`
-TO `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7_local` AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS `labis`.`mv_rollup_social_assistance_by_municipality_quarter_eabef99c00` ON CLUSTER `labis_cluster`
+TO `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00_local` AS
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
@@ -891,8 +899,8 @@ FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_municipality_quarter_e75467f4a7_local`, rand());
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_municipality_quarter_eabef99c00_local`, rand());
 
 -- facts:unemployment
 CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment_local` ON CLUSTER `labis_cluster` (

@@ -79,15 +79,15 @@ ENGINE = MergeTree
 ORDER BY `_row`;
 
 -- stage:0123456789abcdef
-CREATE TABLE `labis`.`_load_codes_0123456789abcdef` (`key` UInt64, `pseudonym` String,
-  `h` UInt64 DEFAULT cityHash64(`pseudonym`))
-ENGINE = MergeTree ORDER BY `h`;
+CREATE TABLE `labis`.`_load_codes_0123456789abcdef` (`key` UInt64, `ns` LowCardinality(String),
+  `pseudonym` String, `h` UInt64 DEFAULT cityHash64(`pseudonym`))
+ENGINE = MergeTree ORDER BY (`ns`, `h`);
 
 -- stage:0123456789abcdef
 DROP TABLE IF EXISTS `labis`.`_load_persons_0123456789abcdef`;
 
 -- stage:0123456789abcdef
-CREATE TABLE `labis`.`_load_persons_0123456789abcdef` (`key` UInt64, `person_num` UInt64)
+CREATE TABLE `labis`.`_load_persons_0123456789abcdef` (`key` UInt64, `num` UInt64)
 ENGINE = Join(ANY, LEFT, `key`) SETTINGS persistent = 0;
 
 -- transfer

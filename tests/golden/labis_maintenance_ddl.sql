@@ -49,6 +49,9 @@ DROP DICTIONARY IF EXISTS `labis`.`dict_x_map_0`;
 DROP TABLE IF EXISTS `labis`.`dim_x_map_0`;
 
 -- data
+TRUNCATE TABLE IF EXISTS `labis`.`identifiers_household`;
+
+-- data
 TRUNCATE TABLE IF EXISTS `labis`.`persons`;
 
 -- data
@@ -88,10 +91,10 @@ TRUNCATE TABLE IF EXISTS `labis`.`rollup_pensions_by_municipality_quarter_2962d1
 TRUNCATE TABLE IF EXISTS `labis`.`facts_social_assistance`;
 
 -- data
-TRUNCATE TABLE IF EXISTS `labis`.`rollup_social_assistance_by_region_month_4220c5edee`;
+TRUNCATE TABLE IF EXISTS `labis`.`rollup_social_assistance_by_region_month_20a15285fe`;
 
 -- data
-TRUNCATE TABLE IF EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7`;
+TRUNCATE TABLE IF EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00`;
 
 -- data
 TRUNCATE TABLE IF EXISTS `labis`.`facts_unemployment`;

@@ -64,6 +64,9 @@ DROP DICTIONARY IF EXISTS `labis`.`dict_x_map_0` ON CLUSTER `labis_cluster`;
 DROP TABLE IF EXISTS `labis`.`dim_x_map_0` ON CLUSTER `labis_cluster`;
 
 -- data
+TRUNCATE TABLE IF EXISTS `labis`.`identifiers_household_local` ON CLUSTER `labis_cluster`;
+
+-- data
 TRUNCATE TABLE IF EXISTS `labis`.`persons_local` ON CLUSTER `labis_cluster`;
 
 -- data
@@ -103,10 +106,10 @@ TRUNCATE TABLE IF EXISTS `labis`.`rollup_pensions_by_municipality_quarter_2962d1
 TRUNCATE TABLE IF EXISTS `labis`.`facts_social_assistance_local` ON CLUSTER `labis_cluster`;
 
 -- data
-TRUNCATE TABLE IF EXISTS `labis`.`rollup_social_assistance_by_region_month_4220c5edee_local` ON CLUSTER `labis_cluster`;
+TRUNCATE TABLE IF EXISTS `labis`.`rollup_social_assistance_by_region_month_20a15285fe_local` ON CLUSTER `labis_cluster`;
 
 -- data
-TRUNCATE TABLE IF EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_e75467f4a7_local` ON CLUSTER `labis_cluster`;
+TRUNCATE TABLE IF EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00_local` ON CLUSTER `labis_cluster`;
 
 -- data
 TRUNCATE TABLE IF EXISTS `labis`.`facts_unemployment_local` ON CLUSTER `labis_cluster`;

@@ -42,6 +42,17 @@ class AdminOff(UserError):
     status = 403
 
 
+class KeyConflict(UserError):
+    """The load cannot be pseudonymised as the sender expects: this server has no key, or
+    another one than the sender's."""
+
+    error_type = "pseudonym_key"
+    status = 409
+
+
+KEY_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
 @router.post("/admin/challenge")
 def challenge(request: Request, nonce: Annotated[str, Query(min_length=32, max_length=128)]) -> Any:
     """Prove to `labis load` that this is the server that wrote the announcement: the HMAC of
@@ -51,17 +62,44 @@ def challenge(request: Request, nonce: Annotated[str, Query(min_length=32, max_l
     return json_response({"proof": holder.proof(token, nonce)})
 
 
+@router.post("/admin/preflight/{source}")
+def preflight(
+    request: Request,
+    source: Annotated[str, Path(max_length=100)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    """What `labis load` checks before it sends a file: whether the source's spec has personal
+    columns, and the fingerprint of the key this server would pseudonymise them with (None:
+    no key; `key_problem`: a key is named but cannot be used). The key itself never travels."""
+    from ...privacy import find_key
+
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    plan = _plan(state, source)
+    key_id, problem = None, None
+    try:
+        found = find_key(state.settings)
+        key_id = found.key_id if found is not None else None
+    except UserError as exc:
+        problem = exc.message
+    return json_response({"personal": bool(plan.personal_columns), "key_id": key_id, "key_problem": problem})
+
+
 @router.post("/admin/load/{source}")
 async def load(
     request: Request,
     source: Annotated[str, Path(max_length=100)],
     file_name: Annotated[str | None, Query(max_length=255)] = None,
+    key_id: Annotated[str | None, Query(max_length=16)] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Any:
+    """Load the body (a file) or a fetched source. `key_id`: the fingerprint of the sender's own
+    key, if it has one; the load is refused, unread, if this server's key is another."""
     state: AppState = request.app.state.labis
     _authorise(state.settings.data_dir, authorization)
-    if not SOURCE_NAME.match(source) or source.endswith((".yaml", ".yml")):
-        raise UserError(f"'{source}' is not a source name", hint="name a `source:` of loaders/*.yaml")
+    _source_name(source)
+    if key_id is not None and not KEY_ID.match(key_id):
+        raise UserError("'key_id' is the 16 hex digits of a key's fingerprint")
     with tempfile.TemporaryDirectory(prefix="labis-handoff-") as folder:
         path = None
         if file_name is not None:
@@ -70,7 +108,7 @@ async def load(
             with path.open("wb") as fh:
                 async for chunk in request.stream():
                     fh.write(chunk)
-        report = await anyio.to_thread.run_sync(_load, state, source, path)
+        report = await anyio.to_thread.run_sync(_load, state, source, path, key_id)
     return json_response(handoff.report_json(report))
 
 
@@ -108,15 +146,53 @@ def _authorise(data_dir: FilePath, authorization: str | None) -> None:
         )
 
 
-def _load(state: AppState, source: str, path: FilePath | None) -> Any:
+def _source_name(source: str) -> None:
+    if not SOURCE_NAME.match(source) or source.endswith((".yaml", ".yml")):
+        raise UserError(f"'{source}' is not a source name", hint="name a `source:` of loaders/*.yaml")
+
+
+def _plan(state: AppState, source: str) -> Any:
+    from ...loaders.spec import find_spec, load_plan
+
+    _source_name(source)
+    return load_plan(find_spec(state.settings.loaders_dir, source), state.model)
+
+
+def _server_key(state: AppState, wanted: str | None) -> bytes:
+    """This server's key, from its own settings (the same source `labis load` reads), read at
+    each load so that a key made with `labis key create` after the start is found; refused if
+    there is none or if it is not the sender's."""
+    from ...privacy import find_key
+
+    who = f"this server (pid {os.getpid()})"
+    try:
+        found = find_key(state.settings)
+    except UserError as exc:
+        raise KeyConflict(
+            f"{who} cannot use its pseudonymisation key: {exc.message}", hint=exc.hint
+        ) from None
+    if found is None:
+        raise KeyConflict(
+            f"{who} has no pseudonymisation key",
+            hint="restart it with LABIS_PSEUDONYM_KEY_FILE set, or create the default key file "
+            "with `labis key create` as the server's user",
+        )
+    if wanted is not None and found.key_id != wanted:
+        raise KeyConflict(
+            f"{who} pseudonymises with another key (fingerprint {found.key_id}) than the sender's "
+            f"({wanted}): nothing was loaded",
+            hint="pseudonyms made under different keys never match; give both the same key",
+        )
+    return found.key
+
+
+def _load(state: AppState, source: str, path: FilePath | None, key_id: str | None = None) -> Any:
     """A file's load, or a fetched source's; each refuses the other kind with its own message."""
     from ...loaders.run import load_file, load_source
-    from ...loaders.spec import find_spec, load_plan
-    from ...privacy import pseudonym_key
 
     with _LOADING:
-        plan = load_plan(find_spec(state.settings.loaders_dir, source), state.model)
-        key = pseudonym_key() if plan.personal_columns else None
+        plan = _plan(state, source)
+        key = _server_key(state, key_id) if plan.personal_columns else None
         if path is None:
             return load_source(plan, state.model, state.engine, key)
         return load_file(plan, path, state.model, state.engine, key)

@@ -60,7 +60,7 @@ def facts(
     (`territory.region`, `territory.region_label`, …: the member as at the fact's date, or as of
     `as_of`; labels in `lang`). `fields` takes either kind, comma-separated.
 
-    Columns of type `person` (pseudonymous surrogates) are never returned. Default order: by
+    Columns of type `person` and `identifier` (pseudonymous surrogates) are never returned. Default order: by
     date, then by row id. Without `pagesize`, the list is cut at the server's record limit
     (`json_record_limit` in /info) as Cubes cuts it, and the answer carries the header
     `X-Labis-Truncated: <limit>`; page with `page` and `pagesize` for the rest. The query is
