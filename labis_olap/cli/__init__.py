@@ -6,7 +6,7 @@ import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -27,6 +27,10 @@ from .support import (
     served_by,
     settings_for,
 )
+
+if TYPE_CHECKING:
+    from ..model.definition import Model
+    from ..service.tabular import TextQuery
 
 STOP_FIRST = "stop the server first (Ctrl-C where it runs, or `kill {pid}`), {then}, then start it again"
 
@@ -148,8 +152,9 @@ def demo(
         _print_table(_query_table(m, engine, sample), explain=False)
 
 
-def _query_table(m: Any, engine: Any, asked: Any) -> dict[str, Any]:
-    """The query's table made here, in this process (service/tabular.py)."""
+def _query_table(m: Model, engine: Any, asked: TextQuery) -> dict[str, Any]:
+    """The query's table made here, in this process (service/tabular.py), on the engine
+    `engine_of` opened (this module names no engine type: the one-door contract)."""
     from ..service import ANONYMOUS, CubeService
     from ..service.tabular import table
 
