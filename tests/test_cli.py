@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -222,6 +224,45 @@ def test_demo_rejects_row_count(env: str, data_dir: Path) -> None:
     assert "--rows must be between" in result.output
 
 
+def test_demo_does_not_wipe_loaded_batches_without_yes(
+    env: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch loaded with `labis load` is not replaced (facts and lineage) by a demo unasked."""
+    monkeypatch.setenv("LABIS_PSEUDONYM_KEY", "cli-test-key-0123456789")
+    monkeypatch.setenv("LABIS_LOADERS_DIR", str(ROOT / "loaders"))
+    sample = ROOT / "tests" / "fixtures" / "loaders" / "nva_burvis_2024.csv"
+    run("load", "nva_burvis", str(sample), "--data-dir", str(data_dir))
+    refused = run("demo", "--rows", "1000", "--no-query", "--data-dir", str(data_dir), code=1)
+    text = " ".join(refused.output.split())
+    assert f"the database {env} holds 1 batch(es) loaded with `labis load` (1 ok)" in text, text
+    assert "pass --yes to wipe them" in text
+    loads = run("loads", "--data-dir", str(data_dir))
+    assert "nva_burvis_2024.csv" in loads.output and "1 batch(es)" in loads.output
+    wiped = run("demo", "--rows", "1000", "--no-query", "--yes", "--data-dir", str(data_dir))
+    assert "wiping 1 loaded batch(es) and their lineage (--yes)" in wiped.output
+    assert "0 batch(es)" in run("loads", "--data-dir", str(data_dir)).output
+
+
+def test_a_held_data_dir_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held by a program that is no LabIS server: who holds it and what to do, nothing from chDB."""
+    held = tmp_path / "held"
+    held.mkdir()
+    script = (
+        "import sys, time, chdb; c = chdb.connect(sys.argv[1]); print('holding', flush=True); time.sleep(60)"
+    )
+    program = subprocess.Popen([sys.executable, "-c", script, str(held)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert program.stdout is not None and program.stdout.readline().strip() == "holding"
+        _env(monkeypatch, held, "labis")
+        for args in (["loads"], ["query", "unemployment"], ["check"], ["apply"], ["demo", "--rows", "1000"]):
+            text = " ".join(run(*args, code=1).output.split())
+            assert f"another process (pid {program.pid}: {sys.executable} -c import sys" in text, text
+            assert "hint: wait for it to finish or stop it" in text and "Code:" not in text, text
+    finally:
+        program.kill()
+        program.wait(timeout=30)
+
+
 # --- query ---------------------------------------------------------------------------------------
 
 
@@ -258,6 +299,16 @@ def test_query_regions(demo_env: str, demo_engine: Engine, model: Model, data_di
     assert table["total"] == f"{expected.summary['registered_unemployed']:,}"
     assert f"5 cell(s) from {expected.source}" in result.output
     assert "(2021–2023)" not in result.output
+
+
+def test_query_limit_says_how_many_cells_of_how_many(demo_env: str, data_dir: Path) -> None:
+    args = ["query", "unemployment", "--drilldown", "territory:municipality", "-M", "persons"]
+    every = run(*args, "--data-dir", str(data_dir))
+    total = int(re.search(r"([\d,]+) cell\(s\) from", every.output).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert total > 5
+    limited = run(*args, "--limit", "5", "--data-dir", str(data_dir))
+    assert f"5 of {total:,} cells from " in limited.output
+    assert len([ln for ln in limited.output.splitlines() if ln.startswith("│")]) == 5 + 1  # + total
 
 
 def test_query_as_of_now(demo_env: str, demo_engine: Engine, model: Model, data_dir: Path) -> None:

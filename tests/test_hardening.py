@@ -157,13 +157,39 @@ def test_hand_off_refuses_an_impostor_and_sends_it_nothing(tmp_path: Path, answe
     assert not any("the-old-servers-token" in p for p in impostor.paths)
 
 
-def test_labis_load_refuses_an_impostor(tmp_path: Path) -> None:
+def test_labis_load_ignores_a_stale_announcement(tmp_path: Path) -> None:
+    """The announced pid is alive (this test's) but holds no lock on the directory: the
+    announcement is stale, the load runs directly, and the impostor is not even asked."""
     data = tmp_path / "data"
     with Impostor() as impostor:
         _stale_announcement(data, impostor.url)
         done = _labis("load", "nva_burvis", str(SAMPLE), env=_env(data))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "handing the load" not in done.stdout and "40 accepted" in done.stdout, done.stdout
+    assert not impostor.paths
+
+
+def test_labis_load_refuses_an_impostor(tmp_path: Path) -> None:
+    """The announced pid does hold the directory (a program holding it with chDB), but the
+    announced URL answers for someone else: nothing is sent but the challenge."""
+    data = tmp_path / "data"
+    data.mkdir()
+    script = (
+        "import sys, time, chdb; c = chdb.connect(sys.argv[1]); print('holding', flush=True); time.sleep(120)"
+    )
+    program = subprocess.Popen([sys.executable, "-c", script, str(data)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert program.stdout is not None and program.stdout.readline().strip() == "holding"
+        with Impostor() as impostor:
+            (data / holder.SERVE_FILE).write_text(json.dumps({"pid": program.pid, "url": impostor.url}))
+            (data / holder.TOKEN_FILE).write_text("the-old-servers-token")
+            done = _labis("load", "nva_burvis", str(SAMPLE), env=_env(data))
+    finally:
+        program.kill()
+        program.wait(timeout=30)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "did not prove" in done.stderr and "nothing was sent" in done.stderr, done.stderr
+    assert impostor.paths and all(p.startswith("/admin/challenge?nonce=") for p in impostor.paths)
     assert all(body == b"" for body in impostor.bodies)
 
 

@@ -7,6 +7,7 @@ files, so batches never collide, and checks its own batch or the difference it m
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import re
 import shutil
@@ -429,8 +430,12 @@ def test_unload_removes_a_batch_and_rebuilds_rollups(db: Engine, model: Model, t
         "LABIS_MODEL_DIR": str(ROOT / "model"),
         "COLUMNS": "200",
     }
+    [before] = [b for b in store.batches(db) if b["batch"] == report.batch]
     result = runner.invoke(app, ["unload", report.batch[:8]], env=env)
     assert result.exit_code == 0, result.output
+    # `labis loads` keeps showing the load's own duration, not the time until the unload.
+    [after] = [b for b in store.batches(db) if b["batch"] == report.batch]
+    assert after["status"] == "unloaded" and after["seconds"] == before["seconds"]
     assert f"unloaded batch {report.batch}" in result.output
     assert totals(db, model, "disability") == base == facts_totals(db, model, "disability")
     assert store.latest(db, batch=report.batch)[0]["status"] == "unloaded"
@@ -439,6 +444,39 @@ def test_unload_removes_a_batch_and_rebuilds_rollups(db: Engine, model: Model, t
     assert again.status == "ok" and totals(db, model, "disability") == loaded
     result = runner.invoke(app, ["loads", "--source", "vdeavk"], env=env)
     assert result.exit_code == 0 and report.batch in result.output and " ok " in result.output
+
+
+def test_rejects_takes_a_prefix_and_refuses_unknown_and_ambiguous_ids(
+    db: Engine, model: Model, tmp_path: Path
+) -> None:
+    folder = spec_copy(tmp_path, "nva_burvis", **{"max_reject_share: 0.01": "max_reject_share: 0.95"})
+    rows = [nva_row(600), nva_row(601, gender="X"), nva_row(602, duration="-1")]
+    report = load_file(plan_for(model, "nva_burvis", folder), nva_file(tmp_path, rows), model, db, KEY)
+    assert (report.status, report.rows_rejected) == ("ok", 2)
+    env = {
+        "LABIS_DATA_DIR": str(db.path),  # type: ignore[attr-defined]
+        "LABIS_DATABASE": db.database,
+        "LABIS_MODEL_DIR": str(ROOT / "model"),
+        "COLUMNS": "200",
+    }
+    runner = CliRunner()
+    shown = runner.invoke(app, ["rejects", report.batch[:7]], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert f"batch {report.batch} (nva.csv, ok): 2 row(s) rejected" in shown.output
+    assert "not a member of dimension 'gender'" in shown.output and "below the minimum 0" in shown.output
+    unknown = runner.invoke(app, ["rejects", "0123456789abcdef"], env=env)
+    assert unknown.exit_code == 1 and "no batch '0123456789abcdef' in the lineage table" in unknown.output
+    # Two batches whose ids share a prefix (lineage rows written as a load writes them).
+    twins = [f"feedface0000000{i}" for i in (1, 2)]
+    for i, batch in enumerate(twins):
+        started = dt.datetime.now(dt.UTC)
+        rec = store.LoadRecord(batch, "nva_burvis", "unemployment", f"twin{i}.csv", "", 0, started, "")
+        store.record(db, rec)
+    ambiguous = runner.invoke(app, ["rejects", "feedface"], env=env)
+    assert ambiguous.exit_code == 1, ambiguous.output
+    assert "'feedface' names several batches" in ambiguous.output
+    assert all(f"{b} (twin{i}.csv, running)" in ambiguous.output for i, b in enumerate(twins))
+    assert "give more digits" in ambiguous.output
 
 
 # --- pseudonymisation ---------------------------------------------------------------------------
@@ -604,6 +642,10 @@ def test_truncated_csv_names_the_row(db: Engine, model: Model, tmp_path: Path) -
     report = load_file(plan_for(model, "nva_burvis"), path, model, db, KEY)
     message = failed(report, db, code="L203", row=6, column=None)
     assert "the row has 6 field(s), the header 9" in message and "truncated" in (report.message + "")
+    # It failed at line 6: the four rows above it were read (not "0 read": the file is one block).
+    assert report.rows_read == 4
+    [shown] = [b for b in store.batches(db) if b["batch"] == report.batch]
+    assert (shown["status"], shown["rows_read"]) == ("failed", 4)
 
 
 def test_csv_cut_inside_a_quoted_value(db: Engine, model: Model, tmp_path: Path) -> None:
@@ -616,12 +658,14 @@ def test_csv_cut_inside_a_quoted_value(db: Engine, model: Model, tmp_path: Path)
 
 def test_wrong_encoding_names_row_and_column(db: Engine, model: Model, tmp_path: Path) -> None:
     # The header of a UTF-8 file read as windows-1257: 'š' is C5 A1, and 0xA1 is no windows-1257
-    # character; the header cannot be read, so the column is given by number.
+    # character; the header cannot be read as declared, so the column is named as the header
+    # reads in UTF-8 (not by its position), and the hint says which encoding that is.
     path = nva_file(tmp_path, [nva_row(420)], encoding="utf-8")
-    message = failed(
-        load_file(plan_for(model, "nva_burvis"), path, model, db, KEY), db, code="L204", row=1, column="#3"
-    )
+    report = load_file(plan_for(model, "nva_burvis"), path, model, db, KEY)
+    message = failed(report, db, code="L204", row=1, column="Pašvaldība")
     assert "byte 0xa1 is not valid windows-1257 text" in message
+    assert "'#3'" not in message
+    assert "the header reads as utf-8" in message and "options.encoding says windows-1257" in message
     # In the data: with ASCII column names (a spec copy), the bad byte is placed in its column.
     ascii_names = {
         "Izglītība (ISCED)": "ISCED",

@@ -179,7 +179,7 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "description": "Any user name with an API key as the password (Excel and XMLA clients)",
     },
 }
-SECURITY = [{"bearer": []}, {"apiKey": []}, {"basic": []}, {}]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}, {"basic": []}, {}]
 """Any one of the schemes; none (`{}`) only in open demo mode (no issuer, no API keys), where
 every request is the anonymous `public` role. A browser's session cookie (after /auth/login) is
 the pages' own and is not offered to API clients."""

@@ -96,13 +96,18 @@ class AppState:
         and never read (a broken rollup's queries are answered from the facts)."""
         _ = self.service.model_version
         self.authenticator.warm_up()
-        from ..engine.health import check_storage
-
-        self.problems = check_storage(self.engine, self.model)
+        self.problems = self.check_storage()
         for p in self.problems:
             log.error("storage check: %s: %s", p.table, p.problem)
         if self.problems:
             self.service.set_unhealthy(p.table for p in self.problems)
+
+    def check_storage(self) -> list[Problem]:
+        """The storage checks (engine/health.py), run now: at start, and for `labis check` while
+        this server holds the data directory."""
+        from ..engine.health import check_storage
+
+        return check_storage(self.engine, self.model)
 
     def close(self) -> None:
         if self.owns_engine and self._engine is not None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import signal
 import sys
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -13,7 +14,25 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..settings import Settings
-from .support import DataDir, ModelDir, engine_of, err, friendly, model_of, out, settings_for
+from .support import (
+    DataDir,
+    ModelDir,
+    engine_of,
+    err,
+    friendly,
+    model_of,
+    note_server,
+    out,
+    refuse_if_held,
+    served_by,
+    settings_for,
+)
+
+if TYPE_CHECKING:
+    from ..model.definition import Model
+    from ..service.tabular import TextQuery
+
+STOP_FIRST = "stop the server first (Ctrl-C where it runs, or `kill {pid}`), {then}, then start it again"
 
 app = typer.Typer(
     add_completion=False,
@@ -57,6 +76,9 @@ def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
     from ..compiler.apply import apply_model
 
     settings = settings_for(model, data_dir)
+    # A running server keeps the model it read at start: applying under it would change the
+    # tables it answers from.
+    refuse_if_held(settings, "labis apply", STOP_FIRST.replace("{then}", "apply"))
     m = model_of(settings)
     engine = engine_of(settings)
     report = apply_model(m, engine, log=lambda line: out.print(f"  {line}", highlight=False))
@@ -75,16 +97,34 @@ def demo(
     model: ModelDir = None,
     data_dir: DataDir = None,
     query: Annotated[bool, typer.Option(help="Print a sample query afterwards")] = True,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Wipe loaded batches (and their lineage) if there are any")
+    ] = False,
 ) -> None:
-    """Generate realistic synthetic data for every cube and load it (replacing earlier demo data)."""
+    """Generate realistic synthetic data for every cube and load it, replacing every cube's facts
+    (refused, without --yes, when batches were loaded with `labis load`)."""
     from ..demo.generate import REALISTIC_TOTAL_ROWS as REALISTIC_ROWS
     from ..demo.load import load_demo
+    from ..loaders.store import lineage_counts
 
     if not 1_000 <= rows <= 100_000_000:
         raise UserError("--rows must be between 1,000 and 100,000,000")
     settings = settings_for(model, data_dir)
+    refuse_if_held(settings, "labis demo", STOP_FIRST.replace("{then}", "run `labis demo`"))
     m = model_of(settings)
     engine = engine_of(settings)
+    # The demo empties the facts, rollups and lineage of every cube: loaded batches would be
+    # gone, and lineage kept for them would describe facts no longer there.
+    loaded = lineage_counts(engine)
+    if loaded and not yes:
+        counts = ", ".join(f"{n:,} {status}" for status, n in loaded.items())
+        raise UserError(
+            f"the database {settings.database} holds {sum(loaded.values()):,} batch(es) loaded with "
+            f"`labis load` ({counts}); `labis demo` would replace their facts and lineage",
+            hint="pass --yes to wipe them, or give the demo a database of its own (LABIS_DATABASE=demo)",
+        )
+    if loaded:
+        out.print(f"wiping {sum(loaded.values()):,} loaded batch(es) and their lineage (--yes)")
     stats = load_demo(m, engine, rows, seed, out)
     out.print(
         f"[green]loaded[/green] {stats.rows:,} facts in {stats.seconds:.1f} s "
@@ -100,75 +140,56 @@ def demo(
             )
             + ":"
         )
-        _print_query(
-            m,
-            engine,
+        from ..service.tabular import TextQuery
+
+        sample = TextQuery(
             "unemployment",
-            ["registered_unemployed", "long_term_unemployed", "long_term_share"],
-            "time:2024",
-            "territory:region",
-            None,
-            None,
-            None,
-            False,
-            "en",
+            ("registered_unemployed", "long_term_unemployed", "long_term_share"),
+            cut="time:2024",
+            drilldown="territory:region",
+            lang="en",
         )
+        _print_table(_query_table(m, engine, sample), explain=False)
 
 
-def _print_query(
-    m: Any,
-    engine: Any,
-    cube: str,
-    measures: list[str],
-    cut: str,
-    drilldown: str,
-    order: str | None,
-    limit: int | None,
-    as_of: str | None,
-    explain: bool,
-    lang: str,
-) -> None:
-    from ..model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
-    from ..query.cell import CubeQuery
+def _query_table(m: Model, engine: Any, asked: TextQuery) -> dict[str, Any]:
+    """The query's table made here, in this process (service/tabular.py), on the engine
+    `engine_of` opened (this module names no engine type: the one-door contract)."""
     from ..service import ANONYMOUS, CubeService
+    from ..service.tabular import table
 
-    service = CubeService(m, engine)
-    q = CubeQuery(
-        cube,
-        tuple(measures),
-        parse_cuts(cut),
-        parse_drilldowns(drilldown),
-        parse_order(order),
-        0 if limit else None,
-        limit,
-        as_of,
-        lang,
-    )
-    cells = service.aggregate(q, ANONYMOUS)
+    return table(CubeService(m, engine).aggregate(asked.cube_query(), ANONYMOUS))
+
+
+def _print_table(t: dict[str, Any], explain: bool) -> None:
+    """A query's table (service/tabular.py: made here or by a running server), as text."""
     table = Table(show_lines=False)
-    label_cols = [lv.label for axis in cells.axes for lv in axis.levels if lv.label is not None]
-    measures = cells.measure_names
-    for col in label_cols + measures:
-        table.add_column(col, justify="right" if col in measures else "left")
-    for row in cells.cells.to_pylist():
-        table.add_row(*[_fmt(row.get(c)) for c in label_cols + measures])
-    if cells.summary is not None and cells.axes:
+    labels, measures = t["labels"], t["measures"]
+    for col in labels + measures:
+        table.add_column(escape(col), justify="right" if col in measures else "left")
+    for row in t["rows"]:
+        table.add_row(*[escape(_fmt(v)) for v in row])
+    if t["summary"] is not None:
         table.add_section()
         table.add_row(
-            *(["total"] + [""] * (len(label_cols) - 1) if label_cols else []),
-            *[_fmt(cells.summary.get(c)) for c in measures],
+            *(["total"] + [""] * (len(labels) - 1) if labels else []), *[_fmt(v) for v in t["summary"]]
         )
     out.print(table)
-    how = cells.explain
-    out.print(f"{cells.total_cell_count} cell(s) from [bold]{how.source}[/bold] in {how.engine_ms:.1f} ms")
+    shown, total = t["shown"], t["total"]
+    cells = f"{shown:,} of {total:,} cells" if shown < total else f"{total:,} cell(s)"
+    out.print(f"{cells} from [bold]{escape(t['source'])}[/bold] in {t['engine_ms']:.1f} ms")
     if explain:
-        out.print(how.sql, markup=False, highlight=False)
-        out.print(how.params, markup=False)
+        out.print(t["sql"], markup=False, highlight=False)
+        out.print(t["params"], markup=False)
 
 
 def _fmt(value: Any) -> str:
+    """A cell as the table shows it; the same for a value from the engine and one that came back
+    from a running server as JSON (a Decimal there is a number)."""
     if value is None:
         return "–"
+    if isinstance(value, Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, int) and not isinstance(value, bool):
@@ -193,12 +214,19 @@ def query(
     model: ModelDir = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Aggregate a cube and print a table."""
+    """Aggregate a cube and print a table (through `labis serve` while it holds the data)."""
+    from ..service.tabular import TextQuery
+
+    asked = TextQuery(cube, tuple(measure or ()), cut, drilldown, order, limit, as_of, lang)
     settings = settings_for(model, data_dir)
+    if served_by(settings) is not None:
+        from ..loaders.handoff import ask
+
+        answer = ask(settings.data_dir, "/admin/query", body=asked.as_json(), on_server=note_server)
+        _print_table(answer, explain)
+        return
     m = model_of(settings)
-    _print_query(
-        m, engine_of(settings), cube, measure or [], cut, drilldown, order, limit, as_of, explain, lang
-    )
+    _print_table(_query_table(m, engine_of(settings), asked), explain)
 
 
 @app.command()
@@ -222,6 +250,12 @@ def serve(
     settings = settings_for(model, data_dir)
     if threads is not None:
         settings = settings.model_copy(update={"threads": threads})
+    refuse_if_held(
+        settings,
+        "labis serve",
+        "use it, or stop it first (`kill {pid}`); --data-dir serves another directory",
+        served="{server} already serves the data directory {data_dir}",
+    )
     from ..engine import holder
 
     holder.keep_private()  # the data directory's files: the owner's only
@@ -284,12 +318,18 @@ def check(model: ModelDir = None, data_dir: DataDir = None) -> None:
     from ..engine.health import check_storage
 
     settings = settings_for(model, data_dir)
-    m = model_of(settings)
-    problems = check_storage(engine_of(settings), m)
-    for p in problems:
-        err.print(
-            f"[red]problem:[/red] {escape(p.table)}: {escape(p.problem)}", highlight=False, soft_wrap=True
-        )
+    if served_by(settings) is not None:  # the server holds the data: it runs the checks
+        from ..loaders.handoff import ask
+
+        answer = ask(settings.data_dir, "/admin/check", on_server=note_server)
+        problems = [(p["table"], p["problem"]) for p in answer["problems"]]
+        tables = int(answer["tables"])
+    else:
+        m = model_of(settings)
+        problems = [(p.table, p.problem) for p in check_storage(engine_of(settings), m)]
+        tables = sum(1 + len(c.rollups) for c in m.cubes.values())
+    for table, problem in problems:
+        err.print(f"[red]problem:[/red] {escape(table)}: {escape(problem)}", highlight=False, soft_wrap=True)
     if problems:
         err.print(
             "  hint: a broken rollup is not read by `labis serve` (its queries are answered from the "
@@ -298,7 +338,6 @@ def check(model: ModelDir = None, data_dir: DataDir = None) -> None:
             soft_wrap=True,
         )
         raise typer.Exit(1)
-    tables = sum(1 + len(c.rollups) for c in m.cubes.values())
     out.print(
         f"[green]ok[/green] {tables} tables checked: no damaged part, every rollup adds up to its facts"
     )
@@ -362,6 +401,13 @@ def import_cubes_cmd(
 
     if load and data is None:
         raise UserError("--load needs --data")
+    if load:  # before anything is written
+        refuse_if_held(
+            settings_for(None, data_dir),
+            "labis import-cubes --load",
+            STOP_FIRST.replace("{then}", "import with --load")
+            + "; or leave out --load: the import alone needs no data directory",
+        )
     result = import_cubes(
         model_json,
         data=data,

@@ -7,6 +7,7 @@ labis_olap/cli/support.py; this module does not import the main app.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..settings import Settings
-from .support import DataDir, ModelDir, engine_of, err, friendly, model_of, out, settings_for
+from .support import (
+    DataDir,
+    ModelDir,
+    engine_of,
+    err,
+    friendly,
+    model_of,
+    note_server,
+    out,
+    served_by,
+    settings_for,
+)
 
 LoadersDir = Annotated[
     Path | None,
@@ -126,16 +138,24 @@ def print_report(report: Any) -> None:
 @friendly
 def loads_cmd(
     source: Annotated[str | None, typer.Option(help="Only this source")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many batches")] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many batches", min=1)] = 50,
     model: ModelDir = None,
     data_dir: DataDir = None,
 ) -> None:
-    """List loaded batches (lineage): newest first, with their current status."""
-    from ..loaders.store import ensure_tables, latest
+    """List loaded batches (lineage): newest first, with their current status (through
+    `labis serve` while it holds the data)."""
+    from ..loaders.store import batches, ensure_tables
 
-    engine = engine_of(settings_for(model, data_dir))
-    ensure_tables(engine)
-    rows = latest(engine, source=source, limit=limit)
+    settings = settings_for(model, data_dir)
+    if served_by(settings) is not None:
+        from ..loaders.handoff import ask
+
+        params = {"source": source, "limit": limit}
+        rows = ask(settings.data_dir, "/admin/loads", params, on_server=note_server)["batches"]
+    else:
+        engine = engine_of(settings)
+        ensure_tables(engine)
+        rows = batches(engine, source=source, limit=limit)
     table = Table()
     cols = (
         "batch",
@@ -155,18 +175,20 @@ def loads_cmd(
             col, justify="right" if col in ("read", "accepted", "rejected", "seconds") else "left"
         )
     for r in rows:
-        secs = (r["finished"] - r["started"]).total_seconds() if r["finished"] else None
+        started = r["started"]
+        if isinstance(started, str):  # JSON from a running server
+            started = dt.datetime.fromisoformat(started)
         table.add_row(
             r["batch"],
             escape(r["source"]),
-            r["cube"],
+            escape(r["cube"]),
             escape(r["file_name"]),
             r["status"],
             f"{r['rows_read']:,}",
             f"{r['rows_accepted']:,}",
             f"{r['rows_rejected']:,}",
-            r["started"].strftime("%Y-%m-%d %H:%M"),
-            f"{secs:.1f}" if secs is not None else "–",
+            started.strftime("%Y-%m-%d %H:%M"),
+            f"{r['seconds']:.1f}" if r["seconds"] is not None else "–",
             r["model_version"],
         )
     out.print(table)
@@ -183,12 +205,11 @@ def unload_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Remove a batch from its facts and rebuild the cube's rollups."""
-    from ..engine.holder import running_server
     from ..loaders.handoff import hand_off_unload
     from ..loaders.store import ensure_tables, unload
 
     settings = settings_for(model, data_dir)
-    server = running_server(settings.data_dir) if settings.clickhouse_url is None else None
+    server = served_by(settings)
     if server is not None:
         out.print(f"`labis serve` holds {settings.data_dir} (pid {server.pid}): unloading via {server.url}")
         row = hand_off_unload(settings.data_dir, batch)
@@ -207,25 +228,44 @@ def unload_cmd(
 
 @friendly
 def rejects_cmd(
-    batch: Annotated[str, typer.Argument(help="Batch id")],
-    limit: Annotated[int, typer.Option(help="At most this many rejected values")] = 50,
+    batch: Annotated[str, typer.Argument(help="Batch id (or a unique prefix of 6+ digits)")],
+    limit: Annotated[int, typer.Option(help="At most this many rejected values", min=1)] = 50,
     model: ModelDir = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Show a batch's rejected values (personal values are masked)."""
+    """Show a batch's rejected values (personal values are masked; through `labis serve` while it
+    holds the data)."""
     from ..loaders.run import reject_rows
-    from ..loaders.store import ensure_tables
+    from ..loaders.store import ensure_tables, find_batch
 
-    engine = engine_of(settings_for(model, data_dir))
-    ensure_tables(engine)
-    rows = reject_rows(engine, batch, limit).to_pylist()
+    settings = settings_for(model, data_dir)
+    if served_by(settings) is not None:
+        from urllib.parse import quote
+
+        from ..loaders.handoff import ask
+
+        path = f"/admin/rejects/{quote(batch, safe='')}"
+        answer = ask(settings.data_dir, path, {"limit": limit}, on_server=note_server)
+        record, rows = answer["batch"], answer["rejects"]
+    else:
+        engine = engine_of(settings)
+        ensure_tables(engine)
+        record = find_batch(engine, batch)
+        rows = reject_rows(engine, record["batch"], limit).to_pylist()
+    out.print(
+        f"batch {record['batch']} ({escape(record['file_name'])}, {record['status']}): "
+        f"{record['rows_rejected']:,} row(s) rejected",
+        highlight=False,
+    )
+    if not rows:
+        return
     table = Table()
     for col in ("row", "column", "value", "reason"):
         table.add_column(col, justify="right" if col == "row" else "left")
     for r in rows:
         table.add_row(f"{r['row']:,}", escape(r["column"]), escape(r["value"]), escape(r["reason"]))
     out.print(table)
-    out.print(f"{len(rows)} rejected value(s) shown")
+    out.print(f"{len(rows):,} rejected value(s) shown (--limit {limit})", highlight=False)
 
 
 @friendly

@@ -23,6 +23,7 @@ from ..settings import Settings
 
 if TYPE_CHECKING:
     from ..engine.base import Engine
+    from ..engine.holder import RunningServer
     from ..model.definition import Model
 
 # Tables are wide: when output is not a terminal rich would wrap them at 80 columns.
@@ -95,3 +96,50 @@ def engine_of(settings: Settings) -> Engine:
 
     keep_private()  # what the engine writes in the data directory is its owner's only
     return open_engine(settings)
+
+
+def served_by(settings: Settings) -> RunningServer | None:
+    """The `labis serve` that holds the settings' embedded data directory, if one does (a
+    command that reads it then asks the server instead: loaders/handoff.py)."""
+    if settings.clickhouse_url is not None:
+        return None
+    from ..engine.holder import running_server
+
+    return running_server(settings.data_dir)
+
+
+def note_server(server: RunningServer) -> None:
+    """Say that a running server answers (on stderr: the output stays what the command prints)."""
+    err.print(
+        f"`labis serve` (pid {server.pid}) holds the data: asking it at {server.url}",
+        style="dim",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def refuse_if_held(settings: Settings, command: str, stop: str, served: str | None = None) -> None:
+    """Stop a command that cannot go through a running server before it does anything, with
+    one sentence on what holds the data directory; `stop` says what to do about a server
+    (`{pid}` in it becomes the server's pid), `served` is the sentence then if not the usual
+    one (`{server}` and `{data_dir}` in it filled in)."""
+    if settings.clickhouse_url is not None:
+        return
+    from ..engine.holder import DataDirHeld, held_by
+
+    data_dir = settings.data_dir
+    holder = held_by(data_dir)
+    if holder is None:
+        return
+    if holder.server is not None:
+        sentence = served or "`{command}` cannot run while {server} holds the data directory {data_dir}"
+        raise DataDirHeld(
+            sentence.format(command=command, server=holder.describe(), data_dir=data_dir),
+            hint=stop.format(pid=holder.server.pid),
+            holder=holder,
+        )
+    raise DataDirHeld(
+        f"`{command}` cannot open the data directory {data_dir}: {holder.describe()} holds it",
+        hint="wait for it to finish or stop it: one process at a time can open an embedded data directory",
+        holder=holder,
+    )

@@ -15,10 +15,11 @@ Determinism
 
 Scale (the unemployment calibration)
     :func:`unemployment_target_stock` is the realistic month-end stock of registered unemployed,
-    2022-01..2025-12, fitted to NVA figures (benchmarks_lv.csv: 53,536 at 2022-12-31, 50,344 at
-    2023-12-31, 46,553 at 2024-12-31, 43,672 at 2025-12-31, and the 2022-11, 2023-10/11 and
-    2025-07..11 values within ~1 %): a log-linear trend between the December values times a
-    seasonal factor (high in February-March, low in September-October). Its sum over the 48
+    2022-01..2025-12, fitted to NVA figures (examples/reference/latvia/benchmarks_lv.csv:
+    53,536 at 2022-12-31, 50,344 at 2023-12-31, 46,553 at 2024-12-31, 43,672 at 2025-12-31,
+    and the 2022-11, 2023-10/11 and 2025-07..11 values within ~1 %): a log-linear trend between
+    the December values times a seasonal factor (high in February-March, low in
+    September-October). Its sum over the 48
     month-ends is ~2.40M rows. The unemployment cube gets ``plan_rows(total_rows)["unemployment"]``
     rows, so every month-end stock is the realistic one times
     ``unemployment_scale(total_rows) = plan_rows(total_rows)["unemployment"] / sum(target stock)``:

@@ -22,7 +22,7 @@ from ..errors import EngineError, UserError
 from ..physical.cube_ddl import create_database
 from .base import Params, first_line, text_params
 from .gate import PUBLICATION
-from .holder import locked_hint
+from .holder import refuse_if_held
 
 ARROW_SETTINGS = "SETTINGS output_format_arrow_compression_method = 'none'"
 
@@ -46,6 +46,9 @@ class EmbeddedEngine:
         # the umask was when it was made (its files are 0600 under the commands' umask, 0o077).
         with contextlib.suppress(PermissionError):  # another user's: chDB says what it can't open
             Path(self.path).chmod(0o700)
+        # Asked before chDB is: it prints a raw lock message of its own when it finds the
+        # directory held, before it raises.
+        refuse_if_held(Path(self.path))
         conn = self._conn()
         conn.query(create_database(database))
         # The first Arrow result of a process costs ~0.3 s once; pay it here, not in a query's time.
@@ -57,10 +60,8 @@ class EmbeddedEngine:
             try:
                 conn = chdb.connect(self.path)
             except Exception as exc:  # chDB raises plain RuntimeError for a locked directory
-                raise UserError(
-                    f"cannot open the data directory {self.path}: {first_line(exc)}",
-                    hint=locked_hint(Path(self.path)),
-                ) from None
+                refuse_if_held(Path(self.path))  # taken since the engine was opened?
+                raise UserError(f"cannot open the data directory {self.path}: {first_line(exc)}") from None
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)

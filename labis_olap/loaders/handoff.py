@@ -1,4 +1,5 @@
-"""Loading while serving: `labis load` hands its batches to the running `labis serve`.
+"""Loading while serving: `labis load` hands its batches to the running `labis serve` (and
+`labis unload`, `loads`, `rejects`, `query` and `check` ask it for what they would read).
 
 chDB opens a data directory in one process only, so while the server runs no other process can
 load into it. The server therefore announces itself in the data directory (engine/holder.py:
@@ -31,6 +32,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +97,33 @@ def hand_off_unload(data_dir: Path, batch: str, timeout: float = 24 * 3600) -> d
     request = urllib.request.Request(
         url, data=b"", headers={"Authorization": f"Bearer {token}"}, method="POST"
     )
-    return _send(request, timeout, server)
+    return _send(request, timeout, server, refused="the unload")
+
+
+def ask(
+    data_dir: Path,
+    path: str,
+    params: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+    timeout: float = 3600,
+    on_server: Callable[[RunningServer], None] | None = None,
+) -> dict[str, Any]:
+    """One admin request to the running server (a GET, or a POST of `body` as JSON) once it has
+    proved itself (then `on_server` is told which it is); its JSON answer."""
+    server, token = _server(data_dir)
+    if on_server is not None:
+        on_server(server)
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    url = f"{server.url}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    headers = {"Authorization": f"Bearer {token}"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(
+        url, data=data, headers=headers, method="GET" if body is None else "POST"
+    )
+    return _send(request, timeout, server, refused=None)
 
 
 def _preflight(server: RunningServer, token: str, source: str, key: KeySource | None) -> None:
@@ -170,7 +198,11 @@ def hand_off(
     return reports
 
 
-def _send(request: urllib.request.Request, timeout: float, server: RunningServer) -> dict[str, Any]:
+def _send(
+    request: urllib.request.Request, timeout: float, server: RunningServer, refused: str | None = "the load"
+) -> dict[str, Any]:
+    """The server's JSON answer; its error as a user error (`refused`: what it refused, said
+    before its message; None: its message is the command's own, as if it had run here)."""
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             answer: dict[str, Any] = json.load(response)
@@ -180,13 +212,14 @@ def _send(request: urllib.request.Request, timeout: float, server: RunningServer
             error = json.load(exc)
         except ValueError:
             error = {"message": f"HTTP {exc.code}"}
-        raise UserError(
-            f"the server at {server.url} refused the load: {error.get('message')}", hint=error.get("hint")
-        ) from None
+        message = str(error.get("message"))
+        if refused is not None:
+            message = f"the server at {server.url} refused {refused}: {message}"
+        raise UserError(message, hint=error.get("hint")) from None
     except (urllib.error.URLError, OSError) as exc:
         raise UserError(
             f"cannot reach `labis serve` at {server.url} (pid {server.pid}): {exc}",
-            hint="is it still starting? try again, or stop it and load directly",
+            hint="is it still starting? try again, or stop it and run the command again",
         ) from None
 
 

@@ -30,12 +30,15 @@ class LoadError(UserError):
         row: int | None = None,
         column: str | None = None,
         hint: str | None = None,
+        rows_before: int | None = None,
     ) -> None:
         self.code = code
         self.source = source
         self.file = file
         self.row = row
         self.column = column
+        self.rows_before = rows_before
+        """Records read before the one that failed (what `labis loads` counts as read)."""
         where = f"{file}:{row}" if row is not None else file
         col = f"column '{column}': " if column else ""
         super().__init__(redact(f"{where}: error[{code}] {source}: {col}{message}"), hint=hint)

@@ -16,6 +16,7 @@ import codecs
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +124,27 @@ class _Transcoding(io.RawIOBase):
         self.error = (row, max(len(field) - 1, 0), bad)
 
 
-def _header(path: Path, plan: Plan) -> tuple[list[str], tuple[int, int, int] | None]:
+@dataclass(frozen=True)
+class BadHeaderByte:
+    """Where the first undecodable byte of the lines up to the header is."""
+
+    row: int
+    field: int
+    """0-based."""
+    byte: int
+    name: str | None
+    """The field as it reads in another encoding (the column's name on the header row)."""
+    reads_as: str | None
+    """That encoding, when the whole line decodes in it."""
+
+
+FALLBACK_ENCODINGS = ("utf-8", "windows-1257")
+"""What a Latvian file that is not in its declared encoding usually is."""
+
+
+def _header(path: Path, plan: Plan) -> tuple[list[str], BadHeaderByte | None]:
     """The column names at `header_row`, decoded as the spec says (read from the file's head),
-    and where the first undecodable byte of the lines up to it is: (row, field, byte)."""
+    and where the first undecodable byte of the lines up to it is."""
     o = plan.spec.options
     with path.open("rb") as fh:
         head = fh.read(1 << 20)
@@ -136,14 +155,35 @@ def _header(path: Path, plan: Plan) -> tuple[list[str], tuple[int, int, int] | N
             line.decode(encoding if row == 1 else o.encoding)
         except UnicodeDecodeError as exc:
             prefix = line[: exc.start].decode(o.encoding, errors="replace")
-            field = next(csv.reader([prefix], delimiter=o.delimiter), [""])
-            return [], (row, len(field) - 1, line[exc.start])
+            field = len(next(csv.reader([prefix], delimiter=o.delimiter), [""])) - 1
+            name, reads_as = _field_elsewhere(line.rstrip(b"\r"), field, o.encoding, o.delimiter)
+            return [], BadHeaderByte(row, field, line[exc.start], name, reads_as)
     text = head.decode(encoding, errors="replace")
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=o.delimiter, quotechar=o.quote)
     for i, fields in enumerate(rows, start=1):
         if i == o.header_row:
             return fields, None
     return [], None
+
+
+def _field_elsewhere(line: bytes, field: int, declared: str, delimiter: str) -> tuple[str | None, str | None]:
+    """The `field`-th value of a line that does not decode as declared, read in the first other
+    encoding it decodes in (else with the bad bytes replaced), and that encoding."""
+    declared_name = codecs.lookup(declared).name
+    for encoding in FALLBACK_ENCODINGS:
+        if codecs.lookup(encoding).name == declared_name:
+            continue
+        try:
+            text = line.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return _nth(text, field, delimiter), encoding
+    return _nth(line.decode(declared, errors="replace"), field, delimiter), None
+
+
+def _nth(text: str, field: int, delimiter: str) -> str | None:
+    fields = next(csv.reader([text.lstrip("\ufeff")], delimiter=delimiter), [])
+    return redact(fields[field].strip()) if 0 <= field < len(fields) and fields[field].strip() else None
 
 
 class Reader:
@@ -157,6 +197,12 @@ class Reader:
         self.total_rows: int | None = None
 
     def error(self, code: str, message: str, **where: Any) -> LoadError:
+        row = where.get("row")
+        kind = self.plan.spec.kind
+        if row is not None and kind in (Kind.csv, Kind.parquet):
+            # A CSV row is its line (the header's and those above it counted); Parquet's from 1.
+            first = self.plan.spec.options.header_row + 1 if kind == Kind.csv else 1
+            where.setdefault("rows_before", max(0, row - first))
         return LoadError(code, message, source=self.plan.spec.source, file=self.display, **where)
 
     def batches(self) -> Iterator[RawBatch]:
@@ -198,13 +244,17 @@ class Reader:
         except OSError as exc:
             raise self.error("L201", f"cannot read the file: {exc.strerror}") from None
         if bad is not None:
-            row, field, byte = bad
+            # The header cannot be read as declared, so the column is named as the header reads
+            # in the encoding the file seems to be in (its position if it reads in none).
             raise self.error(
                 "L204",
-                f"byte 0x{byte:02x} is not valid {o.encoding} text",
-                row=row,
-                column=f"#{field + 1}",
-                hint="is the file in another encoding? set options.encoding in the spec",
+                f"byte 0x{bad.byte:02x} is not valid {o.encoding} text",
+                row=bad.row,
+                column=bad.name or f"#{bad.field + 1}",
+                hint=f"the header reads as {bad.reads_as}: is the file in {bad.reads_as}? "
+                f"The spec's options.encoding says {o.encoding}"
+                if bad.reads_as
+                else "is the file in another encoding? set options.encoding in the spec",
             )
         names = self.match_columns(header)
         utf8 = codecs.lookup(o.encoding).name == "utf-8"
@@ -331,9 +381,7 @@ class Reader:
         names = self.match_columns(pf.schema_arrow.names)
         next_row = 1
         try:
-            for batch in pf.iter_batches(
-                batch_size=BATCH_ROWS, columns=list(dict.fromkeys(names.values()))
-            ):
+            for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=list(dict.fromkeys(names.values()))):
                 cols = {want: batch.column(have) for want, have in names.items()}
                 yield RawBatch(next_row, cols, batch.num_rows)
                 next_row += batch.num_rows

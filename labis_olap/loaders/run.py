@@ -361,6 +361,8 @@ def _load(
                 )
     except LoadError as exc:
         stage.drop()
+        # A bad row inside the first block fails before any row of it is counted.
+        report.rows_read = max(report.rows_read, exc.rows_before or 0)
         return finish("failed", str(exc))
     except (UserError, EngineError) as exc:  # an EngineError is not a UserError
         if not publishing:

@@ -128,6 +128,52 @@ def latest(
     return engine.query(sql, params).to_pylist()
 
 
+BATCH_PREFIX = re.compile(r"[0-9a-f]{6,16}")
+
+
+def find_batch(engine: Engine, batch: str) -> dict[str, Any]:
+    """The current record of the batch a full id or a unique prefix (6+ hex digits) names; a
+    user error if it names none or several (the candidates listed)."""
+    if not BATCH_PREFIX.fullmatch(batch):
+        raise UserError(f"'{batch}' is not a batch id", hint="`labis loads` lists them (16 hex digits)")
+    rows = latest(engine, batch=batch, limit=6)
+    if not rows:
+        raise UserError(f"no batch '{batch}' in the lineage table", hint="`labis loads` lists the batches")
+    if len(rows) > 1:
+        shown = ", ".join(f"{r['batch']} ({r['file_name']}, {r['status']})" for r in rows[:5])
+        more = "" if len(rows) <= 5 else ", …"
+        raise UserError(f"'{batch}' names several batches: {shown}{more}", hint="give more digits")
+    return rows[0]
+
+
+def batches(engine: Engine, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """What `labis loads` shows of each batch, newest first: its current status, and the rows and
+    duration of its load (an unloaded batch keeps its load's; a failed one counts the rows read
+    before the failure)."""
+    rows = latest(engine, source=source, limit=limit)
+    keep = ("batch", "source", "cube", "file_name", "status", "rows_read", "rows_accepted", "rows_rejected")
+    return [
+        {k: r[k] for k in keep}
+        | {
+            "started": r["started"],
+            "seconds": (r["finished"] - r["started"]).total_seconds() if r["finished"] else None,
+            "model_version": r["model_version"],
+            "message": r["message"],
+        }
+        for r in rows
+    ]
+
+
+def lineage_counts(engine: Engine) -> dict[str, int]:
+    """How many batches the lineage holds, by current status (creates the tables if missing)."""
+    ensure_tables(engine)
+    rows = engine.query(
+        f"SELECT status, count() AS n FROM (SELECT batch, argMax(status, event_time) AS status "
+        f"FROM {q(engine.database)}.{q(LOADS)} GROUP BY batch) GROUP BY status ORDER BY status"
+    ).to_pylist()
+    return {r["status"]: int(r["n"]) for r in rows}
+
+
 @dataclass
 class SourceState:
     batch: str
@@ -468,14 +514,7 @@ def unload(engine: Engine, model: Model, batch: str) -> dict[str, Any]:
     by name, so it feeds the swapped-in table). Runs under APPLY_LOCK: an insert during the
     rebuild would be lost (in this process; see docs/loaders.md for several processes against
     one server)."""
-    if not re.fullmatch(r"[0-9a-f]{6,16}", batch):
-        raise UserError(f"'{batch}' is not a batch id", hint="`labis loads` lists them (16 hex digits)")
-    rows = latest(engine, batch=batch)
-    if not rows:
-        raise UserError(f"no batch '{batch}' in the lineage table", hint="`labis loads` lists the batches")
-    if len(rows) > 1:
-        raise UserError(f"'{batch}' names {len(rows)} batches", hint="give more digits")
-    row = rows[0]
+    row = find_batch(engine, batch)
     if row["status"] == "unloaded":
         raise UserError(f"batch {row['batch']} is already unloaded")
     cube = model.cubes.get(row["cube"])
@@ -489,8 +528,10 @@ def unload(engine: Engine, model: Model, batch: str) -> dict[str, Any]:
         for rollup in cube.rollups:
             rebuild_rollup(engine, layout, rollup)
         Stage(engine, layout, row["batch"], None).drop()  # left behind if a load was killed
+        # `finished` stays the load's (its duration is what `labis loads` shows); when it was
+        # unloaded is this row's event_time.
         rec = LoadRecord(**{k: row[k] for k in LoadRecord.__dataclass_fields__})
-        rec.status, rec.message, rec.finished = "unloaded", "", dt.datetime.now(dt.UTC)
+        rec.status, rec.message = "unloaded", ""
         record(engine, rec)
     return row
 

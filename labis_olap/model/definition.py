@@ -33,6 +33,11 @@ class Model:
     docs: dict[tuple[str, str], SourceDoc] = field(default_factory=dict)
     """(kind, name) → the document that defined it."""
     indicator_paths: dict[str, tuple[SourceDoc, NodePath]] = field(default_factory=dict)
+    unreadable: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(kind, name) → the file that would define it but could not be read (a YAML or shape
+    error, already reported; kind `members`: a dimension's members, not all read): checks of
+    what uses the name wait for that file, so that one broken file is one problem, not one
+    more at every use."""
 
     def cube(self, name: str) -> Cube:
         return self.cubes[name]

@@ -157,14 +157,18 @@ def _read_members(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnosti
                         Location(str(path), reader.line_num, 1),
                         "quote a value that contains a comma",
                     )
+                    # Cuts naming its members are not checked against the others alone.
+                    model.unreadable.setdefault(("members", dim.name), str(path))
                     continue
                 rows.append(dict(zip(header, fields, strict=True)))
                 locs.append(Location(str(path), reader.line_num, 1))
     except OSError as exc:
         diags.add("E113", f"cannot read members file '{spec.file}': {exc.strerror}", loc)
+        model.unreadable.setdefault(("members", dim.name), str(path))
         return
     except (UnicodeDecodeError, csv.Error) as exc:
         diags.add("E113", f"members file '{spec.file}' is not a UTF-8 CSV: {exc}", loc)
+        model.unreadable.setdefault(("members", dim.name), str(path))
         return
     model.members[dim.name] = [{k: (v if v != "" else None) for k, v in r.items()} for r in rows]
     model.member_locs[dim.name] = locs
@@ -186,11 +190,17 @@ def read_model(root: Path | str, *, validate: bool = True) -> Model:
         diags.add("E000", f"no .yaml files in '{root}'", Location(str(root)))
     for path in files:
         display = str(path)
+        before = len(diags)
         doc = load_yaml(path, diags, display)
         if doc is None:
+            _unreadable(model, display, _names_in_text(path))
             continue
         _load_doc(model, doc, diags)
-    if validate and not diags:
+        if len(diags) > before and not _defines_something(model, doc):
+            _unreadable(model, display, _names_in_data(doc.data, display))
+    if validate:
+        # Also when some files could not be read: the others are checked as far as they can
+        # be without them (model.unreadable), so that one file's syntax error hides nothing.
         from .validate import validate_model
 
         validate_model(model, diags)
@@ -199,6 +209,48 @@ def read_model(root: Path | str, *, validate: bool = True) -> Model:
     if validate:
         store_model(digest, model)
     return model
+
+
+DEFINING_KINDS = ("dimension", "cube", "role")
+"""File kinds whose name other files refer to."""
+TOP_NAME = re.compile(r"^([A-Za-z_]+)\s*:\s*['\"]?([A-Za-z0-9_-]+)", re.MULTILINE)
+
+
+def _names_in_text(path: Path) -> set[tuple[str, str]]:
+    """What a file that is not valid YAML would define, read from its top-level lines
+    (`dimension: territory`), and its stem (a file is named after what it defines)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    if re.search(r"^indicators\s*:", text, re.MULTILINE):
+        return set()
+    found = {(k, n) for k, n in TOP_NAME.findall(text) if k in DEFINING_KINDS}
+    kinds = {k for k, _ in found} or set(DEFINING_KINDS)
+    return found | {(k, path.stem) for k in kinds}
+
+
+def _names_in_data(data: Any, path: str) -> set[tuple[str, str]]:
+    """What a document that failed its shape checks would define: `kind: name` at its top, or
+    under every kind if its top key is no kind (a misspelt `dimesion:`); and its stem (the
+    name itself may be what is wrong)."""
+    if not isinstance(data, dict) or not data:
+        return set()
+    top = str(next(iter(data)))
+    if top in KINDS and top not in DEFINING_KINDS:
+        return set()
+    kinds = [top] if top in DEFINING_KINDS else list(DEFINING_KINDS)
+    names = {Path(path).stem} | ({data[top]} if isinstance(data[top], str) else set())
+    return {(k, n) for k in kinds for n in names}
+
+
+def _defines_something(model: Model, doc: SourceDoc) -> bool:
+    return any(d is doc for d in model.docs.values())
+
+
+def _unreadable(model: Model, path: str, names: set[tuple[str, str]]) -> None:
+    for name in names:
+        model.unreadable.setdefault(name, path)
 
 
 def _load_doc(model: Model, doc: SourceDoc, diags: Diagnostics) -> None:
@@ -220,8 +272,8 @@ def _load_doc(model: Model, doc: SourceDoc, diags: Diagnostics) -> None:
         pydantic_diagnostics(doc, exc, diags)
         return
     if isinstance(obj, Dimension):
-        _register(model.dimensions, obj.name, obj, doc, "dimension", model, diags)
-        _read_members(model, obj, doc, diags)
+        if _register(model.dimensions, obj.name, obj, doc, "dimension", model, diags):
+            _read_members(model, obj, doc, diags)  # a duplicate's would replace the first's
     elif isinstance(obj, Cube):
         _register(model.cubes, obj.name, obj, doc, "cube", model, diags)
     elif isinstance(obj, Role):
@@ -239,10 +291,12 @@ def _load_doc(model: Model, doc: SourceDoc, diags: Diagnostics) -> None:
 
 def _register(
     table: dict[str, Any], name: str, obj: Any, doc: SourceDoc, kind: str, model: Model, diags: Diagnostics
-) -> None:
+) -> bool:
+    """Add a dimension, cube or role to the model; False (and E101) for a second of one name."""
     if name in table:
         first = model.docs[(kind, name)]
         diags.add("E101", f"duplicate {kind} '{name}' (first defined in {first.path})", doc.loc((kind,)))
-        return
+        return False
     table[name] = obj
     model.docs[(kind, name)] = doc
+    return True

@@ -47,6 +47,23 @@ def cut_paths(cut: Cut) -> list[Path]:
     return [p for p in (cut.from_path, cut.to_path) if p is not None]
 
 
+def navigable(dim: Dimension | None) -> bool:
+    """Whether cuts can be resolved on a dimension (if not, its problem is reported elsewhere:
+    it is unknown, or a hierarchy names levels it does not have)."""
+    if dim is None:
+        return False
+    levels = {lv.name for lv in dim.levels}
+    hierarchies = dim.all_hierarchies
+    return dim.default_hierarchy_name in {h.name for h in hierarchies} and all(
+        n in levels for h in hierarchies for n in h.levels
+    )
+
+
+def resolvable(model: Model, cube: Cube) -> bool:
+    """Whether cuts can be resolved on every dimension the cube links."""
+    return all(navigable(model.dimensions.get(d.dimension)) for d in cube.dimensions)
+
+
 def dim_ref(model: Model, cube: Cube, alias: str, hierarchy: str | None) -> DimRef:
     aliases = [d.alias for d in cube.dimensions]
     if alias not in aliases:

@@ -12,14 +12,16 @@ E130 SDMX ids that clash.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import itertools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..errors import UserError
 from .definition import Model
 from .diagnostics import Diagnostics, Location, did_you_mean
 from .expressions import ParsedExpr, parse_expression
+from .resolve import resolvable
 from .schema import (
     NUMERIC_TYPES,
     PERSON_NAMESPACE,
@@ -46,15 +48,51 @@ NUMERIC_ONLY = {Function.sum, Function.avg, Function.last}
 
 
 def validate_model(model: Model, diags: Diagnostics) -> None:
+    """Every check, on what could be read: a name defined by a file that could not be read
+    (`model.unreadable`) is not reported again where it is used."""
     for dim in model.dimensions.values():
         _check_dimension(model, dim, model.docs[("dimension", dim.name)], diags)
+    misnamed = _misnamed_dimensions(model)
+    for used, defined in misnamed.items():
+        _misnamed_definition(model, used, defined, diags)
     for cube in model.cubes.values():
-        _check_cube(model, cube, model.docs[("cube", cube.name)], diags)
+        _check_cube(model, cube, model.docs[("cube", cube.name)], diags, set(misnamed))
     _check_indicators(model, diags)
     _check_sdmx(model, diags)
     from .validate_roles import validate_roles
 
     validate_roles(model, diags)
+
+
+def _misnamed_dimensions(model: Model) -> dict[str, str]:
+    """Dimension names the cubes use that no file defines but that are a typo away from a
+    dimension no cube links, used more than once (links, and rollup grains on them): then the
+    definition is the misspelt one. Used name → the defined one."""
+    uses: dict[str, int] = {}
+    for cube in model.cubes.values():
+        for link in cube.dimensions:
+            grains = sum(link.alias in r.grain for r in cube.rollups)
+            uses[link.dimension] = uses.get(link.dimension, 0) + 1 + grains
+    unlinked = [d for d in model.dimensions if d not in uses]
+    found: dict[str, str] = {}
+    for name, n in sorted(uses.items(), key=lambda item: -item[1]):
+        if n < 2 or name in model.dimensions or ("dimension", name) in model.unreadable:
+            continue
+        close = difflib.get_close_matches(name, [d for d in unlinked if d not in found.values()], n=1)
+        if close:
+            found[name] = close[0]
+    return found
+
+
+def _misnamed_definition(model: Model, used: str, defined: str, diags: Diagnostics) -> None:
+    cubes = sorted(c.name for c in model.cubes.values() if any(d.dimension == used for d in c.dimensions))
+    users = f"cube '{cubes[0]}' links" if len(cubes) == 1 else f"{len(cubes)} cubes ({', '.join(cubes)}) link"
+    diags.add(
+        "E103",
+        f"dimension '{defined}' is linked by no cube, while {users} '{used}', which no file defines",
+        model.docs[("dimension", defined)].loc(("dimension",)),
+        f"did you mean '{used}'? Rename the dimension (or every link to it)",
+    )
 
 
 def _dups(names: Iterable[tuple[str, NodePath]], what: str, doc: SourceDoc, diags: Diagnostics) -> None:
@@ -267,7 +305,9 @@ def _date(value: Any, default: dt.date) -> dt.date:
         raise ValueError(f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
-def _check_cube(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) -> None:
+def _check_cube(
+    model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics, misnamed: Collection[str] = ()
+) -> None:
     _dups(((c.name, ("columns", i, "name")) for i, c in enumerate(cube.columns)), "column", doc, diags)
     _dups(((m.name, ("measures", i, "name")) for i, m in enumerate(cube.measures)), "measure", doc, diags)
     _dups(((r.name, ("rollups", i, "name")) for i, r in enumerate(cube.rollups)), "rollup", doc, diags)
@@ -280,9 +320,15 @@ def _check_cube(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) ->
     columns = {c.name: c for c in cube.columns}
     _check_identifiers(cube, doc, diags)
     time_links = 0
+    unknown_links = 0
+    """Links to a dimension that is not there: whether the cube has time is then not known."""
     for i, link in enumerate(cube.dimensions):
         dim = model.dimensions.get(link.dimension)
         if dim is None:
+            unknown_links += 1
+        # Not again at every use: the dimension's own file is broken, or its name misspelt.
+        reported = ("dimension", link.dimension) in model.unreadable or link.dimension in misnamed
+        if dim is None and not reported:
             diags.add(
                 "E103",
                 f"unknown dimension '{link.dimension}'",
@@ -329,14 +375,14 @@ def _check_cube(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) ->
             )
     for i, link in enumerate(cube.dimensions):
         linked = model.dimensions.get(link.dimension)
-        if linked is not None and linked.is_versioned and time_links == 0:
+        if linked is not None and linked.is_versioned and time_links == 0 and not unknown_links:
             diags.add(
                 "E116",
                 f"versioned dimension '{link.alias}' needs the cube to link a time dimension "
                 "(members are looked up as at each fact's date)",
                 doc.loc(("dimensions", i, "dimension")),
             )
-    parsed = _check_measures(cube, columns, doc, diags, has_time=time_links > 0)
+    parsed = _check_measures(cube, columns, doc, diags, has_time=time_links > 0 or unknown_links > 0)
     _check_cycles(cube, parsed, doc, diags)
     _check_rollups(model, cube, doc, diags)
 
@@ -479,6 +525,10 @@ def base_measures(cube: Cube, names: Iterable[str]) -> list[Measure]:
 
 def _check_rollups(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics) -> None:
     aliases = {d.alias: d for d in cube.dimensions}
+    # A link to an unknown dimension is reported at the link; a grain that names the dimension
+    # its misspelt alias was meant to be is then right, and the alias is no suggestion.
+    broken = [a for a, d in aliases.items() if d.dimension not in model.dimensions]
+    good = [a for a in aliases if a not in broken]
     measure_names = [m.name for m in cube.measures]
     for i, r in enumerate(cube.rollups):
         base: NodePath = ("rollups", i)
@@ -486,12 +536,13 @@ def _check_rollups(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics)
         for alias, level in r.grain.items():
             link = aliases.get(alias)
             if link is None:
-                diags.add(
-                    "E103",
-                    f"unknown dimension '{alias}' in rollup '{r.name}'",
-                    doc.loc((*base, "grain", alias), key=True),
-                    did_you_mean(alias, aliases),
-                )
+                if not difflib.get_close_matches(alias, broken, n=1):
+                    diags.add(
+                        "E103",
+                        f"unknown dimension '{alias}' in rollup '{r.name}'",
+                        doc.loc((*base, "grain", alias), key=True),
+                        did_you_mean(alias, good),
+                    )
                 continue
             dim = model.dimensions.get(link.dimension)
             if dim is None:
@@ -533,21 +584,12 @@ def _check_rollups(model: Model, cube: Cube, doc: SourceDoc, diags: Diagnostics)
             )
 
 
-def _navigable(dim: Dimension | None) -> bool:
-    """Whether cuts can be resolved on a dimension (if not, its problem is already reported)."""
-    if dim is None:
-        return False
-    levels = {lv.name for lv in dim.levels}
-    hierarchies = dim.all_hierarchies
-    return dim.default_hierarchy_name in {h.name for h in hierarchies} and all(
-        n in levels for h in hierarchies for n in h.levels
-    )
-
-
 def _check_indicators(model: Model, diags: Diagnostics) -> None:
     for code, ind in model.indicators.items():
         doc, base = model.indicator_paths[code]
         cube = model.cubes.get(ind.cube)
+        if cube is None and ("cube", ind.cube) in model.unreadable:
+            continue  # its file could not be read
         if cube is None:
             diags.add(
                 "E112",
@@ -564,7 +606,7 @@ def _check_indicators(model: Model, diags: Diagnostics) -> None:
                 doc.loc((*base, "measure")),
                 did_you_mean(ind.measure, names),
             )
-        if ind.cuts and all(_navigable(model.dimensions.get(d.dimension)) for d in cube.dimensions):
+        if ind.cuts and resolvable(model, cube):
             from .cut_grammar import parse_cuts
             from .resolve import check_cuts, unknown_members
 
@@ -576,6 +618,8 @@ def _check_indicators(model: Model, diags: Diagnostics) -> None:
                 )
                 continue
             for rc in resolved:
+                if ("members", rc.ref.dim.name) in model.unreadable:
+                    continue  # not all its members could be read
                 for message, hint in unknown_members(model, rc.ref.dim, rc.ref.hierarchy.levels, rc.cut):
                     diags.add(
                         "E112", f"indicator {code}: bad cuts: {message}", doc.loc((*base, "cuts")), hint

@@ -12,7 +12,7 @@ from ..errors import QueryError, UserError
 from .cut_grammar import escape, parse_cuts
 from .definition import Model
 from .diagnostics import Diagnostics, did_you_mean
-from .resolve import check_cuts, unknown_members
+from .resolve import check_cuts, resolvable, unknown_members
 from .schema import Cube, CubeGrant, Role, RollupPolicy
 from .source import NodePath, SourceDoc
 
@@ -58,6 +58,8 @@ def validate_roles(model: Model, diags: Diagnostics) -> None:
                 cubes = list(model.cubes.values())
             elif grant.cube in model.cubes:
                 cubes = [model.cubes[grant.cube]]
+            elif ("cube", grant.cube) in model.unreadable:
+                continue  # its file could not be read: reported there
             else:
                 diags.add(
                     "E120",
@@ -123,7 +125,8 @@ def _check_grant(
 
 def _on_time(model: Model, cubes: list[Cube], text: str) -> bool:
     alias = parse_cuts(text)[0].dimension
-    return any(model.dimensions[d.dimension].is_time for c in cubes for d in c.dimensions if d.alias == alias)
+    linked = [model.dimensions.get(d.dimension) for c in cubes for d in c.dimensions if d.alias == alias]
+    return any(dim is not None and dim.is_time for dim in linked)
 
 
 def _cut_problem(
@@ -145,12 +148,16 @@ def _cut_problem(
         first = cuts[0].dimension
         return f"cut '{text}': no such dimension '{first}'", did_you_mean(first, known)
     for cube in fitting if every else cubes:
+        if not resolvable(model, cube):
+            continue  # a dimension it links is unknown or broken: reported at the cube
         try:
             resolved = check_cuts(model, cube, cuts)
         except UserError as exc:
             return f"cut '{text}': {exc.message}", exc.hint
         if members:
             for rc in resolved:
+                if ("members", rc.ref.dim.name) in model.unreadable:
+                    continue  # not all its members could be read: reported there
                 for message, hint in unknown_members(model, rc.ref.dim, rc.ref.hierarchy.levels, rc.cut):
                     return f"cut '{text}': {message}", hint
     return None

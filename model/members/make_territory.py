@@ -2,8 +2,8 @@
 
 Run from anywhere (stdlib only):  python model/members/make_territory.py
 
-Input:  ../shared/reference/latvia/territory_lv_2021.csv (relative to the repo root;
-        see SOURCES.md there for where each code comes from and how sure it is).
+Input:  examples/reference/latvia/territory_lv_2021.csv (in the repository; see SOURCES.md
+        there for where each code comes from and how sure it is).
 Output: territory.csv beside this script: versioned (SCD2) member rows of the
         `territory` dimension, one row per ATVK code per validity range.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-SOURCE = REPO.parent / "shared" / "reference" / "latvia" / "territory_lv_2021.csv"
+SOURCE = REPO / "examples" / "reference" / "latvia" / "territory_lv_2021.csv"
 TARGET = HERE / "territory.csv"
 
 COLUMNS = [

@@ -1,8 +1,12 @@
-"""Admin: loads handed over by `labis load` while the server holds the data directory.
+"""Admin: the work of other `labis` commands while the server holds the data directory.
 
-Not part of the public contract (left out of the OpenAPI document). Authenticated by the token
-the server wrote into its data directory when it started (labis_olap/loaders/handoff.py); the
-route is off unless this process made that announcement.
+`labis load` and `labis unload` hand their batches over; `labis loads`, `labis rejects`,
+`labis query` and `labis check` ask here what they would otherwise read from the directory
+themselves. Not part of the public contract (left out of the OpenAPI document). Authenticated
+by the token the server wrote into its data directory when it started
+(labis_olap/loaders/handoff.py); the routes are off unless this process made that announcement.
+Whoever can read the token could open the directory, so the routes answer what the command
+would have found there: `labis query` asks as the anonymous principal, as it does directly.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 
 from ...engine import holder
 from ...engine.gate import PUBLICATION
@@ -128,6 +132,72 @@ def unload(
         row = unload_batch(state.engine, state.model, batch)
     keep = ("batch", "cube", "file_name", "rows_accepted")
     return json_response({k: row[k] for k in keep} | {"rollups": len(state.model.cubes[row["cube"]].rollups)})
+
+
+@router.get("/admin/loads")
+def loads(
+    request: Request,
+    source: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 50,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    """`labis loads`: the batches in the lineage, as the command shows them."""
+    from ...loaders.store import batches, ensure_tables
+
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    ensure_tables(state.engine)
+    return json_response({"batches": batches(state.engine, source=source, limit=limit)})
+
+
+@router.get("/admin/rejects/{batch}")
+def rejects(
+    request: Request,
+    batch: Annotated[str, Path(max_length=16)],
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 50,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    """`labis rejects`: a batch's record (named by an id or a unique prefix) and its rejected
+    values (personal ones were masked when they were stored)."""
+    from ...loaders.run import reject_rows
+    from ...loaders.store import ensure_tables, find_batch
+
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    ensure_tables(state.engine)
+    row = find_batch(state.engine, batch)
+    values = reject_rows(state.engine, row["batch"], limit).to_pylist()
+    keep = ("batch", "source", "file_name", "status", "rows_rejected")
+    return json_response({"batch": {k: row[k] for k in keep}, "rejects": values})
+
+
+@router.post("/admin/query")
+def query(
+    request: Request,
+    asked: Annotated[dict[str, Any], Body()],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    """`labis query`: the aggregate's table, made by the service as the command makes it."""
+    from ...service import ANONYMOUS
+    from ...service.tabular import TextQuery, table
+
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    try:
+        text = TextQuery.from_json(asked)
+    except TypeError:
+        raise UserError("not a `labis query` request") from None
+    return json_response(table(state.service.aggregate(text.cube_query(), ANONYMOUS)))
+
+
+@router.get("/admin/check")
+def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Any:
+    """`labis check`: the storage checks run now, on the server's engine."""
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    problems = state.check_storage()
+    tables = sum(1 + len(c.rollups) for c in state.model.cubes.values())
+    return json_response({"tables": tables, "problems": [p.json() for p in problems]})
 
 
 def _own_token(data_dir: FilePath) -> str:
