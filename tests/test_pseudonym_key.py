@@ -206,9 +206,12 @@ def test_a_handed_off_load_uses_the_servers_key_and_says_which_process_lacks_one
         same = _clean_env(**common, LABIS_PSEUDONYM_KEY=server_key.decode())
         loaded = _labis("load", "vdeavk", str(SAMPLES / "vdeavk_2024.csv"), env=same)
         assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-    finally:
+    except BaseException:
         server.send_signal(signal.SIGINT)
-        output = server.communicate(timeout=60)[0]
+        print(server.communicate(timeout=60)[0])  # the server's log, shown with the failure
+        raise
+    server.send_signal(signal.SIGINT)
+    output = server.communicate(timeout=60)[0]
     assert "pseudonymisation key: none" in output  # what the server said at its start
     # What the server stored (read in a process of its own: this one holds another directory).
     keys = _query(data, "SELECT DISTINCT key_id FROM labis.loads WHERE status = 'ok'")

@@ -35,7 +35,7 @@ from ..errors import QueryError
 from ..model.definition import Model
 from ..model.schema import Cube, Dimension, Indicator, Text, TimeRole
 from ..query.cell import MembersQuery
-from ..service import CellSet, CubeService, Principal
+from ..service import STATUS, CellSet, CubeService, Principal
 from .render import BOM, SDMX_CSV_TYPE, jsonable
 
 STRUCTURE_TYPE = "application/vnd.sdmx.structure+xml; version=3.0.0; charset=utf-8"
@@ -261,8 +261,8 @@ def structure_xml(
     attrs = _sub(parts, "str", "AttributeList", id="AttributeDescriptor")
     _attribute(attrs, ids, UNIT_MEASURE, text_type="String")
     _attribute(attrs, ids, OBS_STATUS, codelist=CL_OBS_STATUS)
-    # CONF_STATUS: the place for disclosure control (issue 13): no cell has a status yet, so the
-    # attribute is uncoded until that work defines which statuses it gives (see `conf_status`).
+    # CONF_STATUS: the disclosure status of a protected answer (docs/disclosure.md), as text
+    # holding CL_CONF_STATUS codes (`A`: primary confidentiality due to small counts).
     _attribute(attrs, ids, CONF_STATUS, text_type="String")
     measure_list = _sub(parts, "str", "MeasureList", id="MeasureDescriptor")
     _component(measure_list, "Measure", ids, OBS_VALUE, text_type="Double")
@@ -366,7 +366,8 @@ def data_csv(model: Model, cube: Cube, cells: CellSet, flow: str) -> str:
     """SDMX-CSV 2.0 text: a row per cell and measure. Columns: STRUCTURE, STRUCTURE_ID, ACTION,
     the dimensions the cells are split by or cut at one member (cube order), MEASURE,
     TIME_PERIOD (when time is drilled or cut at one period), OBS_VALUE, UNIT_MEASURE,
-    OBS_STATUS, and CONF_STATUS once cells carry a disclosure status."""
+    OBS_STATUS, and CONF_STATUS (SDMX CL_CONF_STATUS codes: `A` for a small count) when the
+    answer is under disclosure control."""
     import pandas as pd
     from pysdmx.io.csv.sdmx20.writer import write
     from pysdmx.io.pd import PandasDataset
@@ -379,9 +380,9 @@ def data_csv(model: Model, cube: Cube, cells: CellSet, flow: str) -> str:
     keys = _keys(model, cube, cells)
     columns = [c for c in (*(component(link.alias) for link in cube.dimensions), TIME_PERIOD) if c in keys]
     rows = cells.cells.to_pylist() if cells.has_cells else [cells.summary or {}]
-    status = conf_status(cells)
+    status = cells.protected
     records: list[dict[str, Any]] = []
-    for i, row in enumerate(rows):
+    for row in rows:
         coords = {c: keys[c](row) for c in columns}
         for m in cells.measures:
             value = jsonable(row.get(m.name))
@@ -392,23 +393,14 @@ def data_csv(model: Model, cube: Cube, cells: CellSet, flow: str) -> str:
                 UNIT_MEASURE: m.unit,
                 OBS_STATUS: "O" if value is None else "A",
             }
-            if status is not None:
-                record[CONF_STATUS] = status[i]
+            if status:  # the service's status (service/disclosure.py), never one made up here
+                record[CONF_STATUS] = row.get(m.name + STATUS)
             records.append(record)
     names = [c for c in columns if c != TIME_PERIOD] + [MEASURE] + [c for c in columns if c == TIME_PERIOD]
-    names += [OBS_VALUE, UNIT_MEASURE, OBS_STATUS] + ([CONF_STATUS] if status is not None else [])
+    names += [OBS_VALUE, UNIT_MEASURE, OBS_STATUS] + ([CONF_STATUS] if status else [])
     frame = pd.DataFrame(records, columns=names, dtype=object)
     dataset = PandasDataset(structure=_writing_schema(ids, flow, names), data=frame)
     return str(write([dataset]))
-
-
-def conf_status(cells: CellSet) -> list[str | None] | None:
-    """CONF_STATUS per cell: the place for disclosure control (issue 13). The cube service
-    gives no cell a status yet (`cells.status` is None), so the column is left out; once it
-    does, its values go here as the service gives them — no status is made up in this module."""
-    if cells.status is None:
-        return None
-    return [None if s is None else str(s) for s in cells.status.to_pylist()]
 
 
 def _keys(model: Model, cube: Cube, cells: CellSet) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from ..physical.layout import CubeLayout
 from ..physical.names import FACT_KEY
 from ..query.cell import CubeQuery, FactsQuery, MembersQuery
 from ..query.results import MembersResult
-from ..service import CellSet, CutDetail, CutInfo
+from ..service import STATUS, CellSet, CutDetail, CutInfo
 from .render import json_bytes
 
 SPLIT = "__within_split__"
@@ -169,6 +169,8 @@ def aggregate_payload(cells: CellSet, *, explain: bool = False) -> dict[str, Any
 def aggregate_labels(cells: CellSet, lang: str) -> dict[str, str]:
     """Column → human label, for CSV/XLSX headers."""
     labels = {m.name: m.caption[lang] for m in cells.measures}
+    for m in cells.measures:  # a protected answer's statuses (docs/disclosure.md)
+        labels[m.name + STATUS] = f"{m.caption[lang]} ({'statuss' if lang == 'lv' else 'status'})"
     for axis in cells.axes:
         for lv in axis.levels:
             name = lv.caption[lang]

@@ -297,6 +297,29 @@ class Sdmx(Strict):
     """The version of every artefact of the cube (`1.0`, or semantic `1.2.0`)."""
 
 
+class MeasureDisclosure(Strict):
+    """A measure's own rules, where they differ from its cube's."""
+
+    threshold: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class Disclosure(Strict):
+    """How a cube's answers are protected for publication roles (docs/disclosure.md): a cell
+    whose contributors (distinct persons where the cube has a person column, else records) are
+    fewer than `threshold` is confidential — its values are not shown, a status says why."""
+
+    method: Literal["suppression"] = "suppression"
+    threshold: Annotated[int, Field(ge=1, le=1000)] = 5
+    """Contributors a cell needs to be shown (1 shows every cell)."""
+    contributors: Name | None = None
+    """The measure that counts a cell's contributors: a count_distinct of a person or
+    identifier column, or a count of records, neither filtered (default: the first such)."""
+    zeros: Literal["safe", "disclosive"] = "safe"
+    """Whether a cell with no contributors may be shown (`safe`: an empty cell reveals no one)."""
+    measures: dict[Name, MeasureDisclosure] = Field(default_factory=dict)
+    """Per-measure overrides: a measure may need more contributors than its cube's threshold."""
+
+
 class Cube(Strict):
     name: Name = Field(alias="cube")
     label: Text | None = None
@@ -308,6 +331,8 @@ class Cube(Strict):
     rollups: list[Rollup] = Field(default_factory=list)
     sdmx: Sdmx | None = None
     """How the cube is published as SDMX (None: every default)."""
+    disclosure: Disclosure | None = None
+    """Statistical disclosure control for publication roles (None: answers are not protected)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     _text_label = field_validator("label", "description", mode="before")(text_of)
@@ -415,6 +440,10 @@ class Role(Strict):
     label: Text | None = None
     description: Text | None = None
     cubes: list[CubeGrant] = Field(default_factory=list)
+    publication: bool = False
+    """Its answers are published: the cubes' disclosure rules apply to them (the `public` role's
+    always do). A principal is protected on a cube unless a role that is not for publication
+    grants it that cube."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     _text_label = field_validator("label", "description", mode="before")(text_of)

@@ -6,7 +6,7 @@ E109 bad expression, E110 cycle, E111 rollup cannot be derived, E112 bad indicat
 E113 bad members, E114 bad validity range, E116 time dimension misuse, E117 incomplete measure,
 E118 hierarchies ending at different levels; roles: E120–E124 (validate_roles.py); E125
 pseudonymous columns (an identifier without a kind, a kind elsewhere, one keying a dimension);
-E130 SDMX ids that clash.
+E130 SDMX ids that clash; E131 disclosure rules without a proper contributors count.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from .schema import (
     ColumnType,
     Cube,
     Dimension,
+    Disclosure,
     Function,
     Measure,
     TimeRole,
@@ -59,6 +60,9 @@ def validate_model(model: Model, diags: Diagnostics) -> None:
         _check_cube(model, cube, model.docs[("cube", cube.name)], diags, set(misnamed))
     _check_indicators(model, diags)
     _check_sdmx(model, diags)
+    for cube in model.cubes.values():
+        if cube.disclosure is not None:
+            _check_disclosure(cube, cube.disclosure, model.docs[("cube", cube.name)], diags)
     from .validate_roles import validate_roles
 
     validate_roles(model, diags)
@@ -624,6 +628,43 @@ def _check_indicators(model: Model, diags: Diagnostics) -> None:
                     diags.add(
                         "E112", f"indicator {code}: bad cuts: {message}", doc.loc((*base, "cuts")), hint
                     )
+
+
+def _check_disclosure(cube: Cube, rules: Disclosure, doc: SourceDoc, diags: Diagnostics) -> None:
+    """E131: the contributors measure must count persons exactly (or records, in a cube without
+    persons), and per-measure rules must name the cube's measures."""
+    from .disclosure import contributors_of, suitable_contributors
+
+    suitable = [m.name for m in suitable_contributors(cube)]
+    persons = any(c.pseudonymous for c in cube.columns)
+    what = "an exact, unfiltered count_distinct of a person column" if persons else "an unfiltered count"
+    chosen = contributors_of(cube, rules)
+    if chosen is None:
+        diags.add(
+            "E131",
+            f"cube '{cube.name}' has disclosure rules but no measure counts its contributors",
+            doc.loc(("disclosure",)),
+            f"add a measure that is {what}",
+        )
+    elif chosen not in suitable:
+        names = [m.name for m in cube.measures]
+        diags.add(
+            "E131",
+            f"disclosure contributors '{chosen}' is not {what} of cube '{cube.name}'",
+            doc.loc(("disclosure", "contributors")),
+            f"use one of: {', '.join(suitable)}"
+            if suitable
+            else (did_you_mean(chosen, names) if chosen not in names else f"add a measure that is {what}"),
+        )
+    names = [m.name for m in cube.measures]
+    for name in rules.measures:
+        if name not in names:
+            diags.add(
+                "E131",
+                f"disclosure rules for unknown measure '{name}' of cube '{cube.name}'",
+                doc.loc(("disclosure", "measures", name), key=True),
+                did_you_mean(name, names),
+            )
 
 
 def _check_sdmx(model: Model, diags: Diagnostics) -> None:

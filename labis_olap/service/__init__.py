@@ -1,13 +1,14 @@
 """The cube service: the one door to the cubes for every front end (see cube_service)."""
 
 from ..query.limits import Cancellation
-from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, Member
+from .cellset import STATUS, Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, Member
 from .cube_service import CubeService, CutDetail, PartLimits, ServiceLimits
 from .principal import ANONYMOUS, PUBLIC_ROLE, Principal
 
 __all__ = [
     "ANONYMOUS",
     "PUBLIC_ROLE",
+    "STATUS",
     "Axis",
     "AxisLevel",
     "Cancellation",

@@ -4,7 +4,8 @@ Slicer JSON, CSV/XLSX/Arrow/Parquet, the CLI's table, the HTML pages (and MDX, X
 to come) each render a CellSet in their own form; none of them builds SQL or reads the engine.
 A cell set holds the cells as the Arrow table the engine's answer became (one column per
 attribute of every drilled level, top-down, then one per measure), described by its axes and
-measures, with the grand total, the subtotals, a per-cell status slot and an explain record.
+measures, with the grand total, the subtotals (protected answers carry a status column beside
+each measure: service/disclosure.py) and an explain record.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from ..model.cuts import Cut
 from ..model.schema import Function, Text
 from ..query.executor import AggregateResult, Subtotal
 from ..query.present import MemberLookup
+
+STATUS = ":status"
+"""Suffix of a measure's disclosure status column (service/disclosure.py)."""
 
 Caption = dict[str, str]
 """A text in each language of the model: {"lv": …, "en": …}."""
@@ -135,8 +139,6 @@ class CellSet:
     """none, rollup or cube: which subtotal sets were asked for."""
     result: AggregateResult
     explain: Explain
-    status: pa.Array | None = None
-    """Per cell (row of `cells`): None, or a status such as confidential; None: all ordinary."""
     lookup: MemberLookup | None = field(default=None, compare=False, repr=False)
     """The model's members (for captions in every language)."""
     _rendered: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -156,6 +158,23 @@ class CellSet:
     @property
     def measure_names(self) -> list[str]:
         return self.result.measures
+
+    @property
+    def value_columns(self) -> list[str]:
+        """The measures' columns, each followed by its disclosure status (`<measure>:status`)
+        where the answer is protected (service/disclosure.py): what a table shows of a cell."""
+        there = set(self.cells.column_names) | set(self.summary or ())
+        out: list[str] = []
+        for m in self.measure_names:
+            out.append(m)
+            if m + STATUS in there:
+                out.append(m + STATUS)
+        return out
+
+    @property
+    def protected(self) -> bool:
+        """Whether disclosure control applied (the cells carry statuses)."""
+        return len(self.value_columns) > len(self.measure_names)
 
     @property
     def levels(self) -> dict[str, list[str]]:

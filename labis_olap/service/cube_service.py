@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from ..engine.base import Engine
-from ..errors import LimitError, NotFoundError, UserError
+from ..errors import ForbiddenError, LimitError, NotFoundError, UserError
 from ..model.cuts import Cut, SetCut
 from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
@@ -37,7 +37,7 @@ from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
 from ..query.limits import Cancellation, QueryLimits
 from ..query.resolve import ResolvedDrilldown
 from ..query.results import FactsResult, MembersResult
-from . import audit
+from . import audit, disclosure
 from .audit import AuditLog
 from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, caption
 from .paging import paging
@@ -266,13 +266,18 @@ class CubeService:
         totals: true ones under `full`, emptied ones under `hidden` (service/policy.py)."""
         cube = self.model.cubes[query.cube]
         restricted = restrict_aggregate(self.model, cube, access, query)
-        result = self.executor.aggregate(restricted.query, as_of, limit=self.limits.max_rows)
+        protect = _protection(cube, access, restricted.query)
+        asked = restricted.query if protect is None else protect.query(restricted.query)
+        result = self.executor.aggregate(asked, as_of, limit=self.limits.max_rows)
         result = replace(result, cuts=result.cuts[: len(query.cuts)])  # the principal's own cuts
         if restricted.true_total is not None and result.summary is not None:
-            total = self.executor.aggregate(restricted.true_total, as_of)
+            whole = restricted.true_total if protect is None else protect.query(restricted.true_total)
+            total = self.executor.aggregate(whole, as_of)
             result = replace(result, summary=total.summary)
         if restricted.hidden_totals:
             result = self._hidden_totals(cube, restricted, result)
+        if protect is not None:
+            result = protect.apply(result)
         return result
 
     def _hidden_totals(self, cube: Cube, restricted: Restricted, result: AggregateResult) -> AggregateResult:
@@ -352,6 +357,7 @@ class CubeService:
         self._parts("fields", query.fields, lambda b: b.list_parts)
         self._parts("order terms", query.order, lambda b: b.list_parts)
         query = replace(query, cuts=self._cuts(query.cuts))
+        _no_published_microdata(layout.cube, self._access(query.cube, principal))
         query = restrict_facts(
             layout.cube,
             self._access(query.cube, principal),
@@ -387,6 +393,7 @@ class CubeService:
         layout = self.executor.layout(cube)
         self.executor.check_facts(layout)
         access = self._access(cube, principal)
+        _no_published_microdata(layout.cube, access)
         found = facts_q.fact(
             layout,
             self.engine,
@@ -491,6 +498,23 @@ class CubeService:
 
     def close(self) -> None:
         self.cache.clear()
+
+
+def _protection(cube: Cube, access: CubeAccess | None, query: CubeQuery) -> disclosure.Protection | None:
+    """The disclosure control of an aggregate: for publication roles (`access.protected`, or
+    everyone where the model declares no roles) on a cube with rules; else None."""
+    if cube.disclosure is None or (access is not None and not access.protected):
+        return None
+    return disclosure.protection(cube, query)
+
+
+def _no_published_microdata(cube: Cube, access: CubeAccess | None) -> None:
+    """Fact rows are never published: refused to whoever gets this cube's protected answers."""
+    if cube.disclosure is not None and (access is None or access.protected):
+        raise ForbiddenError(
+            f"fact rows of cube '{cube.name}' are not published",
+            hint="published answers are aggregates under disclosure control (docs/disclosure.md)",
+        )
 
 
 def _rows(answer: Any) -> int:

@@ -33,7 +33,7 @@ from ..model.schema import Cube, CubeGrant, RollupPolicy
 from ..model.validate import base_measures
 from ..model.validate_roles import ALL_CUBES, with_claims
 from ..query.cell import CubeQuery, FactsQuery, MembersQuery
-from .principal import Principal
+from .principal import PUBLIC_ROLE, Principal
 
 PERMISSIVE = {RollupPolicy.hidden: 0, RollupPolicy.partial: 1, RollupPolicy.full: 2}
 
@@ -57,6 +57,8 @@ class CubeAccess:
     rows: tuple[Cut, ...]
     """Row-level cuts every query of this principal carries (claims bound)."""
     microdata: bool
+    protected: bool = False
+    """Only publication roles grant the cube: its disclosure rules apply (service/disclosure.py)."""
 
 
 @dataclass(frozen=True)
@@ -81,14 +83,25 @@ def access_of(model: Model, principal: Principal) -> Access:
     for name, value in principal.claims:
         claims.setdefault(name, []).append(value)
     grants: dict[str, list[CubeGrant]] = {}
+    published: dict[str, list[bool]] = {}
     for name in sorted(principal.roles):
         role = model.roles.get(name)
         for grant in role.cubes if role is not None else ():
             for cube in model.cubes.values() if grant.cube == ALL_CUBES else [model.cubes[grant.cube]]:
                 grants.setdefault(cube.name, []).append(grant)
+                for_publication = name == PUBLIC_ROLE or (role is not None and role.publication)
+                published.setdefault(cube.name, []).append(for_publication)
     cubes: dict[str, CubeAccess] = {}
     for cube_name, gs in grants.items():
-        access = _united(model, model.cubes[cube_name], gs, claims)
+        # Grants for publication and others are not united: "municipality X in full" and
+        # "everything, protected" would unite to everything in full. A principal with both
+        # kinds gets what its other roles grant (unprotected); else the publication view.
+        own = [g for g, pub in zip(gs, published[cube_name], strict=True) if not pub]
+        access = _united(model, model.cubes[cube_name], own, claims) if own else None
+        if access is None:
+            access = _united(model, model.cubes[cube_name], gs, claims)
+            if access is not None:
+                access = replace(access, protected=True)
         if access is not None:
             cubes[cube_name] = access
     return Access(cubes)

@@ -55,7 +55,7 @@ def table(cells: CellSet) -> dict[str, Any]:
     """The cells as a text table: label columns (in the query's language), measure columns, the
     rows, the grand total, how many cells were shown of how many, and how they were found."""
     labels = [lv.label for axis in cells.axes for lv in axis.levels if lv.label is not None]
-    measures = list(cells.measure_names)
+    measures = list(cells.value_columns)
     columns = labels + measures
     rows = [[row.get(c) for c in columns] for row in cells.cells.to_pylist()]
     summary = cells.summary

@@ -132,7 +132,7 @@ grand total (the summary) as the last row."""
 
 def _table(cells: CellSet, fmt: Format, header: Header, bom: bool = False) -> Response:
     lang = cells.lang
-    columns = [*cells.attributes, *cells.measure_names]
+    columns = [*cells.attributes, *cells.value_columns]
     payload = slicer.aggregate_payload(cells)
     rows = payload["cells"] if cells.has_cells else [payload["summary"]]
     table = cells.cells

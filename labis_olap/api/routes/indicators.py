@@ -111,7 +111,7 @@ def indicator(
         rows = payload["cells"] if cells.axes else [payload["summary"]]
         return table_response(
             format,
-            [*cells.attributes, *cells.measure_names],
+            [*cells.attributes, *cells.value_columns],
             rows,
             header=header,
             labels=slicer.aggregate_labels(cells, lang),
