@@ -317,7 +317,14 @@ class Disclosure(Strict):
     zeros: Literal["safe", "disclosive"] = "safe"
     """Whether a cell with no contributors may be shown (`safe`: an empty cell reveals no one)."""
     measures: dict[Name, MeasureDisclosure] = Field(default_factory=dict)
-    """Per-measure overrides: a measure may need more contributors than its cube's threshold."""
+    """Per-measure overrides: a measure may need more contributors than its cube's threshold
+    (a cell is then confidential, for every measure, under the highest threshold)."""
+    tables: list[str] = Field(min_length=1)
+    """The publication tables: drilldowns (`territory:municipality|time:year|gender`) whose
+    every margin is published; a publication role may ask only what one of them answers."""
+    protection: Annotated[float, Field(gt=0, le=1)] = 0.3
+    """The share of a confidential cell's value (and count) that an attacker's interval for it,
+    from everything published, must span at least."""
 
 
 class Cube(Strict):

@@ -62,7 +62,7 @@ def validate_model(model: Model, diags: Diagnostics) -> None:
     _check_sdmx(model, diags)
     for cube in model.cubes.values():
         if cube.disclosure is not None:
-            _check_disclosure(cube, cube.disclosure, model.docs[("cube", cube.name)], diags)
+            _check_disclosure(model, cube, cube.disclosure, model.docs[("cube", cube.name)], diags)
     from .validate_roles import validate_roles
 
     validate_roles(model, diags)
@@ -630,7 +630,32 @@ def _check_indicators(model: Model, diags: Diagnostics) -> None:
                     )
 
 
-def _check_disclosure(cube: Cube, rules: Disclosure, doc: SourceDoc, diags: Diagnostics) -> None:
+def _table_problem(model: Model, cube: Cube, text: str) -> tuple[str, str | None] | None:
+    """What is wrong with a publication table's drilldown (None: nothing)."""
+    from .cut_grammar import parse_drilldowns
+    from .resolve import dim_ref
+
+    try:
+        drills = parse_drilldowns(text)
+        sets = 1
+        for d in drills:
+            ref = dim_ref(model, cube, d.dimension, d.hierarchy)
+            levels = ref.hierarchy.levels
+            if d.level is not None and d.level not in levels:
+                return f"'{d.dimension}' has no level '{d.level}'", did_you_mean(d.level, levels)
+            sets *= (levels.index(d.level) + 2) if d.level is not None else 2
+    except UserError as exc:
+        return exc.message, exc.hint
+    if not drills:
+        return "no drilldown", "name the dimensions and levels published, e.g. `territory:region|time:year`"
+    if sets > 64:
+        return f"{sets} combinations of margins (at most 64)", "publish fewer dimensions or coarser levels"
+    return None
+
+
+def _check_disclosure(
+    model: Model, cube: Cube, rules: Disclosure, doc: SourceDoc, diags: Diagnostics
+) -> None:
     """E131: the contributors measure must count persons exactly (or records, in a cube without
     persons), and per-measure rules must name the cube's measures."""
     from .disclosure import contributors_of, suitable_contributors
@@ -656,6 +681,15 @@ def _check_disclosure(cube: Cube, rules: Disclosure, doc: SourceDoc, diags: Diag
             if suitable
             else (did_you_mean(chosen, names) if chosen not in names else f"add a measure that is {what}"),
         )
+    for i, text in enumerate(rules.tables):
+        problem = _table_problem(model, cube, text)
+        if problem is not None:
+            diags.add(
+                "E131",
+                f"publication table '{text}': {problem[0]}",
+                doc.loc(("disclosure", "tables", i)),
+                problem[1],
+            )
     names = [m.name for m in cube.measures]
     for name in rules.measures:
         if name not in names:

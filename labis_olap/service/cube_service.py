@@ -56,6 +56,7 @@ from .policy import (
     visible_model,
 )
 from .principal import Principal
+from .suppression import Pattern
 
 T = TypeVar("T")
 VIEWS = 256
@@ -126,6 +127,7 @@ class CubeService:
         self._version_lock = threading.Lock()
         self.fact_key_secret = fact_key_secret
         self._views: dict[Hashable, tuple[Access, Model]] = {}
+        self._patterns = disclosure.Patterns.new()
 
     @property
     def model_version(self) -> str:
@@ -266,19 +268,37 @@ class CubeService:
         totals: true ones under `full`, emptied ones under `hidden` (service/policy.py)."""
         cube = self.model.cubes[query.cube]
         restricted = restrict_aggregate(self.model, cube, access, query)
-        protect = _protection(cube, access, restricted.query)
-        asked = restricted.query if protect is None else protect.query(restricted.query)
-        result = self.executor.aggregate(asked, as_of, limit=self.limits.max_rows)
+        protect = self._protection(cube, access, query)
+        result = self.executor.aggregate(restricted.query, as_of, limit=self.limits.max_rows)
         result = replace(result, cuts=result.cuts[: len(query.cuts)])  # the principal's own cuts
         if restricted.true_total is not None and result.summary is not None:
-            whole = restricted.true_total if protect is None else protect.query(restricted.true_total)
-            total = self.executor.aggregate(whole, as_of)
+            total = self.executor.aggregate(restricted.true_total, as_of)
             result = replace(result, summary=total.summary)
         if restricted.hidden_totals:
             result = self._hidden_totals(cube, restricted, result)
         if protect is not None:
-            result = protect.apply(result)
+            result = protect.apply(result, self._pattern(protect))
         return result
+
+    def _protection(
+        self, cube: Cube, access: CubeAccess | None, query: CubeQuery
+    ) -> disclosure.Protection | None:
+        """The disclosure control of an aggregate: for publication roles (`access.protected`, or
+        everyone where the model declares no roles) on a cube with rules; else None."""
+        if cube.disclosure is None or (access is not None and not access.protected):
+            return None
+        restricted = access is not None and bool(access.rules or access.rows)
+        return disclosure.protection(self.model, cube, query, restricted)
+
+    def _pattern(self, protect: disclosure.Protection) -> Pattern:
+        """The suppression pattern of the protection's table, computed once per data version."""
+        key = (self.model_version, data_version(self.engine), protect.cube.name, protect.table.text)
+        return self._patterns.get(
+            key,
+            lambda: protect.pattern(
+                self.executor.aggregate(protect.table_query(), None, limit=disclosure.TABLE_CELLS)
+            ),
+        )
 
     def _hidden_totals(self, cube: Cube, restricted: Restricted, result: AggregateResult) -> AggregateResult:
         def keys_of(attributes: list[str]) -> dict[str, list[str]]:
@@ -498,14 +518,6 @@ class CubeService:
 
     def close(self) -> None:
         self.cache.clear()
-
-
-def _protection(cube: Cube, access: CubeAccess | None, query: CubeQuery) -> disclosure.Protection | None:
-    """The disclosure control of an aggregate: for publication roles (`access.protected`, or
-    everyone where the model declares no roles) on a cube with rules; else None."""
-    if cube.disclosure is None or (access is not None and not access.protected):
-        return None
-    return disclosure.protection(cube, query)
 
 
 def _no_published_microdata(cube: Cube, access: CubeAccess | None) -> None:

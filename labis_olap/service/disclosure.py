@@ -1,23 +1,24 @@
 """Statistical disclosure control of the answers publication roles get (docs/disclosure.md).
 
-Applied by the cube service after the roles' own restrictions, to every front end alike: the
-cells, the grand total and every subtotal row of an aggregate. A cell whose contributors
-(distinct persons, else records — model/disclosure.py) number from 1 to the threshold − 1 is
-confidential: each of its values is replaced by nothing (null) and a status column beside
-each measure, `<measure>:status`, says why with the SDMX CONF_STATUS code `A` ("primary
-confidentiality due to small counts"). A cell with no contributor is confidential only when
-the cube declares zeros disclosive. The threshold is per measure (a measure may need more).
+Applied by the cube service after the roles' own restrictions, to every front end alike. A
+publication role may ask only what one of the cube's publication tables answers (see
+service/suppression.py); each table's suppression pattern — primary cells under the frequency
+threshold, secondary cells so that none can be recovered — is computed once per data version
+from the whole table and looked up for every cell, total and subtotal of an answer. A
+suppressed cell has no values (null) and, beside each measure, a status column
+`<measure>:status` with the SDMX CONF_STATUS code: `A` primary (small count), `D` secondary.
 
-The contributors are counted in the same engine query as the values (one more measure), so a
-protected answer costs one query like any other and rollups that carry the count serve it.
-Ordering by a measure is refused: the order of suppressed cells would reveal their values.
-
-Not done yet, and why a protected answer is not yet safe to publish on its own: secondary
-(complementary) suppression, the dominance and p% rules for sums, and the cell key method.
+Refused to publication roles, because the answer would not be cells of a published table:
+drilldowns or point cuts finer than every table, a set, range or exclusion that would merge
+members into a new cell, splits, another hierarchy version (`as_of`), ordering by a measure
+(the order of suppressed cells would reveal their values), member or row restrictions on the
+role itself, and fact rows.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,14 +26,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import QueryError
+from ..model.cut_grammar import parse_drilldowns
+from ..model.cuts import PointCut
+from ..model.definition import Model
 from ..model.disclosure import contributors_of, threshold_of
-from ..model.schema import Cube
+from ..model.resolve import ResolvedCut, check_cuts
+from ..model.schema import Cube, Disclosure, Function
 from ..query.cell import CubeQuery
 from ..query.executor import AggregateResult
+from ..query.resolve import ResolvedDrilldown, resolve_drilldown
 from .cellset import STATUS
+from .suppression import PRIMARY, SECONDARY, Coord, Pattern, TableCell, Unprotectable, protect
 
-SMALL_COUNT = "A"
-"""SDMX CONF_STATUS: primary confidentiality due to small counts."""
+TABLE_CELLS = 200_000
+"""The most cells (all margins included) a publication table may have."""
 
 
 def status_column(measure: str) -> str:
@@ -41,81 +48,246 @@ def status_column(measure: str) -> str:
 
 
 @dataclass(frozen=True)
-class Protection:
-    contributors: str
-    thresholds: dict[str, int]
-    """Each measure of the answer and the contributors it needs."""
-    zeros_disclosive: bool
-    added: bool
-    """The contributors measure was not asked for: counted for the rule, then dropped."""
+class Table:
+    """One publication table: per dimension, its hierarchy and how deep it is published."""
 
-    def query(self, query: CubeQuery) -> CubeQuery:
-        if query.order and any(o.field in self.thresholds for o in query.order):
-            raise QueryError(
-                "published answers cannot be ordered by a measure",
-                hint="order by a level (e.g. `order=territory.region`): the order of confidential "
-                "cells would reveal their values",
+    text: str
+    drills: tuple[ResolvedDrilldown, ...]
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(d.ref.alias for d in self.drills)
+
+    def depth(self, alias: str, hierarchy: str) -> int:
+        """Levels of `alias` published along `hierarchy` (0: only its total)."""
+        for d in self.drills:
+            if d.ref.alias == alias:
+                return len(d.levels) if d.ref.hierarchy.name == hierarchy else -1
+        return 0
+
+
+def tables_of(model: Model, cube: Cube, rules: Disclosure) -> list[Table]:
+    out = []
+    for text in rules.tables:
+        drills = tuple(resolve_drilldown(model, cube, d, []) for d in parse_drilldowns(text))
+        out.append(Table(text, drills))
+    return out
+
+
+def _refused(what: str, hint: str) -> QueryError:
+    return QueryError(f"published answers cannot {what}", hint=hint)
+
+
+def covering(
+    model: Model, cube: Cube, tables: list[Table], query: CubeQuery
+) -> tuple[Table, list[ResolvedCut]]:
+    """The first table whose cells answer the query, and the query's cuts resolved; a
+    QueryError saying what to ask instead when none does."""
+    if query.split:
+        raise _refused("be split", "ask for the two parts as cuts")
+    if query.as_of is not None:
+        raise _refused("take another hierarchy version", "ask without as_of")
+    cuts = check_cuts(model, cube, query.cuts)
+    drills = [resolve_drilldown(model, cube, d, cuts) for d in query.drilldowns]
+    drilled = {d.ref.alias: d for d in drills}
+    for cut in cuts:
+        c = cut.cut
+        merges = not isinstance(c, PointCut) or c.invert
+        d = drilled.get(cut.ref.alias)
+        if merges and (d is None or d.ref.hierarchy != cut.ref.hierarchy or len(d.levels) < cut.depth):
+            raise _refused(
+                f"merge members of '{cut.ref.alias}' into one cell (a set, range or exclusion cut)",
+                f"drill '{cut.ref.alias}' at the level of the cut, or cut one member",
             )
-        if not self.added:
-            return query
-        return replace(query, measures=(*query.measures, self.contributors))
+    for table in tables:
+        if all(table.depth(d.ref.alias, d.ref.hierarchy.name) >= len(d.levels) for d in drills) and all(
+            table.depth(c.ref.alias, c.ref.hierarchy.name) >= c.depth for c in cuts
+        ):
+            return table, cuts
+    raise _refused(
+        "go finer than the publication tables",
+        "published tables: " + "; ".join(t.text for t in tables),
+    )
 
-    def apply(self, result: AggregateResult) -> AggregateResult:
-        measures = [m for m in result.measures if not (self.added and m == self.contributors)]
-        summary = result.summary
-        if summary is not None:
-            summary = self._row(summary, measures)
-        subtotals = [replace(s, rows=self._table(s.rows, measures)) for s in result.subtotals]
-        return replace(
-            result,
-            cells=self._table(result.cells, measures),
-            measures=measures,
-            summary=summary,
-            subtotals=subtotals,
+
+@dataclass
+class Patterns:
+    """Each table's suppression pattern, kept per data version (computed once, under a lock)."""
+
+    items: dict[Hashable, Pattern]
+    lock: threading.Lock
+
+    @classmethod
+    def new(cls) -> Patterns:
+        return cls({}, threading.Lock())
+
+    def get(self, key: Hashable, make: Callable[[], Pattern]) -> Pattern:
+        with self.lock:  # one computation per table and version, however many ask at once
+            found = self.items.get(key)
+            if found is None:
+                if len(self.items) > 256:
+                    self.items.clear()
+                found = self.items[key] = make()
+            return found
+
+
+@dataclass(frozen=True)
+class Protection:
+    cube: Cube
+    rules: Disclosure
+    table: Table
+    cuts: list[ResolvedCut]
+
+    @property
+    def contributors(self) -> str:
+        name = contributors_of(self.cube, self.rules)
+        if name is None:  # validation refuses this model; never answer unprotected
+            raise QueryError(
+                f"cube '{self.cube.name}' cannot be published: no measure counts its contributors"
+            )
+        return name
+
+    @property
+    def threshold(self) -> int:
+        return max(threshold_of(self.rules, m.name) for m in self.cube.measures)
+
+    def table_query(self) -> CubeQuery:
+        """The whole table with every margin: the contributors and the additive measures."""
+        additive = [
+            m.name
+            for m in self.cube.measures
+            if m.function in (Function.sum, Function.count) and m.name != self.contributors
+        ]
+        return CubeQuery(
+            self.cube.name,
+            (self.contributors, *additive),
+            drilldowns=tuple(
+                replace(d, level=r.level.name)
+                for d, r in zip(parse_drilldowns(self.table.text), self.table.drills, strict=True)
+            ),
+            subtotals="cube",
         )
 
-    def _confidential(self, count: Any, threshold: int) -> bool:
-        n = 0 if count is None else int(count)
-        return n < threshold and (n > 0 or self.zeros_disclosive)
+    def pattern(self, result: AggregateResult) -> Pattern:
+        """The table's suppression pattern from its answer (`table_query`'s)."""
+        contributors = self.contributors
+        cells: list[TableCell] = []
+        for rows, levels in _row_sets(result):
+            for row in rows.to_pylist():
+                values = {m: float(row[m] or 0) for m in result.measures if m != contributors}
+                coord = self._coord(row, levels, by_cut=False)
+                cells.append(TableCell(coord, int(row[contributors] or 0), values))
+        if len(cells) > TABLE_CELLS:
+            raise QueryError(f"publication table '{self.table.text}' has more than {TABLE_CELLS} cells")
+        distinct = self.cube.measure(contributors).function == Function.count_distinct
+        try:
+            return protect(
+                cells,
+                self.threshold,
+                zeros_disclosive=self.rules.zeros == "disclosive",
+                distinct=distinct,
+                protection=self.rules.protection,
+            )
+        except Unprotectable:
+            raise QueryError(
+                f"publication table '{self.table.text}' of cube '{self.cube.name}' cannot be protected",
+                hint="declare a coarser table (docs/disclosure.md)",
+            ) from None
 
-    def _row(self, row: dict[str, Any], measures: list[str]) -> dict[str, Any]:
-        count = row.get(self.contributors)
-        out: dict[str, Any] = {}
+    def _coord(self, row: dict[str, Any], levels: dict[str, list[str]], *, by_cut: bool = True) -> Coord:
+        out = []
+        for alias in self.table.aliases:
+            names = next((lv for ref, lv in levels.items() if ref.split("@")[0] == alias), None)
+            if names:
+                out.append(tuple(str(row[f"{alias}.{n}"]) for n in names))
+                continue
+            cut = _point(self.cuts, alias) if by_cut else None
+            out.append(tuple(str(p) for p in cut.path) if cut is not None else ())
+        return tuple(out)
+
+    def check_order(self, query: CubeQuery) -> None:
+        measures = {m.name for m in self.cube.measures}
+        if any(o.field in measures for o in query.order):
+            raise _refused(
+                "be ordered by a measure",
+                "order by a level (e.g. `order=territory.region`): the order of confidential cells "
+                "would reveal their values",
+            )
+
+    def apply(self, result: AggregateResult, pattern: Pattern) -> AggregateResult:
+        """The answer with the pattern's cells emptied and every measure's status beside it."""
+        summary = result.summary
+        if summary is not None:
+            summary = self._row(summary, self._status(pattern, summary, {}, result.measures), result.measures)
+        subtotals = [
+            replace(s, rows=self._table(s.rows, s.levels, pattern, result.measures)) for s in result.subtotals
+        ]
+        cells = self._table(result.cells, result.levels, pattern, result.measures)
+        return replace(result, cells=cells, summary=summary, subtotals=subtotals)
+
+    def _status(
+        self, pattern: Pattern, row: dict[str, Any], levels: dict[str, list[str]], measures: list[str]
+    ) -> str | None:
+        """A row's status from the pattern. A row that is no cell of the table has no
+        contributors: confidential if zeros are; and, defensively, a row outside the table
+        with a value is hidden (it cannot happen when the table and the answer agree)."""
+        coord = self._coord(row, levels)
+        if coord in pattern.known:
+            return pattern.of(coord)
+        if self.rules.zeros == "disclosive":
+            return PRIMARY
+        return None if all(not row.get(m) for m in measures) else SECONDARY
+
+    @staticmethod
+    def _row(row: dict[str, Any], status: str | None, measures: list[str]) -> dict[str, Any]:
+        out = {k: v for k, v in row.items() if k not in measures}
         for m in measures:
-            secret = self._confidential(count, self.thresholds[m])
-            out[m] = None if secret else row.get(m)
-            out[status_column(m)] = SMALL_COUNT if secret else None
+            out[m] = None if status else row.get(m)
+            out[status_column(m)] = status
         return out
 
-    def _table(self, table: pa.Table, measures: list[str]) -> pa.Table:
-        if self.contributors not in table.column_names:
-            return table
-        count = pc.fill_null(table.column(self.contributors), 0)
+    def _table(
+        self, table: pa.Table, levels: dict[str, list[str]], pattern: Pattern, measures: list[str]
+    ) -> pa.Table:
+        statuses = [self._status(pattern, r, levels, measures) for r in table.to_pylist()]
+        status = pa.array(statuses, pa.string())
+        secret = pc.is_valid(status)
         columns: dict[str, pa.ChunkedArray | pa.Array] = {
-            name: table.column(name)
-            for name in table.column_names
-            if name not in measures and not (self.added and name == self.contributors)
+            n: table.column(n) for n in table.column_names if n not in measures
         }
         for m in measures:
-            secret = pc.less(count, self.thresholds[m])
-            if not self.zeros_disclosive:
-                secret = pc.and_(secret, pc.greater(count, 0))
             values = table.column(m)
             columns[m] = pc.if_else(secret, pa.scalar(None, values.type), values)
-            none = pa.scalar(None, pa.string())
-            columns[status_column(m)] = pc.if_else(secret, pa.scalar(SMALL_COUNT), none)
+            columns[status_column(m)] = status
         return pa.table(columns)
 
 
-def protection(cube: Cube, query: CubeQuery) -> Protection | None:
-    """The protection of a query on a cube with disclosure rules (None: the cube has none).
-    `query.measures` must be filled in (the policy fills them)."""
+def _point(cuts: list[ResolvedCut], alias: str) -> PointCut | None:
+    for rc in cuts:
+        if rc.ref.alias == alias and isinstance(rc.cut, PointCut) and not rc.cut.invert:
+            return rc.cut
+    return None
+
+
+def _row_sets(result: AggregateResult) -> list[tuple[pa.Table, dict[str, list[str]]]]:
+    sets = [(result.cells, result.levels)] + [(s.rows, s.levels) for s in result.subtotals]
+    if result.summary is not None:
+        sets.append((pa.Table.from_pylist([result.summary]), {}))
+    return sets
+
+
+def protection(model: Model, cube: Cube, query: CubeQuery, restricted_by_role: bool) -> Protection | None:
+    """The protection of a query on a cube with disclosure rules (None: the cube has none);
+    a QueryError when a publication role may not ask it."""
     rules = cube.disclosure
     if rules is None:
         return None
-    contributors = contributors_of(cube, rules)
-    if contributors is None:  # validation refuses this model; never answer unprotected
-        raise QueryError(f"cube '{cube.name}' cannot be published: no measure counts its contributors")
-    measures = query.measures or tuple(m.name for m in cube.measures)
-    thresholds = {m: threshold_of(rules, m) for m in measures}
-    return Protection(contributors, thresholds, rules.zeros == "disclosive", contributors not in measures)
+    if restricted_by_role:
+        raise QueryError(
+            "a publication role with member or row restrictions cannot be answered",
+            hint="publication roles see whole publication tables (docs/disclosure.md)",
+        )
+    table, cuts = covering(model, cube, tables_of(model, cube, rules), query)
+    found = Protection(cube, rules, table, cuts)
+    found.check_order(query)
+    return found

@@ -1,0 +1,332 @@
+"""Cell suppression over a cube's publication tables (docs/disclosure.md).
+
+A publication table is a drilldown (`territory:municipality|time:year|gender`) whose every
+margin is published too: each cell at any prefix of each drilled hierarchy, the grand total
+included — exactly the cells and subtotals of `subtotals=cube` over that drilldown. A
+publication role may ask only what one table's cells answer (a drilldown at or above its
+levels, point cuts on its members, sets and ranges only where they filter drilled cells), so
+everything it can ever obtain of a cube is the union of the tables' cells. The pattern is
+computed on that whole table, once per data version, never per request: two requests cannot
+be differenced.
+
+Primary cells fail the frequency rule. Secondary cells are then chosen so that no primary
+value can be recovered from the published ones: first, until no additivity relation (a total
+and its children along one dimension, every other coordinate fixed) has exactly one suppressed
+cell, the smallest shown cell of such a relation is suppressed too; then an attacker's linear
+program (HiGHS, through highspy) bounds each primary cell's count and additive values under every
+relation and what the statuses reveal (a primary count is 1 … threshold − 1, a secondary one
+at least the threshold); a cell whose interval is narrower than its protection level gets one
+more partner, and the audit runs again. A table that cannot be protected is refused.
+
+Written here rather than taken from a library: Tau-Argus (pytauargus) is a batch program
+over files, sdcTable is R; neither runs inside a request's process.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Coord = tuple[tuple[str, ...], ...]
+"""A cell of a table: per table dimension, the path of member keys (empty: all members)."""
+
+PRIMARY = "A"
+"""SDMX CONF_STATUS: primary confidentiality due to small counts."""
+SECONDARY = "D"
+"""SDMX CONF_STATUS: secondary confidentiality set by the sender, not for publication."""
+
+
+@dataclass(frozen=True)
+class TableCell:
+    coord: Coord
+    contributors: int
+    values: dict[str, float]
+    """The additive measures' values (sums and record counts), for the audit."""
+
+
+@dataclass
+class Pattern:
+    """The statuses of a table's cells; a cell not listed is shown."""
+
+    status: dict[Coord, str] = field(default_factory=dict)
+    known: frozenset[Coord] = frozenset()
+    """Every cell of the table (an answer's cell outside it has no contributors)."""
+    cells: int = 0
+    rounds: int = 0
+    narrowest: float = math.inf
+    """The smallest attacker interval of a primary cell, over what it had to span (≥ 1)."""
+
+    def of(self, coord: Coord) -> str | None:
+        return self.status.get(coord)
+
+    @property
+    def primary(self) -> int:
+        return sum(1 for s in self.status.values() if s == PRIMARY)
+
+    @property
+    def secondary(self) -> int:
+        return sum(1 for s in self.status.values() if s == SECONDARY)
+
+
+class Unprotectable(Exception):
+    """No pattern found within the rounds allowed (the table is refused, never published)."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    total: Coord
+    parts: tuple[Coord, ...]
+
+
+def relations(coords: Iterable[Coord]) -> list[Relation]:
+    """Every total with its children along one dimension (other coordinates fixed)."""
+    children: dict[tuple[int, Coord], list[Coord]] = {}
+    for c in coords:
+        for d, path in enumerate(c):
+            if path:
+                parent = (*c[:d], path[:-1], *c[d + 1 :])
+                children.setdefault((d, parent), []).append(c)
+    return [Relation(total, tuple(parts)) for (_, total), parts in children.items()]
+
+
+def protect(
+    cells: Sequence[TableCell],
+    threshold: int,
+    *,
+    zeros_disclosive: bool,
+    distinct: bool,
+    protection: float,
+    max_rounds: int = 200,
+) -> Pattern:
+    """The suppression pattern of a table. `distinct`: the contributors are distinct persons
+    (not additive: a total lies between its largest part and the sum of its parts).
+    `protection`: the share of a primary cell's value its attacker interval must span (at
+    least one contributor, and 1 unit of a value)."""
+    by = {c.coord: c for c in cells}
+    rels = [r for r in relations(by) if r.total in by and all(p in by for p in r.parts)]
+    status: dict[Coord, str] = {}
+    for c in cells:
+        n = c.contributors
+        if n < threshold and (n > 0 or zeros_disclosive):
+            status[c.coord] = PRIMARY
+    pattern = Pattern(status, frozenset(by), len(cells))
+    if not status:
+        return pattern
+    # Suppressing one more cell only removes a known value from the attacker's equations, so an
+    # interval never narrows: a cell found wide enough once stays so, and each round audits
+    # only the cells the last one found too narrow.
+    todo: list[Coord] | None = None
+    widths: dict[Coord, float] = {}
+    for round_ in range(1, max_rounds + 1):
+        _no_lonely_suppression(rels, by, status)
+        failing = _audit(by, rels, status, threshold, distinct, protection, widths, zeros_disclosive, todo)
+        pattern.rounds = round_
+        if not failing:
+            pattern.narrowest = min(widths.values(), default=math.inf)
+            return pattern
+        for coord in failing:
+            _partner(coord, rels, by, status)
+        todo = failing
+    raise Unprotectable(f"no suppression pattern found in {max_rounds} rounds")
+
+
+def _cost(cell: TableCell) -> tuple[int, int]:
+    # The cheapest partner hides least: fewest contributors, and a finer cell before a total.
+    return (cell.contributors, -sum(len(p) for p in cell.coord))
+
+
+def _candidates(rel: Relation, by: dict[Coord, TableCell], status: dict[Coord, str]) -> list[TableCell]:
+    """Shown cells of a relation that can hide something (a shown zero protects nothing: its
+    value is known whether suppressed or not, if zeros are safe)."""
+    return [by[c] for c in (rel.total, *rel.parts) if c not in status and by[c].contributors > 0]
+
+
+def _no_lonely_suppression(
+    rels: list[Relation], by: dict[Coord, TableCell], status: dict[Coord, str]
+) -> None:
+    changed = True
+    while changed:
+        changed = False
+        for rel in rels:
+            members = (rel.total, *rel.parts)
+            hidden = sum(1 for c in members if c in status)
+            if hidden == 1:
+                shown = _candidates(rel, by, status)
+                if not shown:
+                    continue  # the other cells are empty: the relation gives the attacker nothing
+                status[min(shown, key=_cost).coord] = SECONDARY
+                changed = True
+
+
+def _partner(
+    coord: Coord, rels: list[Relation], by: dict[Coord, TableCell], status: dict[Coord, str]
+) -> None:
+    """One more suppressed cell in a relation of a cell the audit found too narrow."""
+    options: list[TableCell] = []
+    for rel in rels:
+        if coord == rel.total or coord in rel.parts:
+            options += _candidates(rel, by, status)
+    if options:
+        status[min(options, key=_cost).coord] = SECONDARY
+
+
+def _audit(
+    by: dict[Coord, TableCell],
+    rels: list[Relation],
+    status: dict[Coord, str],
+    threshold: int,
+    distinct: bool,
+    protection: float,
+    widths: dict[Coord, float],
+    zeros: bool,
+    todo: list[Coord] | None,
+) -> list[Coord]:
+    """Primary cells whose attacker interval is too narrow, on the contributors count or on
+    any additive value: per measure one linear program (HiGHS), built once, its objective
+    changed for each cell's minimum and maximum (a warm start each time)."""
+    hidden = sorted(status)
+    index = {c: i for i, c in enumerate(hidden)}
+    primary = [c for c in hidden if status[c] == PRIMARY] if todo is None else todo
+    measures = sorted({m for c in by.values() for m in c.values})
+    failing: set[Coord] = set()
+    seen: set[Coord] = set()  # widths of this audit (a cell audited again starts afresh)
+    for measure, inequal in [(None, distinct)] + [(m, False) for m in measures]:
+
+        def value(c: Coord, measure: str | None = measure) -> float:
+            cell = by[c]
+            return float(cell.contributors) if measure is None else float(cell.values.get(measure, 0.0))
+
+        program = _Program(len(hidden))
+        for rel in rels:
+            if not any(c in index for c in (rel.total, *rel.parts)):
+                continue
+            total_minus_parts = {rel.total: 1.0}
+            for p in rel.parts:
+                total_minus_parts[p] = total_minus_parts.get(p, 0.0) - 1.0
+            if inequal:  # each part ≤ total ≤ Σ parts (distinct persons)
+                for p in rel.parts:
+                    program.row(index, {p: 1.0, rel.total: -1.0}, value, upper_only=True)
+                program.row(index, total_minus_parts, value, upper_only=True)
+            else:
+                program.row(index, total_minus_parts, value)
+        for c in hidden:
+            if measure is None:  # what the statuses tell the attacker about a count
+                if status[c] == PRIMARY:  # 1 … t − 1 (0 too where zeros are confidential)
+                    program.bound(index[c], 0.0 if zeros else 1.0, float(threshold - 1))
+                else:
+                    program.bound(index[c], float(threshold), None)
+            else:
+                program.bound(index[c], min(0.0, value(c)), None)
+        solver = program.solver()
+        for c in primary:
+            need = max(1.0, protection * abs(value(c)))
+            if measure is None:  # the status alone says 1 … threshold − 1: no more to span
+                need = min(need, float(threshold - 2))
+            if need <= 0:
+                continue
+            lo = solver.optimum(index[c], 1.0)
+            hi = solver.optimum(index[c], -1.0)
+            if lo is INFEASIBLE or hi is INFEASIBLE:
+                failing.add(c)  # never proven safe: the assumptions do not hold, hide more
+                continue
+            width = (math.inf if hi is None else -hi) - (-math.inf if lo is None else lo)
+            widths[c] = min(width / need, widths[c] if c in seen else math.inf)
+            seen.add(c)
+            if width < need - 1e-9:
+                failing.add(c)
+    return sorted(failing)
+
+
+INFEASIBLE = math.nan
+"""What `optimum` answers when no value fits (checked with `is`: the one NaN object)."""
+
+
+class _Program:
+    """The attacker's linear program over the suppressed cells, known cells on the right."""
+
+    def __init__(self, columns: int) -> None:
+        self.columns = columns
+        self.entries: list[tuple[int, int, float]] = []
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+        self.col_lower = [0.0] * columns
+        self.col_upper = [math.inf] * columns
+
+    def row(
+        self,
+        index: dict[Coord, int],
+        coefficients: dict[Coord, float],
+        value: Any,
+        *,
+        upper_only: bool = False,
+    ) -> None:
+        rhs = 0.0
+        cols: dict[int, float] = {}
+        for c, k in coefficients.items():
+            if c in index:
+                cols[index[c]] = cols.get(index[c], 0.0) + k
+            else:
+                rhs -= k * value(c)
+        cols = {j: k for j, k in cols.items() if k}
+        if not cols:
+            return
+        r = len(self.lower)
+        self.entries += [(r, j, k) for j, k in cols.items()]
+        self.lower.append(-math.inf if upper_only else rhs)
+        self.upper.append(rhs)
+
+    def bound(self, column: int, lower: float, upper: float | None) -> None:
+        self.col_lower[column] = lower
+        self.col_upper[column] = math.inf if upper is None else upper
+
+    def solver(self) -> _Solver:
+        import highspy
+        import numpy as np
+
+        inf = highspy.kHighsInf
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.columns
+        lp.num_row_ = len(self.lower)
+        lp.col_cost_ = np.zeros(self.columns)
+        lp.col_lower_ = np.array(self.col_lower)
+        lp.col_upper_ = np.array([inf if math.isinf(u) else u for u in self.col_upper])
+        lp.row_lower_ = np.array([-inf if math.isinf(v) else v for v in self.lower])
+        lp.row_upper_ = np.array(self.upper)
+        order = sorted(self.entries, key=lambda e: (e[1], e[0]))
+        starts = np.zeros(self.columns + 1, dtype=np.int32)
+        for _, j, _ in order:
+            starts[j + 1] += 1
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.cumsum(starts).astype(np.int32)
+        lp.a_matrix_.index_ = np.array([r for r, _, _ in order], dtype=np.int32)
+        lp.a_matrix_.value_ = np.array([k for _, _, k in order])
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(lp)
+        return _Solver(h, self.columns)
+
+
+class _Solver:
+    def __init__(self, highs: Any, columns: int) -> None:
+        self.highs = highs
+        self.columns = columns
+        self.last: int | None = None
+
+    def optimum(self, column: int, sign: float) -> float | None:
+        """min of sign × x[column]: the optimum, None when unbounded, INFEASIBLE when nothing fits."""
+        import highspy
+        import numpy as np
+
+        if self.last is not None and self.last != column:
+            self.highs.changeColsCost(1, np.array([self.last], dtype=np.int32), np.array([0.0]))
+        self.highs.changeColsCost(1, np.array([column], dtype=np.int32), np.array([sign]))
+        self.last = column
+        self.highs.run()
+        found = self.highs.getModelStatus()
+        if found == highspy.HighsModelStatus.kOptimal:
+            return float(self.highs.getInfo().objective_function_value)
+        if found in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return None
+        return INFEASIBLE
