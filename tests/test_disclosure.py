@@ -65,6 +65,8 @@ LEVELS = [
     "benefit_type:benefit_type",
     "gender",
 ]
+CUTS = ["", "time:2023", "time:2024", "time:2024,2", "gender:F", "benefit_type:assist", "territory:R1",
+        "territory:R1;R2", "!benefit_type:assist"]  # fmt: skip
 PUBLIC = Principal("visitor")
 ANALYST = Principal("anna", frozenset({"analyst", "public"}))
 PUBLISHER = Principal("paul", frozenset({"publisher", "public"}))
@@ -175,8 +177,6 @@ def test_no_published_cell_shows_a_small_count(
             check_published(row, real_sub[key])
 
 
-CUTS = ["", "time:2023", "time:2024", "time:2024,2", "gender:F", "benefit_type:assist", "territory:R1",
-        "territory:R1;R2", "!benefit_type:assist"]  # fmt: skip
 DEPTH = {"region": 1, "municipality": 2, "year": 1, "quarter": 2, "month": 3, "category": 1,
          "benefit_type": 2, "gender": 1}  # fmt: skip
 TABLES = [{"territory": 2, "time": 1, "benefit_type": 2, "gender": 1}, {"time": 3}]
