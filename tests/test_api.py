@@ -396,6 +396,14 @@ def _xlsx_rows(content: bytes) -> list[dict[str, Any]]:
     return [dict(zip(head, r, strict=True)) for r in rows]
 
 
+def _xlsx_table(content: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet is not None
+    return [list(r) for r in sheet.iter_rows(values_only=True)]
+
+
 def _same_numbers(rows: list[dict[str, Any]], expected: list[dict[str, Any]], fmt: str) -> None:
     """Rows of a format equal the JSON rows: numbers as numbers, text as text (CSV: all text)."""
     assert len(rows) == len(expected) > 0, fmt
@@ -570,6 +578,26 @@ def test_subtotals_in_every_table_format(client: TestClient) -> None:
             for row in rows
         ]
         assert got == want, fmt
+
+
+def test_a_labelled_file_names_its_row_kinds_in_its_language(client: TestClient) -> None:
+    """With `header=labels` (a file for people, as the pages download) the `__subtotal` column
+    says starpsumma/kopā in Latvian; with column names it says subtotal/total in every language."""
+    url = "/cube/unemployment/aggregate?drilldown=territory:region|gender&aggregates=persons&subtotals=rollup"
+    for lang, header, want in (
+        ("lv", "labels", ["starpsumma", "kopā"]),
+        ("en", "labels", ["subtotal", "total"]),
+        ("lv", "names", ["subtotal", "total"]),
+    ):
+        for fmt in ("csv", "xlsx"):
+            r = client.get(f"{url}&format={fmt}&lang={lang}&header={header}")
+            assert r.status_code == 200, r.text[:200]
+            if fmt == "csv":
+                head, *rows = list(csv.reader(io.StringIO(r.text)))
+            else:
+                head, *rows = [[v if v is not None else "" for v in row] for row in _xlsx_table(r.content)]
+            assert head[0] == (want[0] if header == "labels" else "__subtotal"), (lang, header, fmt, head)
+            assert [k for k in dict.fromkeys(row[0] for row in rows) if k] == want, (lang, header, fmt)
 
 
 def test_subtotals_with_paging_and_errors(client: TestClient) -> None:

@@ -9,6 +9,7 @@ Set LABIS_SCREENSHOTS=docs/screenshots to refresh the README's screenshots.
 from __future__ import annotations
 
 import csv
+import decimal
 import io
 import os
 import socket
@@ -426,7 +427,8 @@ def test_api_errors_and_slow_queries_show_a_message(page: Any) -> None:
 
     page.route("**/aggregate?*", fail)
     open_view(page, "/browser?cube=unemployment&lang=en")
-    assert "engine_error: the database engine could not answer" in page.locator("#error").inner_text()
+    error = page.locator("#error").inner_text()
+    assert "Database error: the database engine could not answer" in error and "(engine_error)" in error
     page.unroute("**/aggregate?*")
 
     page.route("**/aggregate?*", lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>"))
@@ -457,6 +459,167 @@ def test_pages_carry_a_strict_csp_that_they_run_under(page: Any, api: httpx.Clie
     assert api.get("/cubes").headers["x-content-type-options"] == "nosniff"
     open_view(page, "/browser?cube=unemployment&lang=en")
     assert page.locator("#pivot-table").is_visible()
+
+
+# --- numbers, colours and words in the page's language --------------------------------------------
+
+NBSP = "\u00a0"
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442"]
+
+
+def written(value: float, decimals: int, unit: str | None, lang: str, *, trim: bool = False) -> str:
+    """How a page must write a number, made here without the page's code: grouping by threes
+    from the first thousand (Latvian with a no-break space and a decimal comma, English with
+    commas and a point), `decimals` places (rounded half up from the double's exact value, as
+    ECMA-402 says; `trim`: an axis tick's, without trailing zeros), euros and % as the locale
+    writes them."""
+    exact = decimal.Decimal(value).quantize(decimal.Decimal(1).scaleb(-decimals), decimal.ROUND_HALF_UP)
+    text = f"{exact:,f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if lang == "lv":
+        text = text.replace(",", NBSP).replace(".", ",")
+    if unit == "EUR":
+        return f"{text}{NBSP}€" if lang == "lv" else f"€{text}"
+    return text + "%" if unit == "%" else text
+
+
+READ_COLUMNS = """() => {
+  const t = document.getElementById('pivot-table');
+  const out = {};
+  for (const r of [...t.tBodies[0].rows, ...t.tFoot.rows]) {
+    [...r.cells].filter(c => c.tagName === 'TD').forEach((c, i) => {
+      (out[i] ||= []).push([c.textContent, c.dataset.value === '' ? null : Number(c.dataset.value)]);
+    });
+  }
+  return Object.values(out);
+}"""
+
+CHART = "Chart.getChart(document.getElementById('chart'))"
+
+
+@pytest.mark.parametrize("lang", ["lv", "en"])
+def test_numbers_are_written_in_the_pages_locale_the_same_in_a_column_and_on_the_chart(
+    page: Any, api: httpx.Client, lang: str
+) -> None:
+    """Money with its currency, shares with %, counts and averages at the model's decimals; in
+    Latvian `1 234,5`, in English `1,234.5`; every value of a column with the same decimals,
+    and the chart's axis and tooltips written the same way."""
+    info = {a["name"]: a["info"] for a in get(api, "/cube/social_assistance/model")["aggregates"]}
+    m = "amount,avg_payment,payments"
+    open_view(page, f"/browser?cube=social_assistance&m={m}&rows=territory@region:region&cols=&lang={lang}")
+    columns = page.evaluate(READ_COLUMNS)
+    assert len(columns) == 3
+    big = False
+    for name, column in zip(m.split(","), columns, strict=True):
+        unit, decimals = info[name]["unit"], info[name]["decimals"]
+        for text, value in column:
+            assert text == written(value, decimals, unit, lang), (name, text, value)
+            big = big or value >= 1000
+    assert big, "no value of four digits or more: the grouping was not checked"
+
+    chart = page.evaluate(
+        "(() => { const c = " + CHART + "; return { ticks: c.scales.y.ticks.map(t => [t.value, t.label]),"
+        " tip: c.config.options.plugins.tooltip.callbacks"
+        ".label({dataset: {label: 'X'}, parsed: {y: 1234.5}}) }; })()"
+    )
+    assert chart["tip"] == f"X: {written(1234.5, 2, 'EUR', lang)}"
+    assert any(value >= 1000 for value, _ in chart["ticks"]), chart["ticks"]
+    for value, label in chart["ticks"]:
+        assert label == written(value, 2, "EUR", lang, trim=True), (value, label)
+
+    # A share in % at one decimal (the model's), and the unit of a count named in the language.
+    m = "long_term_share,avg_duration"
+    open_view(page, f"/browser?cube=unemployment&m={m}&rows=territory@region:region&cols=&lang={lang}")
+    share, duration = page.evaluate(READ_COLUMNS)
+    assert all(text == written(value, 1, "%", lang) for text, value in share), share
+    assert all(text == written(value, 1, None, lang) for text, value in duration), duration
+    caption = page.locator("#pivot-table caption").inner_text()
+    assert ("(mēneši)" if lang == "lv" else "(months)") in caption, caption
+
+
+def test_every_series_has_a_colour_of_its_own(page: Any) -> None:
+    """A municipality per series (more than twelve): no two share a colour. The first seven are
+    Okabe & Ito's colour-blind-safe palette; the extension is the same on every page and never
+    repeats (checked for 400 series through the page's own module)."""
+    view = "cube=unemployment&m=registered_unemployed&rows=territory@region:municipality&cols=time@ymd:year"
+    open_view(page, f"/browser?{view}&chart=line&lang=en")
+    datasets = page.evaluate(
+        f"{CHART}.config.data.datasets"
+        ".map(d => [d.label, d.backgroundColor, d.borderColor, JSON.stringify(d.borderDash)])"
+    )
+    assert len(datasets) >= 12, len(datasets)
+    colours = [d[1] for d in datasets]
+    assert len(set(colours)) == len(datasets), colours
+    assert [d[2] for d in datasets] == colours
+    assert colours[:7] == OKABE_ITO
+    assert datasets[7][3] != datasets[0][3], "a second round of colours is told apart by its dashes too"
+    many = page.evaluate(
+        "(async () => { const m = await import('/browser/static/common.js');"
+        " return [...Array(400).keys()].map(m.seriesColour); })()"
+    )
+    assert len(set(many)) == 400 and many[: len(colours)] == colours
+
+
+def test_a_download_from_the_latvian_page_is_in_latvian(page: Any, api: httpx.Client) -> None:
+    """Headers, row kinds (starpsumma, kopā) and member labels of the CSV and XLSX in Latvian."""
+    m = "registered_unemployed"
+    open_view(page, f"/browser?cube=unemployment&m={m}&rows=territory@region:region|gender&cols=&lang=lv")
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    head, *rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_bytes().decode("utf-8-sig"))))
+    model = get(api, "/cube/unemployment/model", lang="lv")
+    measure = next(a["label"] for a in model["aggregates"] if a["name"] == m)
+    assert head == [
+        "starpsumma", "Statistiskais reģions", "Statistiskais reģions (nosaukums)", "Dzimums",
+        "Dzimums (nosaukums)", measure,
+    ], head  # fmt: skip
+    assert {r[0] for r in rows} == {"", "starpsumma", "kopā"} and rows[-1][0] == "kopā"
+    assert "Latgales statistiskais reģions" in {r[2] for r in rows} and "Sieviete" in {r[4] for r in rows}
+    with page.expect_download() as dl:
+        page.click("#export-xlsx")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(Path(dl.value.path()).read_bytes()), read_only=True).active
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[0] == head and values[-1][0] == "kopā"
+
+
+def test_errors_are_said_in_the_pages_language(page: Any) -> None:
+    """What happened in Latvian, then the API's own message (English, marked lang="en")."""
+    open_view(page, "/browser?cube=unemploymnt&lang=lv")
+    error = page.locator("#error p.error")
+    text = error.inner_text()
+    assert text.startswith("Nav atrasts: no cube 'unemploymnt'") and text.endswith("(not_found)"), text
+    assert error.locator(".message").get_attribute("lang") == "en"
+    rows = "territory@region:municipality"
+    open_view(page, f"/browser?cube=unemployment&rows={rows}&path=territory@region:NOPE&lang=lv")
+    text = page.locator("#error").inner_text()
+    assert "Nav atrasts: Saitē ir nezināms elements: Teritorija 'NOPE'" in text, text
+
+
+@pytest.mark.parametrize("lang", ["lv", "en"])
+def test_an_indicators_fixed_cuts_are_shown_by_their_members_labels(
+    page: Any, api: httpx.Client, lang: str
+) -> None:
+    """Shown as "Vecuma grupa: 15–24 gadi", not `age_group:working_age,A15_24`: the labels /cell gives."""
+    dims = {d["name"]: d["label"] for d in get(api, "/cube/unemployment/model", lang=lang)["dimensions"]}
+    for code in ("NVA-005", "NVA-008"):
+        ind = get(api, f"/indicator/{code}", lang=lang)["indicator"]
+        cut = get(api, "/cube/unemployment/cell", cut=ind["cuts"], lang=lang)["cuts"][0]
+        label = cut["details"][-1]["_label"]
+        open_view(page, f"/browser/indicators/{code}?lang={lang}")
+        shown = page.locator("#fixed-cuts").inner_text()
+        assert shown == f"{dims[cut['dimension']]}: {label}", shown
+        assert ind["cuts"] not in shown
+    assert shown == ("Dzimums: Sieviete" if lang == "lv" else "Gender: Female")
+    unit = "personas" if lang == "lv" else "persons"
+    assert page.locator("#unit").inner_text() == unit
+    assert page.locator("#indicator-table caption").inner_text().endswith(f"({unit})")
+    table = page.evaluate(READ_PIVOT, "indicator-table")
+    texts = page.evaluate("[...document.querySelectorAll('#indicator-table td')].map(c => c.textContent)")
+    values = [v for row in table for _, v in row["cells"]]
+    assert texts == [written(v, 0, None, lang) if v is not None else "–" for v in values]
 
 
 # --- indicator pages ---------------------------------------------------------------------------------

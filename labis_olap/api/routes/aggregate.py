@@ -129,6 +129,11 @@ SUBTOTAL = "__subtotal"
 row of a subtotal set (the attributes of the levels it rolls up are empty), `total` for the
 grand total (the summary) as the last row."""
 
+ROW_KINDS = {"lv": ("starpsumma", "kopā"), "en": ("subtotal", "total")}
+"""The SUBTOTAL column's values in a file for people (`header=labels`), in its language, as its
+header is: a Latvian page's download says "starpsumma"/"kopā". With column names (the
+default) they stay `subtotal`/`total`, which programs read whatever the language."""
+
 
 def _table(cells: CellSet, fmt: Format, header: Header, bom: bool = False) -> Response:
     lang = cells.lang
@@ -138,13 +143,14 @@ def _table(cells: CellSet, fmt: Format, header: Header, bom: bool = False) -> Re
     table = cells.cells
     labels = slicer.aggregate_labels(cells, lang)
     if cells.has_cells and payload.get("subtotals") is not None:
+        subtotal, total = ROW_KINDS["en" if lang == "en" else "lv"] if header == "labels" else ROW_KINDS["en"]
         rows = [
             *({**c, SUBTOTAL: ""} for c in rows),
-            *({**c, SUBTOTAL: "subtotal"} for s in payload["subtotals"] for c in s["cells"]),
-            {**payload["summary"], SUBTOTAL: "total"},
+            *({**c, SUBTOTAL: subtotal} for s in payload["subtotals"] for c in s["cells"]),
+            {**payload["summary"], SUBTOTAL: total},
         ]
         columns = [SUBTOTAL, *columns]
-        labels = {SUBTOTAL: "subtotal" if lang == "en" else "starpsumma", **labels}
+        labels = {SUBTOTAL: ROW_KINDS["en" if lang == "en" else "lv"][0], **labels}
         table = None  # the rows' types, as Arrow infers them: subtotal rows leave attributes empty
     return table_response(
         fmt,

@@ -18,9 +18,12 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from ...errors import NotFoundError
+from ...errors import NotFoundError, UserError
+from ...model.cut_grammar import parse_cuts
+from ...model.cuts import RangeCut, SetCut
 from ...model.definition import Model
-from ...model.schema import IndicatorType
+from ...model.schema import Indicator, IndicatorType
+from ...service import CubeService, Principal
 from ..deps import PagePrincipalDep, ServiceDep, session_of
 from ..describe import text
 from ..indicators import catalogue, detail, sources
@@ -153,7 +156,41 @@ def indicator_page(
         ind = find_indicator(model, code)
     except NotFoundError as exc:
         return page(request, "not_found.html", lv, status=404, code=code, hint=exc.hint)
-    return page(request, "indicator.html", lv, ind=detail(model, ind, lv))
+    cuts = fixed_cuts(service, principal, model, ind, lv)
+    return page(request, "indicator.html", lv, ind=detail(model, ind, lv), cuts=cuts)
+
+
+def fixed_cuts(
+    service: CubeService, principal: Principal, model: Model, ind: Indicator, lang: str
+) -> list[str]:
+    """An indicator's fixed cuts as people read them, "Vecuma grupa: 15–24 gadi": the dimension's
+    label and its members' (the deepest level of each path; a set's joined, a range's from – to),
+    looked up by the service as /cell does. A cut the lookup refuses is shown as written."""
+    if not ind.cuts:
+        return []
+    t = STRINGS[lang]
+    try:
+        details = service.cell(ind.cube, parse_cuts(ind.cuts), lang, principal)
+    except UserError:
+        return [ind.cuts]
+    cube = model.cubes[ind.cube]
+
+    def member(levels: list[dict[str, Any]]) -> str:
+        return str(levels[-1].get("_label") or levels[-1]["_key"]) if levels else "…"
+
+    out = []
+    for d in details:
+        cut = d.cut.cut
+        dim = model.dimensions[cube.link(cut.dimension).dimension]
+        if isinstance(cut, SetCut):
+            members = ", ".join(member(p) for p in d.details)
+        elif isinstance(cut, RangeCut):
+            members = f"{member(d.details['from'] or [])}–{member(d.details['to'] or [])}"
+        else:
+            members = member(d.details)
+        negation = f"{t['except']} " if cut.invert else ""
+        out.append(f"{text(dim.label, lang, cut.dimension)}: {negation}{members}")
+    return out
 
 
 def install(app: FastAPI) -> None:

@@ -5,7 +5,7 @@
 //   from=2022 to=2024-06 (years or year-months)   as_of=now   chart=bar|line|stacked   cm=<measure charted>   lang=lv|en
 // Every number shown is a cell of an /aggregate answer: totals and subtotals are the API's own
 // (subtotals=cube), never sums made here.
-import { ApiError, LANG, T, api, drawChart, el, numberCell, showError } from "./common.js";
+import { ApiError, LANG, T, api, drawChart, el, measureFormat, numberCell, showError } from "./common.js";
 
 const CONFIG = JSON.parse(document.getElementById("config").textContent);
 const MAX = { rows: 2, cols: 2 };
@@ -214,7 +214,7 @@ async function refresh() {
   const unknown = [...details.values()].filter((d) => d.label === null);
   if (unknown.length) {
     const names = unknown.map((d) => `${dimOf(d.dim)?.label ?? d.dim} '${d.key}'`);
-    showError({ error: "not_found", message: `${T.unknown_member}: ${names.join(", ")}` });
+    showError({ error: "not_found", message: `${T.unknown_member}: ${names.join(", ")}`, local: true });
   }
   renderPivot(grid, summary);
   renderChart(grid, summary);
@@ -280,13 +280,13 @@ function renderPivot(grid, summary) {
   const R = state.rows.length;
   const C = state.cols.length;
   const M = state.measures.map(measureOf);
-  const dec = (m) => m.info?.decimals ?? null;
+  const fmt = new Map(M.map((m) => [m.name, formatOf(grid, summary, m)]));
   const columns = columnList(grid);
   const values = (rowKey, i) => columns.flatMap((col) => {
     const key = [rowKey, col.key].filter((k) => k !== "").join("\u0001");
     const cell = i === 0 && col.j === 0 ? summary : grid.get(`${i},${col.j}`)?.byKey.get(key);
     return M.map((m) => {
-      const td = numberCell(cell ? cell[m.name] : null, dec(m));
+      const td = numberCell(cell ? cell[m.name] : null, fmt.get(m.name));
       td.dataset.col = col.label;
       if (col.sub) td.classList.add("subtotal");
       return td;
@@ -294,7 +294,7 @@ function renderPivot(grid, summary) {
   });
 
   const table = el("table", { className: "pivot", id: "pivot-table" });
-  const what = M.map((m) => m.label).join(", ");
+  const what = M.map((m) => m.label + fmt.get(m.name).suffix).join(", ");
   table.append(el("caption", {}, `${model.label} — ${what}`));
   const head = el("thead");
   const h1 = el("tr");
@@ -355,6 +355,14 @@ function renderPivot(grid, summary) {
   if (R && !grid.get(`1,0`).cells.length) box.append(el("p", { className: "notice" }, T.no_data));
 }
 
+/** How a measure's numbers are written in this view: its unit and decimals from the model
+ * (else the decimals its values here need), the same in every cell, on the axis and in tooltips. */
+function formatOf(grid, summary, m) {
+  const values = [summary?.[m.name]];
+  for (const part of grid.values()) for (const c of part.cells) values.push(c[m.name]);
+  return measureFormat(m.info, values);
+}
+
 // --- the chart follows the pivot: columns on x and a series per row, else rows on x ------------------
 /** The measure the chart shows: the one chosen (`cm`) while it is selected, else the first. */
 const chartMeasure = () => (state.measures.includes(state.chartMeasure) ? state.chartMeasure : state.measures[0]);
@@ -379,7 +387,8 @@ function renderChart(grid, summary) {
     labels = R ? leaves.map(rowLabel) : [T.total];
     series = [{ label: m.label, values: R ? leaves.map((c) => c[m.name] ?? null) : [summary[m.name] ?? null] }];
   }
-  drawChart($("chart"), state.chart, labels, series, m.label);
+  const fmt = formatOf(grid, summary, m);
+  drawChart($("chart"), state.chart, labels, series, m.label + fmt.suffix, fmt);
   $("chart-caption").textContent = `${T.chart_of}: ${m.label}`;
 }
 

@@ -1,6 +1,6 @@
 // One indicator's table and chart by territory and time, from /indicator/<code>. The levels
 // shown are in the URL (territory=…, time=…). Totals are their own queries, as in the browser.
-import { LANG, T, api, drawChart, el, numberCell, showError } from "./common.js";
+import { LANG, T, api, drawChart, el, measureFormat, numberCell, showError, unitLabel } from "./common.js";
 
 const IND = JSON.parse(document.getElementById("indicator-data").textContent);
 const $ = (id) => document.getElementById(id);
@@ -63,13 +63,16 @@ async function show() {
   const cells = new Map(main.cells.map((c) => [
     `${TERR ? key(c, TERR.name, view.territory) : ""}\u0001${TIME ? key(c, TIME.name, view.time) : ""}`, c]));
 
+  const values = [main.summary[m], ...[main, byTime, byTerr].flatMap((a) => (a ? a.cells.map((c) => c[m]) : []))];
+  const fmt = measureFormat({ unit: IND.unit, decimals: IND.decimals }, values);
+  const title = `${IND.name} (${unitLabel(IND.unit)})`;
   const value = (v, period) => { // a number cell that names its column (the period, or the total)
-    const td = numberCell(v ?? null, IND.decimals);
+    const td = numberCell(v ?? null, fmt);
     td.dataset.col = period ? label(period, TIME.name, view.time) : T.total;
     return td;
   };
   const table = el("table", { className: "pivot", id: "indicator-table" });
-  table.append(el("caption", {}, `${IND.code} ${IND.name} (${IND.unit})`));
+  table.append(el("caption", {}, `${IND.code} ${title}`));
   const head = el("tr", {}, el("th", { scope: "col" }, TERR ? TERR.label : ""));
   for (const p of periods) head.append(el("th", { scope: "col" }, label(p, TIME.name, view.time)));
   head.append(el("th", { scope: "col", className: "total" }, T.total));
@@ -93,7 +96,7 @@ async function show() {
     values: periods.map((p) => cells.get(`${key(place, TERR.name, view.territory)}\u0001${key(p, TIME.name, view.time)}`)?.[m] ?? null),
   }));
   drawChart($("chart"), "line", periods.map((p) => label(p, TIME.name, view.time)),
-    series.length ? series : [{ label: T.total, values: periods.map((p) => p[m]) }], `${IND.name} (${IND.unit})`);
+    series.length ? series : [{ label: T.total, values: periods.map((p) => p[m]) }], title, fmt);
 
   const box = $("export");
   box.replaceChildren(`${T.export}: `);
