@@ -89,7 +89,9 @@ class MdxResult:
             "axes": [
                 {
                     "ordinal": ax.ordinal,
-                    "name": a.AXIS_NAMES[ax.ordinal] if ax.ordinal < len(a.AXIS_NAMES) else f"AXIS({ax.ordinal})",
+                    "name": a.AXIS_NAMES[ax.ordinal]
+                    if ax.ordinal < len(a.AXIS_NAMES)
+                    else f"AXIS({ax.ordinal})",
                     "hierarchies": [self.hier_json(hk) for hk in ax.hierarchies],
                     "tuples": [
                         {"ordinal": i, "members": [self.member_json(m) for m in tup]}
@@ -100,7 +102,8 @@ class MdxResult:
             ],
             "slicer": [self.member_json(m) for m in self.slicer],
             "cells": [
-                {"ordinal": i, "value": c.value, "formatted_value": c.formatted} for i, c in enumerate(self.cells)
+                {"ordinal": i, "value": c.value, "formatted_value": c.formatted}
+                for i, c in enumerate(self.cells)
             ],
             "explain": {
                 "aggregates": self.stats.aggregates,
@@ -109,6 +112,11 @@ class MdxResult:
                 "ms": round(self.ms, 3),
             },
         }
+
+    @property
+    def heads(self) -> int:
+        """How many of the grid's columns name members (the rest are cells)."""
+        return sum(len(ax.hierarchies) for ax in self.axes[1:])
 
     def grid(self) -> tuple[list[str], list[list[Any]]]:
         """The cells as a flat table: one row per tuple of the rows (and pages) axes, a header
@@ -148,7 +156,9 @@ def execute(
     statement = parse(text)
     model = service.visible_model(principal)
     name = statement.cube
-    cube = model.cubes.get(name) or next((c for n, c in model.cubes.items() if n.lower() == name.lower()), None)
+    cube = model.cubes.get(name) or next(
+        (c for n, c in model.cubes.items() if n.lower() == name.lower()), None
+    )
     if cube is None:
         raise QueryError(f"unknown cube '{name}'", hint=did_you_mean(name, model.cubes))
 
@@ -246,7 +256,9 @@ class _Run:
         size = 1
         for ms in by_hier.values():
             size *= len(ms)
-        if size != len(s) or any(m.is_measure or m.calc for ms in by_hier.values() for m in ms if len(ms) > 1):
+        if size != len(s) or any(
+            m.is_measure or m.calc for ms in by_hier.values() for m in ms if len(ms) > 1
+        ):
             raise NotSupportedError(
                 "a WHERE set must be a cross product of stored members (measures one at a time)",
                 hint="e.g. WHERE {[territory].[a], [territory].[b]} * {[gender].[F]}",
@@ -304,7 +316,9 @@ class _Run:
             out.append(ctx)
         return out
 
-    def _non_empty(self, axes: list[SetV], values: list[Any], flags: list[bool]) -> tuple[list[SetV], list[Any]]:
+    def _non_empty(
+        self, axes: list[SetV], values: list[Any], flags: list[bool]
+    ) -> tuple[list[SetV], list[Any]]:
         if not any(flags) or not axes:
             return axes, values
         sizes = [len(s) for s in axes]

@@ -43,8 +43,26 @@ MAX_NESTING = 64
 ADDITIVE = {Function.sum, Function.count}
 
 FLAGS = frozenset(
-    "asc desc basc bdesc post pre recursive all include_calc_members self after before self_and_after "
-    "self_and_before self_before_after leaves excludeempty includeempty".split()
+    [
+        "asc",
+        "desc",
+        "basc",
+        "bdesc",
+        "post",
+        "pre",
+        "recursive",
+        "all",
+        "include_calc_members",
+        "self",
+        "after",
+        "before",
+        "self_and_after",
+        "self_and_before",
+        "self_before_after",
+        "leaves",
+        "excludeempty",
+        "includeempty",
+    ]
 )
 
 
@@ -79,11 +97,13 @@ class Expressions:
             )
         parent = self.cat.resolve(head, self.calcs)
         if isinstance(parent, HierRef):
-            hk, path = parent.hier, ()
+            hk, path = parent.hier, tuple[str | None, ...]()
         elif isinstance(parent, Member) and not parent.is_measure and parent.calc is None:
             hk, path = parent.hier, parent.path
         else:
-            raise QueryError(f"calculated member {a.expr_mdx(f.name)}: cannot be placed under {a.expr_mdx(head)}")
+            raise QueryError(
+                f"calculated member {a.expr_mdx(f.name)}: cannot be placed under {a.expr_mdx(head)}"
+            )
         if hk == MEASURES_KEY:
             m = Member(hk, (own.text,), calc=own.text, caption=own.text)
         else:
@@ -256,7 +276,9 @@ class Expressions:
         if isinstance(v, list):
             if len(v) == 1:
                 return self.to_scalar(v[0], ctx)
-            raise QueryError("a set of several tuples cannot be a value", hint="use Aggregate(set) or Sum(set)")
+            raise QueryError(
+                "a set of several tuples cannot be a value", hint="use Aggregate(set) or Sum(set)"
+            )
         if isinstance(v, HierRef):
             return self.to_scalar(self.default_member(v.hier), ctx)
         if isinstance(v, Word):
@@ -319,9 +341,11 @@ class Expressions:
         if op == "IS":
             return self._is(left, right)
         setlike = (list, Level)
-        if op in ("*", "+", "-") and (isinstance(left, setlike) or isinstance(right, setlike) or (
-            op == "*" and _memberish(left) and _memberish(right)
-        )):
+        if op in ("*", "+", "-") and (
+            isinstance(left, setlike)
+            or isinstance(right, setlike)
+            or (op == "*" and _memberish(left) and _memberish(right))
+        ):
             s1, s2 = self.to_set(left), self.to_set(right)
             if op == "*":
                 return self.crossjoin([s1, s2])
@@ -360,7 +384,10 @@ class Expressions:
         for s in sets:
             size *= len(s)
         if size > MAX_SET:
-            raise QueryError(f"a crossjoin of {size:,} tuples, more than {MAX_SET:,}", hint="NON EMPTY does not help here: narrow the sets")
+            raise QueryError(
+                f"a crossjoin of {size:,} tuples, more than {MAX_SET:,}",
+                hint="NON EMPTY does not help here: narrow the sets",
+            )
         return [tuple(itertools.chain.from_iterable(c)) for c in itertools.product(*sets)]
 
     def range(self, low: Member, high: Member) -> SetV:
@@ -422,7 +449,7 @@ class Expressions:
 
     # --- cells over sets ---------------------------------------------------------------------------
     def values(self, s: SetV, e: a.Expr | None, ctx: Ctx) -> list[Any]:
-        out = []
+        out: list[Any] = []
         for tup in s:
             try:
                 inner = self.over(ctx, tup)
@@ -655,6 +682,7 @@ def _level_arg(ev: Expressions, e: a.Expr | None, ctx: Ctx, m: Member | None = N
 
 
 def _members_of(ev: Expressions, v: Any, with_calcs: bool) -> SetV:
+    out: SetV
     if isinstance(v, Level):
         out = [(m,) for m in ev.cat.level(v.hier, v.depth)] if v.hier != MEASURES_KEY else []
         if with_calcs:
@@ -688,7 +716,12 @@ def _all_members(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
 def _add_calcs(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
     s = ev.setv(_arg(args, 0), ctx)
     hiers = {m.hier: m.depth for tup in s[:1] for m in tup}
-    extra = [(c,) for hk, depth in hiers.items() for c in ev.calc_members(hk) if hk == MEASURES_KEY or c.depth == depth]
+    extra: SetV = [
+        (c,)
+        for hk, depth in hiers.items()
+        for c in ev.calc_members(hk)
+        if hk == MEASURES_KEY or c.depth == depth
+    ]
     return _distinct(s + extra)
 
 
@@ -703,9 +736,15 @@ def _member_fn(f: Callable[[Expressions, Member, Args, Ctx], Any]) -> Fn:
 
 
 FUNCTIONS["children"] = _member_fn(lambda ev, m, args, ctx: [(c,) for c in ev.children(m)])
-FUNCTIONS["parent"] = _member_fn(lambda ev, m, args, ctx: ev.cat.parent(m) if m.calc is None else (ev.cat.member(m.hier, m.path[:-1]) if not m.is_measure else None))
+FUNCTIONS["parent"] = _member_fn(
+    lambda ev, m, args, ctx: (
+        ev.cat.parent(m)
+        if m.calc is None
+        else (ev.cat.member(m.hier, m.path[:-1]) if not m.is_measure else None)
+    )
+)
 FUNCTIONS["firstchild"] = _member_fn(lambda ev, m, args, ctx: next(iter(ev.children(m)), None))
-FUNCTIONS["lastchild"] = _member_fn(lambda ev, m, args, ctx: (ev.children(m) or [None])[-1])
+FUNCTIONS["lastchild"] = _member_fn(lambda ev, m, args, ctx: next(reversed(ev.children(m)), None))
 FUNCTIONS["prevmember"] = _member_fn(lambda ev, m, args, ctx: ev.shift(m, -1))
 FUNCTIONS["nextmember"] = _member_fn(lambda ev, m, args, ctx: ev.shift(m, 1))
 FUNCTIONS["lag"] = _member_fn(lambda ev, m, args, ctx: ev.shift(m, -_int(ev, _arg(args, 1), ctx, 1)))
@@ -818,7 +857,7 @@ def _ascendants(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
 @fn("Descendants")
 def _descendants(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
     out: SetV = []
-    for (m, *_rest) in ev.setv(_arg(args, 0), ctx):
+    for m, *_rest in ev.setv(_arg(args, 0), ctx):
         leaf = len(ev.cat.hiers[m.hier].levels) if not m.is_measure else m.depth
         lv = _arg(args, 1)
         flag = ev.word(_arg(args, 2))

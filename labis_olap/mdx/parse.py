@@ -24,11 +24,35 @@ MAX_CHARS = 100_000
 
 PROPERTY_WORDS = frozenset(
     w.lower()
-    for w in (
-        "Members AllMembers Children Parent FirstChild LastChild CurrentMember DefaultMember "
-        "PrevMember NextMember Name UniqueName Caption Level Hierarchy Dimension Count Ordinal "
-        "Siblings FirstSibling LastSibling Value Item Lag Lead Key Current"
-    ).split()
+    for w in [
+        "Members",
+        "AllMembers",
+        "Children",
+        "Parent",
+        "FirstChild",
+        "LastChild",
+        "CurrentMember",
+        "DefaultMember",
+        "PrevMember",
+        "NextMember",
+        "Name",
+        "UniqueName",
+        "Caption",
+        "Level",
+        "Hierarchy",
+        "Dimension",
+        "Count",
+        "Ordinal",
+        "Siblings",
+        "FirstSibling",
+        "LastSibling",
+        "Value",
+        "Item",
+        "Lag",
+        "Lead",
+        "Key",
+        "Current",
+    ]
 )
 """Words that, after a dot and without brackets, are functions of what precedes them
 (`[time].[2024].Children`); any other bare word continues the name (`[Measures].amount`)."""
@@ -254,7 +278,8 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> MdxSyntaxError:
         line, col = len(lines), len(lines[-1]) + 1
         return MdxSyntaxError("unexpected end of the statement", line, col, text, hint=_expected(exc))
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        at = exc.pos_in_stream or 0
+        ch = text[at] if at < len(text) else ""
         hint = "close the bracket with ']' (a ']' inside a name is written ']]')" if ch == "[" else None
         if ch in "'\"":
             hint = f"close the string with {ch} (a {ch} inside it is written {ch}{ch})"
