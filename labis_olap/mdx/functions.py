@@ -1150,8 +1150,15 @@ def _coalesce(ev: Expressions, args: Args, ctx: Ctx) -> Any:
 @fn("Aggregate")
 def _aggregate(ev: Expressions, args: Args, ctx: Ctx) -> Any:
     s = ev.setv(_arg(args, 0), ctx)
-    if _arg(args, 1) is not None:
-        return _sum(ev.values(s, args[1], ctx))
+    e = _arg(args, 1)
+    if e is not None:
+        v = ev.ev(e, ctx)
+        if not isinstance(v, (Member, tuple)):  # a numeric expression: added up per tuple
+            return _sum(ev.values(s, e, ctx))
+        try:  # a measure (or tuple): the union of the set at it
+            ctx = ev.over(ctx, ev.to_tuple(v))
+        except _Null:
+            return None
     return ev.aggregate(s, ctx)
 
 
