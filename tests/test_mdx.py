@@ -10,7 +10,6 @@ tests/cases/mdx_corpus.yaml (what its SQL reads is described there).
 from __future__ import annotations
 
 import decimal
-import io
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -27,11 +26,11 @@ from labis_olap.api import create_app
 from labis_olap.compiler.apply import apply_model
 from labis_olap.engine.base import Engine
 from labis_olap.errors import LimitError, QueryError
-from labis_olap.mdx import MdxResult, MdxSyntaxError, execute
+from labis_olap.mdx import MdxResult, execute
 from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
 from labis_olap.physical.layout import CubeLayout
-from labis_olap.service import ANONYMOUS, CubeService, Principal, ServiceLimits
+from labis_olap.service import CubeService, Principal, ServiceLimits
 from labis_olap.settings import Settings
 
 HERE = Path(__file__).parent
@@ -127,7 +126,9 @@ def test_corpus_equals_sql(case: dict[str, Any], service: CubeService, engine: E
     got = cells(result)
     expected = sql(engine, model, case["sql"])
     assert any(v is not None for v in got.values()), "every cell is empty"
-    problems = [f"{k}: {v!r}, expected {expected.get(k)!r}" for k, v in got.items() if not same(v, expected.get(k))]
+    problems = [
+        f"{k}: {v!r}, expected {expected.get(k)!r}" for k, v in got.items() if not same(v, expected.get(k))
+    ]
     missing = [k for k, v in expected.items() if v is not None and k not in got]
     assert not problems, problems
     assert not missing, f"SQL cells the statement does not show: {missing}"
@@ -215,3 +216,190 @@ def test_calculated_members_value_format_and_solve_order(service: CubeService) -
     assert sum_of_ratios.cells[2].formatted.endswith("%")  # the format of the decisive member
     again = execute(service, ANALYST, text.format(a=1, b=1))  # a tie: the one written first wins
     assert [c.value for c in again.cells] == [c.value for c in ratio_of_sums.cells]
+
+
+# --- push-down --------------------------------------------------------------------------------
+
+
+def test_a_drilled_hierarchy_is_one_aggregate_per_grain(service: CubeService) -> None:
+    """Regions and the municipalities of one (a rollup query), and the All member: two calls;
+    the same answer as one query per grain, the simplest plan."""
+    text = """SELECT {[Measures].[amount], [Measures].[recipients]} ON 0,
+        NON EMPTY Hierarchize(DrilldownMember({DrilldownLevel({[territory].[region].[All]})},
+            {[territory].[region].[region].&[R2]})) ON 1 FROM [benefits] WHERE [time].[2024]"""
+    merged = execute(service, ANALYST, text)
+    plain = execute(service, ANALYST, text, merge=False)
+    assert merged.stats.aggregates == 2 and plain.stats.aggregates == 3
+    assert [c.value for c in merged.cells] == [c.value for c in plain.cells]
+    (rollup,) = [q for q in merged.stats.queries if any(d.dimension == "territory" for d in q.drilldowns)]
+    assert rollup.subtotals == "rollup"
+
+
+def test_limits_of_the_server_apply(model: Model, engine: Engine) -> None:
+    small = CubeService(model, engine, limits=ServiceLimits(max_rows=2))
+    with pytest.raises(QueryError, match="more than"):  # the members of a level, refused as REST refuses
+        execute(small, ANALYST, "SELECT [territory].[region].[municipality].Members ON 0 FROM [benefits]")
+    with pytest.raises(LimitError, match="cells"):  # 3 × 1,096 days: more than 100 × max_rows cells
+        execute(
+            small,
+            ANALYST,
+            "SELECT {[Measures].[amount], [Measures].[payments], [Measures].[recipients]} ON 0, "
+            "{[time].[2023].[1].[1].[1]:[time].[2025].[4].[12].[31]} ON 1 FROM [benefits]",
+        )
+
+
+# --- names and errors -------------------------------------------------------------------------
+
+
+def test_unique_names_read_back(service: CubeService) -> None:
+    result = execute(
+        service, ANALYST, "SELECT [territory].[region].[municipality].Members ON 0 FROM [benefits]"
+    )
+    names = [m["unique_name"] for t in result.as_json()["axes"][0]["tuples"] for m in t["members"]]
+    assert "[territory].[region].[municipality].&[R2]&[M3]" in names
+    again = execute(service, ANALYST, f"SELECT {{{', '.join(names)}}} ON 0 FROM [benefits]")
+    assert [c.value for c in again.cells] == [c.value for c in result.cells]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("SELECT {[Measures].[amout]} ON 0 FROM [benefits]", ["amout", "did you mean 'amount'"]),
+        ("SELECT {[teritory].[R1]} ON 0 FROM [benefits]", ["teritory", "did you mean 'territory'"]),
+        ("SELECT {[territory].[Alfaa]} ON 0 FROM [benefits]", ["Alfaa", "did you mean 'Alfa'"]),
+        ("SELECT {[Measures].[amount]} ON 0 FROM [benefit]", ["benefit", "did you mean 'benefits'"]),
+        ("SELECT Hierarchise({[Measures].[amount]}) ON 0 FROM [benefits]", ["Hierarchise", "Hierarchize"]),
+        ("SELECT {[territory].[region].[region].&[R7]} ON 0 FROM [benefits]", ["R7", "level 'region'"]),
+    ],
+)
+def test_unknown_names_name_themselves_with_a_did_you_mean(
+    service: CubeService, text: str, words: list[str]
+) -> None:
+    with pytest.raises(QueryError) as info:
+        execute(service, ANALYST, text)
+    shown = str(info.value)
+    assert info.value.status == 400
+    for w in words:
+        assert w in shown
+
+
+# --- HTTP and the command line ------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(model: Model, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from labis_olap.api import deps
+
+    who = [ANALYST]
+    monkeypatch.setattr(deps, "principal_of", lambda scope: who[0])
+    settings = Settings(model_dir=MINI, data_dir=data_dir, database=engine.database)
+    with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as c:
+        c.who = who  # type: ignore[attr-defined]
+        yield c
+
+
+STATEMENT = "SELECT {[Measures].[amount]} ON 0, [territory].[region].[region].Members ON 1 FROM [benefits]"
+
+
+def test_post_mdx_answers_a_cell_set(client: Any) -> None:
+    as_text = client.post("/mdx", content=STATEMENT, headers={"content-type": "text/plain"})
+    as_json = client.post("/mdx", json={"query": STATEMENT, "lang": "en"})
+    assert as_text.status_code == as_json.status_code == 200
+    body = as_json.json()
+    rows = body["axes"][1]["tuples"]
+    assert [t["members"][0]["caption"] for t in rows] == ["North", "South"]
+    assert rows[0]["members"][0]["unique_name"] == "[territory].[region].[region].&[R1]"
+    assert rows[0]["members"][0]["parent_unique_name"] == "[territory].[region].[All]"
+    assert [c["formatted_value"] for c in body["cells"]] == [
+        "1483",
+        "1470",
+    ]  # no decimals in the model: general
+    assert [c["value"] for c in body["cells"]] == [c["value"] for c in as_text.json()["cells"]]
+    csv = client.post("/mdx?format=csv", content=STATEMENT).text.splitlines()
+    assert csv[0].endswith("amount") and csv[1].startswith("Ziemeļi,1483")
+    xlsx = client.post("/mdx?format=xlsx", content=STATEMENT)
+    assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+
+
+def test_post_mdx_errors(client: Any) -> None:
+    bad = client.post("/mdx", content="SELECT {[a]} ON 0\nFORM [benefits]")
+    assert bad.status_code == 400
+    err = bad.json()
+    assert err["error"] == "mdx_syntax_error" and "mdx:2:1" in err["message"] and "^" in err["message"]
+    assert "FROM" in err["hint"]
+    unknown = client.post("/mdx", json={"query": "SELECT {[Measures].[amout]} ON 0 FROM [benefits]"})
+    assert unknown.status_code == 400 and "amount" in unknown.json()["hint"]
+    assert client.post("/mdx", content=b"\xff\xfe", headers={"content-type": "text/plain"}).status_code == 400
+    assert client.post("/mdx", json={"q": 1}).status_code == 400
+
+
+def test_a_role_restricted_to_one_region_sees_only_it(client: Any) -> None:
+    client.who[0] = NORTH
+    body = client.post("/mdx", content=STATEMENT.replace("ON 1", "ON 1, {[territory].[All]} ON 2")).json()
+    regions = [t["members"][0]["caption"] for t in body["axes"][1]["tuples"]]
+    assert regions == ["Ziemeļi"]
+    client.who[0] = ANALYST
+    everything = client.post("/mdx", content=STATEMENT).json()
+    assert body["cells"][0]["value"] == everything["cells"][0]["value"]  # R1 itself
+    client.who[0] = NORTH
+    hidden = client.post("/mdx", content="SELECT {[territory].&[R2]} ON 0 FROM [benefits]")
+    assert hidden.status_code == 400 and "R2" in hidden.json()["message"]
+
+
+def test_labis_mdx_prints_the_grid(model: Model, engine: Engine, data_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from labis_olap.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(
+        app,
+        ["mdx", STATEMENT, "--model", str(MINI), "--data-dir", str(data_dir)],
+        env={"LABIS_DATABASE": engine.database, "COLUMNS": "200"},
+    )
+    assert out.exit_code == 0, out.output
+    assert "Ziemeļi" in out.output and "1,483" in out.output
+    bad = runner.invoke(app, ["mdx", "SELECT FROM", "--model", str(MINI), "--data-dir", str(data_dir)])
+    assert bad.exit_code == 1 and "^" in bad.output
+
+
+# --- hypothesis: MDX equals REST ---------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+MUNICIPALITIES = ["&[R1]&[M1]", "&[R1]&[M2]", "&[R2]&[M2]", "&[R2]&[M3]"]
+BENEFITS = ["housing", "gmi", "child"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.sampled_from(MUNICIPALITIES), min_size=1, max_size=4, unique=True),
+    st.lists(st.sampled_from(BENEFITS), min_size=1, max_size=3, unique=True),
+    st.sampled_from(["2023", "2024", "2025"]),
+    st.sampled_from(["amount", "recipients", "payments", "open_cases"]),
+)
+def test_random_member_sets_through_mdx_equal_rest_aggregate(
+    client: Any, munis: list[str], benefits: list[str], year: str, measure: str
+) -> None:
+    members = ", ".join(f"[territory].[region].[municipality].{m}" for m in munis)
+    slicer = ", ".join(f"[benefit_type].[benefit_type].&[{b}]" for b in benefits)
+    mdx = client.post(
+        "/mdx",
+        content=f"SELECT {{[Measures].[{measure}]}} ON 0, {{{members}}} ON 1 FROM [benefits] "
+        f"WHERE {{{slicer}}} * {{[time].[{year}]}}",
+    ).json()
+    paths = [m.replace("&[", "").replace("]", ",").rstrip(",") for m in munis]
+    cut = (
+        f"territory:{';'.join(paths)}|benefit_type:"
+        + ";".join(f"{'family' if b == 'child' else 'assist'},{b}" for b in benefits)
+        + f"|time:{year}"
+    )
+    rest = client.get(
+        f"/cube/benefits/aggregate?drilldown=territory:municipality&cut={cut}&aggregates={measure}"
+    ).json()
+    by_path = {(c["territory.region"], c["territory.municipality"]): c[measure] for c in rest["cells"]}
+    for t, cell in zip(mdx["axes"][1]["tuples"], mdx["cells"], strict=True):
+        name = t["members"][0]["unique_name"]
+        region, muni = name.split("&[")[1].rstrip("]"), name.split("&[")[2].rstrip("]")
+        assert cell["value"] == by_path.get((region, muni)), (name, cut)

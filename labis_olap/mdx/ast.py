@@ -189,6 +189,8 @@ def expr_mdx(e: Expr | None) -> str:
         args = [expr_mdx(a) for a in e.args]
         if e.method:
             head = expr_mdx(e.args[0])
+            if isinstance(e.args[0], Range):  # `(a:b).Count`, not `a:(b.Count)`
+                head = f"({head})"
             return f"{head}.{e.name}" + (f"({', '.join(args[1:])})" if len(args) > 1 else "")
         return f"{e.name}({', '.join(args)})"
     if isinstance(e, SetOf):

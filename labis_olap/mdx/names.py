@@ -380,15 +380,12 @@ class Catalog:
         return m
 
     def _child_or_none(self, hier: Hier, m: Member, text: str, by_key: bool = False) -> Member | None:
-        kids = self.children(m)
-        if hier.is_time:
-            for k in kids:
-                if k.path[-1] == text or (not by_key and k.caption == text):
-                    return k
+        if hier.is_time:  # a calendar: a valid key is a member, no list needed
             path = (*m.path, text)
             if len(path) <= len(hier.levels) and t.valid(path, hier.roles):
                 return self.time_member(hier.key, path)
-            return None
+            return next((k for k in self.children(m) if not by_key and k.caption == text), None)
+        kids = self.children(m)
         for k in kids:
             if k.path[-1] == text:
                 return k
@@ -429,7 +426,9 @@ class Catalog:
                 f"'{a.expr_mdx(name)}' is ambiguous: {len(unique)} members are called '{text}'",
                 hint=f"use a unique name, e.g. {shown}",
             )
-        choices = [m.caption for m in self.level(hier.key, 1)] if not hier.is_time else []
+        choices = []
+        if not hier.is_time:
+            choices = [m.caption for d in range(1, len(hier.levels) + 1) for m in self.level(hier.key, d)]
         raise self._unknown(name, f"'{hier.dim}' has no member '{text}'", text, choices)
 
     def _anywhere(self, part: a.Seg) -> Member | None:
