@@ -96,7 +96,7 @@ def key(m: Any) -> str:
 def cells(result: MdxResult) -> dict[tuple[str, str], Any]:
     """The cells by (key of the row tuples, key of the column tuple)."""
     columns = result.axes[0].tuples if result.axes else [()]
-    names, rows = result.grid()
+    _, rows = result.grid()
     out: dict[tuple[str, str], Any] = {}
     row_axes = result.axes[1:]
     import itertools
@@ -157,7 +157,8 @@ def test_time_functions_on_a_year_with_missing_months(service: CubeService) -> N
                 MEMBER [Measures].[last3] AS Sum(LastPeriods(3), [Measures].[amount])
            SELECT {[Measures].[amount], [Measures].[ytd], [Measures].[prev], [Measures].[qtd],
                    [Measures].[last3]} ON 0,
-                  {[time].[2024].[2].[5], [time].[2024].[2].[6], [time].[2024].[3].[8], [time].[2024].[4].[12]} ON 1
+                  {[time].[2024].[2].[5], [time].[2024].[2].[6], [time].[2024].[3].[8],
+                   [time].[2024].[4].[12]} ON 1
            FROM [benefits]""",
     )
     f = decimal.Decimal
@@ -205,10 +206,11 @@ def test_calculated_members_value_format_and_solve_order(service: CubeService) -
     sum_of_ratios = execute(service, ANALYST, text.format(a=1, b=2))
     parts = grid(
         service,
-        "SELECT {[Measures].[gmi_amount], [Measures].[amount]} ON 0, {[gender].[F], [gender].[M]} ON 1 FROM [benefits]",
+        "SELECT {[Measures].[gmi_amount], [Measures].[amount]} ON 0, {[gender].[F], [gender].[M]} ON 1 "
+        "FROM [benefits]",
     )
     (gf, af), (gm, am) = parts["Sieviete"], parts["Vīrietis"]
-    f_share, m_share, total = (c.value for c in ratio_of_sums.cells)
+    f_share, _, total = (c.value for c in ratio_of_sums.cells)
     assert float(f_share) == pytest.approx(float(gf / af))
     assert float(total) == pytest.approx(float((gf + gm) / (af + am)))
     assert float(sum_of_ratios.cells[2].value) == pytest.approx(float(gf / af + gm / am))
