@@ -144,9 +144,21 @@ class CellStore:
                 if kind == "p":
                     paths[hk].add(v)
         depth = {hk: max(len(p) for p in ps) for hk, ps in paths.items()}
-        order = sorted(paths, key=lambda hk: (hk != _last(keys, depth), hk))[::-1]
+        # one member on a hierarchy for every key (a slicer's): a cut, not a drilldown
+        # (one hierarchy stays drilled: a cell without facts has no row, so it is empty, where
+        # a grand total would say 0 for a count)
+        fixed = {hk for hk, ps in paths.items() if len(ps) == 1}
+        drilled = [hk for hk in paths if hk not in fixed]
+        if not drilled and fixed:
+            keep = max(fixed, key=lambda hk: (depth[hk], hk))
+            fixed.discard(keep)
+            drilled = [keep]
+        order = sorted(drilled, key=lambda hk: (hk != _last(keys, depth), hk))[::-1]
         # the hierarchy whose depth varies is drilled last, so `rollup` gives its prefixes
         drills, cuts = [], []
+        for hk in sorted(fixed):
+            h = cat.hiers[hk]
+            cuts.append(SetCut(h.dim, tuple(paths[hk]), h.name))
         for hk in order:
             h = cat.hiers[hk]
             drills.append(Drilldown(h.dim, h.name, h.levels[depth[hk] - 1]))
@@ -158,7 +170,7 @@ class CellStore:
             cut = _cut(h.dim, h.name, _minimal(set(ps)), h.is_time, h.roles, whole=True)
             if cut is not None:
                 cuts.append(cut)
-        varied = any(len(p) < depth[hk] for hk, ps in paths.items() for p in ps)
+        varied = any(len(p) < depth[hk] for hk in drilled for p in paths[hk])
         query = CubeQuery(
             cat.cube.name,
             tuple(measures),
