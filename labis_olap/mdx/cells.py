@@ -155,7 +155,8 @@ class CellStore:
             drilled = [keep]
         order = sorted(drilled, key=lambda hk: (hk != _last(keys, depth), hk))[::-1]
         # the hierarchy whose depth varies is drilled last, so `rollup` gives its prefixes
-        drills, cuts = [], []
+        drills: list[Drilldown] = []
+        cuts: list[Cut] = []
         for hk in sorted(fixed):
             h = cat.hiers[hk]
             cuts.append(SetCut(h.dim, tuple(paths[hk]), h.name))
