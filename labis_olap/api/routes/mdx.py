@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from ...errors import QueryError
 from ...mdx import execute
@@ -51,12 +52,13 @@ async def _statement(request: Request) -> tuple[str, str | None]:
     if kind == "application/json":
         try:
             data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise QueryError(
-                "the body is not JSON", hint='send {"query": "SELECT …"} or text/plain'
+        except orjson.JSONDecodeError:  # answered as every route answers a malformed body
+            raise RequestValidationError(
+                [{"loc": ("body",), "msg": "not JSON", "type": "json_invalid"}]
             ) from None
         if not isinstance(data, dict) or not isinstance(data.get("query"), str):
-            raise QueryError('the JSON body needs a "query" string')
+            missing = {"loc": ("body", "query"), "msg": "the MDX statement, a string", "type": "missing"}
+            raise RequestValidationError([missing])
         lang = data.get("lang")
         if lang not in (None, "lv", "en"):
             raise QueryError(f"lang must be lv or en, not {lang!r}")
