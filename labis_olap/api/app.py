@@ -28,7 +28,7 @@ from . import errors, web
 from .fastpath import AggregateFastPath, spec_of
 from .guard import RequestGuard
 from .headers import SecurityHeaders
-from .routes import admin, aggregate, facts, indicators, members, meta, report, sdmx, signin
+from .routes import admin, aggregate, facts, indicators, mdx, members, meta, report, sdmx, signin
 from .schemas import ErrorResponse
 from .state import AppState
 
@@ -100,7 +100,7 @@ def create_app(
     )
     app.state.labis = state
     errors.install(app)
-    for module in (meta, admin, aggregate, members, facts, report, indicators, sdmx, signin):
+    for module in (meta, admin, aggregate, members, facts, report, indicators, sdmx, mdx, signin):
         app.include_router(module.router)
     web.install(app)
     if fast_path:

@@ -231,6 +231,53 @@ def query(
 
 @app.command()
 @friendly
+def mdx(
+    statement: Annotated[str, typer.Argument(help="An MDX SELECT statement (docs/mdx.md)")],
+    lang: Annotated[str, typer.Option(help="Caption language: lv or en")] = "lv",
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer an MDX statement and print its grid (through `labis serve` while it holds the data)."""
+    settings = settings_for(model, data_dir)
+    if served_by(settings) is not None:
+        from ..loaders.handoff import ask
+
+        body = {"query": statement, "lang": lang}
+        answer = ask(settings.data_dir, "/admin/mdx", body=body, on_server=note_server)
+    else:
+        from ..mdx import execute
+        from ..service import ANONYMOUS, CubeService
+
+        result = execute(
+            CubeService(model_of(settings), engine_of(settings)), ANONYMOUS, statement, lang=lang
+        )
+        columns, rows = result.grid()
+        answer = {
+            "columns": columns,
+            "rows": rows,
+            "heads": result.heads,
+            "explain": result.as_json()["explain"],
+        }
+    _print_grid(answer)
+
+
+def _print_grid(answer: dict[str, Any]) -> None:
+    """An MDX grid (made here or by a running server): header columns left, cells right."""
+    rows, columns, heads = answer["rows"], answer["columns"], answer["heads"]
+    table = Table(show_lines=False)
+    for i, col in enumerate(columns):
+        table.add_column(escape(str(col)), justify="left" if i < heads else "right")
+    for row in rows:
+        table.add_row(
+            *[escape(v) if isinstance(v, str) and i < heads else escape(_fmt(v)) for i, v in enumerate(row)]
+        )
+    out.print(table)
+    how = answer["explain"]
+    out.print(f"{len(rows):,} row(s) from {how['aggregates']} aggregate(s) in {how['ms']:.1f} ms")
+
+
+@app.command()
+@friendly
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,

@@ -190,6 +190,27 @@ def query(
     return json_response(table(state.service.aggregate(text.cube_query(), ANONYMOUS)))
 
 
+@router.post("/admin/mdx")
+def mdx(
+    request: Request,
+    asked: Annotated[dict[str, Any], Body()],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    """`labis mdx`: the statement's grid, made by the service as the command makes it."""
+    from ...mdx import execute
+    from ...service import ANONYMOUS
+
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    if not isinstance(asked.get("query"), str):
+        raise UserError("not a `labis mdx` request")
+    result = execute(state.service, ANONYMOUS, asked["query"], lang=str(asked.get("lang") or "lv"))
+    columns, rows = result.grid()
+    return json_response(
+        {"columns": columns, "rows": rows, "heads": result.heads, "explain": result.as_json()["explain"]}
+    )
+
+
 @router.get("/admin/check")
 def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Any:
     """`labis check`: the storage checks run now, on the server's engine."""
