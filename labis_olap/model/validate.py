@@ -630,8 +630,12 @@ def _check_indicators(model: Model, diags: Diagnostics) -> None:
                     )
 
 
-def _table_problem(model: Model, cube: Cube, text: str) -> tuple[str, str | None] | None:
-    """What is wrong with a publication table's drilldown (None: nothing)."""
+def _table_problem(
+    model: Model, cube: Cube, text: str, hierarchies: dict[str, str | None]
+) -> tuple[str, str | None] | None:
+    """What is wrong with a publication table's drilldown (None: nothing). One dimension is
+    published along one hierarchy in every table (`hierarchies` remembers which): the tables
+    share one suppression pattern, whose cells are paths of one hierarchy per dimension."""
     from .cut_grammar import parse_drilldowns
     from .resolve import dim_ref
 
@@ -641,6 +645,12 @@ def _table_problem(model: Model, cube: Cube, text: str) -> tuple[str, str | None
         for d in drills:
             ref = dim_ref(model, cube, d.dimension, d.hierarchy)
             levels = ref.hierarchy.levels
+            first = hierarchies.setdefault(d.dimension, ref.hierarchy.name)
+            if first != ref.hierarchy.name:
+                return (
+                    f"'{d.dimension}' along hierarchy '{ref.hierarchy.name}', another table along '{first}'",
+                    "publish each dimension along one hierarchy",
+                )
             if d.level is not None and d.level not in levels:
                 return f"'{d.dimension}' has no level '{d.level}'", did_you_mean(d.level, levels)
             sets *= (levels.index(d.level) + 2) if d.level is not None else 2
@@ -681,8 +691,9 @@ def _check_disclosure(
             if suitable
             else (did_you_mean(chosen, names) if chosen not in names else f"add a measure that is {what}"),
         )
+    hierarchies: dict[str, str | None] = {}
     for i, text in enumerate(rules.tables):
-        problem = _table_problem(model, cube, text)
+        problem = _table_problem(model, cube, text, hierarchies)
         if problem is not None:
             diags.add(
                 "E131",

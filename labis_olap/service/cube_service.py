@@ -291,12 +291,15 @@ class CubeService:
         return disclosure.protection(self.model, cube, query, restricted)
 
     def _pattern(self, protect: disclosure.Protection) -> Pattern:
-        """The suppression pattern of the protection's table, computed once per data version."""
-        key = (self.model_version, data_version(self.engine), protect.cube.name, protect.table.text)
+        """The suppression pattern of the cube's tables, computed once per data version."""
+        key = (self.model_version, data_version(self.engine), protect.cube.name)
         return self._patterns.get(
             key,
             lambda: protect.pattern(
-                self.executor.aggregate(protect.table_query(), None, limit=disclosure.TABLE_CELLS)
+                [
+                    self.executor.aggregate(q, None, limit=disclosure.TABLE_CELLS)
+                    for q in protect.table_queries()
+                ]
             ),
         )
 

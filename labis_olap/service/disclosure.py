@@ -136,6 +136,9 @@ class Protection:
     cube: Cube
     rules: Disclosure
     table: Table
+    """The table that answers the query."""
+    tables: list[Table]
+    """All the cube's tables: one pattern covers them all."""
     cuts: list[ResolvedCut]
 
     @property
@@ -151,38 +154,46 @@ class Protection:
     def threshold(self) -> int:
         return max(threshold_of(self.rules, m.name) for m in self.cube.measures)
 
-    def table_query(self) -> CubeQuery:
-        """The whole table with every margin: the contributors and the additive measures."""
+    def table_queries(self) -> list[CubeQuery]:
+        """Each table with every margin: the contributors and the additive measures."""
         additive = [
             m.name
             for m in self.cube.measures
             if m.function in (Function.sum, Function.count) and m.name != self.contributors
         ]
-        return CubeQuery(
-            self.cube.name,
-            (self.contributors, *additive),
-            drilldowns=tuple(
-                replace(d, level=r.level.name)
-                for d, r in zip(parse_drilldowns(self.table.text), self.table.drills, strict=True)
-            ),
-            subtotals="cube",
-        )
+        return [
+            CubeQuery(
+                self.cube.name,
+                (self.contributors, *additive),
+                drilldowns=tuple(
+                    replace(d, level=r.level.name)
+                    for d, r in zip(parse_drilldowns(t.text), t.drills, strict=True)
+                ),
+                subtotals="cube",
+            )
+            for t in self.tables
+        ]
 
-    def pattern(self, result: AggregateResult) -> Pattern:
-        """The table's suppression pattern from its answer (`table_query`'s)."""
+    def pattern(self, results: list[AggregateResult]) -> Pattern:
+        """One suppression pattern for all the cube's tables together, from their answers
+        (`table_queries`'): a cell in two tables (a margin they share) is one cell, so a
+        partner hidden for one table's sake is hidden in the other too."""
         contributors = self.contributors
-        cells: list[TableCell] = []
-        for rows, levels in _row_sets(result):
-            for row in rows.to_pylist():
-                values = {m: float(row[m] or 0) for m in result.measures if m != contributors}
-                coord = self._coord(row, levels, by_cut=False)
-                cells.append(TableCell(coord, int(row[contributors] or 0), values))
+        cells: dict[Coord, TableCell] = {}
+        for result in results:
+            for rows, levels in _row_sets(result):
+                for row in rows.to_pylist():
+                    values = {m: float(row[m] or 0) for m in result.measures if m != contributors}
+                    coord = self._coord(row, levels, by_cut=False)
+                    cells.setdefault(coord, TableCell(coord, int(row[contributors] or 0), values))
         if len(cells) > TABLE_CELLS:
-            raise QueryError(f"publication table '{self.table.text}' has more than {TABLE_CELLS} cells")
+            raise QueryError(
+                f"the publication tables of cube '{self.cube.name}' have more than {TABLE_CELLS} cells"
+            )
         distinct = self.cube.measure(contributors).function == Function.count_distinct
         try:
             return protect(
-                cells,
+                list(cells.values()),
                 self.threshold,
                 zeros_disclosive=self.rules.zeros == "disclosive",
                 distinct=distinct,
@@ -190,13 +201,18 @@ class Protection:
             )
         except Unprotectable:
             raise QueryError(
-                f"publication table '{self.table.text}' of cube '{self.cube.name}' cannot be protected",
-                hint="declare a coarser table (docs/disclosure.md)",
+                f"the publication tables of cube '{self.cube.name}' cannot be protected",
+                hint="declare coarser tables (docs/disclosure.md)",
             ) from None
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Every dimension of any table, in the order they first appear."""
+        return tuple(dict.fromkeys(a for t in self.tables for a in t.aliases))
 
     def _coord(self, row: dict[str, Any], levels: dict[str, list[str]], *, by_cut: bool = True) -> Coord:
         out = []
-        for alias in self.table.aliases:
+        for alias in self.aliases:
             names = next((lv for ref, lv in levels.items() if ref.split("@")[0] == alias), None)
             if names:
                 out.append(tuple(str(row[f"{alias}.{n}"]) for n in names))
@@ -287,7 +303,8 @@ def protection(model: Model, cube: Cube, query: CubeQuery, restricted_by_role: b
             "a publication role with member or row restrictions cannot be answered",
             hint="publication roles see whole publication tables (docs/disclosure.md)",
         )
-    table, cuts = covering(model, cube, tables_of(model, cube, rules), query)
-    found = Protection(cube, rules, table, cuts)
+    tables = tables_of(model, cube, rules)
+    table, cuts = covering(model, cube, tables, query)
+    found = Protection(cube, rules, table, tables, cuts)
     found.check_order(query)
     return found
