@@ -1,7 +1,8 @@
 """API benchmark: a real `labis serve` on loopback, engine time vs HTTP, load, and Cubes 1.1.
 
     python benchmarks/bench_api.py [--rows 10000000] [--data-dir /tmp/labis-bench-api]
-                                   [--seconds 15] [--clients 32] [--runs 41] [--skip-cubes] [--skip-auth]
+                                   [--seconds 15] [--clients 32] [--runs 41] [--skip-cubes]
+                                   [--skip-auth | --only-auth]
 
 (a) For rollup-served aggregates on the demo data: the engine time the server reports
     (`explain=1`, cache off) against the end-to-end HTTP p50 measured by a client, one request
@@ -514,6 +515,27 @@ def table(title: str, head: list[str], rows: list[list[str]]) -> None:
         )
 
 
+def auth_table(auth: dict[str, Any] | None) -> None:
+    if auth is None:
+        return
+    table(
+        "(d) authentication and policy: a bearer JWT (cached) whose role cuts every answer to one "
+        "municipality, against open demo mode, one request at a time, p50 ms",
+        ["query", "open cached", "auth cached", "overhead", "open uncached", "auth uncached"],
+        [
+            [
+                q.title,
+                f"{auth['open cached'][q.title]:.2f}",
+                f"{auth['auth cached'][q.title]:.2f}",
+                f"{auth['auth cached'][q.title] - auth['open cached'][q.title]:+.2f}",
+                f"{auth['open uncached'][q.title]:.1f}",
+                f"{auth['auth uncached'][q.title]:.1f}",
+            ]
+            for q in AUTH_QUERIES
+        ],
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000)
@@ -524,6 +546,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--skip-cubes", action="store_true")
     ap.add_argument("--skip-auth", action="store_true", help="leave out (d), authentication overhead")
+    ap.add_argument("--only-auth", action="store_true", help="run only (d), authentication overhead")
     ap.add_argument("--cubes-python", default="/tmp/cubes-venv/bin/python")
     args = ap.parse_args()
 
@@ -531,6 +554,10 @@ def main() -> None:
     machine = f"{platform.node()}: {os.cpu_count()} cores, load average {load_avg:.1f}"
     print(f"{machine}, Python {platform.python_version()}")
     ensure_demo(args.data_dir, args.rows)
+    if args.only_auth:
+        with tempfile.TemporaryDirectory(prefix="bench_api_") as tmp:
+            auth_table(auth_overhead(args.data_dir, args.port + 10, Path(tmp), args.runs))
+        return
     paths = [q.labis for q in QUERIES]
     with tempfile.TemporaryDirectory(prefix="bench_api_") as tmp:
         work = Path(tmp)
@@ -614,23 +641,7 @@ def main() -> None:
             ),
         ],
     )
-    if auth is not None:
-        table(
-            "(d) authentication and policy: a bearer JWT (cached) whose role cuts every answer to one "
-            "municipality, against open demo mode, one request at a time, p50 ms",
-            ["query", "open cached", "auth cached", "overhead", "open uncached", "auth uncached"],
-            [
-                [
-                    q.title,
-                    f"{auth['open cached'][q.title]:.2f}",
-                    f"{auth['auth cached'][q.title]:.2f}",
-                    f"{auth['auth cached'][q.title] - auth['open cached'][q.title]:+.2f}",
-                    f"{auth['open uncached'][q.title]:.1f}",
-                    f"{auth['auth uncached'][q.title]:.1f}",
-                ]
-                for q in AUTH_QUERIES
-            ],
-        )
+    auth_table(auth)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (at the start {load_avg:.1f})")
 
 
