@@ -7,6 +7,7 @@ The same compiled SQL as the embedded engine; parameters are sent for server-sid
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,7 +20,8 @@ from ..errors import EngineError
 from ..physical.cube_ddl import create_database
 from ..physical.lineage_ddl import transfer_table
 from ..physical.names import transfer_name
-from .base import Params, first_line, text_params
+from ..physical.topology import SINGLE_NODE, Topology
+from .base import Params, QueryTimes, first_line, text_params
 from .gate import PUBLICATION
 
 
@@ -27,13 +29,21 @@ class ServerEngine:
     shared = True
     """Other clients may write to the server: the result cache also checks its parts."""
 
-    def __init__(self, url: str, database: str = "labis", **client_kwargs: Any) -> None:
+    def __init__(
+        self, url: str, database: str = "labis", topology: Topology = SINGLE_NODE, **client_kwargs: Any
+    ) -> None:
         self.database = database
+        self.topology = topology
+        self.times = QueryTimes()
         self.writes = 0
         """Statements this client ran that may have changed data (part of the data version)."""
         self._writes_lock = threading.Lock()
         if url.startswith("chdb://"):
-            self._client = clickhouse_connect.get_client(interface="chdb", path=url[len("chdb://") :])
+            from .embedded import CHDB_OPTIONS  # the same start-up arguments as the embedded engine's
+
+            self._client = clickhouse_connect.get_client(
+                interface="chdb", path=url[len("chdb://") :], chdb_options=dict(CHDB_OPTIONS)
+            )
         else:
             parts = urlparse(url)
             self._client = clickhouse_connect.get_client(
@@ -47,11 +57,14 @@ class ServerEngine:
         self.execute(create_database(database))
 
     def query(self, sql: str, params: Params | None = None) -> pa.Table:
+        start = time.perf_counter()
         try:
             with PUBLICATION.shared():  # this process's readers only (engine/gate.py)
                 return self._client.query_arrow(sql, parameters=text_params(params), use_strings=True)
         except Exception as exc:
             raise EngineError(first_line(exc)) from exc
+        finally:
+            self.times.observe(time.perf_counter() - start)
 
     def execute(self, sql: str, params: Params | None = None) -> None:
         try:

@@ -174,6 +174,24 @@ def lineage_counts(engine: Engine) -> dict[str, int]:
     return {r["status"]: int(r["n"]) for r in rows}
 
 
+def load_totals(engine: Engine) -> dict[str, tuple[int, int, int]]:
+    """Current status → (batches, rows accepted, rows rejected), for /metrics; {} before any
+    load (the lineage tables are not created by reading them)."""
+    exists = engine.query(
+        "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+        {"db": engine.database, "t": LOADS},
+    ).to_pylist()[0]["n"]
+    if not exists:
+        return {}
+    rows = engine.query(
+        "SELECT status, count() AS n, sum(accepted) AS accepted, sum(rejected) AS rejected FROM ("
+        "SELECT batch, argMax(status, event_time) AS status, argMax(rows_accepted, event_time) AS accepted,"
+        f" argMax(rows_rejected, event_time) AS rejected FROM {q(engine.database)}.{q(LOADS)} GROUP BY batch)"
+        " GROUP BY status"
+    ).to_pylist()
+    return {r["status"]: (int(r["n"]), int(r["accepted"]), int(r["rejected"])) for r in rows}
+
+
 @dataclass
 class SourceState:
     batch: str

@@ -15,6 +15,7 @@ import pyarrow as pa
 from ..model.schema import PERSON_NAMESPACE
 from .layout import CubeLayout, arrow_structure, column_type, q
 from .names import (
+    BACKUP_TOTALS,
     LOADS,
     PERSONS,
     REJECTS,
@@ -203,3 +204,15 @@ def transfer_table(database: str, name: str, schema: pa.Schema) -> tuple[Stateme
         ),
         Statement("drop", name, f"DROP TABLE IF EXISTS {target}", "transfer"),
     )
+
+
+def backup_totals_table(database: str, t: Topology = SINGLE_NODE) -> Statement:
+    """The totals each backup counted (names.BACKUP_TOTALS), created before the first backup;
+    replicated to every node on a cluster, like the lineage."""
+    sql = (
+        f"CREATE TABLE IF NOT EXISTS {q(database)}.{q(BACKUP_TOTALS)}{t.on_cluster()} (\n"
+        "  `backup` String,\n  `taken` DateTime64(3, 'UTC'),\n  `table` String,\n  `total` String,\n"
+        f"  `value` String\n)\nENGINE = {_replicated(t, database, BACKUP_TOTALS)}\n"
+        "ORDER BY (`backup`, `table`, `total`)"
+    )
+    return Statement("table", BACKUP_TOTALS, sql, "backup")

@@ -136,6 +136,39 @@ def set_dedup_window(database: str, table: str, t: Topology = SINGLE_NODE) -> St
     )
 
 
+def backup_target(path: str | None = None, disk: str | None = None, name: str | None = None) -> str:
+    """Where BACKUP writes and RESTORE reads: `File('<path>')` (a folder of the embedded engine's
+    machine, or of the server's under its `backups.allowed_path`), or `Disk('<disk>', '<name>')`
+    (a disk the server's configuration names, deploy/clickhouse/backups.xml). ClickHouse takes
+    no query parameter here, so the text is a quoted literal."""
+    if disk is not None:
+        assert name is not None
+        return f"Disk({_literal(disk)}, {_literal(name)})"
+    assert path is not None
+    return f"File({_literal(path)})"
+
+
+def backup_database(database: str, target: str, t: Topology = SINGLE_NODE) -> Statement:
+    """Back up the whole database (facts, rollups, dimensions, dictionaries, lineage, persons,
+    the totals just counted); on a cluster, every shard's part of it."""
+    return Statement(
+        "backup", database, f"BACKUP DATABASE {q(database)}{t.on_cluster()} TO {target}", "backup"
+    )
+
+
+def restore_database(
+    database: str, target: str, t: Topology = SINGLE_NODE, *, source: str | None = None
+) -> Statement:
+    """Restore a backup into the database, which must hold no table yet; `source` names the
+    database the backup was taken of when it had another name."""
+    what = q(database) if source in (None, database) else f"{q(source)} AS {q(database)}"
+    return Statement("restore", database, f"RESTORE DATABASE {what}{t.on_cluster()} FROM {target}", "backup")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def empty_data(model: Model, database: str, t: Topology = SINGLE_NODE) -> list[Statement]:
     """Empty facts, rollups, the pseudonym dictionaries, lineage and rejects (a demo run replaces
     the previous one)."""

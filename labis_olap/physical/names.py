@@ -82,3 +82,8 @@ def transfer_name(token: str) -> str:
 def view_name(table: str) -> str:
     """The materialized view that feeds a rollup from the facts."""
     return f"mv_{table}"
+
+
+BACKUP_TOTALS = "backup_totals"
+"""What each `labis backup` counted before it ran (table, total, value), kept in the database so
+that the backup carries its own check: a restore recounts and compares."""
