@@ -22,6 +22,13 @@ Params = Mapping[str, Any]
 FACT_INSERT_SETTINGS: Mapping[str, Any] = {"parallel_view_processing": 1}
 """Inserts into facts feed every rollup's materialized view; run those views in parallel."""
 
+CLUSTER_INSERT_SETTINGS: Mapping[str, Any] = {"distributed_foreground_insert": 1}
+"""An insert through a Distributed facts table on a cluster is done when the statement ends: each
+shard's rows are written (with the block's deduplication token, which the shard's Replicated table
+checks) before it returns, so a failure is the loader's to see and retry, not a queue's on disk.
+The sharding key is the person (physical/cube_ddl.py), never random: a retried chunk splits into
+the same blocks per shard, which their tokens then drop."""
+
 
 QUERY_SECONDS_BUCKETS: tuple[float, ...] = (
     0.001,

@@ -311,6 +311,14 @@ def arrow_structure(schema: pa.Schema) -> str:
     return ", ".join(f"`{f.name}` {_ch_type(f.type)}" for f in schema)
 
 
+def input_structure(schema: pa.Schema) -> str:
+    """The `input()` table function's structure for an Arrow batch sent as a request's body: the
+    column list as a string literal (column names are LabIS's own: no quote in them)."""
+    text = arrow_structure(schema)
+    assert "'" not in text and "\\" not in text, text
+    return f"'{text}'"
+
+
 def _ch_type(t: pa.DataType) -> str:
     if pa.types.is_dictionary(t):
         return _ch_type(t.value_type)

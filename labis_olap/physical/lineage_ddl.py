@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ..model.schema import PERSON_NAMESPACE
-from .layout import CubeLayout, arrow_structure, column_type, q
+from .layout import CubeLayout, column_type, q
 from .names import (
     BACKUP_TOTALS,
     LOADS,
@@ -192,18 +192,6 @@ def create_persons_map(database: str, batch: str, t: Topology = SINGLE_NODE) -> 
             owner,
         ),
     ]
-
-
-def transfer_table(database: str, name: str, schema: pa.Schema) -> tuple[Statement, Statement]:
-    """Create and drop a Memory table holding one Arrow batch sent to a server (over HTTP there
-    is no Python() table function to read it from)."""
-    target = f"{q(database)}.{q(name)}"
-    return (
-        Statement(
-            "table", name, f"CREATE TABLE {target} ({arrow_structure(schema)}) ENGINE = Memory", "transfer"
-        ),
-        Statement("drop", name, f"DROP TABLE IF EXISTS {target}", "transfer"),
-    )
 
 
 def backup_totals_table(database: str, t: Topology = SINGLE_NODE) -> Statement:

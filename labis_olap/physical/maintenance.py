@@ -2,7 +2,8 @@
 facts column, delete a batch's rows, set a table's deduplication window, empty the data.
 
 On a cluster they act on the node-local tables, `ON CLUSTER`. A rebuild's INSERT … SELECT has
-no `ON CLUSTER` form: on a cluster it must run on every shard (nothing executes cluster DDL yet).
+no `ON CLUSTER` form: it goes through Distributed tables with `parallel_distributed_insert_select`,
+which runs it on every shard from that shard's facts, in one statement.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..model.definition import Model
-from .cube_ddl import pseudonym_namespaces, rollup_select, rollup_table_sql
+from .cube_ddl import backfill_sql, distributed_table, pseudonym_namespaces, rollup_table_sql
 from .layout import CubeLayout, q
 from .names import LOADS, PERSONS, REJECTS, pseudonym_table, rebuild_name
 from .statement import Statement
@@ -38,16 +39,26 @@ def rebuild_rollup(layout: CubeLayout, rollup: Any, t: Topology = SINGLE_NODE) -
     table = t.local(layout.rollup_table(rollup))
     fresh = t.local(rebuild_name(layout.rollup_table(rollup)))
     on = t.on_cluster()
-    if t.is_cluster:
-        create = rollup_table_sql(layout, rollup, t, name=fresh)
-    else:  # a copy of the live table as it is (settings added later included)
+    if not t.is_cluster:  # a copy of the live table as it is (settings added later included)
         create = f"CREATE TABLE {db}.{q(fresh)} AS {db}.{q(table)}"
-    _, select = rollup_select(layout, rollup, f"{db}.{q(t.local(layout.facts_table))}")
+        return [
+            Statement("drop", fresh, f"DROP TABLE IF EXISTS {db}.{q(fresh)}", owner),
+            Statement("table", fresh, create, owner),
+            Statement("backfill", fresh, backfill_sql(layout, rollup, t, fresh), owner),
+            Statement("exchange", table, f"EXCHANGE TABLES {db}.{q(fresh)} AND {db}.{q(table)}", owner),
+            Statement("drop", fresh, f"DROP TABLE {db}.{q(fresh)}", owner),
+        ]
+    # On a cluster: the fresh local tables, a Distributed table over them for the back-fill to
+    # write through (every shard from its own facts), the swap on every node, then both dropped.
+    over = rebuild_name(layout.rollup_table(rollup))
     return [
+        Statement("drop", over, f"DROP TABLE IF EXISTS {db}.{q(over)}{on}", owner),
         Statement("drop", fresh, f"DROP TABLE IF EXISTS {db}.{q(fresh)}{on}", owner),
-        Statement("table", fresh, create, owner),
-        Statement("backfill", fresh, f"INSERT INTO {db}.{q(fresh)}\n{select}", owner),
+        Statement("table", fresh, rollup_table_sql(layout, rollup, t, name=fresh), owner),
+        distributed_table(layout.database, t, over, owner),
+        Statement("backfill", fresh, backfill_sql(layout, rollup, t, over), owner),
         Statement("exchange", table, f"EXCHANGE TABLES {db}.{q(fresh)} AND {db}.{q(table)}{on}", owner),
+        Statement("drop", over, f"DROP TABLE {db}.{q(over)}{on}", owner),
         Statement("drop", fresh, f"DROP TABLE {db}.{q(fresh)}{on}", owner),
     ]
 
