@@ -120,7 +120,7 @@ def main() -> None:
 
     shown = ", ".join(f"{n:,}" for n in sizes)
     print(f"\nDemo sizes {shown} (embedded chDB, every rollup live; ratios to the first)")
-    print(f"{"figure":<52} " + " ".join(f"{f.rows:>22,}" for f in figures))
+    print(f"{'figure':<52} " + " ".join(f"{f.rows:>22,}" for f in figures))
     rate = [f.rows / f.load_seconds for f in figures]
     print(f"{'load rate, rows/s':<52} " + " ".join(f"{r:>14,.0f} {ratio(r, rate[0]):>7}" for r in rate))
     print(
