@@ -88,8 +88,10 @@ def ensure_demo(data_dir: Path, rows: int) -> None:
     marker = data_dir / MARKER
     if marker.exists() and marker.read_text().strip() == str(rows):
         print(f"data: {rows:,} demo facts already in {data_dir}; labis apply (the model may have changed)")
-        subprocess.run(_labis("apply"), env=_env(data_dir), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        return
+        applied = subprocess.run(_labis("apply"), env=_env(data_dir), cwd=ROOT, stdout=subprocess.DEVNULL)
+        if applied.returncode == 0:
+            return
+        print("data: the model changed past what apply does; loading the demo again")
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)

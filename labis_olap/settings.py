@@ -104,6 +104,21 @@ class Settings(BaseSettings):
     audit_backups: int = Field(default=10, ge=1, le=1000)
     """Rotated audit files kept (`audit.jsonl.1` … `.N`)."""
 
+    metrics: bool = True
+    """Serve /metrics (Prometheus text: requests by route template and status, latencies, engine
+    time, cache, loads) and count every request for it (a few µs). Expose it to the monitoring
+    network only (deploy/proxy/Caddyfile does not forward it)."""
+    log_json: bool = False
+    """Log as JSON lines (one object per record: time, level, logger, message; an access line's
+    path without its query string) instead of text, for a log collector."""
+    cluster: str | None = None
+    """The ClickHouse cluster (its name in the servers' `remote_servers`) the tables live on:
+    `labis apply` creates them ON CLUSTER (Replicated, Distributed over the shards), loads
+    insert through the Distributed facts. Needs LABIS_CLICKHOUSE_URL. Unset: one node."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Worker processes of `labis serve` (with LABIS_CLICKHOUSE_URL only: an embedded data
+    directory is one process's)."""
+
     @property
     def audit_path(self) -> Path:
         return self.audit_file or self.data_dir / "audit.jsonl"
@@ -206,6 +221,7 @@ class Settings(BaseSettings):
         "public_url",
         "pseudonym_key",
         "pseudonym_key_file",
+        "cluster",
         mode="before",
     )
     @classmethod

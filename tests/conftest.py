@@ -3,7 +3,8 @@
 chDB allows one data directory per process, so the whole session shares one; isolation
 comes from a fresh database per test. The same cases run on every engine: embedded chDB,
 clickhouse-connect (through its chDB interface), and a real server when
-LABIS_TEST_CLICKHOUSE_URL is set.
+LABIS_TEST_CLICKHOUSE_URL is set (a node of a cluster, its tables ON CLUSTER, when
+LABIS_TEST_CLUSTER names it too: docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from labis_olap.engine.base import Engine
 from labis_olap.engine.embedded import EmbeddedEngine
 from labis_olap.engine.server import ServerEngine
 from labis_olap.model.definition import Model
+from labis_olap.physical.topology import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 # The tests send requests faster than a public server's rate limit allows one principal (they are
@@ -44,7 +46,11 @@ def make_engine(kind: str, data_dir: Path, database: str) -> Engine:
         return EmbeddedEngine(data_dir, database=database)
     if kind == "connect":
         return ServerEngine(f"chdb://{data_dir}", database=database)
-    return ServerEngine(os.environ["LABIS_TEST_CLICKHOUSE_URL"], database=database)
+    # LABIS_TEST_CLUSTER: the server is a node of that cluster (deploy/cluster), tables ON CLUSTER.
+    cluster = os.environ.get("LABIS_TEST_CLUSTER") or None
+    return ServerEngine(
+        os.environ["LABIS_TEST_CLICKHOUSE_URL"], database=database, topology=Topology(cluster)
+    )
 
 
 def fresh_database(prefix: str = "t") -> str:

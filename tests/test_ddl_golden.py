@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from labis_olap.model.definition import Model
@@ -19,7 +18,6 @@ from labis_olap.model.reader import read_model
 from labis_olap.physical import lineage_ddl, maintenance
 from labis_olap.physical.cube_ddl import compile_model
 from labis_olap.physical.layout import CubeLayout
-from labis_olap.physical.names import transfer_name
 from labis_olap.physical.statement import Statement
 from labis_olap.physical.statement import render as render_statements
 from labis_olap.physical.topology import Topology
@@ -45,24 +43,24 @@ def _person_cube(model: Model) -> CubeLayout:
 
 def render_lineage(cluster: str | None) -> str:
     """What a load creates: lineage and rejects, persons, a batch's staging tables, and the
-    Memory table a server engine sends a batch through."""
+    totals table of backups."""
     t = Topology(cluster)
     layout = _person_cube(read_model(ROOT / "model"))
-    schema = pa.schema([("key", pa.uint64()), ("code", pa.string())])
     out: list[Statement] = [
         *lineage_ddl.lineage_tables("labis", t),
         lineage_ddl.persons_table("labis", t),
         *lineage_ddl.drop_stage("labis", BATCH, t),
         *lineage_ddl.create_stage(layout, BATCH, t),
         *lineage_ddl.create_persons_map("labis", BATCH, t),
-        *lineage_ddl.transfer_table("labis", transfer_name("0" * 32), schema),
+        lineage_ddl.backup_totals_table("labis", t),
     ]
     return render_statements(out)
 
 
 def render_maintenance(cluster: str | None) -> str:
-    """What loads, unloads, apply and the demo change: deletes of a batch, a rollup's rebuild and
-    exchange, its dedup window, a new facts column, stale objects dropped, the data emptied."""
+    """What loads, unloads, apply, the demo and backups change: deletes of a batch, a rollup's
+    rebuild and exchange, its dedup window, a new facts column, stale objects dropped, the data
+    emptied, a backup and restores."""
     t = Topology(cluster)
     model = read_model(ROOT / "model")
     layout = _person_cube(model)
@@ -76,6 +74,9 @@ def render_maintenance(cluster: str | None) -> str:
         *maintenance.add_fact_column(layout, "new_column", "Nullable(Int32)", t),
         *(st for _, st in maintenance.drop_stale("labis", stale, t)),
         *maintenance.empty_data(model, "labis", t),
+        maintenance.backup_database("labis", maintenance.backup_target(disk="backups", name="b1"), t),
+        maintenance.restore_database("labis", maintenance.backup_target(path="/srv/backups/b'1"), t),
+        maintenance.restore_database("labis", maintenance.backup_target(path="/b"), t, source="old"),
     ]
     return render_statements(out)
 
@@ -98,9 +99,20 @@ def test_cluster_ddl_is_replicated_and_distributed() -> None:
     sql = render("labis_cluster")
     assert "ON CLUSTER `labis_cluster`" in sql
     assert "ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/labis/rollup_unemployment_" in sql
-    assert "ENGINE = Distributed(`labis_cluster`, `labis`, `facts_unemployment_local`, rand())" in sql
+    # Facts are sharded by person: a person's rows on one shard, a retried chunk split alike.
+    assert (
+        "ENGINE = Distributed(`labis_cluster`, `labis`, `facts_unemployment_local`, intHash64(`person`))"
+        in sql
+    )
+    assert "`facts_occupational_accidents_local`, cityHash64(toString(tuple(" in sql  # no person column
+    assert ", rand())" not in sql.split("-- rollup:")[0]  # no facts table is sharded at random
     # Every MV reads the node-local facts so each shard keeps its own rollup rows.
     assert "FROM `labis`.`facts_unemployment_local`" in sql
+    # A back-fill runs on every shard at once, one statement through the Distributed tables.
+    backfills = [b for b in sql.split(";\n\n") if b.split("\n", 1)[-1].startswith("INSERT INTO")]
+    assert backfills and all(
+        "SETTINGS parallel_distributed_insert_select = 2" in b and "_local`" not in b for b in backfills
+    )
     assert "MergeTree()" not in sql.replace("ReplicatedMergeTree", "").replace(
         "ReplicatedAggregatingMergeTree", ""
     )
@@ -112,6 +124,6 @@ def test_cluster_lineage_is_replicated_and_staging_node_local() -> None:
         assert f"ReplicatedMergeTree('/clickhouse/tables/all/labis/{table}', '{{replica}}')" in sql
     # A batch's staging lives on the node the loader talks to: no Keeper, no ON CLUSTER.
     for block in sql.split(";\n\n"):
-        if "_load_" in block or "_labis_stage_" in block:
+        if "_load_" in block:
             assert "ON CLUSTER" not in block and "Replicated" not in block
     assert render_lineage(None).count("_load_stage_") == sql.count("_load_stage_")

@@ -28,6 +28,7 @@ from . import errors, web
 from .fastpath import AggregateFastPath, spec_of
 from .guard import RequestGuard
 from .headers import SecurityHeaders
+from .metrics import Metrics
 from .routes import admin, aggregate, facts, indicators, mdx, members, meta, report, sdmx, signin
 from .schemas import ErrorResponse
 from .state import AppState
@@ -116,8 +117,10 @@ def create_app(
         add_cors(app, state.settings.cors_origins)
     browser = state.authenticator.signin
     targets = (browser.issuer_origin,) if browser is not None else ()
-    # Last added, outermost: the fast path's answers too.
-    app.add_middleware(SecurityHeaders, form_targets=targets)
+    # Last added, outermost: the fast path's answers too; and where every answer is counted for
+    # /metrics, the guard's refusals included.
+    app.state.metrics = Metrics(state) if state.settings.metrics else None
+    app.add_middleware(SecurityHeaders, form_targets=targets, metrics=app.state.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -29,8 +29,8 @@ from ..settings import Settings
 from . import deps
 from .errors import error_response, log
 
-UNLIMITED_PATHS = frozenset({"/health"})
-"""Answered without the rate limit (a monitor's probe must not be refused)."""
+UNLIMITED_PATHS = frozenset({"/health", "/livez", "/readyz", "/metrics"})
+"""Answered without the rate limit (a monitor's probe or a scrape must not be refused)."""
 
 
 class TokenBucket:

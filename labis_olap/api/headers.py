@@ -8,7 +8,13 @@ A plain ASGI middleware, outermost, so that the aggregate fast path's answers ca
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
+
+from .metrics import route_of
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -27,8 +33,13 @@ def csp(form_targets: tuple[str, ...] = ()) -> str:
 
 
 class SecurityHeaders:
-    def __init__(self, app: Any, form_targets: tuple[str, ...] = ()) -> None:
+    """The headers every answer gets; also where an answer is counted for /metrics (`metrics`):
+    this layer already sees every answer's start, and an ASGI layer of its own cost a cached
+    aggregate twice as much as counting here (benchmarks/bench_metrics.py)."""
+
+    def __init__(self, app: Any, form_targets: tuple[str, ...] = (), metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
         self.html = (
             (b"content-security-policy", csp(form_targets).encode()),
             (b"referrer-policy", b"no-referrer"),
@@ -40,8 +51,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        start = time.perf_counter()
+        status = 500
+
         async def with_headers(message: Any) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
@@ -50,4 +66,10 @@ class SecurityHeaders:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        if self.metrics is None:
+            await self.app(scope, receive, with_headers)
+            return
+        try:
+            await self.app(scope, receive, with_headers)
+        finally:
+            self.metrics.observe(route_of(scope), scope["method"], status, time.perf_counter() - start)

@@ -64,6 +64,15 @@ class AppState:
         return self._engine
 
     @property
+    def opened_engine(self) -> Engine | None:
+        """The engine if it is open (a metrics scrape must not open one)."""
+        return self._engine
+
+    @property
+    def opened_service(self) -> CubeService | None:
+        return self._service
+
+    @property
     def service(self) -> CubeService:
         """The one door to the cubes (every route asks it, with the principal)."""
         if self._service is None:

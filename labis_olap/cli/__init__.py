@@ -1,7 +1,9 @@
-"""The `labis` command: validate, compile, apply, demo, query, serve, openapi, import-cubes, keys, key."""
+"""The `labis` command: validate, compile, apply, demo, query, serve, check, backup, restore, openapi,
+import-cubes, keys, key."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from decimal import Decimal
@@ -282,21 +284,52 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     threads: Annotated[int | None, typer.Option(help="Worker threads [env LABIS_THREADS; 8]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes, with LABIS_CLICKHOUSE_URL only [env LABIS_WORKERS; 1]"),
+    ] = None,
     model: ModelDir = None,
     data_dir: DataDir = None,
     access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput)")] = False,
 ) -> None:
-    """Serve the REST API (Slicer-compatible) with uvicorn: one process, many threads.
+    """Serve the REST API (Slicer-compatible) with uvicorn.
 
-    chDB opens a data directory in one process only, so there are no worker processes; each
-    request runs in a thread with its own engine connection."""
+    Embedded: one process, many threads (chDB opens a data directory in one process only).
+    With LABIS_CLICKHOUSE_URL the server can run several worker processes (--workers), each
+    with its own threads and connections."""
     import uvicorn
 
     from ..api import create_app
+    from ..api.logs import log_config
 
     settings = settings_for(model, data_dir)
+    updates: dict[str, Any] = {}
     if threads is not None:
-        settings = settings.model_copy(update={"threads": threads})
+        updates["threads"] = threads
+    if workers is not None:
+        updates["workers"] = workers
+    settings = settings.model_copy(update=updates)
+    if settings.workers > 1 and settings.clickhouse_url is None:
+        raise UserError(
+            "--workers needs a ClickHouse server (LABIS_CLICKHOUSE_URL): an embedded data directory "
+            "is opened by one process only",
+            hint="use --threads for more requests at once on the embedded engine",
+        )
+    logging_config = log_config(settings.log_json)
+    run: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "access_log": access_log}
+    if logging_config is not None:
+        run["log_config"] = logging_config
+    if settings.clickhouse_url is not None and settings.workers > 1:
+        # Each worker process builds its own app from the environment: the command line's
+        # choices travel there. Nothing is announced: no data directory is held.
+        _export(settings)
+        out.print(
+            f"LabIS API on http://{host}:{port} (model {settings.model_dir}, {settings.workers} workers "
+            f"× {settings.threads} threads, ClickHouse server)"
+        )
+        err.print(_key_notice(settings), highlight=False, markup=False, soft_wrap=True)
+        uvicorn.run("labis_olap.api:create_app", factory=True, workers=settings.workers, **run)
+        return
     refuse_if_held(
         settings,
         "labis serve",
@@ -311,7 +344,7 @@ def serve(
     err.print(application.state.labis.authenticator.describe(), highlight=False, markup=False, soft_wrap=True)
     err.print(_key_notice(settings), highlight=False, markup=False, soft_wrap=True)
     if settings.clickhouse_url is not None:
-        uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
+        uvicorn.run(application, workers=1, **run)
         return
     # The embedded directory is this process's alone: say so in it, so that `labis load` can
     # hand batches over and other commands can say what holds it.
@@ -322,13 +355,20 @@ def serve(
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     holder.announce(settings.data_dir, f"http://{local}:{port}")
     try:
-        uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=access_log)
+        uvicorn.run(application, workers=1, **run)
     except _Stopped as stopped:
         raise typer.Exit(128 + stopped.signum) from None
     finally:
         holder.withdraw(settings.data_dir)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _export(settings: Settings) -> None:
+    """The settings the command line changed, as the environment worker processes read."""
+    os.environ["LABIS_MODEL_DIR"] = str(settings.model_dir)
+    os.environ["LABIS_DATA_DIR"] = str(settings.data_dir)
+    os.environ["LABIS_THREADS"] = str(settings.threads)
 
 
 def _key_notice(settings: Settings) -> str:
@@ -387,6 +427,82 @@ def check(model: ModelDir = None, data_dir: DataDir = None) -> None:
         raise typer.Exit(1)
     out.print(
         f"[green]ok[/green] {tables} tables checked: no damaged part, every rollup adds up to its facts"
+    )
+
+
+BackupTo = Annotated[
+    str,
+    typer.Argument(
+        help="A folder (the embedded engine's machine, or the server's under its backups.allowed_path), "
+        "or with --disk the backup's name on that disk"
+    ),
+]
+Disk = Annotated[str | None, typer.Option(help="A backup disk the ClickHouse server's configuration names")]
+
+
+def _backup_target(to: str, disk: str | None, settings: Settings, *, exists: bool) -> str:
+    """The BACKUP/RESTORE target of the command line: a folder (absolute, as ClickHouse resolves
+    a relative one against its own allowed path) or a name on a server's disk."""
+    from ..physical.maintenance import backup_target
+
+    if disk is not None:
+        return backup_target(disk=disk, name=to)
+    folder = Path(to).expanduser()
+    if settings.clickhouse_url is None:
+        folder = folder.resolve()
+        if exists != folder.exists():
+            raise UserError(
+                f"{folder} {'does not exist' if exists else 'exists already'}",
+                hint="a backup goes into a new folder; a restore reads one `labis backup` wrote",
+            )
+    return backup_target(path=str(folder))
+
+
+@app.command()
+@friendly
+def backup(to: BackupTo, disk: Disk = None, model: ModelDir = None, data_dir: DataDir = None) -> None:
+    """Back up the whole database with ClickHouse's BACKUP, with the totals a restore is checked by."""
+    from ..engine.backup import backup as run_backup
+
+    settings = settings_for(model, data_dir)
+    refuse_if_held(settings, "labis backup", STOP_FIRST.replace("{then}", "back up"))
+    target = _backup_target(to, disk, settings, exists=False)
+    m = model_of(settings)
+    report = run_backup(engine_of(settings), m, target)
+    out.print(
+        f"[green]backed up[/green] {settings.database} to {escape(target)} "
+        f"({len(report.totals)} totals kept, backup {report.backup})",
+        highlight=False,
+    )
+
+
+@app.command()
+@friendly
+def restore(
+    to: BackupTo,
+    disk: Disk = None,
+    from_database: Annotated[
+        str | None, typer.Option(help="The database the backup was taken of [the one restored into]")
+    ] = None,
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Restore a `labis backup` into an empty database and check it by the totals it kept."""
+    from ..engine.backup import restore as run_restore
+
+    settings = settings_for(model, data_dir)
+    refuse_if_held(settings, "labis restore", STOP_FIRST.replace("{then}", "restore"))
+    target = _backup_target(to, disk, settings, exists=True)
+    m = model_of(settings)
+    report = run_restore(engine_of(settings), m, target, source=from_database)
+    for line in report.mismatches:
+        err.print(f"[red]mismatch:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    if report.mismatches:
+        raise typer.Exit(1)
+    out.print(
+        f"[green]restored[/green] {settings.database} from {escape(target)}: "
+        f"{len(report.totals)} totals equal the backup's ({report.backup})",
+        highlight=False,
     )
 
 

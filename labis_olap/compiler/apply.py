@@ -1,5 +1,9 @@
 """Make the engine match the model: create what is missing, back-fill new rollups, drop stale ones.
 
+The statements are the physical catalogue's for the engine's topology (physical/cube_ddl.py, the
+same code `labis compile` prints and the golden files hold): on a cluster every one runs
+`ON CLUSTER`, and each is complete in itself, so any node behind a load balancer may take it.
+
 Idempotent: objects are named after a hash of their definition, so an unchanged model finds
 everything in place and does nothing. A changed rollup or dimension is built beside the old
 one (table, back-fill, then materialized view) and the old objects are dropped afterwards, so
@@ -53,7 +57,7 @@ def apply_model(model: Model, engine: Engine, log: Callable[[str], None] | None 
 
     with APPLY_LOCK:
         have = existing_objects(engine)
-        statements = compile_model(model, engine.database)
+        statements = compile_model(model, engine.database, engine.topology)
         wanted = {s.name for s in statements if s.kind != "database"}
         created: set[str] = set()
         for st in statements:
@@ -101,7 +105,7 @@ def _migrate_facts(model: Model, engine: Engine, cube_name: str, did: Callable[[
     for col in layout.cube.columns:
         want = column_type(col.type, col.nullable)
         if col.name not in have:
-            for st in add_fact_column(layout, col.name, want):
+            for st in add_fact_column(layout, col.name, want, engine.topology):
                 _run(engine, st.sql, st.owner, "adding a column to")
             did(f"added column {col.name} to {layout.facts_table}")
         elif have[col.name] != want and col.pseudonymous:
@@ -122,6 +126,6 @@ def _migrate_facts(model: Model, engine: Engine, cube_name: str, did: Callable[[
 
 def _drop_stale(engine: Engine, have: dict[str, str], wanted: set[str], did: Callable[[str], None]) -> None:
     stale = [n for n in have if n.startswith(MANAGED_PREFIXES) and n not in wanted]
-    for kind, st in drop_stale(engine.database, stale):
+    for kind, st in drop_stale(engine.database, stale, engine.topology):
         _run(engine, st.sql, st.name, "dropping")
         did(f"dropped {kind} {st.name}")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..compiler.apply import APPLY_LOCK, apply_model
-from ..engine.base import FACT_INSERT_SETTINGS, Engine
+from ..engine.base import CLUSTER_INSERT_SETTINGS, FACT_INSERT_SETTINGS, Engine
 from ..errors import UserError
 from ..model.definition import Model
 from ..physical.layout import CubeLayout, column_type
@@ -52,7 +52,7 @@ class DemoStats:
 def reset_demo_tables(model: Model, engine: Engine) -> None:
     """Empty facts, rollups and persons so that a demo run replaces the previous one (and the
     loaders' lineage and rejects, which would otherwise describe batches no longer there)."""
-    for st in empty_data(model, engine.database):
+    for st in empty_data(model, engine.database, engine.topology):
         engine.execute(st.sql)
 
 
@@ -81,7 +81,8 @@ def drop_changed_facts(model: Model, engine: Engine) -> list[str]:
             "WHERE database = {db:String} AND name = {t:String}",
             {"db": engine.database, "t": layout.facts_table},
         ).to_pylist()
-        for st in drop_facts(engine.database, layout.facts_table, views[0]["v"] if views else []):
+        dependents = views[0]["v"] if views else []
+        for st in drop_facts(engine.database, layout.facts_table, dependents, engine.topology):
             engine.execute(st.sql)
         dropped.append(cube.name)
     return dropped
@@ -129,7 +130,8 @@ def insert_batches(
         bound: dict[str, object] = {}
         pseudonym = hmac_sql(f"`{code}`", namespace_key(DEMO_KEY, namespace), bound, f"h_{namespace}")
         columns = [number_column(namespace), "pseudonym"]
-        dictionaries[kind] = (pseudonym_table(namespace), columns, [f"`{num}`", pseudonym], bound)
+        table = engine.topology.local(pseudonym_table(namespace))  # every node holds all of it
+        dictionaries[kind] = (table, columns, [f"`{num}`", pseudonym], bound)
     start = time.perf_counter()
     for cube, batch in batches:
         if cube in dictionaries:
@@ -137,7 +139,8 @@ def insert_batches(
             engine.insert_select(table, batch, columns, exprs, params)
             continue
         layout = CubeLayout(model, model.cubes[cube], engine.database)
-        engine.insert_arrow(layout.facts_table, batch, INSERT_SETTINGS)
+        cluster = CLUSTER_INSERT_SETTINGS if engine.topology.is_cluster else {}
+        engine.insert_arrow(layout.facts_table, batch, {**INSERT_SETTINGS, **cluster})
         stats.rows += batch.num_rows
         stats.per_cube[cube] = stats.per_cube.get(cube, 0) + batch.num_rows
         if on_batch:

@@ -6,17 +6,70 @@ that the ClickHouse server binds, so no value is ever spliced into SQL text.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import decimal
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from ..physical.topology import Topology
+
 Params = Mapping[str, Any]
 
 FACT_INSERT_SETTINGS: Mapping[str, Any] = {"parallel_view_processing": 1}
 """Inserts into facts feed every rollup's materialized view; run those views in parallel."""
+
+CLUSTER_INSERT_SETTINGS: Mapping[str, Any] = {"distributed_foreground_insert": 1}
+"""An insert through a Distributed facts table on a cluster is done when the statement ends: each
+shard's rows are written (with the block's deduplication token, which the shard's Replicated table
+checks) before it returns, so a failure is the loader's to see and retry, not a queue's on disk.
+The sharding key is the person (physical/cube_ddl.py), never random: a retried chunk splits into
+the same blocks per shard, which their tokens then drop."""
+
+
+QUERY_SECONDS_BUCKETS: tuple[float, ...] = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+"""Upper bounds of the engine-time histogram (seconds); the last bucket is everything above."""
+
+
+class QueryTimes:
+    """How long this process's engine queries took, as histogram counts: the engine keeps them
+    itself (two clock reads and a bisect per query), and the API's /metrics reads them when
+    scraped, so the engine room needs no metrics library."""
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(QUERY_SECONDS_BUCKETS) + 1)
+        self.total = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        i = bisect.bisect_left(QUERY_SECONDS_BUCKETS, seconds)
+        with self._lock:
+            self.counts[i] += 1
+            self.total += seconds
+
+    def snapshot(self) -> tuple[tuple[float, ...], list[int], float]:
+        """(the buckets' upper bounds; count per bucket, the last one above every bound; sum of
+        seconds)."""
+        with self._lock:
+            return QUERY_SECONDS_BUCKETS, list(self.counts), self.total
 
 
 @runtime_checkable
@@ -28,6 +81,13 @@ class Engine(Protocol):
 
     database: str
     """The ClickHouse database every table of the model lives in (statements name it)."""
+
+    topology: Topology
+    """Where the tables live (one node, or a cluster whose DDL runs ON CLUSTER): apply, the
+    loaders and the lineage create what this says (physical/topology.py)."""
+
+    times: QueryTimes
+    """How long this object's queries took (read by /metrics)."""
 
     @property
     def shared(self) -> bool:
@@ -111,5 +171,3 @@ def _quoted(value: Any) -> str:
     if value is None:
         return "NULL"
     return param_text(value)
-
-

@@ -11,6 +11,7 @@ import ctypes
 import ctypes.util
 import functools
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,23 @@ import pyarrow as pa
 
 from ..errors import EngineError, UserError
 from ..physical.cube_ddl import create_database
-from .base import Params, first_line, text_params
+from ..physical.topology import SINGLE_NODE, Topology
+from .base import Params, QueryTimes, first_line, text_params
 from .gate import PUBLICATION
 from .holder import refuse_if_held
 
 ARROW_SETTINGS = "SETTINGS output_format_arrow_compression_method = 'none'"
+
+CHDB_OPTIONS = {"backups.allowed_path": "/"}
+"""chDB's start-up arguments, the same for every connection (the first one of a process sets
+them for all): `labis backup` writes `BACKUP … TO File(path)` wherever the operator says, and
+ClickHouse refuses any File() backup without an allowed path. Only LabIS's own statements run
+in the embedded engine, so no client can aim a backup anywhere."""
+
+
+def connection_string(path: str) -> str:
+    """A data directory as chDB's connection string, with the start-up arguments."""
+    return path + "?" + "&".join(f"{k}={v}" for k, v in CHDB_OPTIONS.items())
 
 
 class EmbeddedEngine:
@@ -33,9 +46,13 @@ class EmbeddedEngine:
     shared = False
     """No other process can open the directory: every write passes through this object."""
 
-    def __init__(self, data_dir: Path | str, database: str = "labis") -> None:
+    def __init__(
+        self, data_dir: Path | str, database: str = "labis", topology: Topology = SINGLE_NODE
+    ) -> None:
         self.path = str(Path(data_dir).resolve())
         self.database = database
+        self.topology = topology
+        self.times = QueryTimes()
         self._local = threading.local()
         self._connections: list[Any] = []
         self._lock = threading.Lock()
@@ -58,7 +75,7 @@ class EmbeddedEngine:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = chdb.connect(self.path)
+                conn = chdb.connect(connection_string(self.path))
             except Exception as exc:  # chDB raises plain RuntimeError for a locked directory
                 refuse_if_held(Path(self.path))  # taken since the engine was opened?
                 raise UserError(f"cannot open the data directory {self.path}: {first_line(exc)}") from None
@@ -69,7 +86,11 @@ class EmbeddedEngine:
 
     def query(self, sql: str, params: Params | None = None) -> pa.Table:
         with PUBLICATION.shared():  # never half a batch (engine/gate.py)
-            result: pa.Table = self._run(sql, "ArrowTable", params)
+            start = time.perf_counter()
+            try:
+                result: pa.Table = self._run(sql, "ArrowTable", params)
+            finally:
+                self.times.observe(time.perf_counter() - start)
             return result
 
     def execute(self, sql: str, params: Params | None = None) -> None:

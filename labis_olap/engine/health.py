@@ -77,8 +77,13 @@ def _detached(engine: Engine, owners: dict[str, tuple[str, str | None]]) -> list
         "ORDER BY table, name",
         {"db": engine.database},
     ).to_pylist()
+    named = {engine.topology.local(t): t for t in owners}
     return [
-        _problem(owners, r["table"], f"part {r['name']} was detached as {r['reason']}: its rows are missing")
+        _problem(
+            owners,
+            named.get(r["table"], r["table"]),
+            f"part {r['name']} was detached as {r['reason']}: its rows are missing",
+        )
         for r in rows
         if str(r["reason"] or "").startswith(BROKEN_REASONS)
     ]
@@ -96,9 +101,12 @@ def _checked_tables(engine: Engine, owners: dict[str, tuple[str, str | None]]) -
         if table not in present:
             problems.append(_problem(owners, table, "the table is missing (run `labis apply`)"))
             continue
+        # On a cluster the parts are the node-local table's (this node's; `labis check` on each
+        # node checks its own), the totals below the Distributed table's.
+        local = engine.topology.local(table)
         try:
             rows = engine.query(
-                f"CHECK TABLE {q(engine.database)}.{q(table)} SETTINGS check_query_single_value_result = 0"
+                f"CHECK TABLE {q(engine.database)}.{q(local)} SETTINGS check_query_single_value_result = 0"
             ).to_pylist()
         except LabisError as exc:
             problems.append(_problem(owners, table, f"CHECK TABLE failed: {first_line(exc)}"))

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..compiler.apply import APPLY_LOCK
-from ..engine.base import FACT_INSERT_SETTINGS, Engine
+from ..engine.base import CLUSTER_INSERT_SETTINGS, FACT_INSERT_SETTINGS, Engine
 from ..errors import EngineError, UserError
 from ..model.definition import Model
 from ..physical import lineage_ddl, maintenance
@@ -51,14 +51,15 @@ STATUSES = ("running", "ok", "failed", "rejected", "unloaded")
 
 
 def ensure_tables(engine: Engine) -> None:
-    for st in lineage_ddl.lineage_tables(engine.database):
+    for st in lineage_ddl.lineage_tables(engine.database, engine.topology):
         engine.execute(st.sql)
 
 
 def ensure_dedup_window(engine: Engine, layout: CubeLayout) -> None:
-    """Rollups made before loaders existed lack a deduplication window: add it (a setting only)."""
+    """Rollups made before loaders existed lack a deduplication window: add it (a setting only).
+    Replicated tables (a cluster) deduplicate through Keeper without one."""
     tables = [layout.rollup_table(r) for r in layout.cube.rollups]
-    if not tables:
+    if not tables or engine.topology.is_cluster:
         return
     found = [
         row
@@ -174,6 +175,24 @@ def lineage_counts(engine: Engine) -> dict[str, int]:
     return {r["status"]: int(r["n"]) for r in rows}
 
 
+def load_totals(engine: Engine) -> dict[str, tuple[int, int, int]]:
+    """Current status → (batches, rows accepted, rows rejected), for /metrics; {} before any
+    load (the lineage tables are not created by reading them)."""
+    exists = engine.query(
+        "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+        {"db": engine.database, "t": LOADS},
+    ).to_pylist()[0]["n"]
+    if not exists:
+        return {}
+    rows = engine.query(
+        "SELECT status, count() AS n, sum(accepted) AS accepted, sum(rejected) AS rejected FROM ("
+        "SELECT batch, argMax(status, event_time) AS status, argMax(rows_accepted, event_time) AS accepted,"
+        f" argMax(rows_rejected, event_time) AS rejected FROM {q(engine.database)}.{q(LOADS)} GROUP BY batch)"
+        " GROUP BY status"
+    ).to_pylist()
+    return {r["status"]: (int(r["n"]), int(r["accepted"]), int(r["rejected"])) for r in rows}
+
+
 @dataclass
 class SourceState:
     batch: str
@@ -240,7 +259,7 @@ def key_ids(engine: Engine) -> set[str]:
 
 
 def clear_rejects(engine: Engine, batch: str) -> None:
-    engine.execute(maintenance.delete_rejects_of_batch(engine.database).sql, {"b": batch})
+    engine.execute(maintenance.delete_rejects_of_batch(engine.database, engine.topology).sql, {"b": batch})
 
 
 def write_rejects(engine: Engine, batch: str, source: str, rejects: pa.Table) -> None:
@@ -362,7 +381,8 @@ class Stage:
             self._number(namespace)
 
     def _number(self, namespace: str) -> None:
-        p = f"{self.db}.{q(pseudonym_table(namespace))}"
+        # On a cluster, the node's replica of the dictionary (every node holds all of it).
+        p = f"{self.db}.{q(self.engine.topology.local(pseudonym_table(namespace)))}"
         num = q(number_column(namespace))
         codes = f"{self.db}.{q(self.codes)}"
         params = {"ns": namespace}
@@ -458,6 +478,7 @@ class Stage:
             params["year"] = year
         settings = {
             **FACT_INSERT_SETTINGS,
+            **(CLUSTER_INSERT_SETTINGS if self.engine.topology.is_cluster else {}),
             "insert_deduplicate": 1,
             "deduplicate_insert_select": "'force_enable'",
             "insert_deduplication_token": f"'{self.batch}-{gen}-{i}-{year or 0}'",
@@ -486,7 +507,8 @@ class Stage:
         under fresh tokens. For when the facts do not hold exactly the accepted rows after
         publishing — a block lost to a kill between ClickHouse recording its token and
         committing its part, which the same tokens could never bring back."""
-        self.engine.execute(maintenance.delete_facts_of_batch(self.layout).sql, {"b": self.batch})
+        delete = maintenance.delete_facts_of_batch(self.layout, self.engine.topology)
+        self.engine.execute(delete.sql, {"b": self.batch})
         self.publish(f"{gen}-again-{secrets.token_hex(4)}", first_row, last_row, chunk_rows)
 
     def count_published(self) -> int:
@@ -524,7 +546,7 @@ def unload(engine: Engine, model: Model, batch: str) -> dict[str, Any]:
         )
     layout = CubeLayout(model, cube, engine.database)
     with APPLY_LOCK:
-        engine.execute(maintenance.delete_facts_of_batch(layout).sql, {"b": row["batch"]})
+        engine.execute(maintenance.delete_facts_of_batch(layout, engine.topology).sql, {"b": row["batch"]})
         for rollup in cube.rollups:
             rebuild_rollup(engine, layout, rollup)
         Stage(engine, layout, row["batch"], None).drop()  # left behind if a load was killed
@@ -551,5 +573,5 @@ def rollups_out_of_step(engine: Engine, layout: CubeLayout) -> list[Any]:
 
 
 def rebuild_rollup(engine: Engine, layout: CubeLayout, rollup: Any) -> None:
-    for st in maintenance.rebuild_rollup(layout, rollup):
+    for st in maintenance.rebuild_rollup(layout, rollup, engine.topology):
         engine.execute(st.sql)

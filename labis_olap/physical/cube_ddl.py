@@ -138,8 +138,21 @@ def facts_statements(layout: CubeLayout, t: Topology = SINGLE_NODE) -> list[Stat
         )
     ]
     if t.is_cluster:
-        out.append(_distributed(db, t, table, owner))
+        out.append(distributed_table(db, t, table, owner, sharding_key(layout)))
     return out
+
+
+def sharding_key(layout: CubeLayout) -> str:
+    """Which shard a fact row goes to: a hash of its person (the first person column), so that
+    a person's rows sit on one shard — and since it depends on the row only, a retried chunk is
+    split into the same block per shard, which that block's deduplication token drops. Without a
+    person column, a hash of the whole row (deterministic for the same reason, never `rand()`)."""
+    person = next((c for c in layout.cube.columns if c.namespace == PERSON_NAMESPACE), None)
+    if person is not None:
+        col = q(person.name)
+        return f"intHash64(ifNull({col}, 0))" if person.nullable else f"intHash64({col})"
+    # As text, so that a NULL hashes too (a hash of a NULL argument is NULL, no shard).
+    return "cityHash64(toString(tuple(" + ", ".join(q(c.name) for c in layout.cube.columns) + ")))"
 
 
 def _facts_order(layout: CubeLayout) -> list[str]:
@@ -152,16 +165,33 @@ def _facts_order(layout: CubeLayout) -> list[str]:
     return keys or ["tuple()"]
 
 
-def _distributed(db: str, t: Topology, table: str, owner: str) -> Statement:
+def distributed_table(db: str, t: Topology, table: str, owner: str, key: str = "rand()") -> Statement:
+    """The Distributed table over every shard's local table (rollups are never inserted into
+    through theirs, so a random key does no harm there)."""
     assert t.cluster is not None
     return Statement(
         "table",
         table,
         f"CREATE TABLE IF NOT EXISTS {q(db)}.{q(table)}{t.on_cluster()} "
         f"AS {q(db)}.{q(t.local(table))}\n"
-        f"ENGINE = Distributed({q(t.cluster)}, {q(db)}, {q(t.local(table))}, rand())",
+        f"ENGINE = Distributed({q(t.cluster)}, {q(db)}, {q(t.local(table))}, {key})",
         owner,
     )
+
+
+PARALLEL_BACKFILL = "SETTINGS parallel_distributed_insert_select = 2"
+"""An INSERT … SELECT from one Distributed table into another over the same cluster runs as
+`INSERT INTO local SELECT … FROM local` on every shard at once: one statement, any node may take
+it, and each shard's rollup is filled from that shard's facts (as its materialized view fills it)."""
+
+
+def backfill_sql(layout: CubeLayout, rollup: Rollup, t: Topology, into: str) -> str:
+    """Fill a rollup table (`into`: its name, on a cluster the Distributed one over it) from all
+    the facts."""
+    db = layout.database
+    _, select = rollup_select(layout, rollup, f"{q(db)}.{q(layout.facts_table)}")
+    settings = f" {PARALLEL_BACKFILL}" if t.is_cluster else ""
+    return f"INSERT INTO {q(db)}.{q(into)}{settings}\n{select}"
 
 
 def rollup_select(layout: CubeLayout, rollup: Rollup, source: str) -> tuple[list[str], str]:
@@ -236,7 +266,8 @@ def rollup_table_sql(
 
 def rollup_statements(layout: CubeLayout, rollup: Rollup, t: Topology = SINGLE_NODE) -> list[Statement]:
     """A rollup's table, its back-fill from the facts and the materialized view that keeps it
-    filled (on a cluster each shard's view reads that shard's facts)."""
+    filled (on a cluster each shard's view reads that shard's facts, and the back-fill runs on
+    every shard at once through the Distributed tables, so it is created first)."""
     db = layout.database
     owner = f"rollup:{layout.cube.name}.{rollup.name}"
     table = layout.rollup_table(rollup)
@@ -244,9 +275,12 @@ def rollup_statements(layout: CubeLayout, rollup: Rollup, t: Topology = SINGLE_N
     facts = f"{q(db)}.{q(t.local(layout.facts_table))}"
     _, select = rollup_select(layout, rollup, facts)
     mv = view_name(table)
-    out = [
-        Statement("table", local, rollup_table_sql(layout, rollup, t), owner),
-        Statement("backfill", local, f"INSERT INTO {q(db)}.{q(local)}\n{select}", owner),
+    out = [Statement("table", local, rollup_table_sql(layout, rollup, t), owner)]
+    if t.is_cluster:
+        out.append(distributed_table(db, t, table, owner))
+    out += [
+        # Named after the local table: apply back-fills what it just created.
+        Statement("backfill", local, backfill_sql(layout, rollup, t, table), owner),
         Statement(
             "view",
             mv,
@@ -255,6 +289,4 @@ def rollup_statements(layout: CubeLayout, rollup: Rollup, t: Topology = SINGLE_N
             owner,
         ),
     ]
-    if t.is_cluster:
-        out.append(_distributed(db, t, table, owner))
     return out

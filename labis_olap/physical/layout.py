@@ -19,6 +19,8 @@ import pyarrow as pa
 from ..model.definition import Model
 from ..model.schema import ColumnType, Cube, Dimension, Function, Measure, Rollup, TimeRole
 from ..model.validate import base_measures
+from .quote import q
+from .topology import SINGLE_NODE, Topology
 
 OPEN_END = dt.date(2149, 6, 6)
 """ClickHouse's largest Date: an open validity range ends here."""
@@ -28,10 +30,7 @@ GRAIN_ORDER = [TimeRole.day, TimeRole.month, TimeRole.quarter, TimeRole.year]
 """Time grains from fine to coarse."""
 
 
-def q(name: str) -> str:
-    """Quote an identifier that came from the validated model (Name pattern: no quotes inside)."""
-    assert name.replace("_", "a").replace(".", "a").replace("@", "a").isalnum(), name
-    return f"`{name}`"
+__all__ = ["q"]  # re-exported: every room quotes through the layout
 
 
 def _digest(obj: Any) -> str:
@@ -120,11 +119,17 @@ def column_type(col_type: ColumnType, nullable: bool) -> str:
 class CubeLayout:
     """Everything about one cube's physical shape that both the compiler and the planner need."""
 
-    def __init__(self, model: Model, cube: Cube, database: str) -> None:
+    def __init__(self, model: Model, cube: Cube, database: str, topology: Topology = SINGLE_NODE) -> None:
         self.model = model
         self.cube = cube
         self.database = database
+        self.topology = topology
         self._filters: dict[str, str] = {}
+
+    def source(self, table: str) -> str:
+        """How a query names a stored table of this cube (its facts or a rollup): the table (on a
+        cluster, the Distributed table of that name), or the topology's table function."""
+        return self.topology.source(self.database, table)
 
     @property
     def facts_table(self) -> str:
@@ -304,6 +309,14 @@ def dim_tables(model: Model, dim: Dimension) -> tuple[str, str]:
 def arrow_structure(schema: pa.Schema) -> str:
     """A ClickHouse column list for an Arrow schema (for staging batches)."""
     return ", ".join(f"`{f.name}` {_ch_type(f.type)}" for f in schema)
+
+
+def input_structure(schema: pa.Schema) -> str:
+    """The `input()` table function's structure for an Arrow batch sent as a request's body: the
+    column list as a string literal (column names are LabIS's own: no quote in them)."""
+    text = arrow_structure(schema)
+    assert "'" not in text and "\\" not in text, text
+    return f"'{text}'"
 
 
 def _ch_type(t: pa.DataType) -> str:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ..model.schema import PERSON_NAMESPACE
-from .layout import CubeLayout, arrow_structure, column_type, q
+from .layout import CubeLayout, column_type, q
 from .names import (
+    BACKUP_TOTALS,
     LOADS,
     PERSONS,
     REJECTS,
@@ -193,13 +194,13 @@ def create_persons_map(database: str, batch: str, t: Topology = SINGLE_NODE) -> 
     ]
 
 
-def transfer_table(database: str, name: str, schema: pa.Schema) -> tuple[Statement, Statement]:
-    """Create and drop a Memory table holding one Arrow batch sent to a server (over HTTP there
-    is no Python() table function to read it from)."""
-    target = f"{q(database)}.{q(name)}"
-    return (
-        Statement(
-            "table", name, f"CREATE TABLE {target} ({arrow_structure(schema)}) ENGINE = Memory", "transfer"
-        ),
-        Statement("drop", name, f"DROP TABLE IF EXISTS {target}", "transfer"),
+def backup_totals_table(database: str, t: Topology = SINGLE_NODE) -> Statement:
+    """The totals each backup counted (names.BACKUP_TOTALS), created before the first backup;
+    replicated to every node on a cluster, like the lineage."""
+    sql = (
+        f"CREATE TABLE IF NOT EXISTS {q(database)}.{q(BACKUP_TOTALS)}{t.on_cluster()} (\n"
+        "  `backup` String,\n  `taken` DateTime64(3, 'UTC'),\n  `table` String,\n  `total` String,\n"
+        f"  `value` String\n)\nENGINE = {_replicated(t, database, BACKUP_TOTALS)}\n"
+        "ORDER BY (`backup`, `table`, `total`)"
     )
+    return Statement("table", BACKUP_TOTALS, sql, "backup")

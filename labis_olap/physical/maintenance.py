@@ -2,7 +2,8 @@
 facts column, delete a batch's rows, set a table's deduplication window, empty the data.
 
 On a cluster they act on the node-local tables, `ON CLUSTER`. A rebuild's INSERT … SELECT has
-no `ON CLUSTER` form: on a cluster it must run on every shard (nothing executes cluster DDL yet).
+no `ON CLUSTER` form: it goes through Distributed tables with `parallel_distributed_insert_select`,
+which runs it on every shard from that shard's facts, in one statement.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..model.definition import Model
-from .cube_ddl import pseudonym_namespaces, rollup_select, rollup_table_sql
+from .cube_ddl import backfill_sql, distributed_table, pseudonym_namespaces, rollup_table_sql
 from .layout import CubeLayout, q
 from .names import LOADS, PERSONS, REJECTS, pseudonym_table, rebuild_name
 from .statement import Statement
@@ -38,16 +39,26 @@ def rebuild_rollup(layout: CubeLayout, rollup: Any, t: Topology = SINGLE_NODE) -
     table = t.local(layout.rollup_table(rollup))
     fresh = t.local(rebuild_name(layout.rollup_table(rollup)))
     on = t.on_cluster()
-    if t.is_cluster:
-        create = rollup_table_sql(layout, rollup, t, name=fresh)
-    else:  # a copy of the live table as it is (settings added later included)
+    if not t.is_cluster:  # a copy of the live table as it is (settings added later included)
         create = f"CREATE TABLE {db}.{q(fresh)} AS {db}.{q(table)}"
-    _, select = rollup_select(layout, rollup, f"{db}.{q(t.local(layout.facts_table))}")
+        return [
+            Statement("drop", fresh, f"DROP TABLE IF EXISTS {db}.{q(fresh)}", owner),
+            Statement("table", fresh, create, owner),
+            Statement("backfill", fresh, backfill_sql(layout, rollup, t, fresh), owner),
+            Statement("exchange", table, f"EXCHANGE TABLES {db}.{q(fresh)} AND {db}.{q(table)}", owner),
+            Statement("drop", fresh, f"DROP TABLE {db}.{q(fresh)}", owner),
+        ]
+    # On a cluster: the fresh local tables, a Distributed table over them for the back-fill to
+    # write through (every shard from its own facts), the swap on every node, then both dropped.
+    over = rebuild_name(layout.rollup_table(rollup))
     return [
+        Statement("drop", over, f"DROP TABLE IF EXISTS {db}.{q(over)}{on}", owner),
         Statement("drop", fresh, f"DROP TABLE IF EXISTS {db}.{q(fresh)}{on}", owner),
-        Statement("table", fresh, create, owner),
-        Statement("backfill", fresh, f"INSERT INTO {db}.{q(fresh)}\n{select}", owner),
+        Statement("table", fresh, rollup_table_sql(layout, rollup, t, name=fresh), owner),
+        distributed_table(layout.database, t, over, owner),
+        Statement("backfill", fresh, backfill_sql(layout, rollup, t, over), owner),
         Statement("exchange", table, f"EXCHANGE TABLES {db}.{q(fresh)} AND {db}.{q(table)}{on}", owner),
+        Statement("drop", over, f"DROP TABLE {db}.{q(over)}{on}", owner),
         Statement("drop", fresh, f"DROP TABLE {db}.{q(fresh)}{on}", owner),
     ]
 
@@ -134,6 +145,39 @@ def set_dedup_window(database: str, table: str, t: Topology = SINGLE_NODE) -> St
         f"MODIFY SETTING non_replicated_deduplication_window = {DEDUP_WINDOW}",
         "dedup",
     )
+
+
+def backup_target(path: str | None = None, disk: str | None = None, name: str | None = None) -> str:
+    """Where BACKUP writes and RESTORE reads: `File('<path>')` (a folder of the embedded engine's
+    machine, or of the server's under its `backups.allowed_path`), or `Disk('<disk>', '<name>')`
+    (a disk the server's configuration names, deploy/clickhouse/backups.xml). ClickHouse takes
+    no query parameter here, so the text is a quoted literal."""
+    if disk is not None:
+        assert name is not None
+        return f"Disk({_literal(disk)}, {_literal(name)})"
+    assert path is not None
+    return f"File({_literal(path)})"
+
+
+def backup_database(database: str, target: str, t: Topology = SINGLE_NODE) -> Statement:
+    """Back up the whole database (facts, rollups, dimensions, dictionaries, lineage, persons,
+    the totals just counted); on a cluster, every shard's part of it."""
+    return Statement(
+        "backup", database, f"BACKUP DATABASE {q(database)}{t.on_cluster()} TO {target}", "backup"
+    )
+
+
+def restore_database(
+    database: str, target: str, t: Topology = SINGLE_NODE, *, source: str | None = None
+) -> Statement:
+    """Restore a backup into the database, which must hold no table yet; `source` names the
+    database the backup was taken of when it had another name."""
+    what = q(database) if source in (None, database) else f"{q(source)} AS {q(database)}"
+    return Statement("restore", database, f"RESTORE DATABASE {what}{t.on_cluster()} FROM {target}", "backup")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def empty_data(model: Model, database: str, t: Topology = SINGLE_NODE) -> list[Statement]:

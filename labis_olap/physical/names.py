@@ -74,11 +74,11 @@ def rebuild_name(table: str) -> str:
     return f"{table}__rebuild"
 
 
-def transfer_name(token: str) -> str:
-    """A server engine's short-lived Memory table for one batch sent over HTTP."""
-    return f"_labis_stage_{token}"
-
-
 def view_name(table: str) -> str:
     """The materialized view that feeds a rollup from the facts."""
     return f"mv_{table}"
+
+
+BACKUP_TOTALS = "backup_totals"
+"""What each `labis backup` counted before it ran (table, total, value), kept in the database so
+that the backup carries its own check: a restore recounts and compares."""

@@ -6,7 +6,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["database", "table", "dictionary", "view", "backfill", "drop", "alter", "exchange", "truncate"]
+Kind = Literal[
+    "database",
+    "table",
+    "dictionary",
+    "view",
+    "backfill",
+    "drop",
+    "alter",
+    "exchange",
+    "truncate",
+    "backup",
+    "restore",
+]
 
 
 @dataclass(frozen=True)

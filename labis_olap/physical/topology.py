@@ -3,19 +3,27 @@
 The same objects are emitted for both; on a cluster every statement runs `ON CLUSTER`, tables
 holding rows use Replicated* engines with Keeper paths, and sharded tables are `_local` tables
 behind a Distributed table, so a deployment can grow past one machine without a model change.
+Queries name a stored table by its name either way (on a cluster, the Distributed table), unless
+the topology reads through a table function (`reads`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .layout import q
+from .quote import q
 
 
 @dataclass(frozen=True)
 class Topology:
     cluster: str | None = None
     """The cluster's name in the server's `remote_servers`; None for a single node."""
+    reads: str | None = None
+    """A table function queries read every facts table and rollup through instead of its name,
+    with `{database}` and `{table}` (quoted identifiers) and `{name}` (the bare table name) to
+    fill in: `cluster('c', {database}, {table})` reads each shard's local tables without
+    Distributed tables, `remote('127.0.0.1,127.0.0.1', {database}, {table})` is the two-shard
+    source the tests build in one process. None: the table by its name."""
 
     @property
     def is_cluster(self) -> bool:
@@ -36,6 +44,12 @@ class Topology:
     def local(self, table: str) -> str:
         """The name of the table that holds rows on each node."""
         return f"{table}_local" if self.cluster else table
+
+    def source(self, database: str, table: str) -> str:
+        """What a query's FROM names to read a stored table (see `reads`)."""
+        if self.reads is None:
+            return f"{q(database)}.{q(table)}"
+        return self.reads.format(database=q(database), table=q(table), name=table)
 
 
 SINGLE_NODE = Topology()

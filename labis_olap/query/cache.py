@@ -23,18 +23,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..engine.base import Engine
+from ..physical.layout import q
 
 PARTS_FINGERPRINT = (
     "SELECT count() AS n, sum(rows) AS r, groupBitXor(cityHash64(table, name)) AS h "
-    "FROM system.parts WHERE database = {db:String} AND active"
+    "FROM {parts} WHERE database = {{db:String}} AND active"
 )
+"""The parts of the database; on a cluster every replica's (a load on another shard is a change)."""
 
 
 def data_version(engine: Engine) -> Hashable:
     """What changes whenever the engine's data may have changed (see the module docstring)."""
     writes = engine.writes
     if engine.shared:
-        row = engine.query(PARTS_FINGERPRINT, {"db": engine.database}).to_pylist()[0]
+        cluster = engine.topology.cluster
+        parts = f"clusterAllReplicas({q(cluster)}, system.parts)" if cluster else "system.parts"
+        row = engine.query(PARTS_FINGERPRINT.format(parts=parts), {"db": engine.database}).to_pylist()[0]
         return (writes, row["n"], row["r"], row["h"])
     return writes
 

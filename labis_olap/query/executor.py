@@ -159,7 +159,8 @@ class AggregateExecutor:
         if cube not in self.model.cubes:
             raise NotFoundError(f"no cube '{cube}'", hint=did_you_mean(cube, self.model.cubes))
         if cube not in self._layouts:
-            self._layouts[cube] = CubeLayout(self.model, self.model.cubes[cube], self.engine.database)
+            db, topology = self.engine.database, self.engine.topology
+            self._layouts[cube] = CubeLayout(self.model, self.model.cubes[cube], db, topology)
         return self._layouts[cube]
 
     def aggregate(

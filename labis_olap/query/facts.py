@@ -210,7 +210,7 @@ def facts(
     select = ", ".join([f"toString({key}) AS `{FACT_KEY}`", *(q(n) for n in names), *computed])
     # The hash once more, as a number, for a cheap deterministic tie-break.
     sql = (
-        f"SELECT {select}, {key} AS `__fact_hash` FROM {q(layout.database)}.{q(layout.facts_table)}"
+        f"SELECT {select}, {key} AS `__fact_hash` FROM {layout.source(layout.facts_table)}"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {', '.join(terms)}"
     )
@@ -260,7 +260,7 @@ def fact(
         computed.insert(0, f"{ctx.time_expr()} AS {q(TIME)}")
     select = ", ".join([f"toString({hashed}) AS `{FACT_KEY}`", *(q(n) for n in names), *computed])
     where = [f"{hashed} = {params.add(int(text), 'UInt64')}", *_where(layout, cuts, params, None)]
-    table = f"{q(layout.database)}.{q(layout.facts_table)}"
+    table = layout.source(layout.facts_table)
     sql = f"SELECT {select} FROM {table} WHERE {' AND '.join(where)} LIMIT 1"
     what = f"fact of cube '{layout.cube.name}'"
     found = run_limited(engine, sql, params.values, timeout, what, max_memory)

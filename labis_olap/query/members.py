@@ -172,7 +172,7 @@ def _time_sql(
     where = [cut_condition(rc, ctx) for rc in cuts]
     inner = (
         f"SELECT DISTINCT {time_bucket(role, ctx.time_expr())} AS `__order` "
-        f"FROM {q(layout.database)}.{q(layout.facts_table)}"
+        f"FROM {layout.source(layout.facts_table)}"
         + (f" WHERE {' AND '.join(where)}" if where else "")
     )
     cols = []

@@ -260,7 +260,7 @@ def _facts_source(
         cols.extend(f"{s.fill} AS {q(s.name)}" for s in layout.state_columns(m))
     where = " AND ".join(cut_condition(c, ctx) for c in cuts)
     return (
-        f"(SELECT {', '.join(cols)} FROM {q(layout.database)}.{q(layout.facts_table)}"
+        f"(SELECT {', '.join(cols)} FROM {layout.source(layout.facts_table)}"
         + (f" WHERE {where}" if where else "")
         + (f" GROUP BY {', '.join(keys)}" if keys else "")
         + ")"
@@ -295,7 +295,7 @@ def build_aggregate(
         source = _facts_source(layout, shape, cuts, params, as_of)
         where = ""
     else:
-        source = f"{q(layout.database)}.{q(shape.table)}"
+        source = layout.source(shape.table)
         ctx_where = RowContext(layout, shape, params, as_of, on_facts=False)
         where = " AND ".join(cut_condition(c, ctx_where) for c in cuts)
     ctx = RowContext(layout, shape, params, as_of, on_facts=False)

@@ -212,7 +212,7 @@ class CubeService:
             raise error
         if access.cubes is None:
             return self.executor.layout(cube)
-        return CubeLayout(model, model.cubes[cube], self.engine.database)
+        return CubeLayout(model, model.cubes[cube], self.engine.database, self.engine.topology)
 
     # --- aggregates -----------------------------------------------------------------------------
     def _checked(self, query: CubeQuery) -> CubeQuery:

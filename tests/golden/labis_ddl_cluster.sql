@@ -395,7 +395,7 @@ SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:disability
 CREATE TABLE IF NOT EXISTS `labis`.`facts_disability` ON CLUSTER `labis_cluster` AS `labis`.`facts_disability_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `facts_disability_local`, rand());
+ENGINE = Distributed(`labis_cluster`, `labis`, `facts_disability_local`, intHash64(`person`));
 
 -- rollup:disability.by_region_month
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_a8583de294_local` ON CLUSTER `labis_cluster` (
@@ -413,7 +413,11 @@ ORDER BY (`territory`, `disability_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_region_month
-INSERT INTO `labis`.`rollup_disability_by_region_month_a8583de294_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_a8583de294` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_region_month_a8583de294_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_region_month_a8583de294_local`, rand());
+
+-- rollup:disability.by_region_month
+INSERT INTO `labis`.`rollup_disability_by_region_month_a8583de294` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`decision_date`)) AS `territory`,
   toStartOfMonth(`decision_date`) AS `__t`,
@@ -423,7 +427,7 @@ SELECT
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
   count() AS `__rows`
-FROM `labis`.`facts_disability_local`
+FROM `labis`.`facts_disability`
 GROUP BY `territory`, `__t`, `disability_group`;
 
 -- rollup:disability.by_region_month
@@ -440,10 +444,6 @@ SELECT
   count() AS `__rows`
 FROM `labis`.`facts_disability_local`
 GROUP BY `territory`, `__t`, `disability_group`;
-
--- rollup:disability.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_a8583de294` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_region_month_a8583de294_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_region_month_a8583de294_local`, rand());
 
 -- rollup:disability.by_municipality_quarter
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_f62747354a_local` ON CLUSTER `labis_cluster` (
@@ -462,7 +462,11 @@ ORDER BY (`territory`, `gender`, `age_group`, `disability_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_municipality_quarter
-INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_f62747354a_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_f62747354a` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_municipality_quarter_f62747354a_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_municipality_quarter_f62747354a_local`, rand());
+
+-- rollup:disability.by_municipality_quarter
+INSERT INTO `labis`.`rollup_disability_by_municipality_quarter_f62747354a` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`decision_date`) AS `__t`,
@@ -473,7 +477,7 @@ SELECT
   countIf("assessment_type" = 'first') AS `m__first_assessments`,
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
   count() AS `__rows`
-FROM `labis`.`facts_disability_local`
+FROM `labis`.`facts_disability`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
 
 -- rollup:disability.by_municipality_quarter
@@ -491,10 +495,6 @@ SELECT
   count() AS `__rows`
 FROM `labis`.`facts_disability_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `disability_group`;
-
--- rollup:disability.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_municipality_quarter_f62747354a` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_municipality_quarter_f62747354a_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_municipality_quarter_f62747354a_local`, rand());
 
 -- facts:occupational_accidents
 CREATE TABLE IF NOT EXISTS `labis`.`facts_occupational_accidents_local` ON CLUSTER `labis_cluster` (
@@ -515,7 +515,7 @@ SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:occupational_accidents
 CREATE TABLE IF NOT EXISTS `labis`.`facts_occupational_accidents` ON CLUSTER `labis_cluster` AS `labis`.`facts_occupational_accidents_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `facts_occupational_accidents_local`, rand());
+ENGINE = Distributed(`labis_cluster`, `labis`, `facts_occupational_accidents_local`, cityHash64(toString(tuple(`accident_date`, `municipality`, `nace_sector`, `gender`, `age_group`, `severity`, `source`, `days_lost`))));
 
 -- rollup:occupational_accidents.by_region_month_sector
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local` ON CLUSTER `labis_cluster` (
@@ -535,7 +535,11 @@ ORDER BY (`territory`, `nace_sector`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_region_month_sector
-INSERT INTO `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local`, rand());
+
+-- rollup:occupational_accidents.by_region_month_sector
+INSERT INTO `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`accident_date`)) AS `territory`,
   toStartOfMonth(`accident_date`) AS `__t`,
@@ -547,7 +551,7 @@ SELECT
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
   count(`days_lost`) AS `m__avg_days_lost__n`,
   count() AS `__rows`
-FROM `labis`.`facts_occupational_accidents_local`
+FROM `labis`.`facts_occupational_accidents`
 GROUP BY `territory`, `__t`, `nace_sector`;
 
 -- rollup:occupational_accidents.by_region_month_sector
@@ -566,10 +570,6 @@ SELECT
   count() AS `__rows`
 FROM `labis`.`facts_occupational_accidents_local`
 GROUP BY `territory`, `__t`, `nace_sector`;
-
--- rollup:occupational_accidents.by_region_month_sector
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_region_month_sector_7fb6cdc255_local`, rand());
 
 -- rollup:occupational_accidents.by_municipality_year
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local` ON CLUSTER `labis_cluster` (
@@ -590,7 +590,11 @@ ORDER BY (`territory`, `gender`, `age_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:occupational_accidents.by_municipality_year
-INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local`, rand());
+
+-- rollup:occupational_accidents.by_municipality_year
+INSERT INTO `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   `municipality` AS `territory`,
   toStartOfYear(`accident_date`) AS `__t`,
@@ -603,7 +607,7 @@ SELECT
   sum(`days_lost`) AS `m__avg_days_lost__sum`,
   count(`days_lost`) AS `m__avg_days_lost__n`,
   count() AS `__rows`
-FROM `labis`.`facts_occupational_accidents_local`
+FROM `labis`.`facts_occupational_accidents`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
 -- rollup:occupational_accidents.by_municipality_year
@@ -624,10 +628,6 @@ SELECT
 FROM `labis`.`facts_occupational_accidents_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`;
 
--- rollup:occupational_accidents.by_municipality_year
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282` ON CLUSTER `labis_cluster` AS `labis`.`rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_occupational_accidents_by_municipality_year_2c9c4d3282_local`, rand());
-
 -- facts:pensions
 CREATE TABLE IF NOT EXISTS `labis`.`facts_pensions_local` ON CLUSTER `labis_cluster` (
   `payment_month` Date,
@@ -647,7 +647,7 @@ SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:pensions
 CREATE TABLE IF NOT EXISTS `labis`.`facts_pensions` ON CLUSTER `labis_cluster` AS `labis`.`facts_pensions_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `facts_pensions_local`, rand());
+ENGINE = Distributed(`labis_cluster`, `labis`, `facts_pensions_local`, intHash64(`person`));
 
 -- rollup:pensions.by_region_month
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_0508668446_local` ON CLUSTER `labis_cluster` (
@@ -668,7 +668,11 @@ ORDER BY (`territory`, `benefit_type`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_region_month
-INSERT INTO `labis`.`rollup_pensions_by_region_month_0508668446_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_0508668446` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_region_month_0508668446_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_region_month_0508668446_local`, rand());
+
+-- rollup:pensions.by_region_month
+INSERT INTO `labis`.`rollup_pensions_by_region_month_0508668446` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_month`)) AS `territory`,
   toStartOfMonth(`payment_month`) AS `__t`,
@@ -681,7 +685,7 @@ SELECT
   minOrNull(`amount`) AS `m__min_pension`,
   maxOrNull(`amount`) AS `m__max_pension`,
   count() AS `__rows`
-FROM `labis`.`facts_pensions_local`
+FROM `labis`.`facts_pensions`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:pensions.by_region_month
@@ -701,10 +705,6 @@ SELECT
   count() AS `__rows`
 FROM `labis`.`facts_pensions_local`
 GROUP BY `territory`, `__t`, `benefit_type`;
-
--- rollup:pensions.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_region_month_0508668446` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_region_month_0508668446_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_region_month_0508668446_local`, rand());
 
 -- rollup:pensions.by_municipality_quarter
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b_local` ON CLUSTER `labis_cluster` (
@@ -726,7 +726,11 @@ ORDER BY (`territory`, `benefit_type`, `gender`, `age_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:pensions.by_municipality_quarter
-INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_municipality_quarter_2962d1a92b_local`, rand());
+
+-- rollup:pensions.by_municipality_quarter
+INSERT INTO `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_month`) AS `__t`,
@@ -740,7 +744,7 @@ SELECT
   minOrNull(`amount`) AS `m__min_pension`,
   maxOrNull(`amount`) AS `m__max_pension`,
   count() AS `__rows`
-FROM `labis`.`facts_pensions_local`
+FROM `labis`.`facts_pensions`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 
 -- rollup:pensions.by_municipality_quarter
@@ -762,10 +766,6 @@ SELECT
 FROM `labis`.`facts_pensions_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`, `age_group`;
 
--- rollup:pensions.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b` ON CLUSTER `labis_cluster` AS `labis`.`rollup_pensions_by_municipality_quarter_2962d1a92b_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_pensions_by_municipality_quarter_2962d1a92b_local`, rand());
-
 -- facts:social_assistance
 CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance_local` ON CLUSTER `labis_cluster` (
   `payment_date` Date,
@@ -786,7 +786,7 @@ SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:social_assistance
 CREATE TABLE IF NOT EXISTS `labis`.`facts_social_assistance` ON CLUSTER `labis_cluster` AS `labis`.`facts_social_assistance_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `facts_social_assistance_local`, rand());
+ENGINE = Distributed(`labis_cluster`, `labis`, `facts_social_assistance_local`, intHash64(`person`));
 
 -- rollup:social_assistance.by_region_month
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_20a15285fe_local` ON CLUSTER `labis_cluster` (
@@ -808,7 +808,11 @@ ORDER BY (`territory`, `benefit_type`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_region_month
-INSERT INTO `labis`.`rollup_social_assistance_by_region_month_20a15285fe_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_20a15285fe` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_region_month_20a15285fe_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_region_month_20a15285fe_local`, rand());
+
+-- rollup:social_assistance.by_region_month
+INSERT INTO `labis`.`rollup_social_assistance_by_region_month_20a15285fe` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`payment_date`)) AS `territory`,
   toStartOfMonth(`payment_date`) AS `__t`,
@@ -822,7 +826,7 @@ SELECT
   sum(`amount`) AS `m__avg_payment__sum`,
   count(`amount`) AS `m__avg_payment__n`,
   count() AS `__rows`
-FROM `labis`.`facts_social_assistance_local`
+FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
 -- rollup:social_assistance.by_region_month
@@ -844,10 +848,6 @@ SELECT
 FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`;
 
--- rollup:social_assistance.by_region_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_region_month_20a15285fe` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_region_month_20a15285fe_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_region_month_20a15285fe_local`, rand());
-
 -- rollup:social_assistance.by_municipality_quarter
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
@@ -866,7 +866,11 @@ ORDER BY (`territory`, `benefit_type`, `gender`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:social_assistance.by_municipality_quarter
-INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_municipality_quarter_eabef99c00_local`, rand());
+
+-- rollup:social_assistance.by_municipality_quarter
+INSERT INTO `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   `municipality` AS `territory`,
   toStartOfQuarter(`payment_date`) AS `__t`,
@@ -878,7 +882,7 @@ SELECT
   sum(`amount`) AS `m__avg_payment__sum`,
   count(`amount`) AS `m__avg_payment__n`,
   count() AS `__rows`
-FROM `labis`.`facts_social_assistance_local`
+FROM `labis`.`facts_social_assistance`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
 
 -- rollup:social_assistance.by_municipality_quarter
@@ -897,10 +901,6 @@ SELECT
   count() AS `__rows`
 FROM `labis`.`facts_social_assistance_local`
 GROUP BY `territory`, `__t`, `benefit_type`, `gender`;
-
--- rollup:social_assistance.by_municipality_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00` ON CLUSTER `labis_cluster` AS `labis`.`rollup_social_assistance_by_municipality_quarter_eabef99c00_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_social_assistance_by_municipality_quarter_eabef99c00_local`, rand());
 
 -- facts:unemployment
 CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment_local` ON CLUSTER `labis_cluster` (
@@ -923,7 +923,7 @@ SETTINGS non_replicated_deduplication_window = 1000;
 
 -- facts:unemployment
 CREATE TABLE IF NOT EXISTS `labis`.`facts_unemployment` ON CLUSTER `labis_cluster` AS `labis`.`facts_unemployment_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `facts_unemployment_local`, rand());
+ENGINE = Distributed(`labis_cluster`, `labis`, `facts_unemployment_local`, intHash64(`person`));
 
 -- rollup:unemployment.by_region_quarter
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_859d367d54_local` ON CLUSTER `labis_cluster` (
@@ -940,7 +940,11 @@ ORDER BY (`territory`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_region_quarter
-INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_859d367d54_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_859d367d54` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_region_quarter_859d367d54_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_region_quarter_859d367d54_local`, rand());
+
+-- rollup:unemployment.by_region_quarter
+INSERT INTO `labis`.`rollup_unemployment_by_region_quarter_859d367d54` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`snapshot_date`)) AS `territory`,
   toStartOfQuarter(`snapshot_date`) AS `__t`,
@@ -949,7 +953,7 @@ SELECT
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`,
   count() AS `__rows`
-FROM `labis`.`facts_unemployment_local`
+FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`;
 
 -- rollup:unemployment.by_region_quarter
@@ -965,10 +969,6 @@ SELECT
   count() AS `__rows`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`;
-
--- rollup:unemployment.by_region_quarter
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_region_quarter_859d367d54` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_region_quarter_859d367d54_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_region_quarter_859d367d54_local`, rand());
 
 -- rollup:unemployment.by_municipality_month
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec_local` ON CLUSTER `labis_cluster` (
@@ -987,7 +987,11 @@ ORDER BY (`territory`, `gender`, `age_group`, `education`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.by_municipality_month
-INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_municipality_month_2d7742b8ec_local`, rand());
+
+-- rollup:unemployment.by_municipality_month
+INSERT INTO `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   `municipality` AS `territory`,
   toStartOfMonth(`snapshot_date`) AS `__t`,
@@ -998,7 +1002,7 @@ SELECT
   sum(`duration_months`) AS `m__avg_duration__sum`,
   count(`duration_months`) AS `m__avg_duration__n`,
   count() AS `__rows`
-FROM `labis`.`facts_unemployment_local`
+FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
 -- rollup:unemployment.by_municipality_month
@@ -1017,10 +1021,6 @@ SELECT
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`, `age_group`, `education`;
 
--- rollup:unemployment.by_municipality_month
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_by_municipality_month_2d7742b8ec_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_by_municipality_month_2d7742b8ec_local`, rand());
-
 -- rollup:unemployment.stock_by_day
 CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822_local` ON CLUSTER `labis_cluster` (
   `territory` LowCardinality(String),
@@ -1035,7 +1035,11 @@ ORDER BY (`territory`, `gender`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:unemployment.stock_by_day
-INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_stock_by_day_5ea1ec6822_local`, rand());
+
+-- rollup:unemployment.stock_by_day
+INSERT INTO `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   `municipality` AS `territory`,
   toDate(`snapshot_date`) AS `__t`,
@@ -1043,7 +1047,7 @@ SELECT
   sum(`registered`) AS `m__registered_unemployed`,
   sumIf(`registered`, "duration_months" >= 12) AS `m__long_term_unemployed`,
   count() AS `__rows`
-FROM `labis`.`facts_unemployment_local`
+FROM `labis`.`facts_unemployment`
 GROUP BY `territory`, `__t`, `gender`;
 
 -- rollup:unemployment.stock_by_day
@@ -1058,8 +1062,4 @@ SELECT
   count() AS `__rows`
 FROM `labis`.`facts_unemployment_local`
 GROUP BY `territory`, `__t`, `gender`;
-
--- rollup:unemployment.stock_by_day
-CREATE TABLE IF NOT EXISTS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822` ON CLUSTER `labis_cluster` AS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822_local`
-ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_unemployment_stock_by_day_5ea1ec6822_local`, rand());
 

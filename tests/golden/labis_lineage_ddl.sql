@@ -90,9 +90,14 @@ DROP TABLE IF EXISTS `labis`.`_load_persons_0123456789abcdef`;
 CREATE TABLE `labis`.`_load_persons_0123456789abcdef` (`key` UInt64, `num` UInt64)
 ENGINE = Join(ANY, LEFT, `key`) SETTINGS persistent = 0;
 
--- transfer
-CREATE TABLE `labis`.`_labis_stage_00000000000000000000000000000000` (`key` UInt64, `code` String) ENGINE = Memory;
-
--- transfer
-DROP TABLE IF EXISTS `labis`.`_labis_stage_00000000000000000000000000000000`;
+-- backup
+CREATE TABLE IF NOT EXISTS `labis`.`backup_totals` (
+  `backup` String,
+  `taken` DateTime64(3, 'UTC'),
+  `table` String,
+  `total` String,
+  `value` String
+)
+ENGINE = MergeTree
+ORDER BY (`backup`, `table`, `total`);
 

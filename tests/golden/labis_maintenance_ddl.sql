@@ -108,3 +108,12 @@ TRUNCATE TABLE IF EXISTS `labis`.`rollup_unemployment_by_municipality_month_2d77
 -- data
 TRUNCATE TABLE IF EXISTS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822`;
 
+-- backup
+BACKUP DATABASE `labis` TO Disk('backups', 'b1');
+
+-- backup
+RESTORE DATABASE `labis` FROM File('/srv/backups/b\'1');
+
+-- backup
+RESTORE DATABASE `old` AS `labis` FROM File('/b');
+

@@ -5,6 +5,9 @@ ALTER TABLE `labis`.`rejects` ON CLUSTER `labis_cluster` DELETE WHERE batch = {b
 ALTER TABLE `labis`.`facts_disability_local` ON CLUSTER `labis_cluster` DELETE WHERE `_batch` = {b:String} SETTINGS mutations_sync = 2;
 
 -- rollup:disability.by_region_month
+DROP TABLE IF EXISTS `labis`.`rollup_disability_by_region_month_a8583de294__rebuild` ON CLUSTER `labis_cluster`;
+
+-- rollup:disability.by_region_month
 DROP TABLE IF EXISTS `labis`.`rollup_disability_by_region_month_a8583de294__rebuild_local` ON CLUSTER `labis_cluster`;
 
 -- rollup:disability.by_region_month
@@ -23,7 +26,11 @@ ORDER BY (`territory`, `disability_group`, `__t`)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- rollup:disability.by_region_month
-INSERT INTO `labis`.`rollup_disability_by_region_month_a8583de294__rebuild_local`
+CREATE TABLE IF NOT EXISTS `labis`.`rollup_disability_by_region_month_a8583de294__rebuild` ON CLUSTER `labis_cluster` AS `labis`.`rollup_disability_by_region_month_a8583de294__rebuild_local`
+ENGINE = Distributed(`labis_cluster`, `labis`, `rollup_disability_by_region_month_a8583de294__rebuild_local`, rand());
+
+-- rollup:disability.by_region_month
+INSERT INTO `labis`.`rollup_disability_by_region_month_a8583de294__rebuild` SETTINGS parallel_distributed_insert_select = 2
 SELECT
   dictGet('labis.dict_territory_map_479d6a203b', 'region', tuple(`municipality`), toDate(`decision_date`)) AS `territory`,
   toStartOfMonth(`decision_date`) AS `__t`,
@@ -33,11 +40,14 @@ SELECT
   countIf("assessment_type" = 'repeat') AS `m__repeat_assessments`,
   groupBitmapState(toUInt64(`person`)) AS `m__persons`,
   count() AS `__rows`
-FROM `labis`.`facts_disability_local`
+FROM `labis`.`facts_disability`
 GROUP BY `territory`, `__t`, `disability_group`;
 
 -- rollup:disability.by_region_month
 EXCHANGE TABLES `labis`.`rollup_disability_by_region_month_a8583de294__rebuild_local` AND `labis`.`rollup_disability_by_region_month_a8583de294_local` ON CLUSTER `labis_cluster`;
+
+-- rollup:disability.by_region_month
+DROP TABLE `labis`.`rollup_disability_by_region_month_a8583de294__rebuild` ON CLUSTER `labis_cluster`;
 
 -- rollup:disability.by_region_month
 DROP TABLE `labis`.`rollup_disability_by_region_month_a8583de294__rebuild_local` ON CLUSTER `labis_cluster`;
@@ -122,4 +132,13 @@ TRUNCATE TABLE IF EXISTS `labis`.`rollup_unemployment_by_municipality_month_2d77
 
 -- data
 TRUNCATE TABLE IF EXISTS `labis`.`rollup_unemployment_stock_by_day_5ea1ec6822_local` ON CLUSTER `labis_cluster`;
+
+-- backup
+BACKUP DATABASE `labis` ON CLUSTER `labis_cluster` TO Disk('backups', 'b1');
+
+-- backup
+RESTORE DATABASE `labis` ON CLUSTER `labis_cluster` FROM File('/srv/backups/b\'1');
+
+-- backup
+RESTORE DATABASE `old` AS `labis` ON CLUSTER `labis_cluster` FROM File('/b');
 

@@ -1,11 +1,12 @@
-"""Server and model description: /version, /info, /cubes, /cube/<cube>/model, /health."""
+"""Server and model description: /version, /info, /cubes, /cube/<cube>/model; health: /health,
+/livez, /readyz; /metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from ... import __version__
-from ...errors import UnavailableError
+from ...errors import NotFoundError, UnavailableError
 from ..deps import Lang, LayoutDep, PrettyPrint, PrincipalDep, ServiceDep, SettingsDep, StateDep
 from ..describe import describe_cube, describe_cube_brief
 from ..render import json_response
@@ -85,3 +86,29 @@ def health(state: StateDep, prettyprint: PrettyPrint = False) -> Response:
         }
         return json_response(body, status=503, prettyprint=prettyprint)
     return json_response(body, prettyprint=prettyprint)
+
+
+@router.get("/livez", include_in_schema=False)
+def livez() -> Response:
+    """Liveness: the process answers HTTP. Asks nothing of the engine, so a slow or restarting
+    ClickHouse never gets the API process killed (that is readiness's business)."""
+    return json_response({"status": "alive"})
+
+
+@router.get("/readyz", include_in_schema=False)
+def readyz(state: StateDep, prettyprint: PrettyPrint = False) -> Response:
+    """Readiness: the model is loaded, the engine answers and the storage checks found nothing
+    (the same answer as /health, whose 503 takes the server out of a load balancer)."""
+    return health(state, prettyprint)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus' text format (api/metrics.py): counts by route template and status, never by
+    URL, so no cut value and no personal datum is ever a label."""
+    from ..metrics import CONTENT_TYPE
+
+    registry = request.app.state.metrics
+    if registry is None:
+        raise NotFoundError("metrics are off (LABIS_METRICS=false)")
+    return Response(registry.render(), media_type=CONTENT_TYPE)
