@@ -17,7 +17,7 @@ from ..engine.base import Engine
 from ..errors import EngineError, UserError
 from ..model.definition import Model
 from ..physical.cube_ddl import compile_model
-from ..physical.layout import CubeLayout, column_type, dim_tables
+from ..physical.layout import CubeLayout, dim_tables, fact_column_type
 from ..physical.maintenance import add_fact_column, drop_stale
 from ..physical.members import label_rows, map_rows
 from ..physical.names import MANAGED_PREFIXES
@@ -99,7 +99,7 @@ def _migrate_facts(model: Model, engine: Engine, cube_name: str, did: Callable[[
     )
     have = dict(zip(t.column("name").to_pylist(), t.column("type").to_pylist(), strict=True))
     for col in layout.cube.columns:
-        want = column_type(col.type, col.nullable)
+        want = fact_column_type(col)
         if col.name not in have:
             for st in add_fact_column(layout, col.name, want):
                 _run(engine, st.sql, st.owner, "adding a column to")

@@ -91,7 +91,7 @@ class RowContext:
         if kind == "level" and not self.on_facts:
             assert level == stored, (alias, level, stored)
             return q(alias)
-        if not dim.is_versioned and level == dim.leaf.name:
+        if not dim.is_versioned and dim.keyed_at_leaf and level == dim.leaf.name:
             return self.raw_key(alias)
         args = f"tuple({self.raw_key(alias)})"
         if dim.is_versioned:
@@ -341,7 +341,9 @@ def build_aggregate(
         ldict = labels_dict(layout.model, layout.database, d.ref.dim)
         # Drilled to the fact key of a dimension without versions, the coarser levels are
         # functions of it: group by the key alone and look them up from the model (`derived`).
-        leaf = d.levels[-1].name == d.ref.dim.leaf.name and not d.ref.dim.is_versioned
+        leaf = (
+            d.levels[-1].name == d.ref.dim.leaf.name and d.ref.dim.keyed_at_leaf and not d.ref.dim.is_versioned
+        )
         # (Unpaged only: a page is ordered by the engine, which needs every key.)
         by_leaf = only_whole and leaf and pagesize is None and shape.dims.get(alias, ("key", ""))[0] == "key"
         leaf_key = f"k__{alias}__{d.levels[-1].name}"
