@@ -75,6 +75,9 @@ class Level(Strict):
     order_column: Name | None = None
     attributes: list[Name] = Field(default_factory=list)
     role: TimeRole | None = None
+    path_key: Name | None = None
+    """Member-table column naming the member within its parent only (a Cubes key, unique under
+    its parent, where `key` had to be made unique): a cut's path may name the member by either."""
 
     _text_label = field_validator("label", "description", mode="before")(text_of)
 

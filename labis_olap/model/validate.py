@@ -228,6 +228,8 @@ def _member_columns(dim: Dimension) -> list[tuple[str, NodePath]]:
             cols.append((lv.label_column.en, ("levels", i, "label_column", "en")))
         if lv.order_column:
             cols.append((lv.order_column, ("levels", i, "order_column")))
+        if lv.path_key:
+            cols.append((lv.path_key, ("levels", i, "path_key")))
         cols.extend((a, ("levels", i, "attributes", j)) for j, a in enumerate(lv.attributes))
     m = dim.members
     assert m is not None

@@ -339,7 +339,10 @@ def dim_digest(model: Model, dim: Dimension) -> str:
     hit = _DIM_DIGESTS.get((id(model), id(dim)))
     if hit is not None and hit[0] is model and hit[1] is dim:
         return hit[2]
-    digest = _digest([dim.model_dump(by_alias=True), model.members.get(dim.name)])
+    # `path_key` only where set: a dimension without one digests as before it existed.
+    unset = {i: {"path_key"} for i, lv in enumerate(dim.levels) if lv.path_key is None}
+    dumped = dim.model_dump(by_alias=True, exclude={"levels": unset} if unset else None)
+    digest = _digest([dumped, model.members.get(dim.name)])
     _DIM_DIGESTS[(id(model), id(dim))] = (model, dim, digest)
     return digest
 
