@@ -247,8 +247,11 @@ def _build_index(model: Model, dim: Dimension, hierarchy: Hierarchy) -> MemberIn
                 if len(found) < 3:
                     found.append((d, (*path, k)))
             local = r.get(lv.path_key) if lv.path_key else None
-            if local not in (None, ""):
-                names.setdefault(str(local), k)
+            if local not in (None, "") and str(local) != k:
+                if names.setdefault(str(local), k) == k:
+                    found = occurs.setdefault(str(local), [])
+                    if len(found) < 3 and (d, (*path, k)) not in found:
+                        found.append((d, (*path, str(local))))
             path = (*path, k)
     number = ["Int64" if i else ("Float64" if f else None) for i, f in zip(ints, floats, strict=True)]
     number = [n if children[d] else None for d, n in enumerate(number)]
