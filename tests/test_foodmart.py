@@ -175,3 +175,18 @@ def test_a_brand_under_two_subcategories(client: TestClient, loaded: tuple[Any, 
         path = ",".join(str(r[k]) for k in "abcd") + ",Washington"
         got = get(client, AGG + f"?cut=product:{path}")["summary"]
         assert num(got["unit_sales"]) == num(r["u"]), path
+
+
+def test_a_range_over_number_keys_compares_numbers(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """Customers are keyed by number: 1-10000 is every Altadena customer, where as text it would
+    be only those whose number sorts between '1' and '10000' ('1', '10', '100', …)."""
+    _, engine = loaded
+    got = get(client, AGG + "?cut=customers:USA,CA,Altadena,1-USA,CA,Altadena,10000")["summary"]
+    (ref,) = by_sql(
+        engine,
+        "SELECT uniqExact(f.customer_id) AS c, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN CUSTOMER AS c ON f.customer_id = c.customer_id"
+        " WHERE c.city = 'Altadena' AND c.state_province = 'CA' AND c.customer_id BETWEEN 1 AND 10000",
+    )
+    assert ref["c"] > 10
+    assert (got["customer_count"], num(got["unit_sales"])) == (ref["c"], num(ref["u"]))

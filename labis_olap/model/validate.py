@@ -534,16 +534,18 @@ def _check_column_expression(
         return
     typed = row_type(result, columns, m.column_expression)
     if isinstance(typed, list):
-        _expr_problems(typed, doc, (*base, "column_expression"), diags)
+        _expr_problems(typed, doc, (*base, "column_expression"), diags, "E108")
         return
     pseudonymous = [n for n in result.names if columns[n].pseudonymous]
     if pseudonymous:
         diags.add("E108", f"column '{pseudonymous[0]}' holds pseudonymous identifiers", doc.loc((*base, "column_expression")))
 
 
-def _expr_problems(problems: list[Any], doc: SourceDoc, path: NodePath, diags: Diagnostics) -> None:
+def _expr_problems(
+    problems: list[Any], doc: SourceDoc, path: NodePath, diags: Diagnostics, code: str = "E109"
+) -> None:
     for p in problems:
-        diags.add("E109", p.message, doc.text_loc(path, p.offset), p.hint)
+        diags.add(code, p.message, doc.text_loc(path, p.offset), p.hint)
 
 
 def _check_cycles(cube: Cube, parsed: dict[str, ParsedExpr], doc: SourceDoc, diags: Diagnostics) -> None:
