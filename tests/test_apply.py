@@ -115,20 +115,31 @@ def test_facts_type_change_on_rows_is_refused_with_what_to_do(small_model: Path,
 def test_facts_type_change_on_an_empty_table_rebuilds_it(small_model: Path, embedded: Engine) -> None:
     apply_model(read_model(small_model), embedded)
     cube = small_model / "cubes/c.yaml"
-    cube.write_text(CUBE.replace("{name: x, type: float}", "{name: x, type: 'decimal(18,4)'}"), encoding="utf-8")
+    cube.write_text(
+        CUBE.replace("{name: x, type: float}", "{name: x, type: 'decimal(18,4)'}"), encoding="utf-8"
+    )
     model = read_model(small_model)
     report = apply_model(model, embedded)
-    assert any("rebuilt the empty facts_c: column x Float64 → Decimal(18, 4)" in a for a in report.actions), report
+    assert any("rebuilt the empty facts_c: column x Float64 → Decimal(18, 4)" in a for a in report.actions), (
+        report
+    )
     layout = CubeLayout(model, model.cubes["c"], embedded.database)
-    types = embedded.query(
-        "SELECT type FROM system.columns WHERE database = {db:String} AND table = 'facts_c' AND name = 'x'",
-        {"db": embedded.database},
-    ).column("type").to_pylist()
+    types = (
+        embedded.query(
+            "SELECT type FROM system.columns"
+            " WHERE database = {db:String} AND table = 'facts_c' AND name = 'x'",
+            {"db": embedded.database},
+        )
+        .column("type")
+        .to_pylist()
+    )
     assert types == ["Decimal(18, 4)"]
     # The rollup and its view were made again: inserts reach it.
     import decimal
 
-    rows = facts(10).set_column(2, "x", pa.array([decimal.Decimal(i) / 4 for i in range(10)], pa.decimal128(18, 4)))
+    rows = facts(10).set_column(
+        2, "x", pa.array([decimal.Decimal(i) / 4 for i in range(10)], pa.decimal128(18, 4))
+    )
     embedded.insert_arrow(layout.facts_table, rows)
     total, n = rollup_totals(embedded, layout.rollup_table(model.cubes["c"].rollups[0]))
     assert (total, n) == (decimal.Decimal(45) / 4, 10)

@@ -442,7 +442,9 @@ def test_cubes_paths_name_members_within_their_parent(client: TestClient) -> Non
 
 def test_a_one_level_dimension_drills_at_its_level(client: TestClient) -> None:
     body = get(client, f"/cube/{CUBE}/aggregate?cut=year:2009&drilldown=year")
-    assert [(c["year.year"], c["record_count"], c["amount_sum"]) for c in body["cells"]] == [(2009, 31, 550_840)]
+    assert [(c["year.year"], c["record_count"], c["amount_sum"]) for c in body["cells"]] == [
+        (2009, 31, 550_840)
+    ]
 
 
 def test_unknown_members_and_short_paths_are_400s(client: TestClient) -> None:

@@ -146,7 +146,9 @@ def test_quarters_families_and_promotions(client: TestClient, loaded: tuple[Any,
     ]  # fmt: skip
     promoted = get(client, AGG + "?cut=!promotions:No Promotion")["summary"]
     assert num(promoted["store_sales"]) == decimal.Decimal("151211.21")
-    (ref,) = by_sql(engine, "SELECT sum(toDecimal128(store_sales, 4)) AS s FROM FACTS WHERE promotion_id != 0")
+    (ref,) = by_sql(
+        engine, "SELECT sum(toDecimal128(store_sales, 4)) AS s FROM FACTS WHERE promotion_id != 0"
+    )
     assert num(ref["s"]) == num(promoted["store_sales"])
     media = get(client, AGG + "?drilldown=promotion_media&order=unit_sales:desc")["cells"]
     ref_media = by_sql(

@@ -93,7 +93,9 @@ def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
 @friendly
 def drop(
     cube: Annotated[str, typer.Argument(help="The cube whose tables to drop")],
-    yes: Annotated[bool, typer.Option("--yes", help="Really drop: without it, only say what would go")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Really drop: without it, only say what would go")
+    ] = False,
     model: ModelDir = None,
     data_dir: DataDir = None,
 ) -> None:

@@ -25,9 +25,8 @@ from ..physical.maintenance import (
     drop_stale,
     drop_tables,
 )
-from ..physical.names import LOADS, StageNames
 from ..physical.members import label_rows, map_rows
-from ..physical.names import MANAGED_PREFIXES
+from ..physical.names import LOADS, MANAGED_PREFIXES, StageNames
 
 APPLY_LOCK = threading.Lock()
 """Apply and loads take this lock: a back-fill must not race an insert in the same process."""
@@ -114,7 +113,9 @@ def _migrate_facts(model: Model, engine: Engine, cube_name: str, did: Callable[[
     )
     have = dict(zip(t.column("name").to_pylist(), t.column("type").to_pylist(), strict=True))
     changed = [
-        (col, have[col.name]) for col in layout.cube.columns if col.name in have and have[col.name] != fact_column_type(col)
+        (col, have[col.name])
+        for col in layout.cube.columns
+        if col.name in have and have[col.name] != fact_column_type(col)
     ]
     if changed:
         rows = _count(engine, layout.facts_table)
@@ -182,7 +183,8 @@ def cube_objects(engine: Engine, layout: CubeLayout) -> list[str]:
 
 def _views_of(engine: Engine, table: str) -> list[str]:
     found = engine.query(
-        "SELECT dependencies_table AS v FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+        "SELECT dependencies_table AS v FROM system.tables"
+        " WHERE database = {db:String} AND name = {t:String}",
         {"db": engine.database, "t": table},
     ).to_pylist()
     return list(found[0]["v"]) if found else []
@@ -192,9 +194,14 @@ def _stages_of(engine: Engine, cube: str) -> set[str]:
     """Staging tables of the cube's batches that were never finished (a crashed load)."""
     if LOADS not in existing_objects(engine):
         return set()
-    batches = engine.query(
-        f"SELECT DISTINCT batch FROM {q(engine.database)}.{q(LOADS)} WHERE cube = {{c:String}}", {"c": cube}
-    ).column("batch").to_pylist()
+    batches = (
+        engine.query(
+            f"SELECT DISTINCT batch FROM {q(engine.database)}.{q(LOADS)} WHERE cube = {{c:String}}",
+            {"c": cube},
+        )
+        .column("batch")
+        .to_pylist()
+    )
     return {name for b in batches for name in StageNames(b).all}
 
 
@@ -205,9 +212,12 @@ def plan_drop(engine: Engine, layout: CubeLayout) -> DropPlan:
     if LOADS in existing_objects(engine):
         batches = int(
             engine.query(
-                f"SELECT uniqExact(batch) AS n FROM {q(engine.database)}.{q(LOADS)} WHERE cube = {{c:String}}",
+                f"SELECT uniqExact(batch) AS n FROM {q(engine.database)}.{q(LOADS)}"
+                " WHERE cube = {c:String}",
                 {"c": layout.cube.name},
-            ).column("n")[0].as_py()
+            )
+            .column("n")[0]
+            .as_py()
         )
     return DropPlan(layout.cube.name, objects, rows, batches)
 

@@ -72,8 +72,7 @@ def drop_changed_facts(model: Model, engine: Engine) -> list[str]:
             ).to_pylist()
         }
         if not have or all(
-            have.get(c.name, fact_column_type(c)) == fact_column_type(c)
-            for c in cube.columns
+            have.get(c.name, fact_column_type(c)) == fact_column_type(c) for c in cube.columns
         ):
             continue
         views = engine.query(

@@ -308,13 +308,18 @@ class Checker:
             whole = precision - scale
             places = _fill(pc.match_substring_regex(t, pattern=rf"^[+-]?[0-9]*(\.[0-9]{{0,{scale}}})?$"))
             r.add(pc.and_(number, pc.invert(places)), f"more than {scale} decimal places")
-            fits = rf"^[+-]?([0-9]{{1,{whole}}}(\.[0-9]{{0,{scale}}})?|\.[0-9]{{1,{scale}}})$" if whole else (
-                rf"^[+-]?0*(\.[0-9]{{0,{scale}}})?$"
+            fits = (
+                rf"^[+-]?([0-9]{{1,{whole}}}(\.[0-9]{{0,{scale}}})?|\.[0-9]{{1,{scale}}})$"
+                if whole
+                else (rf"^[+-]?0*(\.[0-9]{{0,{scale}}})?$")
             )
             if scale == 0:
                 fits = rf"^[+-]?[0-9]{{1,{whole}}}\.?$"
             ok = _fill(pc.match_substring_regex(t, pattern=fits))
-            r.add(pc.and_(pc.and_(number, places), pc.invert(ok)), f"out of range for decimal({precision}, {scale})")
+            r.add(
+                pc.and_(pc.and_(number, places), pc.invert(ok)),
+                f"out of range for decimal({precision}, {scale})",
+            )
             return pc.cast(pc.if_else(ok, t, pa.scalar(None, pa.string())), plan_type(c))
         if ct in (ColumnType.date, ColumnType.datetime):
             return self._parse_date(c, t, present, r)

@@ -289,7 +289,9 @@ def row_type(
             return kind, scale
         if isinstance(node, exp.Literal):
             if node.is_string:
-                problems.append(ExprProblem(f"'{node.sql()}' is text, not a number", _offset(text, node) if text else 0))
+                problems.append(
+                    ExprProblem(f"'{node.sql()}' is text, not a number", _offset(text, node) if text else 0)
+                )
                 return "int", 0
             return ("int", 0) if node.this.lstrip("-").isdigit() else ("float", 0)
         if isinstance(node, (exp.Paren, exp.Neg)):

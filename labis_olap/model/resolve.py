@@ -247,11 +247,10 @@ def _build_index(model: Model, dim: Dimension, hierarchy: Hierarchy) -> MemberIn
                 if len(found) < 3:
                     found.append((d, (*path, k)))
             local = r.get(lv.path_key) if lv.path_key else None
-            if local not in (None, "") and str(local) != k:
-                if names.setdefault(str(local), k) == k:
-                    found = occurs.setdefault(str(local), [])
-                    if len(found) < 3 and (d, (*path, k)) not in found:
-                        found.append((d, (*path, str(local))))
+            if local not in (None, "") and str(local) != k and names.setdefault(str(local), k) == k:
+                found = occurs.setdefault(str(local), [])
+                if len(found) < 3:
+                    found.append((d, (*path, str(local))))
             path = (*path, k)
     number = ["Int64" if i else ("Float64" if f else None) for i, f in zip(ints, floats, strict=True)]
     number = [n if children[d] else None for d, n in enumerate(number)]
@@ -326,4 +325,6 @@ def _unknown(rc: ResolvedCut, index: MemberIndex, depth: int, parent: tuple[str,
     names = list(index.children[depth].get(parent, {}))
     if len(names) > HINT_CANDIDATES:
         names = [n for n in names if n[:1].lower() == value[:1].lower()][:HINT_CANDIDATES]
-    raise QueryError(f"'{alias}' has no member '{value}' at level '{level}'{where}", hint=did_you_mean(value, names))
+    raise QueryError(
+        f"'{alias}' has no member '{value}' at level '{level}'{where}", hint=did_you_mean(value, names)
+    )

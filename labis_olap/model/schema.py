@@ -250,7 +250,8 @@ class FactColumn(Strict):
         precision, scale = int(m.group(1)), int(m.group(2) or 0)
         if not 1 <= precision <= MAX_DECIMAL_PRECISION or scale > precision:
             raise ValueError(
-                f"'{data['type']}': precision must be 1..{MAX_DECIMAL_PRECISION} and the scale at most the precision"
+                f"'{data['type']}': precision must be 1..{MAX_DECIMAL_PRECISION} "
+                "and the scale at most the precision"
             )
         return {**data, "type": "decimal", "precision": precision, "scale": scale}
 

@@ -538,7 +538,11 @@ def _check_column_expression(
         return
     pseudonymous = [n for n in result.names if columns[n].pseudonymous]
     if pseudonymous:
-        diags.add("E108", f"column '{pseudonymous[0]}' holds pseudonymous identifiers", doc.loc((*base, "column_expression")))
+        diags.add(
+            "E108",
+            f"column '{pseudonymous[0]}' holds pseudonymous identifiers",
+            doc.loc((*base, "column_expression")),
+        )
 
 
 def _expr_problems(

@@ -13,9 +13,9 @@ from ..model.schema import PERSON_NAMESPACE, Dimension, Rollup
 from .layout import (
     ROWS,
     CubeLayout,
-    fact_column_type,
     dim_digest,
     dim_tables,
+    fact_column_type,
     fact_key_sql,
     map_dict,
     q,

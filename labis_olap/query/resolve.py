@@ -79,5 +79,3 @@ def resolve_measures(cube: Cube, names: tuple[str, ...]) -> list[Measure]:
             raise NotFoundError(f"cube '{cube.name}' has no measure '{n}'", hint=did_you_mean(n, known))
         out.append(cube.measure(n))
     return out
-
-

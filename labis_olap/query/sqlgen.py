@@ -172,7 +172,11 @@ def member_condition(
             return params.add(number, kind)
 
         def bound(path: Path) -> str:
-            return "tuple(" + ", ".join(element(v, k, n) for v, k, n in zip(path, kinds, names, strict=True)) + ")"
+            return (
+                "tuple("
+                + ", ".join(element(v, k, n) for v, k, n in zip(path, kinds, names, strict=True))
+                + ")"
+            )
 
         parts = []
         if cut.from_path:
@@ -366,7 +370,9 @@ def build_aggregate(
         # Drilled to the fact key of a dimension without versions, the coarser levels are
         # functions of it: group by the key alone and look them up from the model (`derived`).
         leaf = (
-            d.levels[-1].name == d.ref.dim.leaf.name and d.ref.dim.keyed_at_leaf and not d.ref.dim.is_versioned
+            d.levels[-1].name == d.ref.dim.leaf.name
+            and d.ref.dim.keyed_at_leaf
+            and not d.ref.dim.is_versioned
         )
         # (Unpaged only: a page is ordered by the engine, which needs every key.)
         by_leaf = only_whole and leaf and pagesize is None and shape.dims.get(alias, ("key", ""))[0] == "key"

@@ -140,7 +140,9 @@ class CubeService:
     def _timeout(self) -> float:
         return self.limits.seconds if self.limits.seconds is not None else 30.0
 
-    def _cuts(self, cuts: tuple[Cut, ...], what: str = "cuts", *, cube: Cube | None = None) -> tuple[Cut, ...]:
+    def _cuts(
+        self, cuts: tuple[Cut, ...], what: str = "cuts", *, cube: Cube | None = None
+    ) -> tuple[Cut, ...]:
         """The cuts without repeats (a cut twice is the same cell: the engine never sees the
         copy), within the part limits, their paths resolved against the members of the cube as
         the principal sees it (`cube`): an unknown member is a 400 with a did-you-mean, never a
