@@ -98,15 +98,70 @@ def test_changed_rollup_is_rebuilt_and_backfilled(small_model: Path, engine: Eng
     assert rollup_totals(engine, new_table) == (sum(range(50)) + sum(range(10)), 60)
 
 
-def test_facts_type_change_is_refused_with_a_hint(small_model: Path, embedded: Engine) -> None:
-    apply_model(read_model(small_model), embedded)
+def test_facts_type_change_on_rows_is_refused_with_what_to_do(small_model: Path, embedded: Engine) -> None:
+    model = read_model(small_model)
+    apply_model(model, embedded)
+    embedded.insert_arrow(CubeLayout(model, model.cubes["c"], embedded.database).facts_table, facts(7))
     cube = small_model / "cubes/c.yaml"
     cube.write_text(CUBE.replace("{name: x, type: float}", "{name: x, type: int}"), encoding="utf-8")
     with pytest.raises(
-        UserError, match="column 'x' is Float64 in the engine but the model says Int32"
+        UserError,
+        match="column 'x' is Float64 in the engine but the model says Int32, and the facts table holds 7 row",
     ) as info:
         apply_model(read_model(small_model), embedded)
-    assert info.value.hint and "never rewrites facts" in info.value.hint
+    assert info.value.hint and "`labis drop c --yes`" in info.value.hint and "labis apply" in info.value.hint
+
+
+def test_facts_type_change_on_an_empty_table_rebuilds_it(small_model: Path, embedded: Engine) -> None:
+    apply_model(read_model(small_model), embedded)
+    cube = small_model / "cubes/c.yaml"
+    cube.write_text(
+        CUBE.replace("{name: x, type: float}", "{name: x, type: 'decimal(18,4)'}"), encoding="utf-8"
+    )
+    model = read_model(small_model)
+    report = apply_model(model, embedded)
+    assert any("rebuilt the empty facts_c: column x Float64 → Decimal(18, 4)" in a for a in report.actions), (
+        report
+    )
+    layout = CubeLayout(model, model.cubes["c"], embedded.database)
+    types = (
+        embedded.query(
+            "SELECT type FROM system.columns"
+            " WHERE database = {db:String} AND table = 'facts_c' AND name = 'x'",
+            {"db": embedded.database},
+        )
+        .column("type")
+        .to_pylist()
+    )
+    assert types == ["Decimal(18, 4)"]
+    # The rollup and its view were made again: inserts reach it.
+    import decimal
+
+    rows = facts(10).set_column(
+        2, "x", pa.array([decimal.Decimal(i) / 4 for i in range(10)], pa.decimal128(18, 4))
+    )
+    embedded.insert_arrow(layout.facts_table, rows)
+    total, n = rollup_totals(embedded, layout.rollup_table(model.cubes["c"].rollups[0]))
+    assert (total, n) == (decimal.Decimal(45) / 4, 10)
+    assert apply_model(model, embedded).actions == []
+
+
+def test_drop_removes_the_cubes_tables_and_lineage(small_model: Path, embedded: Engine) -> None:
+    from labis_olap.compiler.apply import drop_cube_tables, plan_drop
+
+    model = read_model(small_model)
+    apply_model(model, embedded)
+    layout = CubeLayout(model, model.cubes["c"], embedded.database)
+    embedded.insert_arrow(layout.facts_table, facts(5))
+    plan = plan_drop(embedded, layout)
+    rollup = layout.rollup_table(model.cubes["c"].rollups[0])
+    assert set(plan.objects) == {"facts_c", rollup, "mv_" + rollup} and plan.rows == 5
+    drop_cube_tables(embedded, layout)
+    have = existing_objects(embedded)
+    assert not {"facts_c", rollup, "mv_" + rollup} & set(have)
+    assert any(n.startswith("dim_gender") for n in have)  # dimensions are shared: they stay
+    assert plan_drop(embedded, layout).objects == []
+    assert apply_model(model, embedded).changed  # made again, empty
 
 
 def test_new_column_is_added(small_model: Path, embedded: Engine) -> None:

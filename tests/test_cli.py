@@ -205,6 +205,21 @@ def test_apply_twice(env: str, data_dir: Path) -> None:
     assert database_exists(data_dir, env)
 
 
+def test_drop_says_what_goes_and_needs_yes(env: str, data_dir: Path, tmp_path: Path) -> None:
+    run("apply", "--data-dir", str(data_dir))
+    asked = run("drop", "unemployment", "--data-dir", str(data_dir), code=1)
+    assert "cube unemployment:" in asked.output and "facts_unemployment" in asked.output, asked.output
+    assert "labis drop unemployment --yes" in asked.output
+    assert "not dropped" in asked.output
+    typo = run("drop", "unemploymnet", "--data-dir", str(data_dir), code=1)
+    assert "did you mean 'unemployment'?" in typo.output
+    done = run("drop", "unemployment", "--yes", "--data-dir", str(data_dir))
+    assert "dropped cube unemployment" in done.output, done.output
+    again = run("drop", "unemployment", "--yes", "--data-dir", str(data_dir))
+    assert "nothing to drop" in again.output
+    assert re.search(r"applied \d+ change\(s\)", run("apply", "--data-dir", str(data_dir)).output)
+
+
 # --- demo ----------------------------------------------------------------------------------------
 
 

@@ -153,6 +153,10 @@ def test_apply_stops_with_one_sentence(served: Served) -> None:
     refused(labis("apply", env=served.env, code=1), served, "labis apply")
 
 
+def test_drop_stops_with_one_sentence(served: Served) -> None:
+    refused(labis("drop", "unemployment", "--yes", env=served.env, code=1), served, "labis drop")
+
+
 def test_demo_stops_with_one_sentence(served: Served) -> None:
     refused(labis("demo", "--rows", "1000", env=served.env, code=1), served, "labis demo")
 

@@ -93,6 +93,51 @@ def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
 
 @app.command()
 @friendly
+def drop(
+    cube: Annotated[str, typer.Argument(help="The cube whose tables to drop")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Really drop: without it, only say what would go")
+    ] = False,
+    model: ModelDir = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Drop a cube's tables: its facts, rollups, their materialized views, staging tables of
+    unfinished loads, and its batches' rows in the lineage (loads, rejects). Dimension tables
+    (shared by cubes) and the pseudonym dictionaries stay; the model is not touched, so
+    `labis apply` creates the cube again, empty."""
+    from ..compiler.apply import drop_cube_tables, plan_drop
+    from ..model.diagnostics import did_you_mean
+    from ..physical.layout import CubeLayout
+
+    settings = settings_for(model, data_dir)
+    refuse_if_held(settings, "labis drop", STOP_FIRST.replace("{then}", f"drop {cube}"))
+    m = model_of(settings)
+    if cube not in m.cubes:
+        raise UserError(f"the model has no cube '{cube}'", hint=did_you_mean(cube, m.cubes))
+    engine = engine_of(settings)
+    layout = CubeLayout(m, m.cubes[cube], engine.database)
+    plan = plan_drop(engine, layout)
+    if not plan.objects and not plan.batches:
+        out.print(f"cube {cube} has no tables in {engine.database}: nothing to drop")
+        return
+    out.print(
+        f"cube {cube}: {len(plan.objects)} table(s) and view(s), {plan.rows:,} fact row(s), "
+        f"{plan.batches} batch(es) in the lineage",
+        highlight=False,
+    )
+    for name in plan.objects:
+        out.print(f"  {name}", highlight=False)
+    if not yes:
+        raise UserError(
+            f"not dropped: `labis drop {cube}` deletes these for good",
+            hint=f"run `labis drop {cube} --yes` to drop them",
+        )
+    drop_cube_tables(engine, layout)
+    out.print(f"[green]dropped[/green] cube {cube}; `labis apply` creates it again, empty")
+
+
+@app.command()
+@friendly
 def demo(
     rows: Annotated[int, typer.Option(help="Total fact rows across the cubes")] = 2_000_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 42,

@@ -15,7 +15,7 @@ from ..compiler.apply import APPLY_LOCK, apply_model
 from ..engine.base import CLUSTER_INSERT_SETTINGS, FACT_INSERT_SETTINGS, Engine
 from ..errors import UserError
 from ..model.definition import Model
-from ..physical.layout import CubeLayout, column_type
+from ..physical.layout import CubeLayout, fact_column_type
 from ..physical.maintenance import drop_facts, empty_data
 from ..physical.names import number_column, pseudonym_table
 from ..privacy import hmac_sql, namespace_key
@@ -72,8 +72,7 @@ def drop_changed_facts(model: Model, engine: Engine) -> list[str]:
             ).to_pylist()
         }
         if not have or all(
-            have.get(c.name, column_type(c.type, c.nullable)) == column_type(c.type, c.nullable)
-            for c in cube.columns
+            have.get(c.name, fact_column_type(c)) == fact_column_type(c) for c in cube.columns
         ):
             continue
         views = engine.query(

@@ -260,6 +260,8 @@ class ColumnPlan:
     required: bool = True
     min: Any = None
     max: Any = None
+    decimal: tuple[int, int] = (18, 2)
+    """A decimal column's (precision, scale): values with more places are rejected, not rounded."""
     allowed: list[Any] | None = None
     pattern: str | None = None
     members: frozenset[str] | None = None
@@ -599,6 +601,7 @@ def _plan(path: Path, model: Model, diags: Diagnostics) -> Plan | None:
             continue
         cp = _column_plan(model, cube, doc, at, cm, col.type, col.nullable, default_fmt, links, diags)
         if cp is not None:
+            cp.decimal = col.decimal
             plans.append(cp)
     missing = [c.name for c in cube.columns if c.name not in seen and not c.nullable]
     if missing:
@@ -803,7 +806,7 @@ def _column_plan(
     if link is not None and cm.member:
         dim = model.dimensions[link.dimension]
         if not dim.is_time and dim.members is not None and dim.name in model.members:
-            key = dim.members.fact_key or dim.leaf.key_column
+            key = dim.fact_key_column
             members = frozenset("" if r[key] is None else str(r[key]) for r in model.members[dim.name])
             dimension = dim.name
             named = list(targets)

@@ -194,7 +194,7 @@ class Checker:
             return pa.DictionaryArray.from_arrays(
                 pa.array(np.zeros(n, dtype=np.int32)), pa.array([c.constant], pa.string())
             )
-        return pa.repeat(pa.scalar(c.constant, ARROW_TYPES[c.type]), n)
+        return pa.repeat(pa.scalar(c.constant, plan_type(c)), n)
 
     def _column(self, c: ColumnPlan, arr: pa.Array) -> tuple[pa.Array, pa.Array | None]:
         """Typed values and reasons (None: every value passed) for one column of one batch."""
@@ -267,7 +267,7 @@ class Checker:
     def _typed(self, c: ColumnPlan, arr: pa.Array) -> tuple[pa.Array, pa.Array | None] | None:
         """A typed (Parquet) column cast to the fact type; None if some value does not fit (then
         the text path gives each such value its own reason)."""
-        target = ARROW_TYPES[c.type]
+        target = plan_type(c)
         try:
             lossy = c.type == ColumnType.date and pa.types.is_timestamp(arr.type)
             parsed = pc.cast(arr, target, safe=not lossy)
@@ -304,13 +304,23 @@ class Checker:
             r.add(pc.and_(present, pc.invert(number)), f"not a number (decimal mark '{self.plan.decimal}')")
             if ct == ColumnType.float:
                 return pc.cast(pc.if_else(number, t, pa.scalar(None, pa.string())), pa.float64())
-            places = _fill(pc.match_substring_regex(t, pattern=r"^[+-]?[0-9]*(\.[0-9]{0,2})?$"))
-            r.add(pc.and_(number, pc.invert(places)), "more than 2 decimal places")
-            ok = _fill(
-                pc.match_substring_regex(t, pattern=r"^[+-]?([0-9]{1,16}(\.[0-9]{0,2})?|\.[0-9]{1,2})$")
+            precision, scale = c.decimal
+            whole = precision - scale
+            places = _fill(pc.match_substring_regex(t, pattern=rf"^[+-]?[0-9]*(\.[0-9]{{0,{scale}}})?$"))
+            r.add(pc.and_(number, pc.invert(places)), f"more than {scale} decimal places")
+            fits = (
+                rf"^[+-]?([0-9]{{1,{whole}}}(\.[0-9]{{0,{scale}}})?|\.[0-9]{{1,{scale}}})$"
+                if whole
+                else (rf"^[+-]?0*(\.[0-9]{{0,{scale}}})?$")
             )
-            r.add(pc.and_(pc.and_(number, places), pc.invert(ok)), "out of range for decimal(18, 2)")
-            return pc.cast(pc.if_else(ok, t, pa.scalar(None, pa.string())), ARROW_TYPES[ct])
+            if scale == 0:
+                fits = rf"^[+-]?[0-9]{{1,{whole}}}\.?$"
+            ok = _fill(pc.match_substring_regex(t, pattern=fits))
+            r.add(
+                pc.and_(pc.and_(number, places), pc.invert(ok)),
+                f"out of range for decimal({precision}, {scale})",
+            )
+            return pc.cast(pc.if_else(ok, t, pa.scalar(None, pa.string())), plan_type(c))
         if ct in (ColumnType.date, ColumnType.datetime):
             return self._parse_date(c, t, present, r)
         if ct == ColumnType.bool:
@@ -398,6 +408,13 @@ class Checker:
 
 def empty_rejects() -> pa.Table:
     return REJECTS_SCHEMA.empty_table()
+
+
+def plan_type(c: ColumnPlan) -> pa.DataType:
+    """The Arrow type a loader produces for a column (a decimal at its declared precision)."""
+    if c.type == ColumnType.decimal:
+        return pa.decimal128(*c.decimal)
+    return ARROW_TYPES[c.type]
 
 
 def arrow_type(ct: ColumnType) -> Any:

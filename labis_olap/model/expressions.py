@@ -8,8 +8,9 @@ is re-rendered quoted. Literals are re-rendered by sqlglot, so quoting is sqlglo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 import sqlglot
 from sqlglot import exp
@@ -48,6 +49,13 @@ CALC_NODES: tuple[type[exp.Expression], ...] = (
     exp.Mul,
     exp.Div,
 )
+
+
+HINTS = {
+    "filter": "filters use columns, literals, comparisons, IN, AND/OR/NOT",
+    "calc": "calculated measures use measures, numbers and + - * /",
+    "row": "column expressions use fact columns, numbers and + - * /",
+}
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,8 @@ def _safe_division(tree: exp.Expr) -> exp.Expr:
 
 
 def parse_expression(text: str, *, kind: str, known: Iterable[str]) -> ParsedExpr | list[ExprProblem]:
-    """Parse a filter (`kind='filter'`) or calculated measure (`kind='calc'`)."""
+    """Parse a filter (`kind='filter'`), a calculated measure (`kind='calc'`: arithmetic over
+    measures) or a measure's column expression (`kind='row'`: arithmetic over fact columns)."""
     known_set = set(known)
     try:
         tree = sqlglot.parse_one(text, dialect="clickhouse")
@@ -134,9 +143,7 @@ def parse_expression(text: str, *, kind: str, known: Iterable[str]) -> ParsedExp
                 ExprProblem(
                     f"'{node.sql(dialect='clickhouse')}' ({what}) is not allowed here",
                     _offset(text, node),
-                    "filters use columns, literals, comparisons, IN, AND/OR/NOT"
-                    if kind == "filter"
-                    else "calculated measures use measures, numbers and + - * /",
+                    HINTS[kind],
                 )
             )
             continue
@@ -150,7 +157,7 @@ def parse_expression(text: str, *, kind: str, known: Iterable[str]) -> ParsedExp
             if node.name not in known_set:
                 from .diagnostics import did_you_mean
 
-                what = "column" if kind == "filter" else "measure"
+                what = "measure" if kind == "calc" else "column"
                 problems.append(
                     ExprProblem(
                         f"unknown {what} '{node.name}'",
@@ -177,3 +184,136 @@ def _offset(text: str, node: exp.Expr) -> int:
         if pos >= 0 and re.fullmatch(r"[\s(\w]*", text[pos + len(word) : first]):
             return pos
     return first
+
+
+class _Typed(Protocol):
+    """What `row_type` needs of a fact column (model/schema.py's FactColumn)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def nullable(self) -> bool: ...
+    @property
+    def decimal(self) -> tuple[int, int]: ...
+    @property
+    def type(self) -> Any: ...
+
+
+NumberKind = Literal["int", "float", "decimal"]
+
+
+@dataclass(frozen=True)
+class RowType:
+    """The type of a per-row value, as ClickHouse computes it: integer arithmetic stays
+    integer (64 bits), decimals stay exact (38 digits; a product's scale is the sum of its
+    factors' scales, a sum's the larger one), a float or a division makes it Float64."""
+
+    kind: NumberKind
+    scale: int = 0
+    nullable: bool = False
+    columns: tuple[tuple[str, NumberKind, int], ...] = ()
+    """Each column the value reads: (name, kind, scale), to cast it to the value's arithmetic."""
+
+    @classmethod
+    def of_column(cls, col: _Typed) -> RowType:
+        kind = _column_kind(col)
+        scale = col.decimal[1] if kind == "decimal" else 0
+        return cls(kind or "int", scale, col.nullable, ((col.name, kind or "int", scale),))
+
+    @property
+    def value_sql(self) -> str:
+        return {"int": "Int64", "float": "Float64"}.get(self.kind) or f"Decimal(38, {self.scale})"
+
+    @property
+    def sum_sql(self) -> str:
+        return self.value_sql
+
+    def render(self, parsed: ParsedExpr) -> str:
+        """ClickHouse SQL of the value: columns quoted and cast so that the arithmetic runs in
+        the value's type (decimals in 128 bits, everything in Float64 for a float), the result
+        cast to it (the type a rollup's state column declares)."""
+        kinds = {name: (kind, scale) for name, kind, scale in self.columns}
+
+        def operand(name: str) -> str:
+            kind, scale = kinds[name]
+            quoted = f"`{name}`"
+            if self.kind == "float":
+                return f"toFloat64({quoted})"
+            if kind == "decimal":
+                return f"toDecimal128({quoted}, {scale})"
+            return f"toInt64({quoted})"
+
+        body = parsed.render(operand)
+        if self.kind == "float":
+            return f"toFloat64({body})"
+        if self.kind == "decimal":
+            return f"toDecimal128({body}, {self.scale})"
+        return f"toInt64({body})"
+
+
+def _column_kind(col: _Typed) -> NumberKind | None:
+    kind = {"int": "int", "int64": "int", "float": "float", "decimal": "decimal"}.get(str(col.type))
+    return kind  # type: ignore[return-value]
+
+
+MAX_ROW_SCALE = 18
+"""A product of decimals whose scale would exceed this is refused (its digits would not fit)."""
+
+
+def row_type(
+    parsed: ParsedExpr, columns: Mapping[str, _Typed], text: str = ""
+) -> RowType | list[ExprProblem]:
+    """The type of a column expression over the named fact columns, or why it has none (a
+    column that is not a number, a scale too large to keep exactly)."""
+    problems: list[ExprProblem] = []
+    used: dict[str, tuple[NumberKind, int]] = {}
+    nullable = False
+
+    def walk(node: exp.Expr) -> tuple[NumberKind, int]:
+        nonlocal nullable
+        if isinstance(node, exp.Column):
+            col = columns[node.name]
+            kind = _column_kind(col)
+            if kind is None:
+                problems.append(
+                    ExprProblem(
+                        f"column '{node.name}' is {col.type}, not a number",
+                        _offset(text, node) if text else 0,
+                        "column expressions compute with int, int64, float and decimal columns",
+                    )
+                )
+                return "int", 0
+            nullable = nullable or col.nullable
+            scale = col.decimal[1] if kind == "decimal" else 0
+            used[node.name] = (kind, scale)
+            return kind, scale
+        if isinstance(node, exp.Literal):
+            if node.is_string:
+                problems.append(
+                    ExprProblem(f"'{node.sql()}' is text, not a number", _offset(text, node) if text else 0)
+                )
+                return "int", 0
+            return ("int", 0) if node.this.lstrip("-").isdigit() else ("float", 0)
+        if isinstance(node, (exp.Paren, exp.Neg)):
+            return walk(node.this)
+        assert isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div)), type(node)
+        (lk, ls), (rk, rs) = walk(node.this), walk(node.expression)
+        if isinstance(node, exp.Div) or "float" in (lk, rk):
+            return "float", 0
+        if "decimal" in (lk, rk):
+            return "decimal", (ls + rs if isinstance(node, exp.Mul) else max(ls, rs))
+        return "int", 0
+
+    kind, scale = walk(parsed.tree)
+    if kind == "decimal" and scale > MAX_ROW_SCALE:
+        problems.append(
+            ExprProblem(
+                f"the product has {scale} decimal places, more than {MAX_ROW_SCALE} can be kept exactly",
+                0,
+                "declare fewer decimal places on the columns (decimal(18,2)), or divide",
+            )
+        )
+    if problems:
+        return problems
+    cols = tuple((name, k, sc) for name, (k, sc) in used.items())
+    return RowType(kind, scale, nullable, cols)

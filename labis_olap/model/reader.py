@@ -64,6 +64,8 @@ def pydantic_diagnostics(
         field_name = str(loc[-1]) if loc else ""
         # A mapping key that fails (e.g. a rollup grain's dimension name) is located at the key.
         where = doc.loc(loc[:-1], key=True) if loc and loc[-1] == "[key]" else doc.loc(loc)
+        if kind == "extra_forbidden" and re.fullmatch(r"\s*\d+\s*\)", field_name):
+            continue  # the rest of a `decimal(18,4)` that YAML split at its comma: reported at 'type'
         if kind == "extra_forbidden":
             allowed = _allowed_fields(doc, loc[:-1], root)
             diags.add(
@@ -84,6 +86,14 @@ def pydantic_diagnostics(
                 f"invalid name {err['input']!r}: use lower-case letters, digits and '_'",
                 where,
                 "names become SQL identifiers, e.g. 'benefit_type'",
+            )
+        elif kind == "enum" and field_name == "type" and str(err["input"]).lower().startswith("decimal("):
+            # In a {…} mapping YAML splits `decimal(18,4)` at its comma.
+            diags.add(
+                "E005",
+                f"invalid value {err['input']!r} for 'type'",
+                where,
+                "inside { } quote it, type: 'decimal(18,4)' (YAML splits it at the comma)",
             )
         elif kind == "enum":
             expected = str(err.get("ctx", {}).get("expected", ""))
@@ -115,7 +125,11 @@ def _allowed_fields(doc: SourceDoc, parent: NodePath, root: type[BaseModel] | No
         model = _inner_model(fld.annotation)
     if model is None or not hasattr(model, "model_fields"):
         return []
-    return [f.alias or n for n, f in model.model_fields.items()]
+    return [f.alias or n for n, f in model.model_fields.items() if n not in SET_FROM_TYPE]
+
+
+SET_FROM_TYPE = {"precision", "scale"}
+"""Fields set from a `decimal(P,S)` type, never written: not suggested."""
 
 
 def _inner_model(tp: Any) -> Any:

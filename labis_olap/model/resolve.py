@@ -8,7 +8,9 @@ query layer resolves drilldowns and measures on top of this (query/resolve.py).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 
 from ..errors import NotFoundError, QueryError
 from .cuts import Cut, Path, PointCut, RangeCut, SetCut
@@ -178,3 +180,151 @@ def unknown_members(
             ):
                 problems.append((f"'{cut.dimension}' has no member {list(path)}", None))
     return problems
+
+
+# --- cuts' paths resolved against the members ------------------------------------------------
+
+INT_TEXT = re.compile(r"^[+-]?[0-9]{1,18}$")
+FLOAT_TEXT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+HINT_CANDIDATES = 5000
+"""Did-you-mean compares with at most this many names (difflib is slow on 200,000)."""
+
+
+@dataclass
+class MemberIndex:
+    """A hierarchy's members as paths, for resolving cuts: per depth, parent path → the names
+    of its children (their keys, and their `path_key`s) → the key each stands for; where else
+    a name occurs (for short paths such as `store:CA`); and which levels' keys are all numbers."""
+
+    levels: list[Level]
+    children: list[dict[tuple[str, ...], dict[str, str]]]
+    occurs: dict[str, list[tuple[int, tuple[str, ...]]]]
+    number: list[str | None]
+    """Per depth: 'Int64' or 'Float64' when every key of the level is a number, else None."""
+
+    def numeric(self, level: str) -> str | None:
+        for lv, kind in zip(self.levels, self.number, strict=True):
+            if lv.name == level:
+                return kind
+        return None
+
+
+_INDEXES: dict[tuple[int, str, str], tuple[Model, MemberIndex]] = {}
+
+
+def member_index(model: Model, dim: Dimension, hierarchy: Hierarchy) -> MemberIndex:
+    """The index of a dimension's members along a hierarchy (cached per model)."""
+    key = (id(model), dim.name, hierarchy.name)
+    hit = _INDEXES.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    index = _build_index(model, dim, hierarchy)
+    _INDEXES[key] = (model, index)
+    return index
+
+
+def _build_index(model: Model, dim: Dimension, hierarchy: Hierarchy) -> MemberIndex:
+    levels = [dim.level(n) for n in hierarchy.levels]
+    children: list[dict[tuple[str, ...], dict[str, str]]] = [{} for _ in levels]
+    occurs: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    ints = [True] * len(levels)
+    floats = [True] * len(levels)
+    for r in model.members.get(dim.name, []):
+        path: tuple[str, ...] = ()
+        for d, lv in enumerate(levels):
+            raw = r.get(lv.key_column)
+            if raw in (None, ""):
+                break
+            k = str(raw)
+            names = children[d].setdefault(path, {})
+            if k not in names:
+                names[k] = k
+                if ints[d] and not INT_TEXT.match(k):
+                    ints[d] = False
+                if floats[d] and not FLOAT_TEXT.match(k):
+                    floats[d] = False
+                found = occurs.setdefault(k, [])
+                if len(found) < 3:
+                    found.append((d, (*path, k)))
+            local = r.get(lv.path_key) if lv.path_key else None
+            if local not in (None, "") and str(local) != k and names.setdefault(str(local), k) == k:
+                found = occurs.setdefault(str(local), [])
+                if len(found) < 3:
+                    found.append((d, (*path, str(local))))
+            path = (*path, k)
+    number = ["Int64" if i else ("Float64" if f else None) for i, f in zip(ints, floats, strict=True)]
+    number = [n if children[d] else None for d, n in enumerate(number)]
+    return MemberIndex(levels, children, occurs, number)
+
+
+def _shown(alias: str, path: tuple[str, ...]) -> str:
+    from .cut_grammar import escape
+
+    return f"{alias}:" + ",".join(escape(p) for p in path)
+
+
+def resolve_members(model: Model, cube: Cube, cut: Cut) -> Cut:
+    """The cut with each path element named as the member's key (a Cubes path may name a
+    member by its key within its parent: `item:a,da` is the member keyed `a/da`), or a
+    QueryError for a member the dimension does not have, with a did-you-mean: a name that is
+    a member one level down (`store:CA`, a state read as a country) is shown as the full path.
+
+    Range bounds need not be members (`quantity:1-24` over any quantities); time paths are
+    checked as periods elsewhere; a `__null__` element names the unknown member."""
+    rc = resolve_cut(model, cube, cut)
+    if rc.ref.dim.is_time or not model.members.get(rc.ref.dim.name):
+        return cut
+    index = member_index(model, rc.ref.dim, rc.ref.hierarchy)
+
+    def one(path: Path, strict: bool) -> Path:
+        out: list[str | None] = []
+        parent: tuple[str, ...] = ()
+        for d, value in enumerate(path):
+            if value is None or (out and out[-1] is None):
+                out.append(value)
+                parent = ()
+                continue
+            names = index.children[d].get(parent, {})
+            key = names.get(value)
+            if key is None:
+                if not strict:
+                    out.extend(path[d:])
+                    return tuple(out)
+                _unknown(rc, index, d, parent, value)
+            out.append(key)
+            parent = (*parent, str(key))
+        return tuple(out)
+
+    if isinstance(cut, PointCut):
+        return dataclass_replace(cut, path=one(cut.path, True))
+    if isinstance(cut, SetCut):
+        return dataclass_replace(cut, paths=tuple(one(p, True) for p in cut.paths))
+    return dataclass_replace(
+        cut,
+        from_path=None if cut.from_path is None else one(cut.from_path, False),
+        to_path=None if cut.to_path is None else one(cut.to_path, False),
+    )
+
+
+def _unknown(rc: ResolvedCut, index: MemberIndex, depth: int, parent: tuple[str, ...], value: str) -> None:
+    alias, level = rc.ref.alias, index.levels[depth].name
+    where = f" under {list(parent)}" if parent else ""
+    elsewhere = index.occurs.get(value, [])
+    if elsewhere:
+        d, p = elsewhere[0]
+        shown = " or ".join(_shown(alias, q) for _, q in elsewhere[:3])
+        there = (
+            f"'{value}' is a member of level '{index.levels[d].name}'"
+            if d != depth
+            else f"'{value}' is under {list(p[:-1])}"
+        )
+        raise QueryError(
+            f"'{alias}' has no member '{value}' at level '{level}'{where}; {there}",
+            hint=f"a path names every level from the top: did you mean {shown}?",
+        )
+    names = list(index.children[depth].get(parent, {}))
+    if len(names) > HINT_CANDIDATES:
+        names = [n for n in names if n[:1].lower() == value[:1].lower()][:HINT_CANDIDATES]
+    raise QueryError(
+        f"'{alias}' has no member '{value}' at level '{level}'{where}", hint=did_you_mean(value, names)
+    )

@@ -8,6 +8,7 @@ model is known.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -74,6 +75,9 @@ class Level(Strict):
     order_column: Name | None = None
     attributes: list[Name] = Field(default_factory=list)
     role: TimeRole | None = None
+    path_key: Name | None = None
+    """Member-table column naming the member within its parent only (a Cubes key, unique under
+    its parent, where `key` had to be made unique): a cut's path may name the member by either."""
 
     _text_label = field_validator("label", "description", mode="before")(text_of)
 
@@ -156,8 +160,23 @@ class Dimension(Strict):
 
     @property
     def leaf(self) -> Level:
-        """The finest level: the last of every hierarchy, the level of the fact key."""
+        """The finest level: the last of every hierarchy (E118 keeps them one)."""
         return self.level(self.hierarchy().levels[-1])
+
+    @property
+    def fact_key_column(self) -> str:
+        """The member column whose values the facts carry (default: the leaf level's key)."""
+        given = self.members.fact_key if self.members is not None else None
+        return given or self.leaf.key_column
+
+    @property
+    def keyed_at_leaf(self) -> bool:
+        """Whether a fact's key is its leaf member's key, so that the leaf needs no lookup.
+
+        Not so when the facts carry a key below the finest level (FoodMart's Gender is one
+        level keyed `gender` over members keyed `customer_id`): then every level, the leaf
+        included, is looked up from the fact key, as the coarser levels always are."""
+        return self.fact_key_column == self.leaf.key_column
 
     def level(self, name: str) -> Level:
         for lv in self.levels:
@@ -196,6 +215,12 @@ PSEUDONYMOUS_TYPES = {ColumnType.person, ColumnType.identifier}
 keyed pseudonym, and no front end shows, cuts or groups by them."""
 
 
+DECIMAL_TYPE = re.compile(r"^\s*decimal\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$", re.IGNORECASE)
+"""`decimal(18,4)`: a decimal column with its precision and scale, as SQL writes them."""
+DECIMAL_DEFAULT = (18, 2)
+MAX_DECIMAL_PRECISION = 38
+
+
 class FactColumn(Strict):
     name: Name
     type: ColumnType
@@ -204,8 +229,38 @@ class FactColumn(Strict):
     kind: Name | None = None
     """For `identifier` columns: what is identified (`household`, `case`, …). Columns of one kind
     share one numbering, across cubes, so distinct counts agree; kinds never share pseudonyms."""
+    precision: int | None = None
+    """Of a `decimal(P,S)` column: digits in all (None: 18); set from the type, not written."""
+    scale: int | None = None
+    """Of a `decimal(P,S)` column: digits after the point (None: 2)."""
 
     _text_label = field_validator("label", mode="before")(text_of)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _decimal_type(cls, data: object) -> object:
+        """`type: decimal(18,4)` → type decimal, precision 18, scale 4 (ClickHouse's limits)."""
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            return data
+        if "precision" in data or "scale" in data:
+            raise ValueError("write the precision in the type, as 'decimal(18,4)'")
+        m = DECIMAL_TYPE.match(data["type"])
+        if m is None:
+            return data
+        precision, scale = int(m.group(1)), int(m.group(2) or 0)
+        if not 1 <= precision <= MAX_DECIMAL_PRECISION or scale > precision:
+            raise ValueError(
+                f"'{data['type']}': precision must be 1..{MAX_DECIMAL_PRECISION} "
+                "and the scale at most the precision"
+            )
+        return {**data, "type": "decimal", "precision": precision, "scale": scale}
+
+    @property
+    def decimal(self) -> tuple[int, int]:
+        """(precision, scale) of a decimal column (the default `decimal` is 18, 2)."""
+        if self.precision is None:
+            return DECIMAL_DEFAULT
+        return self.precision, self.scale or 0
 
     @property
     def pseudonymous(self) -> bool:
@@ -250,6 +305,9 @@ class Measure(Strict):
     description: Text | None = None
     function: Function | None = None
     column: Name | None = None
+    column_expression: str | None = None
+    """Instead of `column`: arithmetic over fact columns, evaluated per fact row and then
+    aggregated (`extendedprice * discount`); checked like a filter, never pasted as SQL."""
     filter: str | None = None
     """A condition on fact columns: only matching facts are aggregated."""
     approximate: bool = False

@@ -13,9 +13,9 @@ from ..model.schema import PERSON_NAMESPACE, Dimension, Rollup
 from .layout import (
     ROWS,
     CubeLayout,
-    column_type,
     dim_digest,
     dim_tables,
+    fact_column_type,
     fact_key_sql,
     map_dict,
     q,
@@ -122,7 +122,7 @@ def facts_statements(layout: CubeLayout, t: Topology = SINGLE_NODE) -> list[Stat
     db = layout.database
     owner = f"facts:{cube.name}"
     table = layout.facts_table
-    cols = ",\n".join(f"  {q(c.name)} {column_type(c.type, c.nullable)}" for c in cube.columns)
+    cols = ",\n".join(f"  {q(c.name)} {fact_column_type(c)}" for c in cube.columns)
     cols += ",\n  `_batch` LowCardinality(String) DEFAULT ''"
     order = _facts_order(layout)
     partition = f"\nPARTITION BY toYear({q(layout.time_link[1])})" if layout.time_link else ""

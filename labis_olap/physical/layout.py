@@ -17,7 +17,8 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from ..model.definition import Model
-from ..model.schema import ColumnType, Cube, Dimension, Function, Measure, Rollup, TimeRole
+from ..model.expressions import ParsedExpr, RowType, parse_expression, row_type
+from ..model.schema import ColumnType, Cube, Dimension, FactColumn, Function, Measure, Rollup, TimeRole
 from ..model.validate import base_measures
 from .quote import q
 from .topology import SINGLE_NODE, Topology
@@ -107,8 +108,36 @@ def fact_key_sql(cube: Cube, column: str) -> str:
     return f"ifNull({text}, '')" if col.nullable else text
 
 
-def column_type(col_type: ColumnType, nullable: bool) -> str:
+def ch_type(col: FactColumn) -> str:
+    """The ClickHouse type of a fact column's values (a decimal with its declared precision)."""
+    if col.type == ColumnType.decimal:
+        return "Decimal({}, {})".format(*col.decimal)
+    return CH_TYPES[col.type]
+
+
+def arrow_type_of(col: FactColumn) -> pa.DataType:
+    """The Arrow type that fills a fact column (a decimal with its declared precision)."""
+    if col.type == ColumnType.decimal:
+        return pa.decimal128(*col.decimal)
+    return ARROW_TYPES[col.type]
+
+
+def sum_type(col: FactColumn) -> str:
+    """The type a sum of the column is kept in: 64-bit integers, 38 digits at the column's scale."""
+    if col.type == ColumnType.decimal:
+        return f"Decimal(38, {col.decimal[1]})"
+    return SUM_TYPES[col.type]
+
+
+def fact_column_type(col: FactColumn) -> str:
+    """The ClickHouse type of a fact column as stored (nullable, low-cardinality text)."""
+    return column_type(col.type, col.nullable, col.decimal if col.type == ColumnType.decimal else None)
+
+
+def column_type(col_type: ColumnType, nullable: bool, decimal: tuple[int, int] | None = None) -> str:
     base = CH_TYPES[col_type]
+    if col_type == ColumnType.decimal and decimal is not None:
+        base = "Decimal({}, {})".format(*decimal)
     if nullable:
         base = f"Nullable({base})"
     if col_type == ColumnType.string:
@@ -125,6 +154,7 @@ class CubeLayout:
         self.database = database
         self.topology = topology
         self._filters: dict[str, str] = {}
+        self._rows: dict[str, tuple[str, RowType]] = {}
 
     def source(self, table: str) -> str:
         """How a query names a stored table of this cube (its facts or a rollup): the table (on a
@@ -159,11 +189,31 @@ class CubeLayout:
             self._filters[measure.name] = parsed.render(q)
         return self._filters[measure.name]
 
+    def row_value(self, m: Measure) -> tuple[str, RowType] | None:
+        """A measure's per-row value as SQL with its type: its column, or its checked column
+        expression rendered over quoted column names (None: a count of rows)."""
+        if m.column_expression is not None:
+            if m.name not in self._rows:
+                parsed = parse_expression(
+                    m.column_expression, kind="row", known=[c.name for c in self.cube.columns]
+                )
+                assert isinstance(parsed, ParsedExpr)
+                typed = row_type(parsed, {c.name: c for c in self.cube.columns})
+                assert isinstance(typed, RowType)
+                self._rows[m.name] = (typed.render(parsed), typed)
+            return self._rows[m.name]
+        if m.column is None:
+            return None
+        col = self.cube.column(m.column)
+        return q(col.name), RowType.of_column(col)
+
     def state_columns(self, m: Measure) -> list[StateColumn]:
         """How a measure is stored in a rollup (and pre-aggregated from facts)."""
         cond = self.filter_sql(m)
         col = self.cube.column(m.column) if m.column else None
-        x = q(m.column) if m.column else ""
+        value = self.row_value(m)
+        x = value[0] if value else ""
+        typed = value[1] if value else None
 
         def agg(fn: str, *args: str) -> str:
             if cond is None:
@@ -173,20 +223,20 @@ class CubeLayout:
         name = f"m__{m.name}"
         fn = m.function
         if fn in (Function.sum, Function.last):
-            assert col is not None
-            t = SUM_TYPES[col.type]
+            assert typed is not None
+            t = sum_type(col) if col is not None else typed.sum_sql
             return [StateColumn(name, f"SimpleAggregateFunction(sum, {t})", agg("sum", x), "sum({})")]
         if fn == Function.count:
             fill = agg("count", x) if x else (f"countIf({cond})" if cond else "count()")
             return [StateColumn(name, "SimpleAggregateFunction(sum, UInt64)", fill, "sum({})")]
         if fn in (Function.min, Function.max):
-            assert col is not None
-            t = f"Nullable({CH_TYPES[col.type]})"
+            assert typed is not None
+            t = f"Nullable({ch_type(col) if col is not None else typed.value_sql})"
             fill = f"{fn.value}OrNull({x})" if cond is None else f"{fn.value}IfOrNull({x}, {cond})"
             return [StateColumn(name, f"SimpleAggregateFunction({fn.value}, {t})", fill, f"{fn.value}({{}})")]
         if fn == Function.avg:
-            assert col is not None
-            t = SUM_TYPES[col.type]
+            assert typed is not None
+            t = sum_type(col) if col is not None else typed.sum_sql
             return [
                 StateColumn(f"{name}__sum", f"SimpleAggregateFunction(sum, {t})", agg("sum", x), "sum({})"),
                 StateColumn(f"{name}__n", "SimpleAggregateFunction(sum, UInt64)", agg("count", x), "sum({})"),
@@ -198,7 +248,7 @@ class CubeLayout:
                 return [
                     StateColumn(
                         name,
-                        f"AggregateFunction(uniqCombined{suffix}, {CH_TYPES[col.type]}{cond_type})",
+                        f"AggregateFunction(uniqCombined{suffix}, {ch_type(col)}{cond_type})",
                         f"uniqCombined{suffix}State({x}{', ' + cond if cond else ''})",
                         f"uniqCombined{suffix}Merge({{}})",
                     )
@@ -217,7 +267,7 @@ class CubeLayout:
             return [
                 StateColumn(
                     name,
-                    f"AggregateFunction(uniqExact{suffix}, {CH_TYPES[col.type]}{cond_type})",
+                    f"AggregateFunction(uniqExact{suffix}, {ch_type(col)}{cond_type})",
                     f"uniqExact{suffix}State({x}{', ' + cond if cond else ''})",
                     f"uniqExact{suffix}Merge({{}})",
                 )
@@ -253,27 +303,36 @@ class CubeLayout:
         return role
 
     def grain_kind(self, alias: str, level: str) -> Literal["key", "level"]:
-        """A rollup keeps the raw fact key at a dimension's leaf level, else the mapped level key."""
+        """A rollup keeps the raw fact key at a dimension's leaf level when that is the fact key
+        (or the dimension is versioned: the key is mapped as of a date), else the mapped level
+        key (also the leaf's, when the facts carry a finer key)."""
         dim = self.dimension(alias)
-        return "key" if level == dim.leaf.name and not dim.is_time else "level"
+        raw = dim.keyed_at_leaf or dim.is_versioned  # a versioned leaf is mapped as of a date
+        return "key" if level == dim.leaf.name and raw and not dim.is_time else "level"
 
     def rollup_table(self, r: Rollup) -> str:
         return f"rollup_{self.cube.name}_{r.name}_{self.rollup_digest(r)}"
 
     def rollup_digest(self, r: Rollup) -> str:
         measures = [
-            (m.model_dump(), [s.__dict__ for s in self.state_columns(m)]) for m in self.rollup_measures(r)
+            (_dump(m, "column_expression"), [s.__dict__ for s in self.state_columns(m)])
+            for m in self.rollup_measures(r)
         ]
         dims = {}
         for alias, level in r.grain.items():
             dim = self.dimension(alias)
             if not dim.is_time and self.grain_kind(alias, level) == "level":
                 dims[alias] = dim_digest(self.model, dim)
-        # `kind` only where set: a column without one digests as it did before kinds existed,
-        # so adding them did not rebuild every rollup.
-        cols = {c.name: c.model_dump(exclude=None if c.kind else {"kind"}) for c in self.cube.columns}
+        # `kind`, `precision` and `scale` only where set: a column without them digests as it
+        # did before they existed, so adding them did not rebuild every rollup.
+        cols = {c.name: _dump(c, "kind", "precision", "scale") for c in self.cube.columns}
         links = {d.alias: d.column for d in self.cube.dimensions}
         return _digest([sorted(r.grain.items()), measures, dims, cols, links, ROWS.__dict__])
+
+
+def _dump(obj: FactColumn | Measure, *later: str) -> dict[str, Any]:
+    """A model object as digested, without the fields added later that it leaves unset."""
+    return obj.model_dump(exclude={f for f in later if getattr(obj, f) is None})
 
 
 _DIM_DIGESTS: dict[tuple[int, int], tuple[Model, Dimension, str]] = {}
@@ -285,7 +344,10 @@ def dim_digest(model: Model, dim: Dimension) -> str:
     hit = _DIM_DIGESTS.get((id(model), id(dim)))
     if hit is not None and hit[0] is model and hit[1] is dim:
         return hit[2]
-    digest = _digest([dim.model_dump(by_alias=True), model.members.get(dim.name)])
+    # `path_key` only where set: a dimension without one digests as before it existed.
+    unset = {i: {"path_key"} for i, lv in enumerate(dim.levels) if lv.path_key is None}
+    dumped = dim.model_dump(by_alias=True, exclude={"levels": unset} if unset else None)
+    digest = _digest([dumped, model.members.get(dim.name)])
     _DIM_DIGESTS[(id(model), id(dim))] = (model, dim, digest)
     return digest
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ..model.schema import PERSON_NAMESPACE
-from .layout import CubeLayout, column_type, q
+from .layout import CubeLayout, fact_column_type, q
 from .names import (
     BACKUP_TOTALS,
     LOADS,
@@ -153,7 +153,7 @@ def create_stage(layout: CubeLayout, batch: str, t: Topology = SINGLE_NODE) -> l
             ty = "Nullable(UInt64)" if c.nullable else "UInt64"
             cols.append(f"  {q(stage_key_column(c.name))} {ty}")
         else:
-            cols.append(f"  {q(c.name)} {column_type(c.type, c.nullable)}")
+            cols.append(f"  {q(c.name)} {fact_column_type(c)}")
     cols.append("  `_row` UInt64")
     out = [
         Statement(

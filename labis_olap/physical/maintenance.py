@@ -125,6 +125,34 @@ def delete_facts_of_batch(layout: CubeLayout, t: Topology = SINGLE_NODE) -> Stat
     )
 
 
+def drop_tables(database: str, names: Iterable[str], t: Topology = SINGLE_NODE) -> list[Statement]:
+    """DROP TABLE for each named table (a dropped cube's rollups and staging tables)."""
+    return [
+        Statement("drop", n, f"DROP TABLE IF EXISTS {q(database)}.{q(n)}{t.on_cluster()}", n) for n in names
+    ]
+
+
+def delete_lineage_of_cube(database: str, t: Topology = SINGLE_NODE) -> list[Statement]:
+    """Delete a dropped cube's rows from `rejects` (of its batches) and `loads`; bind `c` to the
+    cube. Rejects first: they are found through the cube's batches in `loads`."""
+    db, on = q(database), t.on_cluster()
+    return [
+        Statement(
+            "alter",
+            REJECTS,
+            f"ALTER TABLE {db}.{q(REJECTS)}{on} DELETE WHERE batch IN "
+            f"(SELECT batch FROM {db}.{q(LOADS)} WHERE cube = {{c:String}}) SETTINGS mutations_sync = 2",
+            "lineage",
+        ),
+        Statement(
+            "alter",
+            LOADS,
+            f"ALTER TABLE {db}.{q(LOADS)}{on} DELETE WHERE cube = {{c:String}} SETTINGS mutations_sync = 2",
+            "lineage",
+        ),
+    ]
+
+
 def delete_rejects_of_batch(database: str, t: Topology = SINGLE_NODE) -> Statement:
     """Delete one batch's rejected rows (before it is checked again); bind `b` to the batch."""
     return Statement(

@@ -34,7 +34,7 @@ def map_rows(model: Model, dim: Dimension) -> pa.Table:
     rows = model.members[dim.name]
     spec = dim.members
     assert spec is not None
-    fact_key = spec.fact_key or dim.leaf.key_column
+    fact_key = dim.fact_key_column
     data: dict[str, list[Any]] = {"fact_key": [_s(r[fact_key]) for r in rows]}
     if dim.is_versioned:
         data["valid_from"] = [_d(r[spec.valid_from or ""], OPEN_START) for r in rows]

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import NotFoundError, QueryError
 from ..model.cuts import Cut, Order, Path, PointCut, SetCut
 from ..model.diagnostics import did_you_mean
-from ..model.resolve import DimRef, ResolvedCut, check_cuts, dim_ref, period
+from ..model.resolve import DimRef, ResolvedCut, check_cuts, dim_ref, member_index, period
 from ..model.schema import TimeRole
 from ..physical.layout import CubeLayout, dim_tables, labels_dict, q, time_bucket
 from .limits import run_limited
@@ -49,7 +49,7 @@ def _depth(ref: DimRef, depth: int | None, level: str | None) -> int:
     return depth
 
 
-def _map_condition(rc: ResolvedCut, params: Params) -> str:
+def _map_condition(layout: CubeLayout, rc: ResolvedCut, params: Params) -> str:
     """A cut on the dimension itself, over the map table's level columns (cf. sqlgen.cut_condition)."""
     cut = rc.cut
     levels = rc.ref.hierarchy.levels
@@ -57,7 +57,8 @@ def _map_condition(rc: ResolvedCut, params: Params) -> str:
     def value(v: str | None) -> str:
         return params.add(v or "", "String")
 
-    cond = member_condition(cut, levels, q, value)
+    index = member_index(layout.model, rc.ref.dim, rc.ref.hierarchy)
+    cond = member_condition(cut, levels, q, value, index.numeric, params)
     return f"NOT ({cond})" if cut.invert else f"({cond})"
 
 
@@ -138,7 +139,7 @@ def _dimension_sql(
     lang: str,
 ) -> str:
     map_table, _ = dim_tables(layout.model, ref.dim)
-    where = [_map_condition(rc, params) for rc in cuts]
+    where = [_map_condition(layout, rc, params) for rc in cuts]
     if ref.dim.is_versioned and as_of is not None:
         d = params.add(as_of, "Date")
         where.append(f"`valid_from` <= {d} AND {d} <= `valid_to`")

@@ -40,6 +40,8 @@ def resolve_drilldown(model: Model, cube: Cube, dd: Drilldown, cuts: list[Resolv
             c for c in cuts if c.ref.alias == ref.alias and isinstance(c.cut, PointCut) and not c.cut.invert
         ]
         depth = max((_depth_below(c, ref) for c in point), default=1)
+        if depth > len(names) == 1:
+            depth = 1  # a one-level dimension drills at its level, cut or not (Slicer, Cubes)
         if depth > len(names):
             raise QueryError(f"cannot drill down '{dd.dimension}' below its last level '{names[-1]}'")
     return ResolvedDrilldown(ref, ref.levels(depth))
@@ -77,5 +79,3 @@ def resolve_measures(cube: Cube, names: tuple[str, ...]) -> list[Measure]:
             raise NotFoundError(f"cube '{cube.name}' has no measure '{n}'", hint=did_you_mean(n, known))
         out.append(cube.measure(n))
     return out
-
-

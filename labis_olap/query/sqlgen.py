@@ -33,7 +33,7 @@ from ..errors import QueryError
 from ..model.cuts import Cut, Order, Path, RangeCut, SetCut
 from ..model.diagnostics import did_you_mean
 from ..model.expressions import ParsedExpr, parse_expression
-from ..model.resolve import ResolvedCut, period
+from ..model.resolve import ResolvedCut, member_index, period
 from ..model.schema import ColumnType, Function, Measure, TimeRole
 from ..physical.layout import CubeLayout, fact_key_sql, labels_dict, map_dict, q, time_bucket
 from .planner import StoredShape
@@ -91,7 +91,7 @@ class RowContext:
         if kind == "level" and not self.on_facts:
             assert level == stored, (alias, level, stored)
             return q(alias)
-        if not dim.is_versioned and level == dim.leaf.name:
+        if not dim.is_versioned and dim.keyed_at_leaf and level == dim.leaf.name:
             return self.raw_key(alias)
         args = f"tuple({self.raw_key(alias)})"
         if dim.is_versioned:
@@ -128,34 +128,62 @@ def cut_condition(rc: ResolvedCut, ctx: RowContext) -> str:
             rc.ref.hierarchy.levels,
             lambda level: ctx.level_key(rc.ref.alias, level),
             lambda v: ctx.params.add(v or "", "String"),
+            member_index(ctx.layout.model, rc.ref.dim, rc.ref.hierarchy).numeric,
+            ctx.params,
         )
     return f"NOT ({cond})" if cut.invert else f"({cond})"
 
 
 def member_condition(
-    cut: Cut, levels: list[str], key_of: Callable[[str], str], value: Callable[[str | None], str]
+    cut: Cut,
+    levels: list[str],
+    key_of: Callable[[str], str],
+    value: Callable[[str | None], str],
+    numeric: Callable[[str], str | None] = lambda level: None,
+    params: Params | None = None,
 ) -> str:
     """A point, set or range cut over member paths, given each level's key SQL and a binder.
 
     Ranges compare whole paths level by level (as Cubes does): R1,M1-R1,M2 stays inside R1
-    rather than taking M1..M2 of every region. Unknown and NULL members are stored as '' and
-    would sort into every open range, so ranges leave them out.
+    rather than taking M1..M2 of every region. A level whose keys are all numbers (`numeric`
+    says which type) compares as numbers, so that `quantity:1-24` does not take '100' (as text
+    it sorts between '1' and '24'). Unknown and NULL members are stored as '' and would sort
+    into every open range, so ranges leave them out.
     """
     if isinstance(cut, RangeCut):
         ref_path = cut.from_path or cut.to_path
         assert ref_path is not None
-        keys = [key_of(lv) for lv in levels[: len(ref_path)]]
+        names = levels[: len(ref_path)]
+        kinds = [numeric(lv) if params is not None else None for lv in names]
+        raw = [key_of(lv) for lv in names]
+        keys = [f"to{k}OrNull({sql})" if k else sql for sql, k in zip(raw, kinds, strict=True)]
         key = "tuple(" + ", ".join(keys) + ")"
 
+        def element(v: str | None, kind: str | None, level: str) -> str:
+            if kind is None:
+                return value(v)
+            assert params is not None
+            try:
+                number: float | int = int(v or "") if kind == "Int64" else float(v or "")
+            except ValueError:
+                raise QueryError(
+                    f"range on '{cut.dimension}': level '{level}' has numbers for keys, '{v}' is not one"
+                ) from None
+            return params.add(number, kind)
+
         def bound(path: Path) -> str:
-            return "tuple(" + ", ".join(value(v) for v in path) + ")"
+            return (
+                "tuple("
+                + ", ".join(element(v, k, n) for v, k, n in zip(path, kinds, names, strict=True))
+                + ")"
+            )
 
         parts = []
         if cut.from_path:
             parts.append(f"{key} >= {bound(cut.from_path)}")
         if cut.to_path:
             parts.append(f"{key} <= {bound(cut.to_path)}")
-        parts.append(f"{keys[-1]} != ''")
+        parts.append(f"{raw[-1]} != ''")
         return " AND ".join(parts)
     paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
     return " OR ".join(
@@ -341,7 +369,11 @@ def build_aggregate(
         ldict = labels_dict(layout.model, layout.database, d.ref.dim)
         # Drilled to the fact key of a dimension without versions, the coarser levels are
         # functions of it: group by the key alone and look them up from the model (`derived`).
-        leaf = d.levels[-1].name == d.ref.dim.leaf.name and not d.ref.dim.is_versioned
+        leaf = (
+            d.levels[-1].name == d.ref.dim.leaf.name
+            and d.ref.dim.keyed_at_leaf
+            and not d.ref.dim.is_versioned
+        )
         # (Unpaged only: a page is ordered by the engine, which needs every key.)
         by_leaf = only_whole and leaf and pagesize is None and shape.dims.get(alias, ("key", ""))[0] == "key"
         leaf_key = f"k__{alias}__{d.levels[-1].name}"

@@ -24,7 +24,7 @@ from ..errors import ForbiddenError, LimitError, NotFoundError, UserError
 from ..model.cuts import Cut, SetCut
 from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
-from ..model.resolve import ResolvedCut, check_cuts
+from ..model.resolve import ResolvedCut, check_cuts, resolve_members
 from ..model.schema import Cube
 from ..physical.layout import CubeLayout
 from ..query import facts as facts_q
@@ -142,13 +142,17 @@ class CubeService:
     def _timeout(self) -> float:
         return self.limits.seconds if self.limits.seconds is not None else 30.0
 
-    def _cuts(self, cuts: tuple[Cut, ...], what: str = "cuts") -> tuple[Cut, ...]:
+    def _cuts(
+        self, cuts: tuple[Cut, ...], what: str = "cuts", *, cube: Cube | None = None
+    ) -> tuple[Cut, ...]:
         """The cuts without repeats (a cut twice is the same cell: the engine never sees the
-        copy), within the part limits."""
+        copy), within the part limits, their paths resolved against the members of the cube as
+        the principal sees it (`cube`): an unknown member is a 400 with a did-you-mean, never a
+        silent 0; a Cubes path names a member within its parent."""
         unique = tuple(dict.fromkeys(_without_repeats(c) for c in cuts))
         bound = self.limits.parts
         if bound is None:
-            return unique
+            return self._resolved(unique, cube)
         if len(unique) > bound.cuts:
             raise _limit(f"{len(unique)} {what}", f"{bound.cuts} {what} per query", "cut fewer dimensions")
         for c in unique:
@@ -158,7 +162,12 @@ class CubeService:
                     f"{bound.set_members} members per set cut",
                     "cut a level higher up, or split the set over several requests",
                 )
-        return unique
+        return self._resolved(unique, cube)
+
+    def _resolved(self, cuts: tuple[Cut, ...], cube: Cube | None) -> tuple[Cut, ...]:
+        if cube is None:
+            return cuts
+        return tuple(resolve_members(self.model, cube, c) for c in cuts)
 
     def _parts(self, what: str, parts: tuple[Any, ...], most: Callable[[PartLimits], int]) -> None:
         bound = self.limits.parts
@@ -215,8 +224,9 @@ class CubeService:
         return CubeLayout(model, model.cubes[cube], self.engine.database, self.engine.topology)
 
     # --- aggregates -----------------------------------------------------------------------------
-    def _checked(self, query: CubeQuery) -> CubeQuery:
-        cuts, split = self._cuts(query.cuts), self._cuts(query.split, "split cuts")
+    def _checked(self, query: CubeQuery, cube: Cube) -> CubeQuery:
+        cuts = self._cuts(query.cuts, cube=cube)
+        split = self._cuts(query.split, "split cuts", cube=cube)
         self._parts("drilldowns", query.drilldowns, lambda b: b.drilldowns)
         self._parts("aggregates", query.measures, lambda b: b.list_parts)
         self._parts("order terms", query.order, lambda b: b.list_parts)
@@ -241,14 +251,14 @@ class CubeService:
         if not self.cache.enabled or self.engine.shared:
             return None
         layout = self.layout(query.cube, principal)
-        query = self._checked(query)
+        query = self._checked(query, layout.cube)
         as_of = as_of_date(self.model, layout.cube, query.as_of)
         hit = self.cache.get(self._key(query, as_of, principal))
         return _as_hit(hit) if hit is not None else None
 
     def _aggregate_query(self, query: CubeQuery, principal: Principal) -> CellSet:
         layout = self.layout(query.cube, principal)
-        query = self._checked(query)
+        query = self._checked(query, layout.cube)
         as_of = as_of_date(self.model, layout.cube, query.as_of)
         key = self._key(query, as_of, principal) if self.cache.enabled else None
         if key is not None:
@@ -348,10 +358,10 @@ class CubeService:
 
     # --- members, facts, cells ------------------------------------------------------------------
     def _members(self, query: MembersQuery, principal: Principal) -> MembersResult:
-        self.layout(query.cube, principal)
+        visible = self.layout(query.cube, principal)
         layout = self.executor.layout(query.cube)
         self._parts("order terms", query.order, lambda b: b.list_parts)
-        query = replace(query, cuts=self._cuts(query.cuts))
+        query = replace(query, cuts=self._cuts(query.cuts, cube=visible.cube))
         query = restrict_members(layout.cube, self._access(query.cube, principal), query)
         page, pagesize, limit = paging(query.page, query.pagesize, self.limits.max_rows).window()
         result = members_q.members(
@@ -375,11 +385,11 @@ class CubeService:
         return result
 
     def _facts(self, query: FactsQuery, principal: Principal) -> FactsResult:
-        self.layout(query.cube, principal)
+        visible = self.layout(query.cube, principal)
         layout = self.executor.layout(query.cube)
         self._parts("fields", query.fields, lambda b: b.list_parts)
         self._parts("order terms", query.order, lambda b: b.list_parts)
-        query = replace(query, cuts=self._cuts(query.cuts))
+        query = replace(query, cuts=self._cuts(query.cuts, cube=visible.cube))
         _no_published_microdata(layout.cube, self._access(query.cube, principal))
         query = restrict_facts(
             layout.cube,
@@ -439,9 +449,9 @@ class CubeService:
 
     def _cell(self, cube: str, cuts: tuple[Cut, ...], lang: str, principal: Principal) -> list[CutDetail]:
         """The cuts of a cell, resolved, with the labels of the members on their paths."""
-        self.layout(cube, principal)
+        visible = self.layout(cube, principal)
         layout = self.executor.layout(cube)
-        cuts = self._cuts(cuts)
+        cuts = self._cuts(cuts, cube=visible.cube)
         check_cell(self.model, layout.cube, self._access(cube, principal), cuts)
         resolved = check_cuts(self.model, layout.cube, cuts)
         return [

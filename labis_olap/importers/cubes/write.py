@@ -71,6 +71,9 @@ def plain_dimension_yaml(plan: KeyPlan, col_of: dict[str, str], has_data: bool) 
             out["label_column"] = {"lv": label_col, "en": label_col}
         if lv.order_attr:
             out["order_column"] = col_of[lv.order_attr.column]
+        if plan.ambiguous[i]:
+            # Cubes paths name the member within its parent: `item:a,da` as well as `a/da`.
+            out["path_key"] = col_of[lv.key.column]
         extra = [col_of[a.column] for a in lv.attributes if a not in (lv.key, lv.label_attr, lv.order_attr)]
         if extra:
             out["attributes"] = extra

@@ -1,0 +1,194 @@
+"""examples/foodmart: Mondrian's FoodMart `Sales` cube, modelled the natural way (fact keys at
+the bottom of their hierarchies or below them, the snowflake flattened by prepare.py), loaded
+through its loader spec into chDB and asked through the REST API.
+
+The expected numbers are Mondrian's (its tests' results for sales_fact_1997, listed in
+../shared/reference/foodmart/README.md) and each is also computed here by a hand-written SQL
+GROUP BY over the example's own files (the Parquet facts joined to the members CSVs), so the
+copy in the repository is checked too; neither comes from LabIS."""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import fresh_database, make_engine
+from fastapi.testclient import TestClient
+
+from labis_olap.api import create_app
+from labis_olap.compiler.apply import apply_model
+from labis_olap.engine.base import Engine
+from labis_olap.loaders.run import load_file
+from labis_olap.loaders.spec import find_spec, load_plan
+from labis_olap.model.reader import read_model
+from labis_olap.settings import Settings
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "foodmart"
+FACTS = EXAMPLE / "data" / "sales_fact_1997.parquet"
+MEMBERS = EXAMPLE / "model" / "members"
+AGG = "/cube/sales/aggregate"
+
+
+@pytest.fixture(scope="module")
+def loaded(data_dir: Path) -> Iterator[tuple[Any, Engine]]:
+    model = read_model(EXAMPLE / "model")
+    engine = make_engine("embedded", data_dir, fresh_database("foodmart"))
+    apply_model(model, engine)
+    plan = load_plan(find_spec(EXAMPLE / "loaders", "foodmart_sales"), model)
+    report = load_file(plan, FACTS, model, engine, None)
+    assert (report.status, report.rows_accepted, report.rows_rejected) == ("ok", 86_837, 0), report
+    yield model, engine
+    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+
+
+@pytest.fixture(scope="module")
+def client(loaded: tuple[Any, Engine], data_dir: Path) -> Iterator[TestClient]:
+    model, engine = loaded
+    settings = Settings(model_dir=EXAMPLE / "model", data_dir=data_dir, database=engine.database)
+    with TestClient(create_app(settings, model, engine)) as c:
+        yield c
+
+
+def get(client: TestClient, url: str) -> Any:
+    r = client.get(url)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def by_sql(engine: Engine, sql: str) -> list[dict[str, Any]]:
+    """An independent answer: chDB's SQL over the example's files, never over LabIS's tables."""
+    text = (
+        sql.replace("FACTS", f"file('{FACTS}', Parquet)")
+        .replace("CUSTOMER", f"file('{MEMBERS / 'customer.csv'}', CSVWithNames)")
+        .replace("STORE", f"file('{MEMBERS / 'store.csv'}', CSVWithNames)")
+        .replace("PRODUCT", f"file('{MEMBERS / 'product.csv'}', CSVWithNames)")
+        .replace("PROMOTION", f"file('{MEMBERS / 'promotion.csv'}', CSVWithNames)")
+    )
+    return engine.query(text).to_pylist()
+
+
+def num(x: Any) -> decimal.Decimal:
+    return decimal.Decimal(str(x))
+
+
+def test_the_totals_are_mondrians(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    _, engine = loaded
+    s = get(client, AGG)["summary"]
+    assert num(s["unit_sales"]) == 266_773
+    assert num(s["store_sales"]) == decimal.Decimal("565238.13")
+    assert num(s["store_cost"]) == decimal.Decimal("225627.2336")
+    assert s["sales_count"] == 86_837 and s["customer_count"] == 5_581
+    assert num(s["profit"]) == decimal.Decimal("565238.13") - decimal.Decimal("225627.2336")
+    (ref,) = by_sql(
+        engine,
+        "SELECT sum(toDecimal128(unit_sales, 4)) AS u, sum(toDecimal128(store_sales, 4)) AS s,"
+        " sum(toDecimal128(store_sales, 4) - toDecimal128(store_cost, 4)) AS p,"
+        " uniqExact(customer_id) AS c, count() AS n FROM FACTS",
+    )
+    assert (num(ref["u"]), num(ref["s"]), num(ref["p"]), ref["c"], ref["n"]) == (
+        num(s["unit_sales"]), num(s["store_sales"]), num(s["profit"]), s["customer_count"], s["sales_count"]
+    )  # fmt: skip
+
+
+def test_gender_keyed_by_customer(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """Gender is one level keyed `gender` over members keyed customer_id: two cells, not 5,581."""
+    _, engine = loaded
+    cells = get(client, AGG + "?drilldown=gender")["cells"]
+    assert [(c["gender.gender"], num(c["unit_sales"])) for c in cells] == [("F", 131_558), ("M", 135_215)]
+    assert num(get(client, AGG + "?cut=gender:F")["summary"]["unit_sales"]) == 131_558
+    ref = by_sql(
+        engine,
+        "SELECT c.gender AS g, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN CUSTOMER AS c ON f.customer_id = c.customer_id GROUP BY g ORDER BY g",
+    )
+    assert [(r["g"], num(r["u"])) for r in ref] == [("F", 131_558), ("M", 135_215)]
+    married = get(client, AGG + "?drilldown=marital_status")["cells"]
+    assert [(c["marital_status.marital_status"], num(c["unit_sales"])) for c in married] == [
+        ("M", 131_796), ("S", 134_977)
+    ]  # fmt: skip
+
+
+def test_store_states_and_short_paths(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    _, engine = loaded
+    cells = get(client, AGG + "?cut=store:USA&drilldown=store")["cells"]
+    got = [(c["store.store_state"], num(c["unit_sales"]), num(c["store_sales"])) for c in cells]
+    assert got == [
+        ("CA", 74_748, decimal.Decimal("159167.84")),
+        ("OR", 67_659, decimal.Decimal("142277.07")),
+        ("WA", 124_366, decimal.Decimal("263793.22")),
+    ]
+    ref = by_sql(
+        engine,
+        "SELECT s.store_state AS st, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN STORE AS s ON f.store_id = s.store_id GROUP BY st ORDER BY st",
+    )
+    assert [(r["st"], num(r["u"])) for r in ref] == [(s, u) for s, u, _ in got]
+    # Customer Count per state: distinct customers, never a sum of the cities' counts.
+    counts = {c["store.store_state"]: c["customer_count"] for c in cells}
+    assert (counts["CA"], counts["OR"]) == (2_716, 1_037)
+    assert get(client, AGG + "?cut=store:USA,CA;USA,OR")["summary"]["customer_count"] == 3_753
+    # `store:CA` names a state as if it were a country: a 400 that shows the full path.
+    r = client.get(AGG + "?cut=store:CA")
+    assert r.status_code == 400, r.text
+    assert "store:USA,CA" in r.json()["hint"] and "level 'store_state'" in r.json()["message"]
+
+
+def test_quarters_families_and_promotions(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    _, engine = loaded
+    quarters = get(client, AGG + "?cut=time:1997&drilldown=time")["cells"]
+    assert [num(c["unit_sales"]) for c in quarters] == [66_291, 62_610, 65_848, 72_024]
+    families = get(client, AGG + "?drilldown=product")["cells"]
+    assert [(c["product.product_family"], num(c["unit_sales"])) for c in families] == [
+        ("Drink", 24_597), ("Food", 191_940), ("Non-Consumable", 50_236)
+    ]  # fmt: skip
+    promoted = get(client, AGG + "?cut=!promotions:No Promotion")["summary"]
+    assert num(promoted["store_sales"]) == decimal.Decimal("151211.21")
+    (ref,) = by_sql(
+        engine, "SELECT sum(toDecimal128(store_sales, 4)) AS s FROM FACTS WHERE promotion_id != 0"
+    )
+    assert num(ref["s"]) == num(promoted["store_sales"])
+    media = get(client, AGG + "?drilldown=promotion_media&order=unit_sales:desc")["cells"]
+    ref_media = by_sql(
+        engine,
+        "SELECT p.media_type AS m, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN PROMOTION AS p ON f.promotion_id = p.promotion_id GROUP BY m ORDER BY u DESC",
+    )
+    assert [(c["promotion_media.media_type"], num(c["unit_sales"])) for c in media] == [
+        (r["m"], num(r["u"])) for r in ref_media
+    ]
+
+
+def test_a_brand_under_two_subcategories(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """Names are unique only under their parent: a path names the member under its parent, and
+    a drilldown keeps the same brand under two subcategories apart."""
+    _, engine = loaded
+    ref = by_sql(
+        engine,
+        "SELECT p.product_family AS a, p.product_department AS b, p.product_category AS c,"
+        " p.product_subcategory AS d, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN PRODUCT AS p ON f.product_id = p.product_id WHERE p.brand_name = 'Washington'"
+        " GROUP BY a, b, c, d ORDER BY a, b, c, d",
+    )
+    assert len(ref) > 1  # the brand is in several subcategories
+    for r in ref:
+        path = ",".join(str(r[k]) for k in "abcd") + ",Washington"
+        got = get(client, AGG + f"?cut=product:{path}")["summary"]
+        assert num(got["unit_sales"]) == num(r["u"]), path
+
+
+def test_a_range_over_number_keys_compares_numbers(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """Customers are keyed by number: 1-10000 is every Altadena customer, where as text it would
+    be only those whose number sorts between '1' and '10000' ('1', '10', '100', …)."""
+    _, engine = loaded
+    got = get(client, AGG + "?cut=customers:USA,CA,Altadena,1-USA,CA,Altadena,10000")["summary"]
+    (ref,) = by_sql(
+        engine,
+        "SELECT uniqExact(f.customer_id) AS c, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN CUSTOMER AS c ON f.customer_id = c.customer_id"
+        " WHERE c.city = 'Altadena' AND c.state_province = 'CA' AND c.customer_id BETWEEN 1 AND 10000",
+    )
+    assert ref["c"] > 10
+    assert (got["customer_count"], num(got["unit_sales"])) == (ref["c"], num(ref["u"]))
