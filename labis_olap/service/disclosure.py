@@ -10,7 +10,9 @@ suppressed cell has no values (null) and, beside each measure, a status column
 
 Refused to publication roles, because the answer would not be cells of a published table:
 drilldowns or point cuts finer than every table, a set, range or exclusion that would merge
-members into a new cell, splits, another hierarchy version (`as_of`), ordering by a measure
+members into a new cell (where it filters a drilled dimension, the totals above it — grand
+total, subtotals without that level — are hidden with status `D` for the same reason),
+splits, another hierarchy version (`as_of`), ordering by a measure
 (the order of suppressed cells would reveal their values), member or row restrictions on the
 role itself, and fact rows.
 """
@@ -142,6 +144,16 @@ class Protection:
     cuts: list[ResolvedCut]
 
     @property
+    def merged(self) -> dict[str, int]:
+        """Dimensions a set, range or exclusion cut filters, and how deep: a row that totals
+        them above that depth merges members into a cell no table has."""
+        out: dict[str, int] = {}
+        for rc in self.cuts:
+            if not isinstance(rc.cut, PointCut) or rc.cut.invert:
+                out[rc.ref.alias] = max(out.get(rc.ref.alias, 0), rc.depth)
+        return out
+
+    @property
     def contributors(self) -> str:
         name = contributors_of(self.cube, self.rules)
         if name is None:  # validation refuses this model; never answer unprotected
@@ -247,6 +259,12 @@ class Protection:
         """A row's status from the pattern. A row that is no cell of the table has no
         contributors: confidential if zeros are; and, defensively, a row outside the table
         with a value is hidden (it cannot happen when the table and the answer agree)."""
+        for alias, depth in self.merged.items():
+            kept = next((lv for ref, lv in levels.items() if ref.split("@")[0] == alias), [])
+            if len(kept) < depth:
+                # A total over members a set, range or exclusion cut chose ("all but X") is no
+                # cell of any table: shown, it would give X by differencing.
+                return SECONDARY
         coord = self._coord(row, levels)
         if coord in pattern.known:
             return pattern.of(coord)
