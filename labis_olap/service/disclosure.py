@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
@@ -56,7 +57,7 @@ class Table:
     text: str
     drills: tuple[ResolvedDrilldown, ...]
 
-    @property
+    @cached_property
     def aliases(self) -> tuple[str, ...]:
         return tuple(d.ref.alias for d in self.drills)
 
@@ -143,7 +144,7 @@ class Protection:
     """All the cube's tables: one pattern covers them all."""
     cuts: list[ResolvedCut]
 
-    @property
+    @cached_property
     def merged(self) -> dict[str, int]:
         """Dimensions a set, range or exclusion cut filters, and how deep: a row that totals
         them above that depth merges members into a cell no table has."""
@@ -153,7 +154,7 @@ class Protection:
                 out[rc.ref.alias] = max(out.get(rc.ref.alias, 0), rc.depth)
         return out
 
-    @property
+    @cached_property
     def contributors(self) -> str:
         name = contributors_of(self.cube, self.rules)
         if name is None:  # validation refuses this model; never answer unprotected
@@ -162,7 +163,7 @@ class Protection:
             )
         return name
 
-    @property
+    @cached_property
     def threshold(self) -> int:
         return max(threshold_of(self.rules, m.name) for m in self.cube.measures)
 
@@ -217,7 +218,7 @@ class Protection:
                 hint="declare coarser tables (docs/disclosure.md)",
             ) from None
 
-    @property
+    @cached_property
     def aliases(self) -> tuple[str, ...]:
         """Every dimension of any table, in the order they first appear."""
         return tuple(dict.fromkeys(a for t in self.tables for a in t.aliases))
