@@ -39,8 +39,10 @@ async def xmla(request: Request) -> Response:
     try:
         principal = principal_of(request.scope)
     except UnauthorizedError as exc:
-        headers = {"WWW-Authenticate": ", ".join(exc.challenges)} if exc.challenges else {}
-        return Response(fault(exc.message, "0xc10b0001", exc.hint), 401, headers, media_type=SOAP_XML)
+        refused = Response(fault(exc.message, "0xc10b0001", exc.hint), 401, media_type=SOAP_XML)
+        for challenge in exc.challenges:  # one header each, as the other routes send them
+            refused.headers.append("WWW-Authenticate", challenge)
+        return refused
     except ForbiddenError as exc:
         return Response(fault(exc.message, hint=exc.hint), 403, media_type=SOAP_XML)
     body = await request.body()
