@@ -122,11 +122,23 @@ REQUIRED = {
     "MDSCHEMA_CUBES": ["CATALOG_NAME", "CUBE_NAME", "CUBE_TYPE", "CUBE_CAPTION"],
     "MDSCHEMA_DIMENSIONS": ["CUBE_NAME", "DIMENSION_UNIQUE_NAME", "DIMENSION_CAPTION", "DIMENSION_TYPE"],
     "MDSCHEMA_HIERARCHIES": ["CUBE_NAME", "HIERARCHY_UNIQUE_NAME", "HIERARCHY_CAPTION", "DEFAULT_MEMBER"],
-    "MDSCHEMA_LEVELS": ["CUBE_NAME", "HIERARCHY_UNIQUE_NAME", "LEVEL_UNIQUE_NAME", "LEVEL_NUMBER", "LEVEL_TYPE"],
+    "MDSCHEMA_LEVELS": [
+        "CUBE_NAME",
+        "HIERARCHY_UNIQUE_NAME",
+        "LEVEL_UNIQUE_NAME",
+        "LEVEL_NUMBER",
+        "LEVEL_TYPE",
+    ],
     "MDSCHEMA_MEASURES": ["CUBE_NAME", "MEASURE_UNIQUE_NAME", "MEASURE_CAPTION", "DEFAULT_FORMAT_STRING"],
     "MDSCHEMA_MEASUREGROUPS": ["CUBE_NAME", "MEASUREGROUP_NAME"],
     "MDSCHEMA_MEASUREGROUP_DIMENSIONS": ["MEASUREGROUP_NAME", "DIMENSION_UNIQUE_NAME"],
-    "MDSCHEMA_MEMBERS": ["HIERARCHY_UNIQUE_NAME", "LEVEL_UNIQUE_NAME", "LEVEL_NUMBER", "MEMBER_UNIQUE_NAME", "MEMBER_CAPTION"],
+    "MDSCHEMA_MEMBERS": [
+        "HIERARCHY_UNIQUE_NAME",
+        "LEVEL_UNIQUE_NAME",
+        "LEVEL_NUMBER",
+        "MEMBER_UNIQUE_NAME",
+        "MEMBER_CAPTION",
+    ],
     "MDSCHEMA_PROPERTIES": ["PROPERTY_NAME", "PROPERTY_TYPE"],
     "MDSCHEMA_FUNCTIONS": ["FUNCTION_NAME", "ORIGIN"],
 }
@@ -160,7 +172,11 @@ def test_restrictions_narrow_and_unknown_ones_are_refused(served: Served) -> Non
     levels = served.olap3().Discover(
         "MDSCHEMA_LEVELS", {"CUBE_NAME": "benefits", "HIERARCHY_UNIQUE_NAME": "[time].[ym]"}
     )
-    assert [lv["LEVEL_UNIQUE_NAME"] for lv in levels] == ["[time].[ym].[(All)]", "[time].[ym].[year]", "[time].[ym].[month]"]
+    assert [lv["LEVEL_UNIQUE_NAME"] for lv in levels] == [
+        "[time].[ym].[(All)]",
+        "[time].[ym].[year]",
+        "[time].[ym].[month]",
+    ]
     status, _, answer = served.post(discover_body("MDSCHEMA_CUBES", {"NO_SUCH": "x"}))
     assert status == 500 and "MDSCHEMA_CUBES has no restriction 'NO_SUCH'" in fault_of(answer)
     status, _, answer = served.post(discover_body("MDSCHEMA_NOTHING"))
@@ -172,7 +188,10 @@ def test_members_by_tree_operation(served: Served) -> None:
     r1 = "[territory].[region].[region].&[R1]"
     restrict = {"CUBE_NAME": "benefits", "MEMBER_UNIQUE_NAME": r1}
     children = c.Discover("MDSCHEMA_MEMBERS", {**restrict, "TREE_OP": 1})
-    assert [m["MEMBER_CAPTION"] for m in children] == ["Alfa", "Beta-Gamma"]  # labels are the newest version's
+    assert [m["MEMBER_CAPTION"] for m in children] == [
+        "Alfa",
+        "Beta-Gamma",
+    ]  # labels are the newest version's
     assert {m["PARENT_UNIQUE_NAME"] for m in children} == {r1}
     parent = c.Discover("MDSCHEMA_MEMBERS", {**restrict, "TREE_OP": 4})
     assert [m["MEMBER_UNIQUE_NAME"] for m in parent] == ["[territory].[region].[All]"]
@@ -192,7 +211,8 @@ EXCEL_MDX = [
        CELL PROPERTIES VALUE, FORMAT_STRING, LANGUAGE, BACK_COLOR, FORE_COLOR, FONT_FLAGS""",
     # measures by quarters of a year, one region expanded
     """SELECT {[Measures].[amount],[Measures].[payments],[Measures].[avg_amount]} ON COLUMNS,
-       NON EMPTY Hierarchize(DrilldownMember({{DrilldownLevel({[territory].[region].[All]},,,INCLUDE_CALC_MEMBERS)}},
+       NON EMPTY Hierarchize(DrilldownMember(
+         {{DrilldownLevel({[territory].[region].[All]},,,INCLUDE_CALC_MEMBERS)}},
          {[territory].[region].[region].&[R2]},,,INCLUDE_CALC_MEMBERS))
          DIMENSION PROPERTIES PARENT_UNIQUE_NAME ON ROWS
        FROM [benefits] WHERE ([time].[ymd].[year].&[2024])""",
@@ -200,7 +220,8 @@ EXCEL_MDX = [
     """SELECT {[Measures].[amount],[Measures].[recipients]} ON 0,
        NON EMPTY Hierarchize({DrilldownLevel({[time].[ymd].[All]},,,INCLUDE_CALC_MEMBERS)}) ON 1
        FROM (SELECT ({[benefit_type].[default].[benefit_type].&[assist]&[gmi],
-                      [benefit_type].[default].[benefit_type].&[assist]&[housing]}) ON COLUMNS FROM [benefits])""",
+                      [benefit_type].[default].[benefit_type].&[assist]&[housing]}) ON COLUMNS
+             FROM [benefits])""",
 ]
 EXCEL_CUTS = [None, "time@ymd:2024", "benefit_type:assist,gmi;assist,housing"]
 
@@ -214,7 +235,10 @@ def test_olap3_execute_of_excel_mdx_equals_rest(served: Served, index: int) -> N
     assert status == 200
     root = returned(answer)
     validate(root)
-    values = {o: c.findtext(M + "Value") for o, c in ((int(c.get("CellOrdinal")), c) for c in root.find(M + "CellData"))}
+    values = {
+        o: c.findtext(M + "Value")
+        for o, c in ((int(c.get("CellOrdinal")), c) for c in root.find(M + "CellData"))
+    }
     cols = len(result.getAxisTuple(0))
     for o, v in values.items():  # the client reads the same cells
         assert float(result.getSlice(properties="Value")[o // cols][o % cols]) == pytest.approx(float(v))
@@ -222,7 +246,10 @@ def test_olap3_execute_of_excel_mdx_equals_rest(served: Served, index: int) -> N
 
 
 def test_tabular_format_is_a_rowset(served: Served) -> None:
-    statement = "SELECT {[Measures].[amount],[Measures].[payments]} ON 0, [territory].[region].[region].Members ON 1 FROM [benefits]"
+    statement = (
+        "SELECT {[Measures].[amount],[Measures].[payments]} ON 0, "
+        "[territory].[region].[region].Members ON 1 FROM [benefits]"
+    )
     got = list(served.olap3().Execute(statement, "Tabular", Catalog="LabIS", LocaleIdentifier=1033).items())
     rest = served.rest("/cube/benefits/aggregate", drilldown="territory:region", lang="en")["cells"]
     assert {(r["Territory"], float(r["amount"]), float(r["payments"])) for r in got} == {
@@ -231,6 +258,7 @@ def test_tabular_format_is_a_rowset(served: Served) -> None:
         if c["territory.region"] is not None  # facts of an unknown municipality: no member to show
     }
     status, _, answer = served.post(execute_body(statement, Format="Tabular"))
+    assert status == 200
     validate(returned(answer))
 
 
@@ -239,13 +267,16 @@ def test_system_rowsets_as_power_query_asks(served: Served) -> None:
     status, _, answer = served.post(execute_body(statement, LocaleIdentifier="1033"))
     root = returned(answer)
     validate(root)
-    assert rows(root) == [{"CUBE_NAME": "benefits", "CUBE_CAPTION": "Benefits"}]
+    assert status == 200 and rows(root) == [{"CUBE_NAME": "benefits", "CUBE_CAPTION": "Benefits"}]
     status, _, answer = served.post(execute_body("SELECT NOPE FROM $system.MDSCHEMA_CUBES"))
     assert status == 500 and "MDSCHEMA_CUBES has no column 'NOPE'" in fault_of(answer)
 
 
 def test_captions_follow_the_locale(served: Served) -> None:
-    statement = "SELECT {[Measures].[amount],[Measures].[payments]} ON 0, [territory].[region].Members ON 1 FROM [benefits]"
+    statement = (
+        "SELECT {[Measures].[amount],[Measures].[payments]} ON 0, "
+        "[territory].[region].Members ON 1 FROM [benefits]"
+    )
     for lcid, expected in (("1033", ["All", "North"]), ("1062", ["Kopā", "Ziemeļi"])):
         root = returned(served.post(execute_body(statement, LocaleIdentifier=lcid))[2])
         rows_axis = root.find(f"{M}Axes/{M}Axis[@name='Axis1']")
@@ -281,7 +312,7 @@ def test_the_excel_conversation_in_order(served: Served) -> None:
             assert found is not None and found.get("SessionId"), where
             session = found.get("SessionId")
             continue
-        if step.get("end_session") or not step.get("discover") and not step["execute"].strip():
+        if step.get("end_session") or ("discover" not in step and not step["execute"].strip()):
             continue
         validate(root)
         if "discover" in step:
@@ -322,7 +353,11 @@ def test_sessions_begin_echo_and_end(served: Served) -> None:
     status, _, answer = served.post(execute_body("SELECT FROM [benefits]", header))
     assert status == 500 and f"the session '{sid}' does not exist or has ended" in fault_of(answer)
     unknown = f'<Session xmlns="{XMLA}" SessionId="00000000-0000-0000-0000-000000000000"/>'
-    status, _, answer = served.post(discover_body("MDSCHEMA_CUBES").replace("<soap:Body>", f"<soap:Header>{unknown}</soap:Header><soap:Body>"))
+    status, _, answer = served.post(
+        discover_body("MDSCHEMA_CUBES").replace(
+            "<soap:Body>", f"<soap:Header>{unknown}</soap:Header><soap:Body>"
+        )
+    )
     assert status == 500 and "does not exist" in fault_of(answer)
 
 
@@ -340,10 +375,20 @@ def test_without_credentials_401_with_the_basic_challenge(served: Served) -> Non
 
 def test_a_restricted_role_sees_only_its_members(served: Served) -> None:
     north = served.olap3("north")
-    names = [m["MEMBER_UNIQUE_NAME"] for m in north.Discover("MDSCHEMA_MEMBERS", {"CUBE_NAME": "benefits", "HIERARCHY_UNIQUE_NAME": "[territory].[region]"})]
+    names = [
+        m["MEMBER_UNIQUE_NAME"]
+        for m in north.Discover(
+            "MDSCHEMA_MEMBERS", {"CUBE_NAME": "benefits", "HIERARCHY_UNIQUE_NAME": "[territory].[region]"}
+        )
+    ]
     assert "[territory].[region].[region].&[R2]" not in names
     assert "[territory].[region].[region].&[R1]" in names and not any("&[R2]" in n for n in names)
-    everyone = [m["MEMBER_UNIQUE_NAME"] for m in served.olap3().Discover("MDSCHEMA_MEMBERS", {"CUBE_NAME": "benefits", "HIERARCHY_UNIQUE_NAME": "[territory].[region]"})]
+    everyone = [
+        m["MEMBER_UNIQUE_NAME"]
+        for m in served.olap3().Discover(
+            "MDSCHEMA_MEMBERS", {"CUBE_NAME": "benefits", "HIERARCHY_UNIQUE_NAME": "[territory].[region]"}
+        )
+    ]
     assert "[territory].[region].[region].&[R2]" in everyone
     statement = """SELECT {[Measures].[amount],[Measures].[payments]} ON 0,
       [territory].[region].[municipality].Members ON 1 FROM [benefits]"""
@@ -352,7 +397,12 @@ def test_a_restricted_role_sees_only_its_members(served: Served) -> None:
     shown = [u.text for u in root.find(f"{M}Axes/{M}Axis[@name='Axis1']").iter(M + "UName")]  # type: ignore[union-attr]
     assert shown and all("&[R1]" in u for u in shown), shown
     assert check_cells(served, root, role="north") >= 4
-    status, _, answer = served.post(execute_body("SELECT {[Measures].[amount]} ON 0, {[territory].[region].[region].&[R2]} ON 1 FROM [benefits]"), served.basic("north"))
+    status, _, answer = served.post(
+        execute_body(
+            "SELECT {[Measures].[amount]} ON 0, {[territory].[region].[region].&[R2]} ON 1 FROM [benefits]"
+        ),
+        served.basic("north"),
+    )
     assert status == 500 and "R2" in fault_of(answer)
 
 
@@ -368,7 +418,9 @@ HOSTILE = {
     "an unknown method": b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><Drop/></soap:Body></soap:Envelope>',
     "an MDX syntax error": execute_body("SELECT FORM [benefits]").encode(),
     "an unknown cube": execute_body("SELECT FROM [nope]").encode(),
-    "an unknown member property": execute_body("SELECT [territory].[region].Members DIMENSION PROPERTIES NOPE ON 0 FROM [benefits]").encode(),
+    "an unknown member property": execute_body(
+        "SELECT [territory].[region].Members DIMENSION PROPERTIES NOPE ON 0 FROM [benefits]"
+    ).encode(),
     "a bad locale": discover_body("MDSCHEMA_CUBES", LocaleIdentifier="latvian").encode(),
     "too large": b"<x>" + b" " * (1 << 20) + b"</x>",
 }
@@ -384,7 +436,7 @@ def test_every_error_is_a_soap_fault(served: Served, case: str) -> None:
 
 
 def test_the_fault_of_an_mdx_error_says_where(served: Served) -> None:
-    status, _, answer = served.post(execute_body("SELECT FORM [benefits]"))
+    _, _, answer = served.post(execute_body("SELECT FORM [benefits]"))
     assert "mdx:1:13: error[MDX] unexpected '[benefits]'" in fault_of(answer)
     detail = etree.fromstring(answer).find(f".//{{{XMLA}}}Error")
     assert detail is not None and detail.get("Description") and detail.get("ErrorCode", "").isdigit()

@@ -47,7 +47,8 @@ from labis_olap.physical.layout import CubeLayout
 model = read_model(Path({model!r}))
 engine = EmbeddedEngine(Path({data!r}), database="labis")
 apply_model(model, engine)
-engine.insert_arrow(CubeLayout(model, model.cubes["benefits"], engine.database).facts_table, read_facts(model))
+layout = CubeLayout(model, model.cubes["benefits"], engine.database)
+engine.insert_arrow(layout.facts_table, read_facts(model))
 """
 
 
@@ -65,12 +66,17 @@ class Served:
         token = base64.b64encode(f"excel:{self.keys[role]}".encode()).decode()
         return {"Authorization": f"Basic {token}"}
 
-    def post(self, body: bytes | str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def post(
+        self, body: bytes | str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         data = body.encode() if isinstance(body, str) else body
         req = urllib.request.Request(
             self.url,
             data=data,
-            headers={"Content-Type": "text/xml; charset=utf-8", **(headers if headers is not None else self.basic())},
+            headers={
+                "Content-Type": "text/xml; charset=utf-8",
+                **(headers if headers is not None else self.basic()),
+            },
             method="POST",
         )
         try:
@@ -194,7 +200,4 @@ def validate(root: etree._Element) -> None:
 
 
 def rows(root: etree._Element) -> list[dict[str, str]]:
-    return [
-        {etree.QName(c).localname: c.text or "" for c in row}
-        for row in root.findall(f"{{{ROWSET}}}row")
-    ]
+    return [{etree.QName(c).localname: c.text or "" for c in row} for row in root.findall(f"{{{ROWSET}}}row")]

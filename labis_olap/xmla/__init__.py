@@ -43,7 +43,9 @@ def language(lcid: str | None) -> str | None:
     try:
         number = int(lcid.strip())
     except ValueError:
-        raise XmlaError(f"LocaleIdentifier is a number, not '{lcid}'", hint="1062 Latvian, 1033 English") from None
+        raise XmlaError(
+            f"LocaleIdentifier is a number, not '{lcid}'", hint="1062 Latvian, 1033 English"
+        ) from None
     return "en" if number & 0x3FF == ENGLISH else "lv"
 
 
@@ -82,7 +84,9 @@ def handle(
                 f"the command '{req.command or '(none)'}' is not supported",
                 hint="Execute takes Statement, Cancel and ClearCache",
             )
-        return Answer(200, envelope(response(req.method, payload), session.id if session is not None else None))
+        return Answer(
+            200, envelope(response(req.method, payload), session.id if session is not None else None)
+        )
     except XmlaError as exc:
         return Answer(500, fault(exc.message, exc.code, exc.hint))
     except UserError as exc:

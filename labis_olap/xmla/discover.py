@@ -68,12 +68,51 @@ BITMASKS = frozenset(
 )
 """Restrictions that are bit masks: a row is kept if its value shares a bit with the mask."""
 
-KEYWORDS = (
-    "AND AS ASC AXIS BASC BDESC CASE CELL CHAPTERS COLUMNS DESC DIMENSION ELSE EMPTY END FROM "
-    "INCLUDE_CALC_MEMBERS IS MEMBER NON NOT ON OR PAGES POST PROPERTIES RECURSIVE ROWS SECTIONS "
-    "SELECT SELF SELF_AND_AFTER SELF_AND_BEFORE SELF_BEFORE_AFTER AFTER BEFORE LEAVES SET THEN "
-    "WHEN WHERE WITH XOR"
-).split()
+KEYWORDS = [
+    "AND",
+    "AS",
+    "ASC",
+    "AXIS",
+    "BASC",
+    "BDESC",
+    "CASE",
+    "CELL",
+    "CHAPTERS",
+    "COLUMNS",
+    "DESC",
+    "DIMENSION",
+    "ELSE",
+    "EMPTY",
+    "END",
+    "FROM",
+    "INCLUDE_CALC_MEMBERS",
+    "IS",
+    "MEMBER",
+    "NON",
+    "NOT",
+    "ON",
+    "OR",
+    "PAGES",
+    "POST",
+    "PROPERTIES",
+    "RECURSIVE",
+    "ROWS",
+    "SECTIONS",
+    "SELECT",
+    "SELF",
+    "SELF_AND_AFTER",
+    "SELF_AND_BEFORE",
+    "SELF_BEFORE_AFTER",
+    "AFTER",
+    "BEFORE",
+    "LEAVES",
+    "SET",
+    "THEN",
+    "WHEN",
+    "WHERE",
+    "WITH",
+    "XOR",
+]
 
 LITERALS = (
     # name, value, invalid characters, invalid first characters, max length, enum value
@@ -249,7 +288,11 @@ def rows_keywords(ctx: Context) -> Iterator[Row]:
 
 
 def rows_catalogs(ctx: Context) -> Iterator[Row]:
-    yield {"CATALOG_NAME": CATALOG, "DESCRIPTION": "the LabIS model", "ROLES": ",".join(sorted(ctx.principal.roles))}
+    yield {
+        "CATALOG_NAME": CATALOG,
+        "DESCRIPTION": "the LabIS model",
+        "ROLES": ",".join(sorted(ctx.principal.roles)),
+    }
 
 
 def _cubes(ctx: Context) -> Iterator[Cube]:
@@ -539,7 +582,15 @@ def rows_functions(ctx: Context) -> Iterator[Row]:
 
 
 MEMBERS_CONSUMED = frozenset(
-    {"CUBE_NAME", "HIERARCHY_UNIQUE_NAME", "DIMENSION_UNIQUE_NAME", "LEVEL_UNIQUE_NAME", "LEVEL_NUMBER", "MEMBER_UNIQUE_NAME", "TREE_OP"}
+    {
+        "CUBE_NAME",
+        "HIERARCHY_UNIQUE_NAME",
+        "DIMENSION_UNIQUE_NAME",
+        "LEVEL_UNIQUE_NAME",
+        "LEVEL_NUMBER",
+        "MEMBER_UNIQUE_NAME",
+        "TREE_OP",
+    }
 )
 
 
@@ -569,7 +620,9 @@ def rows_members(ctx: Context, restrictions: dict[str, list[str]]) -> Iterator[R
             level_name = _one(restrictions, "LEVEL_UNIQUE_NAME")
             level_number = _one(restrictions, "LEVEL_NUMBER")
             if h is None:  # Measures
-                if level_number not in (None, "0") or (level_name and level_name.lower() != "[measures].[measureslevel]"):
+                if level_number not in (None, "0") or (
+                    level_name and level_name.lower() != "[measures].[measureslevel]"
+                ):
                     continue
                 yield from (writer.row(cat.measure(m)) for m in cat.measures)
                 continue
@@ -580,7 +633,11 @@ def rows_members(ctx: Context, restrictions: dict[str, list[str]]) -> Iterator[R
                     if h.level_unique_name(d).lower() == level_name.lower():
                         depths = range(d, d + 1)
             if level_number is not None:
-                depths = range(int(level_number), int(level_number) + 1) if int(level_number) in depths else range(0)
+                depths = (
+                    range(int(level_number), int(level_number) + 1)
+                    if int(level_number) in depths
+                    else range(0)
+                )
             for d in depths:
                 yield from (writer.row(m) for m in cat.level(h.key, d))
 
@@ -615,7 +672,11 @@ def _resolve_member(cat: Catalog, text: str) -> Member | None:
 def _tree(cat: Catalog, m: Member, op: int) -> list[Member]:
     out: list[Member] = []
     if m.is_measure:
-        return [m] if op & TREE_SELF else ([cat.measure(x) for x in cat.measures if x != m.path[0]] if op & TREE_SIBLINGS else [])
+        return (
+            [m]
+            if op & TREE_SELF
+            else ([cat.measure(x) for x in cat.measures if x != m.path[0]] if op & TREE_SIBLINGS else [])
+        )
     if op & TREE_ANCESTORS:
         chain, p = [], cat.parent(m)
         while p is not None:

@@ -79,7 +79,9 @@ def parse_request(body: bytes) -> XmlaRequest:
     if root.getroottree().docinfo.doctype:
         raise XmlaError("a document type declaration is not accepted")
     if _local(root) != "Envelope" or etree.QName(root).namespace != NS_SOAP:
-        raise XmlaError("the request is not a SOAP 1.1 envelope", hint=f"the root element is Envelope in {NS_SOAP}")
+        raise XmlaError(
+            "the request is not a SOAP 1.1 envelope", hint=f"the root element is Envelope in {NS_SOAP}"
+        )
     header, body_el = _child(root, "Header"), _child(root, "Body")
     if body_el is None or len(body_el) == 0:
         raise XmlaError("the SOAP envelope has no Body")

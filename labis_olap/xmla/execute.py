@@ -9,6 +9,8 @@ The MDX is answered by the MDX room through the cube service with the request's 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
@@ -56,7 +58,9 @@ def _dmv(ctx: Context, text: str) -> etree._Element:
         for name in (w.strip().strip("[]") for w in wanted.split(",")):
             column = by_name.get(name.upper())
             if column is None:
-                raise XmlaError(f"{rs.name} has no column '{name}'", hint="its columns: " + ", ".join(by_name))
+                raise XmlaError(
+                    f"{rs.name} has no column '{name}'", hint="its columns: " + ", ".join(by_name)
+                )
             chosen.append(column)
         columns = chosen
     order = m.group("order")
@@ -64,11 +68,15 @@ def _dmv(ctx: Context, text: str) -> etree._Element:
         for item in reversed([o.strip() for o in order.split(",")]):
             name, _, direction = item.partition(" ")
             key = name.strip("[]").upper()
-            column = next((c.name for c in rs.columns if c.name.upper() == key), None)
-            if column is None:
+            by = next((c.name for c in rs.columns if c.name.upper() == key), None)
+            if by is None:
                 raise XmlaError(f"{rs.name} has no column '{name}' to order by")
-            rows.sort(key=lambda r, c=column: (r.get(c) is None, str(r.get(c) or "")), reverse=direction.strip().upper() == "DESC")
+            rows.sort(key=_sort_key(by), reverse=direction.strip().upper() == "DESC")
     return rowset([Column(c.name, c.type, False, c.restriction) for c in columns], rows)
+
+
+def _sort_key(column: str) -> Callable[[dict[str, Any]], tuple[bool, str]]:
+    return lambda r: (r.get(column) is None, str(r.get(column) or ""))
 
 
 def _mdx(ctx: Context, text: str) -> etree._Element:
@@ -108,5 +116,3 @@ def _tabular(result: MdxResult) -> etree._Element:
         if name in fields:
             el.set(f"{{{NS_SQL}}}field", fields[name])
     return out
-
-

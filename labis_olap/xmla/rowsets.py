@@ -66,14 +66,15 @@ ROWSETS: dict[str, Rowset] = {
         _r(
             "DISCOVER_PROPERTIES",
             "4B40ADFB-8B09-4758-97BB-636E8AE97BCF",
-            "PropertyName:string!* PropertyDescription:string PropertyType:string PropertyAccessType:string! "
-            "IsRequired:boolean Value:string",
+            "PropertyName:string!* PropertyDescription:string PropertyType:string "
+            "PropertyAccessType:string! IsRequired:boolean Value:string",
             "the XMLA properties the server knows, with their values",
         ),
         _r(
             "DISCOVER_SCHEMA_ROWSETS",
             "EEA0302B-7922-4992-8991-0E605D0E5593",
-            "SchemaName:string!* SchemaGuid:uuid Restrictions:string Description:string RestrictionsMask:unsignedLong",
+            "SchemaName:string!* SchemaGuid:uuid Restrictions:string Description:string "
+            "RestrictionsMask:unsignedLong",
             "the rowsets Discover answers",
         ),
         _r(
@@ -101,7 +102,8 @@ ROWSETS: dict[str, Rowset] = {
             "C8B52211-5CF3-11CE-ADE5-00AA0044773D",
             "CATALOG_NAME:string!* DESCRIPTION:string ROLES:string DATE_MODIFIED:dateTime "
             "COMPATIBILITY_LEVEL:int TYPE:int VERSION:int DATABASE_ID:string DATE_QUERIED:dateTime "
-            "CURRENTLY_USED:boolean POPULARITY:double WEIGHTEDPOPULARITY:double CLIENTCACHEREFRESHPOLICY:int",
+            "CURRENTLY_USED:boolean POPULARITY:double WEIGHTEDPOPULARITY:double "
+            "CLIENTCACHEREFRESHPOLICY:int",
             "the catalog: one, this server's model",
         ),
         _r(
@@ -115,32 +117,35 @@ ROWSETS: dict[str, Rowset] = {
         _r(
             "MDSCHEMA_CUBES",
             "C8B522D8-5CF3-11CE-ADE5-00AA0044773D",
-            "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string!* CUBE_TYPE:string!* "
-            "CUBE_GUID:uuid CREATED_ON:dateTime LAST_SCHEMA_UPDATE:dateTime SCHEMA_UPDATED_BY:string "
-            "LAST_DATA_UPDATE:dateTime DATA_UPDATED_BY:string DESCRIPTION:string IS_DRILLTHROUGH_ENABLED:boolean "
-            "IS_LINKABLE:boolean IS_WRITE_ENABLED:boolean IS_SQL_ENABLED:boolean CUBE_CAPTION:string "
-            "BASE_CUBE_NAME:string* CUBE_SOURCE:unsignedShort* PREFERRED_QUERY_PATTERNS:unsignedShort",
+            "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string!* CUBE_TYPE:string!* CUBE_GUID:uuid "
+            "CREATED_ON:dateTime LAST_SCHEMA_UPDATE:dateTime SCHEMA_UPDATED_BY:string "
+            "LAST_DATA_UPDATE:dateTime DATA_UPDATED_BY:string DESCRIPTION:string "
+            "IS_DRILLTHROUGH_ENABLED:boolean IS_LINKABLE:boolean IS_WRITE_ENABLED:boolean "
+            "IS_SQL_ENABLED:boolean CUBE_CAPTION:string BASE_CUBE_NAME:string* CUBE_SOURCE:unsignedShort* "
+            "PREFERRED_QUERY_PATTERNS:unsignedShort",
         ),
         _r(
             "MDSCHEMA_DIMENSIONS",
             "C8B522D9-5CF3-11CE-ADE5-00AA0044773D",
             "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string* DIMENSION_NAME:string* "
-            "DIMENSION_UNIQUE_NAME:string!* DIMENSION_GUID:uuid DIMENSION_CAPTION:string! DIMENSION_ORDINAL:unsignedInt "
-            "DIMENSION_TYPE:short DIMENSION_CARDINALITY:unsignedInt DEFAULT_HIERARCHY:string DESCRIPTION:string "
-            "IS_VIRTUAL:boolean IS_READWRITE:boolean DIMENSION_UNIQUE_SETTINGS:int DIMENSION_MASTER_UNIQUE_NAME:string "
-            "DIMENSION_IS_VISIBLE:boolean CUBE_SOURCE:unsignedShort* DIMENSION_VISIBILITY:unsignedShort*",
+            "DIMENSION_UNIQUE_NAME:string!* DIMENSION_GUID:uuid DIMENSION_CAPTION:string! "
+            "DIMENSION_ORDINAL:unsignedInt DIMENSION_TYPE:short DIMENSION_CARDINALITY:unsignedInt "
+            "DEFAULT_HIERARCHY:string DESCRIPTION:string IS_VIRTUAL:boolean IS_READWRITE:boolean "
+            "DIMENSION_UNIQUE_SETTINGS:int DIMENSION_MASTER_UNIQUE_NAME:string DIMENSION_IS_VISIBLE:boolean "
+            "CUBE_SOURCE:unsignedShort* DIMENSION_VISIBILITY:unsignedShort*",
         ),
         _r(
             "MDSCHEMA_HIERARCHIES",
             "C8B522DA-5CF3-11CE-ADE5-00AA0044773D",
             "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string* DIMENSION_UNIQUE_NAME:string* "
-            "HIERARCHY_NAME:string* HIERARCHY_UNIQUE_NAME:string!* HIERARCHY_GUID:uuid HIERARCHY_CAPTION:string! "
-            "DIMENSION_TYPE:short HIERARCHY_CARDINALITY:unsignedInt DEFAULT_MEMBER:string ALL_MEMBER:string "
-            "DESCRIPTION:string STRUCTURE:short IS_VIRTUAL:boolean IS_READWRITE:boolean "
-            "DIMENSION_UNIQUE_SETTINGS:int DIMENSION_MASTER_UNIQUE_NAME:string DIMENSION_IS_VISIBLE:boolean "
-            "HIERARCHY_ORDINAL:unsignedInt DIMENSION_IS_SHARED:boolean HIERARCHY_IS_VISIBLE:boolean "
-            "HIERARCHY_ORIGIN:unsignedShort* HIERARCHY_DISPLAY_FOLDER:string CUBE_SOURCE:unsignedShort* "
-            "HIERARCHY_VISIBILITY:unsignedShort* PARENT_CHILD:boolean LEVELS:unsignedInt",
+            "HIERARCHY_NAME:string* HIERARCHY_UNIQUE_NAME:string!* HIERARCHY_GUID:uuid "
+            "HIERARCHY_CAPTION:string! DIMENSION_TYPE:short HIERARCHY_CARDINALITY:unsignedInt "
+            "DEFAULT_MEMBER:string ALL_MEMBER:string DESCRIPTION:string STRUCTURE:short IS_VIRTUAL:boolean "
+            "IS_READWRITE:boolean DIMENSION_UNIQUE_SETTINGS:int DIMENSION_MASTER_UNIQUE_NAME:string "
+            "DIMENSION_IS_VISIBLE:boolean HIERARCHY_ORDINAL:unsignedInt DIMENSION_IS_SHARED:boolean "
+            "HIERARCHY_IS_VISIBLE:boolean HIERARCHY_ORIGIN:unsignedShort* HIERARCHY_DISPLAY_FOLDER:string "
+            "CUBE_SOURCE:unsignedShort* HIERARCHY_VISIBILITY:unsignedShort* PARENT_CHILD:boolean "
+            "LEVELS:unsignedInt",
         ),
         _r(
             "MDSCHEMA_LEVELS",
@@ -148,22 +153,23 @@ ROWSETS: dict[str, Rowset] = {
             "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string* DIMENSION_UNIQUE_NAME:string* "
             "HIERARCHY_UNIQUE_NAME:string* LEVEL_NAME:string* LEVEL_UNIQUE_NAME:string!* LEVEL_GUID:uuid "
             "LEVEL_CAPTION:string! LEVEL_NUMBER:unsignedInt! LEVEL_CARDINALITY:unsignedInt LEVEL_TYPE:int "
-            "DESCRIPTION:string CUSTOM_ROLLUP_SETTINGS:int LEVEL_UNIQUE_SETTINGS:int LEVEL_IS_VISIBLE:boolean "
-            "LEVEL_ORDERING_PROPERTY:string LEVEL_DBTYPE:int LEVEL_MASTER_UNIQUE_NAME:string "
-            "LEVEL_NAME_SQL_COLUMN_NAME:string LEVEL_KEY_SQL_COLUMN_NAME:string LEVEL_UNIQUE_NAME_SQL_COLUMN_NAME:string "
-            "LEVEL_ATTRIBUTE_HIERARCHY_NAME:string LEVEL_KEY_CARDINALITY:unsignedShort LEVEL_ORIGIN:unsignedShort* "
-            "CUBE_SOURCE:unsignedShort* LEVEL_VISIBILITY:unsignedShort*",
+            "DESCRIPTION:string CUSTOM_ROLLUP_SETTINGS:int LEVEL_UNIQUE_SETTINGS:int "
+            "LEVEL_IS_VISIBLE:boolean LEVEL_ORDERING_PROPERTY:string LEVEL_DBTYPE:int "
+            "LEVEL_MASTER_UNIQUE_NAME:string LEVEL_NAME_SQL_COLUMN_NAME:string "
+            "LEVEL_KEY_SQL_COLUMN_NAME:string LEVEL_UNIQUE_NAME_SQL_COLUMN_NAME:string "
+            "LEVEL_ATTRIBUTE_HIERARCHY_NAME:string LEVEL_KEY_CARDINALITY:unsignedShort "
+            "LEVEL_ORIGIN:unsignedShort* CUBE_SOURCE:unsignedShort* LEVEL_VISIBILITY:unsignedShort*",
         ),
         _r(
             "MDSCHEMA_MEASURES",
             "C8B522DC-5CF3-11CE-ADE5-00AA0044773D",
             "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string* MEASURE_NAME:string* "
             "MEASURE_UNIQUE_NAME:string!* MEASURE_CAPTION:string! MEASURE_GUID:uuid MEASURE_AGGREGATOR:int "
-            "DATA_TYPE:unsignedShort NUMERIC_PRECISION:unsignedShort NUMERIC_SCALE:short MEASURE_UNITS:string "
-            "DESCRIPTION:string EXPRESSION:string MEASURE_IS_VISIBLE:boolean LEVELS_LIST:string "
-            "MEASURE_NAME_SQL_COLUMN_NAME:string MEASURE_UNQUALIFIED_CAPTION:string MEASUREGROUP_NAME:string* "
-            "MEASURE_DISPLAY_FOLDER:string DEFAULT_FORMAT_STRING:string! CUBE_SOURCE:unsignedShort* "
-            "MEASURE_VISIBILITY:unsignedShort*",
+            "DATA_TYPE:unsignedShort NUMERIC_PRECISION:unsignedShort NUMERIC_SCALE:short "
+            "MEASURE_UNITS:string DESCRIPTION:string EXPRESSION:string MEASURE_IS_VISIBLE:boolean "
+            "LEVELS_LIST:string MEASURE_NAME_SQL_COLUMN_NAME:string MEASURE_UNQUALIFIED_CAPTION:string "
+            "MEASUREGROUP_NAME:string* MEASURE_DISPLAY_FOLDER:string DEFAULT_FORMAT_STRING:string! "
+            "CUBE_SOURCE:unsignedShort* MEASURE_VISIBILITY:unsignedShort*",
         ),
         _r(
             "MDSCHEMA_MEASUREGROUPS",
@@ -196,9 +202,10 @@ ROWSETS: dict[str, Rowset] = {
             "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string* DIMENSION_UNIQUE_NAME:string* "
             "HIERARCHY_UNIQUE_NAME:string* LEVEL_UNIQUE_NAME:string* MEMBER_UNIQUE_NAME:string* "
             "PROPERTY_TYPE:short* PROPERTY_NAME:string!* PROPERTY_CAPTION:string! DATA_TYPE:unsignedShort "
-            "CHARACTER_MAXIMUM_LENGTH:unsignedInt CHARACTER_OCTET_LENGTH:unsignedInt NUMERIC_PRECISION:unsignedShort "
-            "NUMERIC_SCALE:short DESCRIPTION:string PROPERTY_CONTENT_TYPE:short* SQL_COLUMN_NAME:string "
-            "LANGUAGE:unsignedShort PROPERTY_ORIGIN:unsignedShort* PROPERTY_ATTRIBUTE_HIERARCHY_NAME:string "
+            "CHARACTER_MAXIMUM_LENGTH:unsignedInt CHARACTER_OCTET_LENGTH:unsignedInt "
+            "NUMERIC_PRECISION:unsignedShort NUMERIC_SCALE:short DESCRIPTION:string "
+            "PROPERTY_CONTENT_TYPE:short* SQL_COLUMN_NAME:string LANGUAGE:unsignedShort "
+            "PROPERTY_ORIGIN:unsignedShort* PROPERTY_ATTRIBUTE_HIERARCHY_NAME:string "
             "PROPERTY_CARDINALITY:string MIME_TYPE:string PROPERTY_IS_VISIBLE:boolean "
             "CUBE_SOURCE:unsignedShort* PROPERTY_VISIBILITY:unsignedShort*",
         ),
@@ -206,8 +213,9 @@ ROWSETS: dict[str, Rowset] = {
             "MDSCHEMA_SETS",
             "A07CCD0B-8148-11D0-87BB-00C04FC33942",
             "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string* SET_NAME:string!* SCOPE:int!* "
-            "DESCRIPTION:string EXPRESSION:string DIMENSIONS:string SET_CAPTION:string SET_DISPLAY_FOLDER:string "
-            "SET_EVALUATION_CONTEXT:int HIERARCHY_UNIQUE_NAME:string* CUBE_SOURCE:unsignedShort*",
+            "DESCRIPTION:string EXPRESSION:string DIMENSIONS:string SET_CAPTION:string "
+            "SET_DISPLAY_FOLDER:string SET_EVALUATION_CONTEXT:int HIERARCHY_UNIQUE_NAME:string* "
+            "CUBE_SOURCE:unsignedShort*",
         ),
         _r(
             "MDSCHEMA_KPIS",
@@ -215,22 +223,23 @@ ROWSETS: dict[str, Rowset] = {
             "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string* MEASUREGROUP_NAME:string "
             "KPI_NAME:string!* KPI_CAPTION:string KPI_DESCRIPTION:string KPI_DISPLAY_FOLDER:string "
             "KPI_VALUE:string KPI_GOAL:string KPI_STATUS:string KPI_TREND:string KPI_STATUS_GRAPHIC:string "
-            "KPI_TREND_GRAPHIC:string KPI_WEIGHT:string KPI_CURRENT_TIME_MEMBER:string KPI_PARENT_KPI_NAME:string "
-            "SCOPE:int CUBE_SOURCE:unsignedShort*",
+            "KPI_TREND_GRAPHIC:string KPI_WEIGHT:string KPI_CURRENT_TIME_MEMBER:string "
+            "KPI_PARENT_KPI_NAME:string SCOPE:int CUBE_SOURCE:unsignedShort*",
         ),
         _r(
             "MDSCHEMA_ACTIONS",
             "A07CCD08-8148-11D0-87BB-00C04FC33942",
             "CATALOG_NAME:string* SCHEMA_NAME:string* CUBE_NAME:string!* ACTION_NAME:string!* "
             "ACTION_TYPE:int* COORDINATE:string!* COORDINATE_TYPE:int!* ACTION_CAPTION:string "
-            "DESCRIPTION:string CONTENT:string APPLICATION:string INVOCATION:int* CUBE_SOURCE:unsignedShort*",
+            "DESCRIPTION:string CONTENT:string APPLICATION:string INVOCATION:int* "
+            "CUBE_SOURCE:unsignedShort*",
         ),
         _r(
             "MDSCHEMA_FUNCTIONS",
             "A07CCD07-8148-11D0-87BB-00C04FC33942",
-            "FUNCTION_NAME:string!* DESCRIPTION:string PARAMETER_LIST:string RETURN_TYPE:int "
-            "ORIGIN:int!* INTERFACE_NAME:string* LIBRARY_NAME:string* DLL_NAME:string HELP_FILE:string "
-            "HELP_CONTEXT:int OBJECT:string CAPTION:string",
+            "FUNCTION_NAME:string!* DESCRIPTION:string PARAMETER_LIST:string RETURN_TYPE:int ORIGIN:int!* "
+            "INTERFACE_NAME:string* LIBRARY_NAME:string* DLL_NAME:string HELP_FILE:string HELP_CONTEXT:int "
+            "OBJECT:string CAPTION:string",
         ),
     )
 }

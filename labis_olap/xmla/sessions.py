@@ -37,7 +37,9 @@ class SessionStore:
         self._lock = threading.Lock()
 
     def begin(self, owner: Principal, lang: str | None) -> XmlaSession:
-        session = XmlaSession(str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)).upper(), owner, lang, time.monotonic())
+        session = XmlaSession(
+            str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)).upper(), owner, lang, time.monotonic()
+        )
         with self._lock:
             self._items[session.id] = session
             while len(self._items) > self.entries:

@@ -55,9 +55,7 @@ def _text(value: Any) -> str:
 
 def rowset(columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> etree._Element:
     """`root` with the schema of `columns` and a `row` per dict (None values left out)."""
-    root = etree.Element(
-        f"{{{NS_ROWSET}}}root", nsmap={None: NS_ROWSET, "xsd": NS_XSD, "xsi": NS_XSI}
-    )
+    root = etree.Element(f"{{{NS_ROWSET}}}root", nsmap={None: NS_ROWSET, "xsd": NS_XSD, "xsi": NS_XSI})
     root.append(rowset_schema(tuple(columns)))
     names = [c.name for c in columns]
     for r in rows:
@@ -136,7 +134,9 @@ def _is_child(child: Member, parent: Member) -> bool:
     )
 
 
-def mddataset(result: MdxResult, props: Sequence[Sequence[str]], default_measure: str | None) -> etree._Element:
+def mddataset(
+    result: MdxResult, props: Sequence[Sequence[str]], default_measure: str | None
+) -> etree._Element:
     """The mddataset of an MDX result; `props[k]` are the member properties axis k asked for."""
     M = f"{{{NS_MDDATASET}}}"
     root = etree.Element(M + "root", nsmap={None: NS_MDDATASET, "xsd": NS_XSD, "xsi": NS_XSI})
@@ -162,7 +162,10 @@ def mddataset(result: MdxResult, props: Sequence[Sequence[str]], default_measure
             slicer_tuple.append(cat.measure(default_measure))
         else:
             slicer_tuple.append(cat.all_member(hk))
-    layouts = [(f"Axis{ax.ordinal}", ax.hierarchies, ax.tuples, props[i] if i < len(props) else ()) for i, ax in enumerate(result.axes)]
+    layouts = [
+        (f"Axis{ax.ordinal}", ax.hierarchies, ax.tuples, props[i] if i < len(props) else ())
+        for i, ax in enumerate(result.axes)
+    ]
     layouts.append(("SlicerAxis", [m.hier for m in slicer_tuple], [tuple(slicer_tuple)], ()))
 
     for name, hiers, tuples, wanted in layouts:
@@ -179,7 +182,9 @@ def mddataset(result: MdxResult, props: Sequence[Sequence[str]], default_measure
             ):
                 etree.SubElement(h_info, M + tag, name=f"{hname}.[{prop}]", type=kind)
             for prop in wanted:
-                etree.SubElement(h_info, M + prop, name=f"{hname}.[{prop}]", type=PROPERTY_TYPES.get(prop, "xsd:string"))
+                etree.SubElement(
+                    h_info, M + prop, name=f"{hname}.[{prop}]", type=PROPERTY_TYPES.get(prop, "xsd:string")
+                )
         axis = etree.SubElement(axes, M + "Axis", name=name)
         tuples_el = etree.SubElement(axis, M + "Tuples")
         for i, tup in enumerate(tuples):
@@ -229,7 +234,13 @@ def _member(
     display = min(children, 0xFFFF)
     if nxt is not None and _is_child(nxt, m):
         display |= 0x10000
-    if prev is not None and not m.is_measure and prev.hier == m.hier and prev.path[:-1] == m.path[:-1] and prev.depth == m.depth:
+    if (
+        prev is not None
+        and not m.is_measure
+        and prev.hier == m.hier
+        and prev.path[:-1] == m.path[:-1]
+        and prev.depth == m.depth
+    ):
         display |= 0x20000
     etree.SubElement(el, M + "DisplayInfo").text = str(display)
     for prop in wanted:
@@ -238,7 +249,9 @@ def _member(
             etree.SubElement(el, M + prop).text = value
 
 
-def _property(result: MdxResult, facts: _Members, m: Member, j: dict[str, Any], prop: str, children: int) -> str | None:
+def _property(
+    result: MdxResult, facts: _Members, m: Member, j: dict[str, Any], prop: str, children: int
+) -> str | None:
     if prop == "PARENT_UNIQUE_NAME":
         return j["parent_unique_name"]
     if prop == "HIERARCHY_UNIQUE_NAME":

@@ -172,7 +172,9 @@ MDDATASET_XSD = f"""
 
 @cache
 def _mddataset_bytes() -> bytes:
-    return bytes(etree.tostring(etree.fromstring(MDDATASET_XSD.encode(), etree.XMLParser(remove_blank_text=True))))
+    return bytes(
+        etree.tostring(etree.fromstring(MDDATASET_XSD.encode(), etree.XMLParser(remove_blank_text=True)))
+    )
 
 
 def mddataset_schema() -> etree._Element:

@@ -31,7 +31,9 @@ def _sessions(request: Request) -> SessionStore:
     "/xmla",
     response_class=Response,
     responses={200: {"content": {"text/xml": {}}, "description": "A SOAP envelope: the answer or a Fault"}},
-    openapi_extra={"requestBody": {"required": True, "content": {"text/xml": {"schema": {"type": "string"}}}}},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"text/xml": {"schema": {"type": "string"}}}}
+    },
 )
 async def xmla(request: Request) -> Response:
     """XMLA Discover and Execute (MDX, `$system` rowsets), sessions, Cancel; every error a SOAP
