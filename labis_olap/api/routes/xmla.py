@@ -30,7 +30,14 @@ def _sessions(request: Request) -> SessionStore:
 @router.post(
     "/xmla",
     response_class=Response,
-    responses={200: {"content": {"text/xml": {}}, "description": "A SOAP envelope: the answer or a Fault"}},
+    responses={
+        200: {"content": {"text/xml": {}}, "description": "A SOAP envelope with the answer"},
+        401: {
+            "content": {"text/xml": {}},
+            "description": "A SOAP Fault: credentials needed (HTTP Basic, API key)",
+        },
+        500: {"content": {"text/xml": {}}, "description": "A SOAP Fault: the error of the request"},
+    },
     openapi_extra={
         "requestBody": {"required": True, "content": {"text/xml": {"schema": {"type": "string"}}}}
     },
