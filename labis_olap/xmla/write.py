@@ -3,7 +3,8 @@
 
 DisplayInfo, as Excel reads it: the member's child count in the low 16 bits, 0x10000 if the
 next tuple shows one of its children at the same position (drilled down), 0x20000 if the member
-has the same parent as the one before it.
+has the same parent as the one before it. The slicer axis's members carry no child count
+(clients draw no slicer; counting would list a level of every hierarchy not on an axis).
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def mddataset(
             for pos, m in enumerate(tup):
                 prev = tuples[i - 1][pos] if i > 0 and pos < len(tuples[i - 1]) else None
                 nxt = tuples[i + 1][pos] if i + 1 < len(tuples) and pos < len(tuples[i + 1]) else None
-                _member(t_el, M, result, facts, m, prev, nxt, wanted)
+                _member(t_el, M, result, facts, m, prev, nxt, wanted, counted=name != "SlicerAxis")
 
     cell_info = etree.SubElement(info, M + "CellInfo")
     etree.SubElement(cell_info, M + "Value", name="VALUE")
@@ -223,6 +224,7 @@ def _member(
     prev: Member | None,
     nxt: Member | None,
     wanted: Sequence[str],
+    counted: bool = True,
 ) -> None:
     j = result.member_json(m)
     el = etree.SubElement(parent, M + "Member", Hierarchy=result.hier_json(m.hier)["unique_name"])
@@ -230,7 +232,7 @@ def _member(
     etree.SubElement(el, M + "Caption").text = j["caption"]
     etree.SubElement(el, M + "LName").text = j["level"]
     etree.SubElement(el, M + "LNum").text = str(j["level_number"])
-    children = facts.children(m)
+    children = facts.children(m) if counted else 0
     display = min(children, 0xFFFF)
     if nxt is not None and _is_child(nxt, m):
         display |= 0x10000
