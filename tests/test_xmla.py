@@ -177,6 +177,12 @@ def test_restrictions_narrow_and_unknown_ones_are_refused(served: Served) -> Non
         "[time].[ym].[year]",
         "[time].[ym].[month]",
     ]
+    status, _, answer = served.post(discover_body("MDSCHEMA_CUBES", {"CUBE_NAME": ""}))
+    assert [r["CUBE_NAME"] for r in rows(returned(answer))] == ["benefits"]  # empty: no restriction
+    status, _, answer = served.post(discover_body("MDSCHEMA_CUBES", Content="Schema"))
+    root = returned(answer)
+    validate(root)
+    assert status == 200 and rows(root) == [] and len(root) == 1
     status, _, answer = served.post(discover_body("MDSCHEMA_CUBES", {"NO_SUCH": "x"}))
     assert status == 500 and "MDSCHEMA_CUBES has no restriction 'NO_SUCH'" in fault_of(answer)
     status, _, answer = served.post(discover_body("MDSCHEMA_NOTHING"))

@@ -49,6 +49,15 @@ def language(lcid: str | None) -> str | None:
     return "en" if number & 0x3FF == ENGLISH else "lv"
 
 
+def _content(properties: dict[str, str]) -> str:
+    """Content=Schema (or None) asks for no rows; SchemaData and Data get them (the schema is
+    always sent: clients read it first)."""
+    content = properties.get("Content", "SchemaData").strip().lower()
+    if content not in ("schemadata", "schema", "data", "none"):
+        raise XmlaError(f"Content is SchemaData, Schema, Data or None, not '{content}'")
+    return content
+
+
 def handle(
     body: bytes,
     service: CubeService,
@@ -74,7 +83,7 @@ def handle(
         ctx = Context(service, principal, lang, req.properties, url, authenticated)
         if req.method == "Discover":
             rs, rows = discover(ctx, req.request_type, req.restrictions)
-            payload = rowset(rs.columns, rows)
+            payload = rowset(rs.columns, [] if _content(req.properties) in ("schema", "none") else rows)
         elif req.command == "Statement":
             payload = run_statement(ctx, req.statement) if req.statement.strip() else empty_root()
         elif req.command in ("Cancel", "ClearCache"):

@@ -809,7 +809,10 @@ def discover(ctx: Context, name: str, restrictions: dict[str, list[str]]) -> tup
     rowset = rowset_of(name)
     allowed = {c.name.upper(): c.name for c in rowset.restrictions}
     given: dict[str, list[str]] = {}
-    for key, values in restrictions.items():
+    for key, written in restrictions.items():
+        values = [v for v in written if v.strip()]  # an empty restriction restricts nothing
+        if not values:
+            continue
         column = allowed.get(key.upper())
         if column is None:
             raise XmlaError(
