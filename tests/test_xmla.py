@@ -446,3 +446,59 @@ def test_the_fault_of_an_mdx_error_says_where(served: Served) -> None:
     assert "mdx:1:13: error[MDX] unexpected '[benefits]'" in fault_of(answer)
     detail = etree.fromstring(answer).find(f".//{{{XMLA}}}Error")
     assert detail is not None and detail.get("Description") and detail.get("ErrorCode", "").isdigit()
+
+
+def test_axis_members_carry_properties_display_info_and_formats(served: Served) -> None:
+    statement = """WITH MEMBER [Measures].[per_payment] AS [Measures].[amount] / [Measures].[payments],
+        FORMAT_STRING = '#,##0.00'
+      SELECT {[Measures].[amount], [Measures].[per_payment]} ON 0,
+      Hierarchize(DrilldownMember({DrilldownLevel({[territory].[region].[All]})},
+        {[territory].[region].[region].&[R1]}))
+        DIMENSION PROPERTIES PARENT_UNIQUE_NAME, CHILDREN_CARDINALITY ON 1
+      FROM [benefits]"""
+    root = returned(served.post(execute_body(statement))[2])
+    validate(root)
+    info = root.find(f"{M}OlapInfo/{M}AxesInfo/{M}AxisInfo[@name='Axis1']/{M}HierarchyInfo")
+    assert info is not None and info.get("name") == "[territory].[region]"
+    assert [etree.QName(c).localname for c in info] == [
+        "UName", "Caption", "LName", "LNum", "DisplayInfo", "PARENT_UNIQUE_NAME", "CHILDREN_CARDINALITY",
+    ]  # fmt: skip
+    members = root.findall(f"{M}Axes/{M}Axis[@name='Axis1']/{M}Tuples/{M}Tuple/{M}Member")
+    got = [
+        (
+            m.findtext(M + "UName"),
+            int(m.findtext(M + "DisplayInfo") or -1),
+            m.findtext(M + "PARENT_UNIQUE_NAME"),
+        )
+        for m in members
+    ]
+    all_, r1, r2 = (
+        "[territory].[region].[All]",
+        "[territory].[region].[region].&[R1]",
+        "[territory].[region].[region].&[R2]",
+    )
+    assert got == [
+        (all_, 0x10000 | 2, None),  # two children, drilled (the next tuple is its child)
+        (r1, 0x10000 | 2, all_),  # drilled too
+        ("[territory].[region].[municipality].&[R1]&[M1]", 0, r1),
+        ("[territory].[region].[municipality].&[R1]&[M2]", 0x20000, r1),  # the same parent as the one before
+        (r2, 2, all_),
+    ]
+    assert [m.findtext(M + "CHILDREN_CARDINALITY") for m in members] == ["2", "2", "0", "0", "2"]
+    cells = {int(c.get("CellOrdinal", "-1")): c for c in root.iter(M + "Cell")}
+    ratio = cells[1]  # All × per_payment
+    assert ratio.findtext(M + "FormatString") == "#,##0.00"
+    assert ratio.findtext(M + "FmtValue") == f"{2993 / 41:,.2f}"
+    assert ratio.find(M + "Value").get("{http://www.w3.org/2001/XMLSchema-instance}type") == "xsd:double"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("command", ["Cancel", "ClearCache"])
+def test_cancel_and_clear_cache_are_answered_empty(served: Served, command: str) -> None:
+    body = execute_body("").replace("<Statement><![CDATA[]]></Statement>", f"<{command}/>")
+    status, _, answer = served.post(body)
+    root = returned(answer)
+    assert status == 200 and etree.QName(root).namespace == XMLA + ":empty" and len(root) == 0
+    status, _, answer = served.post(
+        execute_body("").replace("<Statement><![CDATA[]]></Statement>", "<Alter/>")
+    )
+    assert status == 500 and "the command 'Alter' is not supported" in fault_of(answer)
