@@ -502,3 +502,27 @@ def test_cancel_and_clear_cache_are_answered_empty(served: Served, command: str)
         execute_body("").replace("<Statement><![CDATA[]]></Statement>", "<Alter/>")
     )
     assert status == 500 and "the command 'Alter' is not supported" in fault_of(answer)
+
+
+def test_discover_lists_only_what_the_roles_grant(served: Served) -> None:
+    clerk = served.olap3("clerk")
+    measures = clerk.Discover("MDSCHEMA_MEASURES", {"CUBE_NAME": "benefits"})
+    assert [m["MEASURE_UNIQUE_NAME"] for m in measures] == ["[Measures].[amount]", "[Measures].[payments]"]
+    dims = [
+        d["DIMENSION_UNIQUE_NAME"] for d in clerk.Discover("MDSCHEMA_DIMENSIONS", {"CUBE_NAME": "benefits"})
+    ]
+    assert "[territory]" in dims and "[gender]" not in dims
+    hiers = [
+        h["HIERARCHY_UNIQUE_NAME"] for h in clerk.Discover("MDSCHEMA_HIERARCHIES", {"CUBE_NAME": "benefits"})
+    ]
+    assert "[gender].[default]" not in hiers
+    statement = "SELECT {[Measures].[amount]} ON 0, [gender].[default].Members ON 1 FROM [benefits]"
+    status, _, answer = served.post(execute_body(statement), served.basic("clerk"))
+    assert status == 500 and "no dimension 'gender'" in fault_of(answer)
+    statement = "SELECT {[Measures].[recipients]} ON 0 FROM [benefits]"
+    status, _, answer = served.post(execute_body(statement), served.basic("clerk"))
+    assert status == 500 and "no measure 'recipients'" in fault_of(answer)
+    status, _, answer = served.post(discover_body("MDSCHEMA_CUBES"), served.basic("outsider"))
+    assert status == 200 and rows(returned(answer)) == []
+    status, _, answer = served.post(execute_body("SELECT FROM [benefits]"), served.basic("outsider"))
+    assert status == 500 and "unknown cube 'benefits'" in fault_of(answer)

@@ -29,6 +29,9 @@ MINI = HERE / "fixtures" / "mini_model"
 ROLES = {
     "north": 'role: north\ncubes: [{cube: benefits, members: [{cut: "territory:R1"}]}]\n',
     "analyst": 'role: analyst\ncubes: [{cube: "*"}]\n',
+    "clerk": "role: clerk\ncubes: [{cube: benefits, measures: [amount, payments], "
+    "hidden_dimensions: [gender]}]\n",
+    "outsider": "role: outsider\ncubes: []\n",
 }
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 XMLA = "urn:schemas-microsoft-com:xml-analysis"
