@@ -16,6 +16,7 @@ from lxml import etree
 
 from ..mdx import MdxResult, execute, parse
 from ..mdx import ast as a
+from ..mdx.values import is_number
 from .discover import Context, discover
 from .envelope import NS_SQL, NS_XSD, XmlaError
 from .rowsets import Column
@@ -108,7 +109,9 @@ def _tabular(result: MdxResult) -> etree._Element:
     of the columns axis (named in `sql:field`, as SSAS's flattened rowsets are)."""
     names, rows = result.grid()
     heads = result.heads
-    columns = [Column(f"C{i}", "string" if i < heads else "double", False, False) for i in range(len(names))]
+    numeric = [all(v is None or is_number(v) for v in (row[i] for row in rows)) for i in range(len(names))]
+    kinds = ["double" if i >= heads and numeric[i] else "string" for i in range(len(names))]
+    columns = [Column(f"C{i}", kinds[i], False, False) for i in range(len(names))]
     out = rowset(columns, [{f"C{i}": v for i, v in enumerate(row)} for row in rows])
     fields = {f"C{i}": name for i, name in enumerate(names)}
     for el in out[0].iter(f"{{{NS_XSD}}}element"):
