@@ -29,7 +29,7 @@ from ..service import ANONYMOUS
 from ..settings import Settings
 from ..xmla.envelope import fault
 from . import deps
-from .errors import error_response, log
+from .errors import error_response, log, request_language
 
 XMLA_PATH = "/xmla"
 UNLIMITED_PATHS = frozenset({"/health", "/livez", "/readyz", "/metrics"})
@@ -85,11 +85,11 @@ ADMIN = "/admin/"
 
 
 def refusal(scope: Scope, status: int, error: str, message: str, hint: str | None = None) -> Response:
-    """The guard's refusal in the API's one error shape, or as a SOAP Fault to an XMLA client
-    (which reads no JSON)."""
+    """The guard's refusal in the API's one error shape (in the request's language), or as a
+    SOAP Fault to an XMLA client, which reads no JSON."""
     if scope["path"] == XMLA_PATH:
         return Response(fault(message, hint=hint), status, media_type="text/xml; charset=utf-8")
-    return error_response(status, error, message, hint)
+    return error_response(status, error, message, hint, lang=request_language(scope))
 
 
 class RequestGuard:
@@ -131,7 +131,10 @@ class RequestGuard:
             )
         if sum(len(k) + len(v) for k, v in scope["headers"]) > s.max_header_bytes:
             return refusal(
-                scope, 431, "headers_too_large", f"the headers are longer than {s.max_header_bytes} bytes"
+                scope,
+                431,
+                "headers_too_large",
+                f"the headers are longer than {s.max_header_bytes} bytes",
             )
         if self.bucket is not None and scope["path"] not in UNLIMITED_PATHS:
             wait = self.bucket.take(rate_key(scope))
@@ -150,10 +153,18 @@ class RequestGuard:
     async def _body(self, scope: Scope, receive: Receive) -> bytes | Any | None:
         """The whole body, or the 413 to answer, or None if the client left."""
         limit = self.settings.max_body_bytes
-        too_large = refusal(scope, 413, "too_large", f"the request body is larger than {limit} bytes")
+
+        def too_large() -> Any:
+            return refusal(
+                scope,
+                413,
+                "too_large",
+                f"the request body is larger than {limit} bytes",
+            )
+
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                return too_large
+                return too_large()
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -163,7 +174,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                return too_large
+                return too_large()
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
