@@ -29,7 +29,7 @@ from .fastpath import AggregateFastPath, spec_of
 from .guard import RequestGuard
 from .headers import SecurityHeaders
 from .metrics import Metrics
-from .routes import admin, aggregate, facts, indicators, mdx, members, meta, report, sdmx, signin
+from .routes import admin, aggregate, facts, indicators, mdx, members, meta, report, sdmx, signin, xmla
 from .schemas import ErrorResponse
 from .state import AppState
 
@@ -103,7 +103,7 @@ def create_app(
     )
     app.state.labis = state
     errors.install(app)
-    for module in (meta, admin, aggregate, members, facts, report, indicators, sdmx, mdx, signin):
+    for module in (meta, admin, aggregate, members, facts, report, indicators, sdmx, mdx, xmla, signin):
         app.include_router(module.router)
     web.install(app)
     if fast_path:

@@ -44,6 +44,8 @@ class AxisResult:
 class Cell:
     value: Any
     formatted: str
+    format: str | None = None
+    """The format string the value was formatted with (XMLA's FORMAT_STRING)."""
 
 
 @dataclass
@@ -295,7 +297,8 @@ class _Run:
         axes, values = self._non_empty(axes, values, non_empty)
         cells = []
         for ctx, v in zip(self._contexts(base, axes), values, strict=True):
-            cells.append(Cell(v, format_value(v, self._format(ctx))))
+            fmt = self._format(ctx)
+            cells.append(Cell(v, format_value(v, fmt), fmt))
         return MdxResult(
             self.cat.cube.name,
             self.cat.lang,
