@@ -428,8 +428,30 @@ HOSTILE = {
         "SELECT [territory].[region].Members DIMENSION PROPERTIES NOPE ON 0 FROM [benefits]"
     ).encode(),
     "a bad locale": discover_body("MDSCHEMA_CUBES", LocaleIdentifier="latvian").encode(),
-    "too large": b"<x>" + b" " * (1 << 20) + b"</x>",
 }
+
+
+def test_a_body_over_the_limit_is_a_soap_fault(served: Served) -> None:
+    """Refused from its Content-Length, before a byte of it is read: the headers alone are sent
+    (a client still writing a large body after the refusal would only see a broken pipe)."""
+    import http.client
+    import urllib.parse
+
+    url = urllib.parse.urlsplit(served.url)
+    conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=60)
+    try:
+        conn.putrequest("POST", url.path)
+        for k, v in {"Content-Type": "text/xml; charset=utf-8", "Content-Length": str(64 << 20),
+                     **served.basic()}.items():  # fmt: skip
+            conn.putheader(k, v)
+        conn.endheaders()
+        r = conn.getresponse()
+        answer = r.read()
+        assert r.status == 413, (r.status, answer)
+        assert (r.getheader("content-type") or "").startswith("text/xml")
+        assert fault_of(answer)
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
