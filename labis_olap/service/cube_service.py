@@ -301,17 +301,17 @@ class CubeService:
         return disclosure.protection(self.model, cube, query, restricted)
 
     def _pattern(self, protect: disclosure.Protection) -> Pattern:
-        """The suppression pattern of the cube's tables, computed once per data version."""
+        """The suppression pattern (or cell key perturbation) of the cube's tables, computed
+        once per data version."""
         key = (self.model_version, data_version(self.engine), protect.cube.name)
-        return self._patterns.get(
-            key,
-            lambda: protect.pattern(
-                [
-                    self.executor.aggregate(q, None, limit=disclosure.TABLE_CELLS)
-                    for q in protect.table_queries()
-                ]
-            ),
-        )
+
+        def make() -> Pattern:
+            run = protect.executor_for(self.executor)
+            return protect.pattern(
+                [run.aggregate(q, None, limit=disclosure.TABLE_CELLS) for q in protect.table_queries()]
+            )
+
+        return self._patterns.get(key, make)
 
     def _hidden_totals(self, cube: Cube, restricted: Restricted, result: AggregateResult) -> AggregateResult:
         def keys_of(attributes: list[str]) -> dict[str, list[str]]:

@@ -36,7 +36,7 @@ from ..model.disclosure import contributors_of, threshold_of
 from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import Cube, Disclosure, Function
 from ..query.cell import CubeQuery
-from ..query.executor import AggregateResult
+from ..query.executor import AggregateExecutor, AggregateResult
 from ..query.resolve import ResolvedDrilldown, resolve_drilldown
 from .cellset import STATUS
 from .suppression import PRIMARY, SECONDARY, Coord, Pattern, TableCell, Unprotectable, protect
@@ -187,6 +187,10 @@ class Protection:
             for t in self.tables
         ]
 
+    def executor_for(self, executor: AggregateExecutor) -> AggregateExecutor:
+        """The executor that answers `table_queries` (the cell key method reads more)."""
+        return executor
+
     def pattern(self, results: list[AggregateResult]) -> Pattern:
         """One suppression pattern for all the cube's tables together, from their answers
         (`table_queries`'): a cell in two tables (a margin they share) is one cell, so a
@@ -324,6 +328,11 @@ def protection(model: Model, cube: Cube, query: CubeQuery, restricted_by_role: b
         )
     tables = tables_of(model, cube, rules)
     table, cuts = covering(model, cube, tables, query)
-    found = Protection(cube, rules, table, tables, cuts)
+    if rules.method == "cell_key":
+        from .cellkey import CellKeyProtection  # builds on this module
+
+        found: Protection = CellKeyProtection(cube, rules, table, tables, cuts, root=model.root)
+    else:
+        found = Protection(cube, rules, table, tables, cuts)
     found.check_order(query)
     return found
