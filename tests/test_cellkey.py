@@ -149,7 +149,11 @@ def service(model: Model, engine: Engine) -> CubeService:
 
 def ask(service: CubeService, who: Principal, drill: str, cut: str = "", subtotals: str = "none") -> Any:
     query = CubeQuery(
-        CUBE, ("recipients", "amount", "payments"), parse_cuts(cut), parse_drilldowns(drill), subtotals=subtotals
+        CUBE,
+        ("recipients", "amount", "payments"),
+        parse_cuts(cut),
+        parse_drilldowns(drill),
+        subtotals=subtotals,
     )
     return service.aggregate(query, who)
 
@@ -177,7 +181,8 @@ def ons_counts(frame: pd.DataFrame, variables: list[str], ptable: pd.DataFrame) 
     )
     out = out[out["pre_sdc_count"] > 0]
     return {
-        tuple(r[v] for v in variables): (None if pd.isna(r["count"]) else int(r["count"])) for _, r in out.iterrows()
+        tuple(r[v] for v in variables): (None if pd.isna(r["count"]) else int(r["count"]))
+        for _, r in out.iterrows()
     }
 
 
@@ -209,7 +214,11 @@ CASES = [
 
 @pytest.mark.parametrize(("drill", "variables"), CASES)
 def test_published_counts_equal_the_ons_package(
-    service: CubeService, model: Model, data: tuple[pa.Table, dict[int, str]], drill: str, variables: list[str]
+    service: CubeService,
+    model: Model,
+    data: tuple[pa.Table, dict[int, str]],
+    drill: str,
+    variables: list[str],
 ) -> None:
     facts, persons = data
     ptable = pd.read_csv(model.root / "ptable.csv")
@@ -253,7 +262,9 @@ def _rows(cells: Any) -> list[tuple[Any, ...]]:
     ]
 
 
-def test_facts_and_rollups_publish_the_same_counts(model: Model, engine: Engine, service: CubeService) -> None:
+def test_facts_and_rollups_publish_the_same_counts(
+    model: Model, engine: Engine, service: CubeService
+) -> None:
     """The region × quarter table is read from a rollup's bitmaps; without rollups from the
     facts: the same cell keys, the same published counts."""
     without = CubeService(model, engine, use_rollups=False)
@@ -269,9 +280,7 @@ def test_facts_and_rollups_publish_the_same_counts(model: Model, engine: Engine,
 
 
 def _protection(service: CubeService) -> Any:
-    from labis_olap.service.disclosure import protection
-
-    return protection(service.model, service.model.cubes[CUBE], CubeQuery(CUBE), False)
+    return service._protection(service.model.cubes[CUBE], None, CubeQuery(CUBE))
 
 
 def test_the_rollup_is_read(model: Model, engine: Engine, service: CubeService) -> None:
@@ -284,7 +293,10 @@ def test_the_rollup_is_read(model: Model, engine: Engine, service: CubeService) 
     from labis_olap.query.planner import choose_stored, needs_of
     from labis_olap.query.resolve import resolve_drilldown
 
-    drills = [resolve_drilldown(model, layout.cube, d, []) for d in parse_drilldowns("territory:region|time:quarter")]
+    drills = [
+        resolve_drilldown(model, layout.cube, d, [])
+        for d in parse_drilldowns("territory:region|time:quarter")
+    ]
     shape = choose_stored(layout, needs_of(layout, [layout.cube.measure(CELL_KEY)], [], drills, None))
     assert shape.name == "by_region_quarter"
 
@@ -305,14 +317,23 @@ def test_the_same_cell_asked_many_ways_gets_one_value(service: CubeService) -> N
         cells = ask(service, PUBLIC, drill, cut, subtotals)
         rows = cells.cells.to_pylist() if drill else [cells.summary]
         for r in rows:
-            if r.get("territory.municipality", "M1") == "M1" and r.get("gender.gender", "F") == "F" and r.get(
-                "time.year", 2024
-            ) == 2024:
+            if (
+                r.get("territory.municipality", "M1") == "M1"
+                and r.get("gender.gender", "F") == "F"
+                and r.get("time.year", 2024) == 2024
+            ):
                 values.add(r["recipients"])
     assert len(values) == 1
 
 
-LEVELS = ["territory:region", "territory:municipality", "time:year", "time:quarter", "gender", "benefit_type:category"]
+LEVELS = [
+    "territory:region",
+    "territory:municipality",
+    "time:year",
+    "time:quarter",
+    "gender",
+    "benefit_type:category",
+]
 CUTS = ["", "time:2023", "time:2024", "gender:F", "territory:R1", "benefit_type:assist", "territory:R1;R2"]
 
 
@@ -341,7 +362,11 @@ def test_no_public_answer_shows_a_count_under_the_threshold(
 
 def test_the_analyst_gets_true_counts(service: CubeService, engine: Engine, model: Model) -> None:
     table = CubeLayout(model, model.cubes[CUBE], engine.database).facts_table
-    n = engine.query(f"SELECT uniqExact(person) AS n FROM `{engine.database}`.`{table}`").column("n")[0].as_py()
+    n = (
+        engine.query(f"SELECT uniqExact(person) AS n FROM `{engine.database}`.`{table}`")
+        .column("n")[0]
+        .as_py()
+    )
     assert ask(service, ANALYST, "").summary["recipients"] == n
     assert ask(service, ANALYST, "").summary.get("recipients:status") is None
 
@@ -375,7 +400,10 @@ def test_every_way_in_publishes_the_same_counts(
     with TestClient(create_app(settings_, model, engine, fast_path=fast), raise_server_exceptions=False) as c:
         for drill, keys in (
             ("territory:region|time:quarter", ("territory.region", "time.year", "time.quarter")),
-            ("territory:municipality|time:year|gender", ("territory.municipality", "time.year", "gender.gender")),
+            (
+                "territory:municipality|time:year|gender",
+                ("territory.municipality", "time.year", "gender.gender"),
+            ),
         ):
             cells = ask(service, PUBLIC, drill).cells.to_pylist()
             expected = {tuple(str(r[k]) for k in keys): r["recipients"] for r in cells}
@@ -383,13 +411,19 @@ def test_every_way_in_publishes_the_same_counts(
             for fmt in ("json", "csv", "parquet"):
                 got = _published(c.get(f"{agg}&format={fmt}"), fmt)
                 counts = {
-                    tuple(str(r[k]) for k in keys): (None if r["recipients"] is None else int(r["recipients"]))
+                    tuple(str(r[k]) for k in keys): (
+                        None if r["recipients"] is None else int(r["recipients"])
+                    )
                     for r in got
                 }
                 assert counts == expected, fmt
                 assert all(r["amount"] is None and r["amount:status"] == NOT_PUBLISHED for r in got)
                 assert {r["recipients:status"] for r in got} <= {PERTURBED, "A"}
-            report = {"queries": {"a": {"query": "aggregate", "drilldown": drill.split("|"), "aggregates": ["recipients"]}}}
+            report = {
+                "queries": {
+                    "a": {"query": "aggregate", "drilldown": drill.split("|"), "aggregates": ["recipients"]}
+                }
+            }
             cells_ = c.post(f"/cube/{CUBE}/report", json=report).json()["a"]["cells"]
             assert {tuple(str(r[k]) for k in keys): r["recipients"] for r in cells_} == expected
             sdmx = list(csv.DictReader(io.StringIO(c.get(f"{agg}&format=sdmx-csv").text)))
@@ -408,7 +442,11 @@ def test_every_way_in_publishes_the_same_counts(
 
 def engine_persons(engine: Engine, model: Model) -> list[int]:
     table = CubeLayout(model, model.cubes[CUBE], engine.database).facts_table
-    return engine.query(f"SELECT DISTINCT person FROM `{engine.database}`.`{table}`").column("person").to_pylist()
+    return (
+        engine.query(f"SELECT DISTINCT person FROM `{engine.database}`.`{table}`")
+        .column("person")
+        .to_pylist()
+    )
 
 
 def test_cell_key_rules_are_validated_with_located_errors(tmp_path: Path) -> None:

@@ -813,7 +813,9 @@ def _check_cell_key(
         read_ptable(path)
     except PTableError as exc:
         where = f"{path.name}:{exc.line}: " if exc.line else ""
-        diags.add("E131", f"p-table {where}{exc}", doc.loc(("disclosure", "ptable")), "columns pcv,ckey,pvalue")
+        diags.add(
+            "E131", f"p-table {where}{exc}", doc.loc(("disclosure", "ptable")), "columns: pcv,ckey,pvalue"
+        )
 
 
 def _check_sdmx(model: Model, diags: Diagnostics) -> None:

@@ -35,7 +35,7 @@ from ..errors import QueryError
 from ..model.cut_grammar import parse_drilldowns
 from ..model.disclosure import threshold_of
 from ..model.ptable import PTable, default_ptable, ptable_path, read_ptable
-from ..model.schema import Cube, Function, Measure, Rollup
+from ..model.schema import Function, Measure, Rollup
 from ..physical.layout import CubeLayout, StateColumn
 from ..physical.record_keys import record_keys_name, record_keys_statements, reload_statement
 from ..query.cell import CubeQuery
@@ -88,7 +88,8 @@ class CellKeyLayout(CubeLayout):
         persons = "bitmapToArray(groupBitmapMergeState({0}))"  # one aggregate, however often named
         keys = f"arraySum(arrayMap(n -> toUInt64(dictGetOrDefault('{d}', 'record_key', n, 0)), {persons}))"
         missing = f"arrayExists(n -> NOT dictHas('{d}', n), {persons})"
-        merge = f"bitmapCardinality(groupBitmapMergeState({{0}})) * {COUNT} + {missing} * {UNIT} + {keys} % {UNIT}"
+        count = "bitmapCardinality(groupBitmapMergeState({0}))"
+        merge = f"{count} * {COUNT} + {missing} * {UNIT} + {keys} % {UNIT}"
         return [replace(bitmap, merge=merge)]
 
     def rollup_measures(self, r: Rollup) -> list[Measure]:
@@ -143,6 +144,11 @@ class CellKeyProtection(Protection):
     root: Path = Path()
     """The model folder (the p-table is a file in it)."""
 
+    @classmethod
+    def of(cls, found: Protection, root: Path) -> CellKeyProtection:
+        """The cell key method over what `disclosure.protection` found the query may ask."""
+        return cls(found.cube, found.rules, found.table, found.tables, found.cuts, root=root)
+
     @cached_property
     def count_threshold(self) -> int:
         return threshold_of(self.rules, self.contributors)
@@ -173,7 +179,9 @@ class CellKeyProtection(Protection):
         assert namespace is not None  # validation: the contributors are a pseudonymous column
         _ensure_record_keys(engine, namespace)
         dictionary = f"{engine.database}.{record_keys_name(namespace)}"
-        layout = CellKeyLayout(executor.layout(self.cube.name), self.cube.measure(self.contributors), dictionary)
+        layout = CellKeyLayout(
+            executor.layout(self.cube.name), self.cube.measure(self.contributors), dictionary
+        )
         return CellKeyExecutor(layout, executor)
 
     def pattern(self, results: list[AggregateResult]) -> Pattern:
@@ -211,7 +219,8 @@ class CellKeyProtection(Protection):
         if summary is not None:
             summary = self._perturbed_row(summary, {}, pattern, result.measures)
         subtotals = [
-            replace(s, rows=self._perturbed(s.rows, s.levels, pattern, result.measures)) for s in result.subtotals
+            replace(s, rows=self._perturbed(s.rows, s.levels, pattern, result.measures))
+            for s in result.subtotals
         ]
         cells = self._perturbed(result.cells, result.levels, pattern, result.measures)
         return replace(result, cells=cells, summary=summary, subtotals=subtotals)

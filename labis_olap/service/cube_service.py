@@ -37,7 +37,7 @@ from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
 from ..query.limits import Cancellation, QueryLimits
 from ..query.resolve import ResolvedDrilldown
 from ..query.results import FactsResult, MembersResult
-from . import audit, disclosure
+from . import audit, cellkey, disclosure
 from .audit import AuditLog
 from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, caption
 from .paging import paging
@@ -298,7 +298,10 @@ class CubeService:
         if cube.disclosure is None or (access is not None and not access.protected):
             return None
         restricted = access is not None and bool(access.rules or access.rows)
-        return disclosure.protection(self.model, cube, query, restricted)
+        found = disclosure.protection(self.model, cube, query, restricted)
+        if found is not None and cube.disclosure.method == "cell_key":
+            return cellkey.CellKeyProtection.of(found, self.model.root)
+        return found
 
     def _pattern(self, protect: disclosure.Protection) -> Pattern:
         """The suppression pattern (or cell key perturbation) of the cube's tables, computed

@@ -328,11 +328,6 @@ def protection(model: Model, cube: Cube, query: CubeQuery, restricted_by_role: b
         )
     tables = tables_of(model, cube, rules)
     table, cuts = covering(model, cube, tables, query)
-    if rules.method == "cell_key":
-        from .cellkey import CellKeyProtection  # builds on this module
-
-        found: Protection = CellKeyProtection(cube, rules, table, tables, cuts, root=model.root)
-    else:
-        found = Protection(cube, rules, table, tables, cuts)
+    found = Protection(cube, rules, table, tables, cuts)
     found.check_order(query)
     return found
