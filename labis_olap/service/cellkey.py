@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -37,7 +38,10 @@ from ..model.disclosure import threshold_of
 from ..model.ptable import PTable, default_ptable, ptable_path, read_ptable
 from ..model.schema import Function, Measure, Rollup
 from ..physical.layout import CubeLayout, StateColumn
+from ..physical.names import pseudonym_table
+from ..physical.quote import q
 from ..physical.record_keys import record_keys_name, record_keys_statements, reload_statement
+from ..query.cache import data_version
 from ..query.cell import CubeQuery
 from ..query.executor import AggregateExecutor, AggregateResult
 from .disclosure import Protection, _row_sets, status_column
@@ -171,14 +175,25 @@ class CellKeyProtection(Protection):
             for t in self.tables
         ]
 
-    def executor_for(self, executor: AggregateExecutor) -> AggregateExecutor:
-        """An executor that reads the cell keys, the record keys brought up to date first."""
-        engine = executor.engine
-        column = self.cube.column(self.cube.measure(self.contributors).column or "")
-        namespace = column.namespace
+    @cached_property
+    def namespace(self) -> str:
+        namespace = self.cube.column(self.cube.measure(self.contributors).column or "").namespace
         assert namespace is not None  # validation: the contributors are a pseudonymous column
-        _ensure_record_keys(engine, namespace)
-        dictionary = f"{engine.database}.{record_keys_name(namespace)}"
+        return namespace
+
+    def prepare(self, engine: Engine) -> None:
+        """Bring the record keys up to date with the persons loaded (once per data version;
+        before the version is read, since creating or reloading the dictionary counts as a
+        write)."""
+        key = (id(engine), engine.database, self.namespace)
+        if _READY.get(key) == data_version(engine):
+            return
+        _ensure_record_keys(engine, self.namespace)
+        _READY[key] = data_version(engine)
+
+    def executor_for(self, executor: AggregateExecutor) -> AggregateExecutor:
+        """An executor that reads the cell keys (`prepare` made the record keys ready)."""
+        dictionary = f"{executor.engine.database}.{record_keys_name(self.namespace)}"
         layout = CellKeyLayout(
             executor.layout(self.cube.name), self.cube.measure(self.contributors), dictionary
         )
@@ -271,9 +286,23 @@ class CellKeyProtection(Protection):
         return pa.table(columns)
 
 
+_READY: dict[tuple[int, str, str], Hashable] = {}
+"""Per engine, database and namespace: the data version whose persons all have record keys."""
+
+
 def _ensure_record_keys(engine: Engine, namespace: str) -> None:
-    """Create the record keys' view and dictionary if missing, and reload the dictionary (the
-    persons loaded since it was last read get their keys)."""
-    for statement in record_keys_statements(engine.database, namespace):
-        engine.execute(statement.sql)
-    engine.execute(reload_statement(engine.database, namespace))
+    """Create the record keys' view and dictionary if missing, and reload the dictionary when
+    it holds fewer keys than there are pseudonyms (persons loaded since it was read)."""
+    name = record_keys_name(namespace)
+    row = engine.query(
+        "SELECT (SELECT count() FROM system.dictionaries WHERE database = {db:String} AND name = {n:String})"
+        " AS present, (SELECT sum(element_count) FROM system.dictionaries WHERE database = {db:String}"
+        f" AND name = {{n:String}}) AS loaded, (SELECT count() FROM {q(engine.database)}."
+        f"{q(pseudonym_table(namespace))}) AS pseudonyms",
+        {"db": engine.database, "n": name},
+    ).to_pylist()[0]
+    if not row["present"]:
+        for statement in record_keys_statements(engine.database, namespace):
+            engine.execute(statement.sql)
+    if row["loaded"] != row["pseudonyms"]:
+        engine.execute(reload_statement(engine.database, namespace))

@@ -306,6 +306,7 @@ class CubeService:
     def _pattern(self, protect: disclosure.Protection) -> Pattern:
         """The suppression pattern (or cell key perturbation) of the cube's tables, computed
         once per data version."""
+        protect.prepare(self.engine)
         key = (self.model_version, data_version(self.engine), protect.cube.name)
 
         def make() -> Pattern:

@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..engine.base import Engine
 from ..errors import QueryError
 from ..model.cut_grammar import parse_drilldowns
 from ..model.cuts import PointCut
@@ -186,6 +187,10 @@ class Protection:
             )
             for t in self.tables
         ]
+
+    def prepare(self, engine: Engine) -> None:
+        """Make ready what `table_queries` read, before the data version is taken (the cell
+        key method's record keys; nothing for suppression)."""
 
     def executor_for(self, executor: AggregateExecutor) -> AggregateExecutor:
         """The executor that answers `table_queries` (the cell key method reads more)."""
