@@ -468,3 +468,16 @@ def test_cell_key_rules_are_validated_with_located_errors(tmp_path: Path) -> Non
     with pytest.raises(ModelError) as info:
         read_model(root)
     assert "bad.csv:2: pvalue -4 would make the count 3 negative" in info.value.rendered
+
+
+def test_mdx_publishes_the_same_counts(service: CubeService) -> None:
+    """MDX asks the cube service: its cells are the published counts, perturbed alike."""
+    from labis_olap.mdx.evaluate import execute
+
+    text = """SELECT {[Measures].[recipients]} ON 0,
+        [territory].[region].[municipality].Members ON 1 FROM [benefits]"""
+    result = execute(service, PUBLIC, text)
+    rows = ask(service, PUBLIC, "territory:municipality").cells.to_pylist()
+    expected = [r["recipients"] for r in rows]
+    assert [c.value for c in result.cells if c.value is not None] == expected  # no payments: empty
+    assert len(expected) == len(MUNICIPALITIES)
