@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -65,6 +66,11 @@ ROLES = {
     "public": "role: public\ncubes: [{cube: benefits}]\n",
     "analyst": "role: analyst\ncubes: [{cube: '*', microdata: true}]\n",
 }
+INDICATORS = """
+indicators:
+  - {code: T-001, name: {lv: Saņēmēji, en: Recipients}, type: monitoring, source_institution: LM,
+     periodicity: annual, unit: persons, cube: benefits, measure: recipients}
+"""
 PUBLIC = Principal("visitor")
 ANALYST = Principal("anna", frozenset({"analyst", "public"}))
 MUNICIPALITIES = {"M1": "R1", "M3": "R2"}  # not M2: it changes region in 2024
@@ -88,6 +94,8 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
     cube = root / "cubes" / "benefits.yaml"
     cube.write_text(cube.read_text() + textwrap.dedent(RULES))
     write_ptable(root / "ptable.csv")
+    (root / "indicators").mkdir()
+    (root / "indicators" / "indicators.yaml").write_text(INDICATORS)
     (root / "roles").mkdir()
     for name, text in ROLES.items():
         (root / "roles" / f"{name}.yaml").write_text(text)
@@ -419,6 +427,16 @@ def test_every_way_in_publishes_the_same_counts(
                 assert counts == expected, fmt
                 assert all(r["amount"] is None and r["amount:status"] == NOT_PUBLISHED for r in got)
                 assert {r["recipients:status"] for r in got} <= {PERTURBED, "A"}
+            indicator = c.get(f"/indicator/T-001?drilldown={drill}").json()["cells"]
+            assert {tuple(str(r[k]) for k in keys): r["recipients"] for r in indicator} == expected
+            book = openpyxl.load_workbook(io.BytesIO(c.get(f"{agg}&format=xlsx").content), read_only=True)
+            sheet = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+            head, body = sheet[0], sheet[1:]
+            by_xlsx = [dict(zip(head, r, strict=True)) for r in body]
+            assert sorted(r["recipients"] for r in by_xlsx if r["recipients"] is not None) == sorted(
+                v for v in expected.values() if v is not None
+            )
+            assert {r["recipients:status"] for r in by_xlsx} <= {PERTURBED, "A"}
             report = {
                 "queries": {
                     "a": {"query": "aggregate", "drilldown": drill.split("|"), "aggregates": ["recipients"]}
