@@ -499,3 +499,37 @@ def test_mdx_publishes_the_same_counts(service: CubeService) -> None:
     expected = [r["recipients"] for r in rows]
     assert [c.value for c in result.cells if c.value is not None] == expected  # no payments: empty
     assert len(expected) == len(MUNICIPALITIES)
+
+
+def test_persons_loaded_later_get_their_record_keys(
+    data_dir: Path, model: Model, data: tuple[pa.Table, dict[int, str]]
+) -> None:
+    """A contributor without a pseudonym is refused, never counted with a made-up key; once the
+    persons are there (a later load), the record keys' dictionary is reloaded and the counts
+    are those of the module's engine, which had them from the start."""
+    from labis_olap.errors import QueryError
+
+    eng = make_engine("embedded", data_dir, fresh_database("cellkey_late"))
+    try:
+        apply_model(model, eng)
+        facts, persons = data
+        layout = CubeLayout(model, model.cubes[CUBE], eng.database)
+        eng.insert_arrow(layout.facts_table, facts.select([c.name for c in model.cubes[CUBE].columns]))
+        half = dict(list(persons.items())[:200])
+        eng.insert_arrow(
+            "persons",
+            pa.table({"person_num": pa.array(list(half), pa.uint64()), "pseudonym": list(half.values())}),
+        )
+        late = CubeService(model, eng)
+        with pytest.raises(QueryError, match="no pseudonym"):
+            ask(late, PUBLIC, "time:year")
+        rest = {n: p for n, p in persons.items() if n not in half}
+        eng.insert_arrow(
+            "persons",
+            pa.table({"person_num": pa.array(list(rest), pa.uint64()), "pseudonym": list(rest.values())}),
+        )
+        expected = ons_counts(microdata(facts, persons), ["year"], pd.read_csv(model.root / "ptable.csv"))
+        got = {(r["time.year"],): r["recipients"] for r in ask(late, PUBLIC, "time:year").cells.to_pylist()}
+        assert got == expected
+    finally:
+        eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
