@@ -7,7 +7,8 @@ aggregate for an unprotected role, on the demo data, in one run (goal: ≤ 2×).
 The demo model is copied with a `disclosure:` block added to social_assistance (cell key
 method, two publication tables), and the cube service is opened in this process on a copy of
 a demo data directory (`--source`, copied to `--data-dir` once: chDB locks a data directory;
-else `labis demo --rows N` fills `--data-dir`). For each query, the medians of `--runs`:
+else `labis demo --rows N` fills `--data-dir`). For each query, the medians of `--runs`, the
+three taking turns run by run:
 
 - floor: the engine running the analyst's SQL (what the planner chose), raw chDB;
 - analyst: the cube service's answer for a role that is not protected (cache off);
@@ -83,14 +84,18 @@ def model_copy(into: Path) -> Path:
     return root
 
 
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+def medians_ms(fns: list[Callable[[], object]], runs: int) -> list[float]:
+    """Each function's median time, the functions taking turns run by run (a shared machine's
+    noise then falls on all of them alike)."""
+    for fn in fns:
         fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, out in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - start) * 1000)
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
@@ -127,9 +132,14 @@ def main() -> None:
             sql, params = plain.explain.sql, plain.explain.params
             published = service.aggregate(query, PUBLIC)
             assert published.cells.num_rows == plain.cells.num_rows or not drill
-            floor = median_ms(lambda sql=sql, params=params: engine.query(sql, params), args.runs)  # type: ignore[misc]
-            analyst = median_ms(lambda q=query: service.aggregate(q, ANALYST), args.runs)  # type: ignore[misc]
-            public = median_ms(lambda q=query: service.aggregate(q, PUBLIC), args.runs)  # type: ignore[misc]
+            floor, analyst, public = medians_ms(
+                [
+                    lambda sql=sql, params=params: engine.query(sql, params),  # type: ignore[misc]
+                    lambda q=query: service.aggregate(q, ANALYST),  # type: ignore[misc]
+                    lambda q=query: service.aggregate(q, PUBLIC),  # type: ignore[misc]
+                ],
+                args.runs,
+            )
             worst = max(worst, public / analyst)
             print(
                 f"{title:<38} {floor:>8.2f} {analyst:>8.2f} {public:>8.2f} "

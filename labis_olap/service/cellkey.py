@@ -119,6 +119,15 @@ class CellKeyExecutor(AggregateExecutor):
 
 
 @functools.lru_cache(maxsize=16)
+def _cell_key_executor(
+    executor: AggregateExecutor, base: CubeLayout, contributors: str, dictionary: str
+) -> CellKeyExecutor:
+    """One per service executor and cube layout: the planner and the executor keep caches per
+    layout and model, which a new one per data version would only grow."""
+    return CellKeyExecutor(CellKeyLayout(base, base.cube.measure(contributors), dictionary), executor)
+
+
+@functools.lru_cache(maxsize=16)
 def _read(path: Path, mtime: float) -> PTable:
     return read_ptable(path)
 
@@ -194,10 +203,10 @@ class CellKeyProtection(Protection):
     def executor_for(self, executor: AggregateExecutor) -> AggregateExecutor:
         """An executor that reads the cell keys (`prepare` made the record keys ready)."""
         dictionary = f"{executor.engine.database}.{record_keys_name(self.namespace)}"
-        layout = CellKeyLayout(
-            executor.layout(self.cube.name), self.cube.measure(self.contributors), dictionary
-        )
-        return CellKeyExecutor(layout, executor)
+        run = _cell_key_executor(executor, executor.layout(self.cube.name), self.contributors, dictionary)
+        if run.unhealthy != executor.unhealthy:  # the storage checks found more (or fewer) broken
+            run.set_unhealthy(executor.unhealthy)
+        return run
 
     def pattern(self, results: list[AggregateResult]) -> Pattern:
         published: dict[Coord, int | None] = {}
