@@ -533,3 +533,42 @@ def test_persons_loaded_later_get_their_record_keys(
         assert got == expected
     finally:
         eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
+
+
+@pytest.mark.parametrize("table", ["ons_10_5", "default"])
+def test_ptable_rows_and_large_counts_as_the_ons_package(tmp_path: Path, table: str) -> None:
+    """The p-table rule alone, on counts past the table's end (the ONS package reuses rows
+    501–750 for counts over 750) and on the package's own 10-5 table: LabIS's `published`
+    of (count, sum of record keys mod 256), under the threshold hidden, equals the package's."""
+    from cell_key_perturbation.utils.generate_test_ptable import generate_ptable_10_5_rule
+
+    from labis_olap.model.ptable import CELL_KEYS
+
+    path = tmp_path / "ptable.csv"
+    if table == "ons_10_5":
+        generate_ptable_10_5_rule().to_csv(path, index=False)
+        threshold = 10
+    else:
+        write_ptable(path)
+        threshold = THRESHOLD
+    rng = random.Random(7)
+    sizes = [1, 2, 3, 9, 10, 11, 499, 750, 751, 1000, 1249, 1250, 1251, 2003]
+    sizes += [rng.randrange(1, 2500) for _ in range(20)]
+    rows = [(cell, rng.randrange(CELL_KEYS)) for cell, size in enumerate(sizes) for _ in range(size)]
+    frame = pd.DataFrame(rows, columns=["cell", "record_key"])
+    ons = create_perturbed_table(
+        data=frame,
+        ptable=pd.read_csv(path),
+        geog=[],
+        tab_vars=["cell"],
+        record_key="record_key",
+        threshold=threshold,
+    )
+    expected = {int(r["cell"]): (None if pd.isna(r["count"]) else int(r["count"])) for _, r in ons.iterrows()}
+    ptable = read_ptable(path)
+    got = {}
+    for cell, part in frame.groupby("cell"):
+        value = ptable.published(len(part), int(part["record_key"].sum()) % CELL_KEYS)
+        got[int(cell)] = value if value >= threshold else None
+    assert got == expected
+    assert any(v is not None and v != s for v, s in zip(got.values(), sizes, strict=True))
