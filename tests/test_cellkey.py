@@ -486,6 +486,10 @@ def test_cell_key_rules_are_validated_with_located_errors(tmp_path: Path) -> Non
     with pytest.raises(ModelError) as info:
         read_model(root)
     assert "bad.csv:2: pvalue -4 would make the count 3 negative" in info.value.rendered
+    cube.write_text(cube.read_text().replace("method: cell_key", "method: suppression"))
+    with pytest.raises(ModelError) as info:
+        read_model(root)
+    assert "a p-table perturbs counts only under `method: cell_key`" in info.value.rendered
 
 
 def test_mdx_publishes_the_same_counts(service: CubeService) -> None:

@@ -781,6 +781,13 @@ def _check_disclosure(
             )
     if rules.method == "cell_key":
         _check_cell_key(model, cube, rules, chosen, doc, diags)
+    elif rules.ptable is not None:
+        diags.add(
+            "E131",
+            "a p-table perturbs counts only under `method: cell_key`",
+            doc.loc(("disclosure", "ptable")),
+            "add `method: cell_key`, or remove `ptable`",
+        )
 
 
 def _check_cell_key(
