@@ -1,12 +1,15 @@
 """The cell key method (disclosure `method: cell_key`): perturbed counts for publication roles.
 
-A cube of its own (the mini model's dimensions and cube, with cell key rules) filled with
-generated payments: 1,500 payments to 400 persons, whose pseudonyms are in the persons
-dictionary as a load leaves them. Every published count is checked against the ONS
-`cell-key-perturbation` package run on the same microdata (one row per person and cell), the
-same record keys (privacy.record_key of each pseudonym) and the same p-table; against itself
-from facts and from rollups, and over every way in.
-"""
+A cube of its own (the mini model's dimensions and cube, with cell key rules, four publication
+tables and one indicator) filled with generated payments: 1,500 payments to 400 persons, whose
+pseudonyms are in the persons dictionary as a load leaves them. Every published count is
+checked against the ONS `cell-key-perturbation` package run on the same microdata (one row per
+person and cell), the same record keys (privacy.record_key of each pseudonym) and the same
+p-table (the default, written as the model's CSV file); the p-table rule alone also on counts
+past the table's end and on the package's own 10-5 table. Then: facts and rollups give the
+same counts; JSON (fast path and FastAPI), CSV, XLSX, Parquet, /report, the indicator, SDMX-CSV
+and MDX give the service's; one cell asked many ways has one value; over Hypothesis-generated
+queries no answer shows a count under the threshold."""
 
 from __future__ import annotations
 
