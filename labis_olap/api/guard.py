@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..service import ANONYMOUS
 from ..settings import Settings
 from . import deps
-from .errors import error_response, log
+from .errors import error_response, log, request_language
 
 UNLIMITED_PATHS = frozenset({"/health", "/livez", "/readyz", "/metrics"})
 """Answered without the rate limit (a monitor's probe or a scrape must not be refused)."""
@@ -116,10 +116,14 @@ class RequestGuard:
                 "uri_too_long",
                 f"the path and query string are longer than {s.max_url_bytes} bytes",
                 "send a report as POST /cube/{cube}/report",
+                lang=request_language(scope),
             )
         if sum(len(k) + len(v) for k, v in scope["headers"]) > s.max_header_bytes:
             return error_response(
-                431, "headers_too_large", f"the headers are longer than {s.max_header_bytes} bytes"
+                431,
+                "headers_too_large",
+                f"the headers are longer than {s.max_header_bytes} bytes",
+                lang=request_language(scope),
             )
         if self.bucket is not None and scope["path"] not in UNLIMITED_PATHS:
             wait = self.bucket.take(rate_key(scope))
@@ -129,6 +133,7 @@ class RequestGuard:
                     "too_many_requests",
                     f"more than {s.rate_limit:g} requests per second (burst {s.rate_burst})",
                     "wait for the seconds in Retry-After",
+                    lang=request_language(scope),
                 )
                 response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
                 return response
@@ -137,10 +142,18 @@ class RequestGuard:
     async def _body(self, scope: Scope, receive: Receive) -> bytes | Any | None:
         """The whole body, or the 413 to answer, or None if the client left."""
         limit = self.settings.max_body_bytes
-        too_large = error_response(413, "too_large", f"the request body is larger than {limit} bytes")
+
+        def too_large() -> Any:
+            return error_response(
+                413,
+                "too_large",
+                f"the request body is larger than {limit} bytes",
+                lang=request_language(scope),
+            )
+
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                return too_large
+                return too_large()
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -150,7 +163,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                return too_large
+                return too_large()
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -74,14 +75,30 @@ def compile_cmd(
 @app.command()
 @friendly
 def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
-    """Make the engine match the model (idempotent; new rollups are back-filled)."""
+    """Make the engine match the model (idempotent; new rollups are back-filled). While
+    `labis serve` holds the data directory, the server applies it and serves it at once."""
     from ..compiler.apply import apply_model
 
     settings = settings_for(model, data_dir)
-    # A running server keeps the model it read at start: applying under it would change the
-    # tables it answers from.
+    m = model_of(settings)  # checked here first: a broken model never reaches a running server
+    if served_by(settings) is not None:
+        # The server applies its own model folder between loads and serves the new model from
+        # its next request on (api/routes/admin.py): no restart.
+        from ..loaders.handoff import ask
+
+        answer = ask(
+            settings.data_dir,
+            "/admin/apply",
+            body={"model_dir": str(settings.model_dir.resolve())},
+            on_server=note_server,
+        )
+        actions = [str(a) for a in answer["actions"]]
+        for line in actions:
+            out.print(f"  {line}", highlight=False)
+        done = "up to date" if not actions else f"applied {len(actions)} change(s)"
+        out.print(f"[green]{done}[/green]; the server serves model {answer['model_version']}")
+        return
     refuse_if_held(settings, "labis apply", STOP_FIRST.replace("{then}", "apply"))
-    m = model_of(settings)
     engine = engine_of(settings)
     report = apply_model(m, engine, log=lambda line: out.print(f"  {line}", highlight=False))
     out.print(
@@ -89,6 +106,11 @@ def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
         if not report.changed
         else f"[green]applied[/green] {len(report.actions)} change(s)"
     )
+    if settings.clickhouse_url is not None:
+        out.print(
+            "  a `labis serve` on this ClickHouse server serves the new model after `kill -HUP <pid>`",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -389,6 +411,13 @@ def serve(
     err.print(application.state.labis.authenticator.describe(), highlight=False, markup=False, soft_wrap=True)
     err.print(_key_notice(settings), highlight=False, markup=False, soft_wrap=True)
     if settings.clickhouse_url is not None:
+        # `labis apply` runs on the ClickHouse server directly; SIGHUP then has this process
+        # read its model folder again and serve it (with --workers, uvicorn restarts them).
+        state = application.state.labis
+        signal.signal(
+            signal.SIGHUP,
+            lambda *_: threading.Thread(target=state.reload_model, name="labis-reload", daemon=True).start(),
+        )
         uvicorn.run(application, workers=1, **run)
         return
     # The embedded directory is this process's alone: say so in it, so that `labis load` can

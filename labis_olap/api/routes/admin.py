@@ -1,6 +1,7 @@
 """Admin: the work of other `labis` commands while the server holds the data directory.
 
-`labis load` and `labis unload` hand their batches over; `labis loads`, `labis rejects`,
+`labis load` and `labis unload` hand their batches over, `labis apply` the model the server
+serves (read again from its folder, applied, then served without a restart); `labis loads`, `labis rejects`,
 `labis query` and `labis check` ask here what they would otherwise read from the directory
 themselves. Not part of the public contract (left out of the OpenAPI document). Authenticated
 by the token the server wrote into its data directory when it started
@@ -208,6 +209,43 @@ def mdx(
     columns, rows = result.grid()
     return json_response(
         {"columns": columns, "rows": rows, "heads": result.heads, "explain": result.as_json()["explain"]}
+    )
+
+
+@router.post("/admin/apply")
+def apply(
+    request: Request,
+    asked: Annotated[dict[str, Any], Body()],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    """`labis apply`: read the server's model folder again, make the engine match it and serve
+    it from the next request on. Between loads (one lock), so no batch sees two models. A model
+    with problems changes nothing: the server keeps serving the one it had."""
+    from ...compiler.apply import apply_model
+    from ...errors import ModelError
+    from ...model.reader import read_model
+
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    own = state.settings.model_dir.resolve()
+    given = FilePath(str(asked.get("model_dir") or "")).resolve()
+    if given != own:
+        raise UserError(
+            f"this server serves the model in {own}, not the one in {given}",
+            hint="apply that folder (--model), or stop the server to apply another",
+        )
+    with _LOADING:
+        try:
+            model = read_model(own)
+        except ModelError as exc:
+            raise UserError(
+                f"the model in {own} has {len(exc.diagnostics)} problem(s); nothing was applied and "
+                f"the server keeps serving the model it had:\n{exc.rendered}"
+            ) from None
+        report = apply_model(model, state.engine)
+        state.replace_model(model)
+    return json_response(
+        {"actions": report.actions, "changed": report.changed, "model_version": state.service.model_version}
     )
 
 
