@@ -366,7 +366,12 @@ class Disclosure(Strict):
     whose contributors (distinct persons where the cube has a person column, else records) are
     fewer than `threshold` is confidential — its values are not shown, a status says why."""
 
-    method: Literal["suppression"] = "suppression"
+    method: Literal["suppression", "cell_key"] = "suppression"
+    """`suppression` hides cells; `cell_key` publishes the contributors count perturbed by the
+    cell key method (service/cellkey.py), every other measure not at all."""
+    ptable: str | None = None
+    """For `cell_key`: the perturbation table, a CSV file in the model folder (columns
+    `pcv,ckey,pvalue`); None: the default table (model/ptable.py)."""
     threshold: Annotated[int, Field(ge=1, le=1000)] = 5
     """Contributors a cell needs to be shown (1 shows every cell)."""
     contributors: Name | None = None

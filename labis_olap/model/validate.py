@@ -779,6 +779,50 @@ def _check_disclosure(
                 doc.loc(("disclosure", "measures", name), key=True),
                 did_you_mean(name, names),
             )
+    if rules.method == "cell_key":
+        _check_cell_key(model, cube, rules, chosen, doc, diags)
+    elif rules.ptable is not None:
+        diags.add(
+            "E131",
+            "a p-table perturbs counts only under `method: cell_key`",
+            doc.loc(("disclosure", "ptable")),
+            "add `method: cell_key`, or remove `ptable`",
+        )
+
+
+def _check_cell_key(
+    model: Model, cube: Cube, rules: Disclosure, chosen: str | None, doc: SourceDoc, diags: Diagnostics
+) -> None:
+    """E131 for the cell key method: record keys come from pseudonyms, so the contributors must
+    be distinct persons (or identifiers); the p-table must be a readable file of the model."""
+    from .ptable import PTableError, ptable_path, read_ptable
+
+    measure = next((m for m in cube.measures if m.name == chosen), None)
+    if measure is not None and measure.function != Function.count_distinct:
+        diags.add(
+            "E131",
+            f"the cell key method needs contributors that are persons: '{measure.name}' counts records",
+            doc.loc(("disclosure", "method")),
+            "use suppression, or count a person or identifier column (record keys come from pseudonyms)",
+        )
+    if rules.ptable is None:
+        return
+    path = ptable_path(model.root, rules.ptable)
+    if path is None:
+        diags.add(
+            "E131",
+            f"p-table '{rules.ptable}' is not a file of the model folder",
+            doc.loc(("disclosure", "ptable")),
+            "give a path relative to the model folder, inside it",
+        )
+        return
+    try:
+        read_ptable(path)
+    except PTableError as exc:
+        where = f"{path.name}:{exc.line}: " if exc.line else ""
+        diags.add(
+            "E131", f"p-table {where}{exc}", doc.loc(("disclosure", "ptable")), "columns: pcv,ckey,pvalue"
+        )
 
 
 def _check_sdmx(model: Model, diags: Diagnostics) -> None:
