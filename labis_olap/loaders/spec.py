@@ -266,6 +266,8 @@ class ColumnPlan:
     pattern: str | None = None
     members: frozenset[str] | None = None
     dimension: str | None = None
+    date_keys: frozenset[str] | None = None
+    """Keys of the time dimension's date lookup table: a value not among them is rejected."""
     where: Location = field(default_factory=lambda: Location("?"))
     """The spec line of this column, for messages."""
 
@@ -803,6 +805,20 @@ def _column_plan(
     members: frozenset[str] | None = None
     dimension = None
     link = links.get(cm.to)
+    pattern = cm.pattern
+    date_keys: frozenset[str] | None = None
+    time_dim = model.dimensions.get(link.dimension) if link is not None else None
+    if time_dim is not None and time_dim.date_key is not None and is_date and time_dim.is_time:
+        # The model says what the facts carry for this time dimension: make it the date here.
+        if time_dim.date_key.format == "yyyymmdd":
+            if cm.date_format is None:
+                fmt = parse_date_format("YYYYMMDD")
+                pattern = pattern or "[0-9]{8}"
+        else:
+            lookup = model.date_keys.get(time_dim.name, {})
+            mapping = {**{k: d.isoformat() for k, d in lookup.items()}, **(mapping or {})}
+            fmt = parse_date_format("YYYY-MM-DD")
+            date_keys = frozenset(lookup)
     if link is not None and cm.member:
         dim = model.dimensions[link.dimension]
         if not dim.is_time and dim.members is not None and dim.name in model.members:
@@ -849,9 +865,10 @@ def _column_plan(
         min=lo,
         max=hi,
         allowed=allowed,
-        pattern=cm.pattern,
+        pattern=pattern,
         members=members,
         dimension=dimension,
+        date_keys=date_keys,
         where=doc.loc((*at, "to")),
     )
 

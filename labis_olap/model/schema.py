@@ -103,8 +103,25 @@ class Version(Strict):
     _text_label = field_validator("label", mode="before")(text_of)
 
 
+class Join(Strict):
+    """A table joined to a dimension's members (a snowflake: product → product_class): every
+    member row takes the columns of the one row of `file` whose `key` equals its `on` column."""
+
+    file: str
+    """A CSV or Parquet file beside the model, like the members' own."""
+    on: Name
+    """The members' column (or one an earlier join brought) that points into the table."""
+    key: Name | None = None
+    """The table's column it points at (default: the same name as `on`); unique in the table."""
+
+    @property
+    def key_column(self) -> str:
+        return self.key or self.on
+
+
 class Members(Strict):
-    """Where a dimension's members come from: a CSV file beside the model, or rows inline.
+    """Where a dimension's members come from: a CSV or Parquet file beside the model (with the
+    tables `join` names flattened into it), or rows inline.
 
     With `valid_from`/`valid_to` the rows are versioned (slowly changing): a fact key maps
     to different members over time, which is how the territory reforms are recorded.
@@ -112,6 +129,8 @@ class Members(Strict):
 
     file: str | None = None
     rows: list[dict[str, str | int | float | bool | dt.date | None]] | None = None
+    join: list[Join] = Field(default_factory=list)
+    """Snowflaked tables, joined in order many-to-one at read (model/tables.py), never by users."""
     fact_key: Name | None = None
     """Column that facts reference (default: the key of the last level)."""
     valid_from: Name | None = None
@@ -123,6 +142,30 @@ class Members(Strict):
             raise ValueError("give exactly one of 'file' or 'rows'")
         if (self.valid_from is None) != (self.valid_to is None):
             raise ValueError("'valid_from' and 'valid_to' go together")
+        if self.join and self.file is None:
+            raise ValueError("'join' joins tables to a members 'file'")
+        return self
+
+
+class DateKey(Strict):
+    """What a time dimension's facts carry instead of a date, turned into the date at load:
+    an integer `yyyymmdd` (20240131), or a key looked up in a table beside the model
+    (FoodMart's `time_id` in `time_by_day`)."""
+
+    format: Literal["yyyymmdd"] | None = None
+    file: str | None = None
+    """A CSV or Parquet lookup table: one row per key, with its date."""
+    key: Name | None = None
+    """The table's key column, the value the facts carry (unique)."""
+    date: Name | None = None
+    """The table's date column (ISO dates, or dates in Parquet)."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DateKey:
+        if (self.format is None) == (self.file is None):
+            raise ValueError("give exactly one of 'format: yyyymmdd' or a lookup 'file'")
+        if self.file is not None and (self.key is None or self.date is None):
+            raise ValueError("a lookup 'file' needs its 'key' and 'date' columns")
         return self
 
 
@@ -136,6 +179,8 @@ class Dimension(Strict):
     default_hierarchy: Name | None = None
     versions: list[Version] = Field(default_factory=list)
     members: Members | None = None
+    date_key: DateKey | None = None
+    """Of a time dimension: what its facts carry when it is not a date (default: a date)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     _text_label = field_validator("label", "description", mode="before")(text_of)

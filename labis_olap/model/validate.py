@@ -163,6 +163,13 @@ def _check_dimension(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagno
     if dim.is_time:
         _check_time_dimension(dim, doc, diags)
         return
+    if dim.date_key is not None:
+        diags.add(
+            "E133",
+            f"'date_key' on dimension '{dim.name}', which is not 'role: time'",
+            doc.loc(("date_key",), key=True),
+            "a date key says how a time dimension's facts name their day",
+        )
     for i, lv in enumerate(dim.levels):
         if lv.role is not None:
             diags.add(

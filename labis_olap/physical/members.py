@@ -69,3 +69,30 @@ def label_rows(model: Model, dim: Dimension) -> pa.Table:
             }
     cols = ["level", "key", "label_lv", "label_en", "sort", "attributes"]
     return pa.table({c: [v[c] for v in latest.values()] for c in cols})
+
+
+AttributeMap = dict[tuple[str, str], dict[str, str]]
+"""(level, member key) → the member's attributes."""
+
+
+def attribute_map(model: Model, dim: Dimension) -> AttributeMap:
+    """Every member's level attributes, from its newest version (as its label)."""
+    if not any(lv.attributes for lv in dim.levels):
+        return {}
+    return {(r["level"], r["key"]): json.loads(r["attributes"]) for r in label_rows(model, dim).to_pylist()}
+
+
+def attribute_columns(
+    dim: Dimension, alias: str, level_keys: dict[str, list[Any]], found: AttributeMap
+) -> dict[str, pa.Array]:
+    """The columns `alias.attribute` of an answer for the members whose keys are given (level
+    name → keys); None where a key has no member (a subtotal row, a fact key without one)."""
+    out: dict[str, pa.Array] = {}
+    for lv in dim.levels:
+        if lv.name not in level_keys:
+            continue
+        keys = level_keys[lv.name]
+        for a in lv.attributes:
+            values = [found.get((lv.name, k), {}).get(a) if k is not None else None for k in keys]
+            out[f"{alias}.{a}"] = pa.array([v if v != "" else None for v in values], pa.string())
+    return out
