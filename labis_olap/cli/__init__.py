@@ -202,10 +202,12 @@ def demo(
 def _query_table(m: Model, engine: Any, asked: TextQuery) -> dict[str, Any]:
     """The query's table made here, in this process (service/tabular.py), on the engine
     `engine_of` opened (this module names no engine type: the one-door contract)."""
+    from ..compiler.members import attach_loaded_members
     from ..service import ANONYMOUS, CubeService
     from ..service.tabular import table
 
-    return table(CubeService(m, engine).aggregate(asked.cube_query(), ANONYMOUS))
+    service = CubeService(attach_loaded_members(m, engine), engine)
+    return table(service.aggregate(asked.cube_query(), ANONYMOUS))
 
 
 def _print_table(t: dict[str, Any], explain: bool) -> None:
@@ -292,12 +294,13 @@ def mdx(
         body = {"query": statement, "lang": lang}
         answer = ask(settings.data_dir, "/admin/mdx", body=body, on_server=note_server)
     else:
+        from ..compiler.members import attach_loaded_members
         from ..mdx import execute
         from ..service import ANONYMOUS, CubeService
 
-        result = execute(
-            CubeService(model_of(settings), engine_of(settings)), ANONYMOUS, statement, lang=lang
-        )
+        engine = engine_of(settings)
+        service = CubeService(attach_loaded_members(model_of(settings), engine), engine)
+        result = execute(service, ANONYMOUS, statement, lang=lang)
         columns, rows = result.grid()
         answer = {
             "columns": columns,

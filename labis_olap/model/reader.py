@@ -154,6 +154,10 @@ def _read_members(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnosti
         model.members[dim.name] = [dict(r) for r in spec.rows]
         model.member_locs[dim.name] = [doc.loc(("members", "rows", i)) for i in range(len(spec.rows))]
         return
+    if spec.source is not None:
+        # Loaded members live in the engine: none until compiler/members.py reads them there.
+        model.members[dim.name], model.member_locs[dim.name] = [], []
+        return
     assert spec.file is not None
     path = beside(doc, spec.file)
     table = read_table(path, "members file", doc.loc(("members", "file")), diags)

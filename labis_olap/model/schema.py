@@ -129,6 +129,9 @@ class Members(Strict):
 
     file: str | None = None
     rows: list[dict[str, str | int | float | bool | dt.date | None]] | None = None
+    source: Name | None = None
+    """Instead of a file: the loader spec (`dimension:` this one) whose loads feed the members,
+    with history as validity ranges (loaders/members.py); `labis load` refreshes them."""
     join: list[Join] = Field(default_factory=list)
     """Snowflaked tables, joined in order many-to-one at read (model/tables.py), never by users."""
     fact_key: Name | None = None
@@ -136,10 +139,21 @@ class Members(Strict):
     valid_from: Name | None = None
     valid_to: Name | None = None
 
+    @property
+    def from_column(self) -> str:
+        """The member rows' validity start (loaded members carry it as `valid_from`)."""
+        return self.valid_from or "valid_from"
+
+    @property
+    def to_column(self) -> str:
+        return self.valid_to or "valid_to"
+
     @model_validator(mode="after")
     def _one_source(self) -> Members:
-        if (self.file is None) == (self.rows is None):
-            raise ValueError("give exactly one of 'file' or 'rows'")
+        if sum(x is not None for x in (self.file, self.rows, self.source)) != 1:
+            raise ValueError("give exactly one of 'file', 'rows' or 'source'")
+        if self.source is not None and self.valid_from is not None:
+            raise ValueError("a member source keeps its history: name valid_from/valid_to in its loader spec")
         if (self.valid_from is None) != (self.valid_to is None):
             raise ValueError("'valid_from' and 'valid_to' go together")
         if self.join and self.file is None:
@@ -235,7 +249,13 @@ class Dimension(Strict):
 
     @property
     def is_versioned(self) -> bool:
-        return self.members is not None and self.members.valid_from is not None
+        """Members valid over date ranges: declared columns, or loaded (always with history)."""
+        return self.members is not None and (self.members.valid_from is not None or self.is_loaded)
+
+    @property
+    def is_loaded(self) -> bool:
+        """Members fed by a loader spec (`members: {source: …}`), read from the engine."""
+        return self.members is not None and self.members.source is not None
 
 
 class ColumnType(StrEnum):

@@ -37,8 +37,8 @@ def map_rows(model: Model, dim: Dimension) -> pa.Table:
     fact_key = dim.fact_key_column
     data: dict[str, list[Any]] = {"fact_key": [_s(r[fact_key]) for r in rows]}
     if dim.is_versioned:
-        data["valid_from"] = [_d(r[spec.valid_from or ""], OPEN_START) for r in rows]
-        data["valid_to"] = [_d(r[spec.valid_to or ""], OPEN_END) for r in rows]
+        data["valid_from"] = [_d(r.get(spec.from_column), OPEN_START) for r in rows]
+        data["valid_to"] = [_d(r.get(spec.to_column), OPEN_END) for r in rows]
     for lv in dim.levels:
         data[lv.name] = [_s(r[lv.key_column]) for r in rows]
     schema = [pa.field(k, pa.date32() if k.startswith("valid_") else pa.string()) for k in data]
@@ -51,7 +51,7 @@ def label_rows(model: Model, dim: Dimension) -> pa.Table:
     spec = dim.members
     assert spec is not None
     if dim.is_versioned:
-        rows.sort(key=lambda r: _d(r[spec.valid_from or ""], OPEN_START))
+        rows.sort(key=lambda r: _d(r.get(spec.from_column), OPEN_START))
     latest: dict[tuple[str, str], dict[str, str]] = {}
     for r in rows:
         for lv in dim.levels:
