@@ -240,14 +240,14 @@ def test_level_attributes_in_cells_and_members(client: TestClient, loaded: tuple
         str(r["id"]): r
         for r in by_sql(
             engine,
-            "SELECT customer_id AS id, gender, education, member_card FROM CUSTOMER WHERE city = 'Altadena'",
+            "SELECT customer_id AS id, gender, education, occupation FROM CUSTOMER WHERE city = 'Altadena'",
         )
     }
     assert len(reply["cells"]) > 10
     for c in reply["cells"]:
         mine = ref[c["customers.name"]]
-        assert (c["customers.gender"], c["customers.education"], c["customers.member_card"]) == (
-            mine["gender"], mine["education"], mine["member_card"]
+        assert (c["customers.gender"], c["customers.education"], c["customers.occupation"]) == (
+            mine["gender"], mine["education"], mine["occupation"]
         )  # fmt: skip
     stores = get(client, "/cube/sales/members/store?depth=4")["data"]
     names = {r["store_name"]: r["t"] for r in by_sql(engine, "SELECT store_name, store_type AS t FROM STORE")}
@@ -257,3 +257,20 @@ def test_level_attributes_in_cells_and_members(client: TestClient, loaded: tuple
     assert {c["store.store_name"]: c["store.store_type"] for c in cells} == {
         c["store.store_name"]: names[c["store.store_name"]] for c in cells
     }
+
+
+def test_an_attribute_hierarchy_cuts_and_drills(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """member_card is a hierarchy of its own over the customers (member_card → name): drilled
+    and cut as `customers@member_card`, as a hand-written join by card says."""
+    _, engine = loaded
+    ref = by_sql(
+        engine,
+        "SELECT c.member_card AS card, sum(toDecimal128(f.unit_sales, 4)) AS u, uniqExact(f.customer_id) AS n"
+        " FROM FACTS AS f JOIN CUSTOMER AS c ON f.customer_id = c.customer_id GROUP BY card ORDER BY card",
+    )
+    assert len(ref) == 4
+    cells = get(client, AGG + "?drilldown=customers@member_card:member_card")["cells"]
+    got = [(c["customers.member_card"], num(c["unit_sales"]), c["customer_count"]) for c in cells]
+    assert got == [(r["card"], num(r["u"]), r["n"]) for r in ref]
+    gold = get(client, AGG + "?cut=customers@member_card:Golden")["summary"]
+    assert num(gold["unit_sales"]) == next(num(r["u"]) for r in ref if r["card"] == "Golden")

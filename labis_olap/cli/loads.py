@@ -64,9 +64,9 @@ def load_cmd(
     settings = settings_for(model, data_dir)
     if settings.clickhouse_url is None and _handed_off(settings, source, files or []):
         return
-    engine = engine_of(settings)
-    m = attach_loaded_members(model_of(settings), engine)  # facts' keys are checked against them
-    plan = load_plan(find_spec(_loaders_dir(loaders), source), m)
+    m = model_of(settings)
+    spec_path = find_spec(_loaders_dir(loaders), source)
+    plan = load_plan(spec_path, m)
     source = plan.spec.source
     fetches = plan.spec.kind not in FILE_KINDS
     if fetches and files:
@@ -78,6 +78,10 @@ def load_cmd(
             f"{source} reads {plan.spec.kind} files: name them", hint=f"labis load {source} FILE…"
         )
     key = pseudonym_key(settings) if plan.personal_columns else None  # refuse before touching anything
+    engine = engine_of(settings)
+    attached = attach_loaded_members(m, engine)
+    if attached is not m:  # facts' keys are checked against the members loaded
+        m, plan = attached, load_plan(spec_path, attached)
     failed = 0
     reports = (
         [load_source(plan, m, engine, key, console=out)]
