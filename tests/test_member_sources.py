@@ -218,3 +218,38 @@ def test_a_yyyymmdd_day_is_a_date_and_a_short_one_a_reject(shop: tuple[Path, Mod
     assert {(x["time.year"], x["time.month"]): x["amount"] for x in months} == {
         (2024, 1): 10, (2024, 3): 7, (2024, 7): 5, (2024, 8): 1
     }  # fmt: skip
+
+
+def test_validity_from_the_source_columns(tmp_path: Path, data_dir: Path) -> None:
+    """A classifier that keeps its own history: the spec names the validity columns, and the
+    rows' ranges answer as they say (p1 in A until June, in B from July)."""
+    files = {
+        **FILES,
+        "loaders/products.yaml": FILES["loaders/products.yaml"]
+        + "  - {to: valid_from, from: start}\n  - {to: valid_to, from: end}\n"
+        + "valid_from: valid_from\nvalid_to: valid_to\n",
+        "data/products_ranges.csv": "id,cat,name,colour,start,end\n"
+        "p1,A,Apple,red,2000-01-01,2024-06-30\np1,B,Apple,red,2024-07-01,\n"
+        "p2,A,Apricot,orange,2000-01-01,\np3,B,Bean,green,2000-01-01,\n",
+        "data/products_overlap.csv": "id,cat,name,colour,start,end\n"
+        "p1,A,Apple,red,2000-01-01,2024-07-31\np1,B,Apple,red,2024-07-01,\n",
+    }
+    root = tmp_path
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text.lstrip(), encoding="utf-8")
+    model = read_model(root / "model")
+    engine = make_engine("embedded", data_dir, fresh_database("ranges"))
+    try:
+        apply_model(model, engine)
+        products = plan_of(root, model, "products")
+        overlap = load_members(products, root / "data" / "products_overlap.csv", model, engine)
+        assert overlap.status == "failed" and "overlapping validity" in overlap.message
+        ranges = load_members(products, root / "data" / "products_ranges.csv", model, engine)
+        assert (ranges.status, ranges.rows_accepted) == ("ok", 4), ranges.message
+        sales = load_file(plan_of(root, model, "sales", engine), root / "data" / "sales.csv", model, engine, None)
+        assert sales.status == "ok", sales.message
+        assert cells(root, model, engine, AGG + "?drilldown=product") == {"A": 17, "B": 6}
+        assert cells(root, model, engine, AGG + "?drilldown=product&as_of=2024-03-01") == {"A": 22, "B": 1}
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
