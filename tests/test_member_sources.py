@@ -247,7 +247,8 @@ def test_validity_from_the_source_columns(tmp_path: Path, data_dir: Path) -> Non
         assert overlap.status == "failed" and "overlapping validity" in overlap.message
         ranges = load_members(products, root / "data" / "products_ranges.csv", model, engine)
         assert (ranges.status, ranges.rows_accepted) == ("ok", 4), ranges.message
-        sales = load_file(plan_of(root, model, "sales", engine), root / "data" / "sales.csv", model, engine, None)
+        facts = plan_of(root, model, "sales", engine)
+        sales = load_file(facts, root / "data" / "sales.csv", model, engine, None)
         assert sales.status == "ok", sales.message
         assert cells(root, model, engine, AGG + "?drilldown=product") == {"A": 17, "B": 6}
         assert cells(root, model, engine, AGG + "?drilldown=product&as_of=2024-03-01") == {"A": 22, "B": 1}
