@@ -274,3 +274,16 @@ def test_an_attribute_hierarchy_cuts_and_drills(client: TestClient, loaded: tupl
     assert got == [(r["card"], num(r["u"]), r["n"]) for r in ref]
     gold = get(client, AGG + "?cut=customers@member_card:Golden")["summary"]
     assert num(gold["unit_sales"]) == next(num(r["u"]) for r in ref if r["card"] == "Golden")
+
+
+def test_the_weekday_from_the_calendar_table(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """Day of week: a dimension over time_by_day by the facts' time_id, in ISO order."""
+    _, engine = loaded
+    ref = by_sql(
+        engine,
+        "SELECT t.the_day AS d, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN TIME_BY_DAY AS t ON f.time_id = t.time_id GROUP BY d, t.day_number ORDER BY t.day_number",
+    )
+    assert [r["d"] for r in ref] == ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    cells = get(client, AGG + "?drilldown=weekday")["cells"]
+    assert [(c["weekday.the_day"], num(c["unit_sales"])) for c in cells] == [(r["d"], num(r["u"])) for r in ref]

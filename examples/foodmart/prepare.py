@@ -62,9 +62,10 @@ def main(reference: Path) -> None:
     tables.mkdir(parents=True, exist_ok=True)
     for name, columns in TABLES.items():
         table = read(reference / f"{name}.csv", columns)
-        if name == "time_by_day":  # '1997-01-01 00:00:00.0': the day
-            day = pc.utf8_slice_codeunits(table.column("the_date"), 0, 10)
-            table = table.set_column(1, "the_date", day.cast(pa.date32()))
+        if name == "time_by_day":  # '1997-01-01 00:00:00.0': the day; ISO weekday numbers to order by
+            day = pc.utf8_slice_codeunits(table.column("the_date"), 0, 10).cast(pa.date32())
+            table = table.set_column(1, "the_date", day)
+            table = table.append_column("day_number", pc.add(pc.day_of_week(day), 1))
         pq.write_table(table, tables / f"{name}.parquet", compression="zstd")
     facts = read(reference / "sales_fact_1997.csv", FACT_COLUMNS)
     (HERE / "data").mkdir(exist_ok=True)
