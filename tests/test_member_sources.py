@@ -23,7 +23,7 @@ from labis_olap.engine.base import Engine
 from labis_olap.loaders.members import load_members
 from labis_olap.loaders.run import load_file, unload_batch
 from labis_olap.loaders.spec import find_spec, load_plan
-from labis_olap.loaders.store import latest
+from labis_olap.loaders.store import ensure_tables, latest
 from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
 from labis_olap.settings import Settings
@@ -47,6 +47,19 @@ levels:
   - {name: month, role: month}
 date_key: {format: yyyymmdd}
 """,
+    "model/dimensions/week.yaml": """
+dimension: week
+levels:
+  - {name: iso_year}
+  - {name: iso_week}
+members: {calendar: {from: 2024-01-01, to: 2024-12-31}, fact_key: date}
+""",
+    "model/dimensions/weekday.yaml": """
+dimension: weekday
+levels:
+  - {name: weekday, label_column: {lv: weekday_lv, en: weekday_en}}
+members: {calendar: {from: 2024-01-01, to: 2024-12-31}, fact_key: date}
+""",
     "model/cubes/sales.yaml": """
 cube: sales
 columns:
@@ -56,6 +69,8 @@ columns:
 dimensions:
   - {dimension: time, column: day}
   - {dimension: product, column: product_id}
+  - {dimension: week, column: day}
+  - {dimension: weekday, column: day}
 measures:
   - {name: amount, function: sum, column: amount}
 """,
@@ -254,3 +269,31 @@ def test_validity_from_the_source_columns(tmp_path: Path, data_dir: Path) -> Non
         assert cells(root, model, engine, AGG + "?drilldown=product&as_of=2024-03-01") == {"A": 22, "B": 1}
     finally:
         engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+
+
+def test_iso_weeks_and_weekdays_from_a_calendar(shop: tuple[Path, Model, Engine]) -> None:
+    """Calendar members (one per day) give the ISO week and the weekday of each fact's date,
+    as ClickHouse's toISOWeek and dateName say over the same CSV (the sales are loaded by the
+    first test, or here when it is run alone)."""
+    root, model, engine = shop
+    ensure_tables(engine)
+    if not latest(engine, source="sales"):
+        products = plan_of(root, model, "products")
+        load_members(products, root / "data" / "products_1.csv", model, engine, effective=dt.date(2024, 1, 1))
+        load_file(plan_of(root, model, "sales", engine), root / "data" / "sales.csv", model, engine, None)
+    settings = Settings(model_dir=root / "model", data_dir=Path("/nonexistent"), database=engine.database)
+    with TestClient(create_app(settings, read_model(root / "model"), engine)) as c:
+        weeks = c.get(AGG + "?drilldown=week:iso_week").json()["cells"]
+        days = c.get(AGG + "?drilldown=weekday&lang=en").json()["cells"]
+        one = c.get(AGG + "?cut=week:2024,3").json()["summary"]
+    sales = f"file('{root / 'data' / 'sales.csv'}', CSVWithNames)"
+    day = "parseDateTimeBestEffort(toString(day))::Date"
+    ref_weeks = engine.query(
+        f"SELECT toString(toISOWeek({day})) AS w, sum(amount) AS a FROM {sales} GROUP BY w"
+    ).to_pylist()
+    ref_days = engine.query(
+        f"SELECT dateName('weekday', {day}) AS d, sum(amount) AS a FROM {sales} GROUP BY d"
+    ).to_pylist()
+    assert {x["week.iso_week"]: x["amount"] for x in weeks} == {r["w"]: r["a"] for r in ref_weeks}
+    assert {x["weekday.weekday_label"]: x["amount"] for x in days} == {r["d"]: r["a"] for r in ref_days}
+    assert one["amount"] == 10  # 2024-01-15 is in ISO week 3

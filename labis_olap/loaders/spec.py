@@ -871,8 +871,16 @@ def _column_plan(
     link = links.get(cm.to)
     pattern = cm.pattern
     date_keys: frozenset[str] | None = None
-    time_dim = model.dimensions.get(link.dimension) if link is not None else None
-    if time_dim is not None and time_dim.date_key is not None and is_date and time_dim.is_time:
+    # The column's time dimension, whichever other dimensions (a calendar) share the column.
+    time_dim = next(
+        (
+            d
+            for d in (model.dimensions.get(x.dimension) for x in cube.dimensions if x.column == cm.to)
+            if d is not None and d.is_time
+        ),
+        None,
+    )
+    if time_dim is not None and time_dim.date_key is not None and is_date:
         # The model says what the facts carry for this time dimension: make it the date here.
         if time_dim.date_key.format == "yyyymmdd":
             if cm.date_format is None:

@@ -19,7 +19,7 @@ from .definition import Model
 from .diagnostics import Diagnostics, Location, did_you_mean
 from .schema import Cube, Dimension, IndicatorFile, Role
 from .source import NodePath, SourceDoc, load_yaml
-from .tables import beside, join_tables, read_table
+from .tables import beside, calendar_rows, join_tables, read_table
 
 KINDS: dict[str, type[BaseModel]] = {
     "dimension": Dimension,
@@ -153,6 +153,11 @@ def _read_members(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnosti
     if spec.rows is not None:
         model.members[dim.name] = [dict(r) for r in spec.rows]
         model.member_locs[dim.name] = [doc.loc(("members", "rows", i)) for i in range(len(spec.rows))]
+        return
+    if spec.calendar is not None:
+        rows = calendar_rows(spec.calendar.from_, spec.calendar.to)
+        model.members[dim.name] = rows
+        model.member_locs[dim.name] = [doc.loc(("members", "calendar"))] * len(rows)
         return
     if spec.source is not None:
         # Loaded members live in the engine: none until compiler/members.py reads them there.

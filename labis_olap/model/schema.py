@@ -119,6 +119,31 @@ class Join(Strict):
         return self.key or self.on
 
 
+class Calendar(Strict):
+    """Members made by the model, one per day from `from` to `to`: the calendar attributes a
+    date has but a time dimension's periods do not (ISO week, day of week). Keyed by the day's
+    ISO date, so that a dimension over them links to a date column of the facts."""
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Calendar:
+        if self.to < self.from_ or (self.to - self.from_).days > 200 * 366:
+            raise ValueError("'to' must not be before 'from', and at most 200 years after it")
+        return self
+
+
+CALENDAR_COLUMNS = (
+    "date", "year", "month", "day", "iso_year", "iso_week", "weekday", "weekday_en", "weekday_lv"
+)  # fmt: skip
+"""The columns of a calendar's member rows: `date` (YYYY-MM-DD, the fact key), the calendar
+year, month and day, the ISO 8601 year and week (1–53), the ISO weekday (1 = Monday … 7) and
+its name in English and Latvian."""
+
+
 class Members(Strict):
     """Where a dimension's members come from: a CSV or Parquet file beside the model (with the
     tables `join` names flattened into it), or rows inline.
@@ -129,6 +154,8 @@ class Members(Strict):
 
     file: str | None = None
     rows: list[dict[str, str | int | float | bool | dt.date | None]] | None = None
+    calendar: Calendar | None = None
+    """Instead of a file: one member per day of a date range (ISO weeks, weekdays)."""
     source: Name | None = None
     """Instead of a file: the loader spec (`dimension:` this one) whose loads feed the members,
     with history as validity ranges (loaders/members.py); `labis load` refreshes them."""
@@ -150,8 +177,8 @@ class Members(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> Members:
-        if sum(x is not None for x in (self.file, self.rows, self.source)) != 1:
-            raise ValueError("give exactly one of 'file', 'rows' or 'source'")
+        if sum(x is not None for x in (self.file, self.rows, self.source, self.calendar)) != 1:
+            raise ValueError("give exactly one of 'file', 'rows', 'source' or 'calendar'")
         if self.source is not None and self.valid_from is not None:
             raise ValueError("a member source keeps its history: name valid_from/valid_to in its loader spec")
         if (self.valid_from is None) != (self.valid_to is None):

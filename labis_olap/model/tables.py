@@ -163,3 +163,30 @@ def join_tables(
         rows = joined
         header.extend(extra)
     return Table(members.path, header, rows, members.locs) if ok else None
+
+
+WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS_LV = ("pirmdiena", "otrdiena", "trešdiena", "ceturtdiena", "piektdiena", "sestdiena", "svētdiena")
+
+
+def calendar_rows(first: dt.date, last: dt.date) -> list[Row]:
+    """One member row per day, first to last (schema.CALENDAR_COLUMNS), values as text."""
+    rows: list[Row] = []
+    day = first
+    while day <= last:
+        iso = day.isocalendar()
+        rows.append(
+            {
+                "date": day.isoformat(),
+                "year": str(day.year),
+                "month": str(day.month),
+                "day": str(day.day),
+                "iso_year": str(iso.year),
+                "iso_week": str(iso.week),
+                "weekday": str(iso.weekday),
+                "weekday_en": WEEKDAYS_EN[iso.weekday - 1],
+                "weekday_lv": WEEKDAYS_LV[iso.weekday - 1],
+            }
+        )
+        day += dt.timedelta(days=1)
+    return rows

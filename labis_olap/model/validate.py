@@ -399,6 +399,14 @@ def _check_cube(
                     f"time dimension '{link.alias}' needs a date column, '{col.name}' is {col.type}",
                     doc.loc(("dimensions", i, "column")),
                 )
+        elif dim.members is not None and dim.members.calendar is not None:
+            if col.type != ColumnType.date:
+                diags.add(
+                    "E108",
+                    f"calendar dimension '{link.alias}' is keyed by the day: '{col.name}' is {col.type}, "
+                    "not date",
+                    doc.loc(("dimensions", i, "column")),
+                )
         elif col.type not in (ColumnType.string, ColumnType.int, ColumnType.int64):
             diags.add(
                 "E108",

@@ -351,7 +351,7 @@ def dim_digest(model: Model, dim: Dimension) -> str:
     if dim.date_key is None:
         exclude["date_key"] = True
     if dim.members is not None:
-        later = {f for f in ("source", "join") if not getattr(dim.members, f)}
+        later = {f for f in ("source", "join", "calendar") if not getattr(dim.members, f)}
         if later:
             exclude["members"] = later
     dumped = dim.model_dump(by_alias=True, exclude=exclude or None)
