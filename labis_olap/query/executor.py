@@ -240,7 +240,11 @@ class AggregateExecutor:
                 [k for k in built.key_columns if _keeps(k, drills, g)],
                 built.label_columns,
             )
-            subtotals.append(Subtotal(kept_levels, kept, rows_g.select([*kept, *built.measure_columns])))
+            rows_kept, kept = _level_attributes_of(
+                self.members, rows_g.select([*kept, *built.measure_columns]), kept, drills,
+                len(built.measure_columns),
+            )  # fmt: skip
+            subtotals.append(Subtotal(kept_levels, kept, rows_kept))
         result = AggregateResult(
             cells=cells,
             total_cell_count=total,
