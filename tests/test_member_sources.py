@@ -297,3 +297,44 @@ def test_iso_weeks_and_weekdays_from_a_calendar(shop: tuple[Path, Model, Engine]
     assert {x["week.iso_week"]: x["amount"] for x in weeks} == {r["w"]: r["a"] for r in ref_weeks}
     assert {x["weekday.weekday_label"]: x["amount"] for x in days} == {r["d"]: r["a"] for r in ref_days}
     assert one["amount"] == 10  # 2024-01-15 is in ISO week 3
+
+
+def test_a_parquet_classifier_and_a_source_not_feeding_the_dimension(tmp_path: Path, data_dir: Path) -> None:
+    """Member sources read any file kind (here Parquet, integers as their text); a spec naming
+    a dimension whose members do not come from it is refused, located."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from labis_olap.loaders.spec import SpecError
+
+    files = {
+        **FILES,
+        "loaders/products.yaml": FILES["loaders/products.yaml"].replace("kind: csv", "kind: parquet"),
+        "loaders/stray.yaml": FILES["loaders/products.yaml"].replace("source: products", "source: stray"),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text.lstrip(), encoding="utf-8")
+    table = pa.table(
+        {"id": [1, 2], "cat": ["A", "B"], "name": ["One", "Two"], "colour": [None, "blue"]},
+    )
+    pq.write_table(table, tmp_path / "data" / "products.parquet")
+    model = read_model(tmp_path / "model")
+    with pytest.raises(SpecError) as info:
+        plan_of(tmp_path, model, "stray")
+    assert "error[L102]" in info.value.rendered and "stray.yaml:2:12" in info.value.rendered, (
+        info.value.rendered
+    )
+    engine = make_engine("embedded", data_dir, fresh_database("pq"))
+    try:
+        apply_model(model, engine)
+        report = load_members(
+            plan_of(tmp_path, model, "products"), tmp_path / "data" / "products.parquet", model, engine
+        )
+        assert (report.status, report.rows_accepted) == ("ok", 2), report.message
+        attached = attach_loaded_members(model, engine)
+        assert [(r["product_id"], r["category"], r["colour"]) for r in attached.members["product"]] == [
+            ("1", "A", None), ("2", "B", "blue")
+        ]  # fmt: skip
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
