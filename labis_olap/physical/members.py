@@ -75,11 +75,20 @@ AttributeMap = dict[tuple[str, str], dict[str, str]]
 """(level, member key) → the member's attributes."""
 
 
+_ATTRIBUTES: dict[tuple[int, int], tuple[Model, Dimension, AttributeMap]] = {}
+
+
 def attribute_map(model: Model, dim: Dimension) -> AttributeMap:
-    """Every member's level attributes, from its newest version (as its label)."""
+    """Every member's level attributes, from its newest version (as its label); cached per
+    model and dimension object, as their digests are (a members request asks for them)."""
     if not any(lv.attributes for lv in dim.levels):
         return {}
-    return {(r["level"], r["key"]): json.loads(r["attributes"]) for r in label_rows(model, dim).to_pylist()}
+    hit = _ATTRIBUTES.get((id(model), id(dim)))
+    if hit is not None and hit[0] is model and hit[1] is dim:
+        return hit[2]
+    found = {(r["level"], r["key"]): json.loads(r["attributes"]) for r in label_rows(model, dim).to_pylist()}
+    _ATTRIBUTES[(id(model), id(dim))] = (model, dim, found)
+    return found
 
 
 def attribute_columns(
