@@ -73,6 +73,8 @@ dimensions:
   - {dimension: weekday, column: day}
 measures:
   - {name: amount, function: sum, column: amount}
+rollups:
+  - {name: by_category, grain: {product: category, time: month}}
 """,
     "loaders/products.yaml": """
 source: products
@@ -182,6 +184,10 @@ def test_snapshots_become_validity_ranges(shop: tuple[Path, Model, Engine]) -> N
     assert second.status == "ok", second.message
     two = [*one, ("products_2.csv", dt.date(2024, 7, 1))]
     at_fact = cells(root, model, engine, AGG + "?drilldown=product")
+    settings = Settings(model_dir=root / "model", data_dir=Path("/nonexistent"), database=engine.database)
+    with TestClient(create_app(settings, read_model(root / "model"), engine)) as c:
+        explained = c.get(AGG + "?drilldown=product&explain=1").json()["explain"]
+    assert explained["source"] == "by_category"  # rebuilt from the facts under the new members
     assert at_fact == by_hand(engine, root, two, None) == {"A": 17, "B": 6}
     now = cells(root, model, engine, AGG + "?drilldown=product&as_of=2024-08-01")
     assert now == by_hand(engine, root, two, dt.date(2024, 8, 1)) == {"A": 7, "B": 16}

@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..compiler.apply import APPLY_LOCK, apply_model
+from ..compiler.members import attach_loaded_members
 from ..engine.base import Engine
 from ..engine.gate import PUBLICATION
 from ..errors import EngineError, UserError
@@ -123,6 +124,7 @@ def load_file(
     batch = store.batch_id(source, facts.sha256)
     if apply:
         apply_model(model, engine)
+    model = attach_loaded_members(model, engine)  # the tables are named after the members loaded
     store.ensure_tables(engine)
     return _load(
         plan,
@@ -402,6 +404,7 @@ def load_source(
         raise UserError(f"{source}: the spec has personal columns but no pseudonymisation key was given")
     if apply:
         apply_model(model, engine)
+    model = attach_loaded_members(model, engine)  # the tables are named after the members loaded
     store.ensure_tables(engine)
     layout = CubeLayout(model, plan.cube, engine.database)
     sql = plan.spec.sql
@@ -532,6 +535,7 @@ def _failed(
 
 def unload_batch(engine: Engine, model: Model, batch: str) -> dict[str, Any]:
     """Unload a batch of facts (store.unload) or of members (members.unload_members)."""
+    model = attach_loaded_members(model, engine)  # the rollups are named after the members loaded
     row = store.find_batch(engine, batch)
     if str(row["cube"]).startswith(MEMBERS_OWNER):
         if row["status"] == "unloaded":
