@@ -10,6 +10,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..compiler.members import attach_loaded_members
 from ..engine.base import Engine
 from ..model.definition import Model
 from ..model.version import model_version
@@ -80,6 +81,7 @@ class AppState:
             model, engine = self.model, self.engine
             with self._lock:
                 if self._service is None:
+                    model = self._model = attach_loaded_members(model, engine)
                     self._service = CubeService(
                         model,
                         engine,
@@ -90,6 +92,12 @@ class AppState:
                         audit=self._audit_log(),
                     )
         return self._service
+
+    def reset_service(self) -> None:
+        """A new cube service on the next request: after a member load, whose members the old
+        one's caches (labels, result cache, model version) do not know."""
+        with self._lock:
+            self._service = None
 
     def _audit_log(self) -> AuditLog | None:
         """The one audit log of this process (a model applied while serving keeps writing it)."""

@@ -123,8 +123,8 @@ def unload(
     batch: Annotated[str, Path(max_length=16)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Any:
+    from ...loaders.run import unload_batch
     from ...loaders.store import ensure_tables
-    from ...loaders.store import unload as unload_batch
 
     state: AppState = request.app.state.labis
     _authorise(state.settings.data_dir, authorization)
@@ -132,7 +132,10 @@ def unload(
         ensure_tables(state.engine)
         row = unload_batch(state.engine, state.model, batch)
     keep = ("batch", "cube", "file_name", "rows_accepted")
-    return json_response({k: row[k] for k in keep} | {"rollups": len(state.model.cubes[row["cube"]].rollups)})
+    cube = state.model.cubes.get(row["cube"])  # a member batch's is `members:<dimension>`
+    if cube is None:
+        state.reset_service()  # the members changed: answers and caches start afresh
+    return json_response({k: row[k] for k in keep} | {"rollups": len(cube.rollups) if cube else 0})
 
 
 @router.get("/admin/loads")
@@ -324,4 +327,7 @@ def _load(state: AppState, source: str, path: FilePath | None, key_id: str | Non
         key = _server_key(state, key_id) if plan.personal_columns else None
         if path is None:
             return load_source(plan, state.model, state.engine, key)
-        return load_file(plan, path, state.model, state.engine, key)
+        report = load_file(plan, path, state.model, state.engine, key)
+        if plan.dimension is not None and report.status == "ok":
+            state.reset_service()  # the members changed: answers and caches start afresh
+        return report
