@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import QueryError
-from ..model.cuts import Cut, Order, Path, RangeCut, SetCut
+from ..model.cuts import Cut, Order, Path, PointCut, RangeCut, SetCut
+from ..model.dependencies import level_parents
 from ..model.diagnostics import did_you_mean
 from ..model.expressions import ParsedExpr, parse_expression
 from ..model.resolve import ResolvedCut, member_index, period
 from ..model.schema import ColumnType, Function, Measure, TimeRole
-from ..physical.layout import CubeLayout, fact_key_sql, labels_dict, map_dict, q, time_bucket
+from ..physical.layout import CubeLayout, dim_tables, fact_key_sql, labels_dict, map_dict, q, time_bucket
 from .planner import StoredShape
 from .resolve import ResolvedDrilldown
 
@@ -89,8 +90,14 @@ class RowContext:
         dim = self.layout.dimension(alias)
         kind, stored = self.shape.dims.get(alias, ("key", dim.leaf.name))
         if kind == "level" and not self.on_facts:
-            assert level == stored, (alias, level, stored)
-            return q(alias)
+            if level == stored:
+                return q(alias)
+            # A coarser level of a stored middle one (the planner checked the members say which
+            # parent each key has): mapped once per stored key, from the model's members.
+            mapping = level_parents(self.layout.model, dim, stored).maps[level]
+            keys = self.params.add(list(mapping), "Array(String)")
+            values = self.params.add(list(mapping.values()), "Array(String)")
+            return f"transform({q(alias)}, {keys}, {values}, '')"
         if not dim.is_versioned and dim.keyed_at_leaf and level == dim.leaf.name:
             return self.raw_key(alias)
         args = f"tuple({self.raw_key(alias)})"
@@ -123,7 +130,8 @@ def cut_condition(rc: ResolvedCut, ctx: RowContext) -> str:
                 for a, b in spans
             )
     else:
-        cond = member_condition(
+        keyset = fact_key_set(rc, ctx) if ctx.on_facts else None
+        cond = keyset or member_condition(
             cut,
             rc.ref.hierarchy.levels,
             lambda level: ctx.level_key(rc.ref.alias, level),
@@ -132,6 +140,41 @@ def cut_condition(rc: ResolvedCut, ctx: RowContext) -> str:
             ctx.params,
         )
     return f"NOT ({cond})" if cut.invert else f"({cond})"
+
+
+def fact_key_set(rc: ResolvedCut, ctx: RowContext) -> str | None:
+    """A member cut on fact rows as one set of fact keys, built once from the dimension's map
+    table (the rows its dictionary holds), instead of a dictionary lookup per fact row.
+
+    The same condition selects the same members, so the answer is the one the lookup gives, for
+    inverted cuts too: a fact key that no member has is in no set, as the lookup's '' matches no
+    named member. None (use the lookup) where that does not hold: a path naming the unknown
+    member '' (it matches every missing key), or versioned members (the member depends on the
+    fact's date). An integer key column is compared as stored, with the members' keys that are
+    that integer's text, which is what the lookup on `toString(column)` matches."""
+    cut = rc.cut
+    dim = rc.ref.dim
+    if dim.is_versioned:
+        return None
+    if isinstance(cut, (PointCut, SetCut)):
+        paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
+        if any(v in (None, "") for p in paths for v in p):
+            return None
+    layout = ctx.layout
+    levels = rc.ref.hierarchy.levels
+    index = member_index(layout.model, dim, rc.ref.hierarchy)
+    members = member_condition(
+        cut, levels, q, lambda v: ctx.params.add(v or "", "String"), index.numeric, ctx.params
+    )
+    table = f"{q(layout.database)}.{q(dim_tables(layout.model, dim)[0])}"
+    col = layout.cube.column(layout.cube.link(rc.ref.alias).column)
+    if col.type in (ColumnType.int, ColumnType.int64):
+        t = "Int32" if col.type == ColumnType.int else "Int64"
+        same = f"toString(to{t}OrNull(`fact_key`)) = `fact_key`"
+        test = f"{q(col.name)} IN (SELECT to{t}OrZero(`fact_key`) FROM {table} WHERE ({members}) AND {same})"
+        return f"(isNotNull({q(col.name)}) AND {test})" if col.nullable else test
+    key = fact_key_sql(layout.cube, col.name)
+    return f"{key} IN (SELECT `fact_key` FROM {table} WHERE {members})"
 
 
 def member_condition(
@@ -272,8 +315,16 @@ class _Key:
 
 
 def _facts_source(
-    layout: CubeLayout, shape: StoredShape, cuts: list[ResolvedCut], params: Params, as_of: dt.date | None
+    layout: CubeLayout,
+    shape: StoredShape,
+    cuts: list[ResolvedCut],
+    params: Params,
+    as_of: dt.date | None,
+    grouped: set[str],
 ) -> str:
+    """The facts grouped by the fact keys of the `grouped` dimensions (the drilled and split
+    ones; a dimension only cut is filtered here and summed away), so that level keys and labels
+    are looked up once per key in the outer query, not once per fact row."""
     ctx = RowContext(layout, shape, params, as_of, on_facts=True)
     cols: list[str] = []
     keys: list[str] = []
@@ -282,6 +333,8 @@ def _facts_source(
         cols.append(f"{time_bucket(shape.time_grain, q(layout.time_link[1]))} AS `__t`")
         keys.append("`__t`")
     for alias in shape.dims:
+        if alias not in grouped:
+            continue
         cols.append(f"{ctx.raw_key(alias)} AS {q(alias)}")
         keys.append(q(alias))
     for m in shape.measures:
@@ -320,7 +373,8 @@ def build_aggregate(
     """
     params = Params()
     if shape.name == "facts":
-        source = _facts_source(layout, shape, cuts, params, as_of)
+        grouped = {d.ref.alias for d in drills} | {c.ref.alias for c in split or []}
+        source = _facts_source(layout, shape, cuts, params, as_of, grouped)
         where = ""
     else:
         source = layout.source(shape.table)
