@@ -31,11 +31,12 @@ from typing import Any
 
 from ..errors import QueryError
 from ..model.cuts import Cut, Order, Path, PointCut, RangeCut, SetCut
+from ..model.definition import Model
 from ..model.dependencies import level_parents
 from ..model.diagnostics import did_you_mean
 from ..model.expressions import ParsedExpr, parse_expression
 from ..model.resolve import ResolvedCut, member_index, period
-from ..model.schema import ColumnType, Function, Measure, TimeRole
+from ..model.schema import ColumnType, Dimension, Function, Measure, TimeRole
 from ..physical.layout import CubeLayout, dim_tables, fact_key_sql, labels_dict, map_dict, q, time_bucket
 from .planner import StoredShape
 from .resolve import ResolvedDrilldown
@@ -73,6 +74,8 @@ class RowContext:
     params: Params
     as_of: dt.date | None
     on_facts: bool
+    mapped: frozenset[str] = frozenset()
+    """Dimensions whose level keys the facts' source query already joined in (`mapped_column`)."""
 
     def time_expr(self) -> str:
         if not self.on_facts:
@@ -88,15 +91,17 @@ class RowContext:
 
     def level_key(self, alias: str, level: str) -> str:
         dim = self.layout.dimension(alias)
+        if alias in self.mapped and not self.on_facts:
+            return q(mapped_column(alias, level))
         kind, stored = self.shape.dims.get(alias, ("key", dim.leaf.name))
         if kind == "level" and not self.on_facts:
             if level == stored:
                 return q(alias)
             # A coarser level of a stored middle one (the planner checked the members say which
             # parent each key has): mapped once per stored key, from the model's members.
-            mapping = level_parents(self.layout.model, dim, stored).maps[level]
-            keys = self.params.add(list(mapping), "Array(String)")
-            values = self.params.add(list(mapping.values()), "Array(String)")
+            parents = level_parents(self.layout.model, dim, stored).maps[level]
+            keys = self.params.add(list(parents), "Array(String)")
+            values = self.params.add(list(parents.values()), "Array(String)")
             return f"transform({q(alias)}, {keys}, {values}, '')"
         if not dim.is_versioned and dim.keyed_at_leaf and level == dim.leaf.name:
             return self.raw_key(alias)
@@ -314,6 +319,94 @@ class _Key:
     column: OutColumn
 
 
+MAP_PER_ROW = 8
+"""A drilled dimension with this many times more fact keys than members at the drilled level
+has its levels joined to the fact rows (a hash join on the fact key, as SQL written by hand
+would) rather than the facts grouped by fact key: grouping 6M line orders by customer × supplier
+× year to map them to nations afterwards makes nearly as many groups as rows."""
+
+
+def mapped_column(alias: str, level: str) -> str:
+    """A level key joined to the fact rows (`l__` is no fact column's, state column's or key's)."""
+    return f"l__{alias}__{level}"
+
+
+_COUNTS: dict[tuple[int, str, str], tuple[Model, int]] = {}
+
+
+def _distinct_keys(model: Model, dim: Dimension, column: str) -> int:
+    """How many distinct values a members column has (cached per model)."""
+    key = (id(model), dim.name, column)
+    hit = _COUNTS.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    n = len({str(r.get(column)) for r in model.members.get(dim.name, [])})
+    _COUNTS[key] = (model, n)
+    return n
+
+
+def map_per_row(layout: CubeLayout, d: ResolvedDrilldown) -> bool:
+    """Whether a drilldown answered from the facts joins its levels to the fact rows: a
+    dimension without versions (else the member depends on the date), not drilled to its fact
+    key, over a non-nullable text or integer key (a NULL key's lookup would find a member keyed
+    '', a join nothing), with many fact keys per drilled member (MAP_PER_ROW)."""
+    dim = d.ref.dim
+    if dim.is_versioned or dim.is_time or dim.members is None:
+        return False
+    if d.level.key_column == dim.fact_key_column:
+        return False
+    col = layout.cube.column(layout.cube.link(d.ref.alias).column)
+    if col.nullable or col.type not in (ColumnType.string, ColumnType.int, ColumnType.int64):
+        return False
+    fact_keys = _distinct_keys(layout.model, dim, dim.fact_key_column)
+    return fact_keys >= MAP_PER_ROW * _distinct_keys(layout.model, dim, d.level.key_column)
+
+
+def _level_join(
+    layout: CubeLayout, alias: str, levels: list[str], cuts: list[ResolvedCut], ctx: RowContext, n: int
+) -> str:
+    """A join of a dimension's level keys to the fact rows, from its map table. With `cuts`
+    (every cut on the dimension, none inverted) an inner join of the members they select, which
+    filters the facts as their key sets would; else a left join of every member (an unknown key
+    gets '' as the dictionary lookup gives)."""
+    dim = layout.dimension(alias)
+    col = layout.cube.column(layout.cube.link(alias).column)
+    join_key = f"j__{alias}"
+    picked = [f"{q(lv)} AS {q(mapped_column(alias, lv))}" for lv in levels]
+    where = []
+    if col.type == ColumnType.string:
+        key = f"`fact_key` AS {q(join_key)}"
+    else:
+        t = "Int32" if col.type == ColumnType.int else "Int64"
+        key = f"to{t}OrZero(`fact_key`) AS {q(join_key)}"
+        where.append(f"toString(to{t}OrNull(`fact_key`)) = `fact_key`")
+    for rc in cuts:
+        index = member_index(layout.model, dim, rc.ref.hierarchy)
+        value = lambda v: ctx.params.add(v or "", "String")  # noqa: E731
+        where.append(
+            "(" + member_condition(rc.cut, rc.ref.hierarchy.levels, q, value, index.numeric, ctx.params) + ")"
+        )
+    table = f"{q(layout.database)}.{q(dim_tables(layout.model, dim)[0])}"
+    right = f"SELECT {', '.join([key, *picked])} FROM {table}" + (
+        f" WHERE {' AND '.join(where)}" if where else ""
+    )
+    # Fact keys are unique in the members of a dimension without versions (E113), so a join
+    # matches each fact row once. (Not ANY INNER JOIN: that keeps one left row per key.)
+    kind = "INNER JOIN" if cuts else "ANY LEFT JOIN"
+    return f" {kind} ({right}) AS `__j{n}` ON {q(col.name)} = {q(join_key)}"
+
+
+def _joinable(rc: ResolvedCut) -> bool:
+    """A cut that an inner join of the members it selects can apply (as `fact_key_set`)."""
+    cut = rc.cut
+    if cut.invert:
+        return False
+    if isinstance(cut, (PointCut, SetCut)):
+        paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
+        return not any(v in (None, "") for p in paths for v in p)
+    return True
+
+
 def _facts_source(
     layout: CubeLayout,
     shape: StoredShape,
@@ -321,13 +414,16 @@ def _facts_source(
     params: Params,
     as_of: dt.date | None,
     grouped: set[str],
+    mapped: dict[str, list[str]],
 ) -> str:
     """The facts grouped by the fact keys of the `grouped` dimensions (the drilled and split
     ones; a dimension only cut is filtered here and summed away), so that level keys and labels
-    are looked up once per key in the outer query, not once per fact row."""
+    are looked up once per key in the outer query, not once per fact row — or, for the
+    `mapped` ones (alias → levels), by those levels' keys joined to the fact rows."""
     ctx = RowContext(layout, shape, params, as_of, on_facts=True)
     cols: list[str] = []
     keys: list[str] = []
+    joins: list[str] = []
     if shape.time_grain is not None:
         assert layout.time_link is not None
         cols.append(f"{time_bucket(shape.time_grain, q(layout.time_link[1]))} AS `__t`")
@@ -335,13 +431,23 @@ def _facts_source(
     for alias in shape.dims:
         if alias not in grouped:
             continue
+        if alias in mapped:
+            cols.extend(q(mapped_column(alias, lv)) for lv in mapped[alias])
+            keys.extend(q(mapped_column(alias, lv)) for lv in mapped[alias])
+            continue
         cols.append(f"{ctx.raw_key(alias)} AS {q(alias)}")
         keys.append(q(alias))
     for m in shape.measures:
         cols.extend(f"{s.fill} AS {q(s.name)}" for s in layout.state_columns(m))
-    where = " AND ".join(cut_condition(c, ctx) for c in cuts)
+    filters = list(cuts)
+    for n, (alias, levels) in enumerate(mapped.items()):
+        own = [c for c in cuts if c.ref.alias == alias and not c.ref.dim.is_time]
+        joined = own if own and all(_joinable(c) for c in own) else []
+        filters = [c for c in filters if c not in joined]
+        joins.append(_level_join(layout, alias, levels, joined, ctx, n))
+    where = " AND ".join(cut_condition(c, ctx) for c in filters)
     return (
-        f"(SELECT {', '.join(cols)} FROM {layout.source(layout.facts_table)}"
+        f"(SELECT {', '.join(cols)} FROM {layout.source(layout.facts_table)}{''.join(joins)}"
         + (f" WHERE {where}" if where else "")
         + (f" GROUP BY {', '.join(keys)}" if keys else "")
         + ")"
@@ -373,14 +479,21 @@ def build_aggregate(
     """
     params = Params()
     if shape.name == "facts":
-        grouped = {d.ref.alias for d in drills} | {c.ref.alias for c in split or []}
-        source = _facts_source(layout, shape, cuts, params, as_of, grouped)
+        split_dims = {c.ref.alias for c in split or []}
+        grouped = {d.ref.alias for d in drills} | split_dims
+        mapped = {
+            d.ref.alias: [lv.name for lv in d.levels]
+            for d in drills
+            if d.ref.alias not in split_dims and map_per_row(layout, d)
+        }
+        source = _facts_source(layout, shape, cuts, params, as_of, grouped, mapped)
         where = ""
     else:
+        mapped = {}
         source = layout.source(shape.table)
         ctx_where = RowContext(layout, shape, params, as_of, on_facts=False)
         where = " AND ".join(cut_condition(c, ctx_where) for c in cuts)
-    ctx = RowContext(layout, shape, params, as_of, on_facts=False)
+    ctx = RowContext(layout, shape, params, as_of, on_facts=False, mapped=frozenset(mapped))
 
     # Group keys over source rows: one per drilled level; time levels are period starts.
     # `finals` and `labels` hold each attribute's SQL, used only where a client orders by it;
