@@ -103,7 +103,7 @@ def unusable_rollup_levels(model: Model, cube: Cube) -> list[RollupWarning]:
             if dim is None or dim.is_time or level not in {lv.name for lv in dim.levels}:
                 continue
             parents = level_parents(model, dim, level)
-            blocked = []
+            blocked: list[str] = []
             for h in dim.all_hierarchies:
                 if level not in h.levels:
                     continue

@@ -4,10 +4,10 @@ A source is either a rollup (an AggregatingMergeTree kept by a materialized view
 facts, pre-aggregated on the fly to the same shape. A rollup qualifies when it keeps every
 dimension the query touches at a level that can answer it (the raw fact key, the level asked,
 or a finer level whose members say which member of each asked level every key is under:
-model/dependencies.py), its time grain is fine enough, and it carries every measure needed. Versioned dimensions add one rule: a rollup that kept a
-mapped level (e.g. region as at the fact date) cannot answer "as of" another date, and one
-that kept the raw key can map it as at the fact date only if its time grain does not cut
-across a validity boundary.
+model/dependencies.py), its time grain is fine enough, and it carries every measure needed.
+Versioned dimensions add one rule: a rollup that kept a mapped level (e.g. region as at the
+fact date) cannot answer "as of" another date, and one that kept the raw key can map it as at
+the fact date only if its time grain does not cut across a validity boundary.
 """
 
 from __future__ import annotations
