@@ -119,7 +119,7 @@ def through_api(client: TestClient, q: Any) -> tuple[set[tuple[Any, ...]], str]:
     if not q.keys:
         value = body["summary"][q.measure]
         return ({(value,)} if value else set()), body["explain"]["source"]
-    cells = {tuple(c[k] for k in q.keys) + (c[q.measure],) for c in body["cells"]}
+    cells = {(*(c[k] for k in q.keys), c[q.measure]) for c in body["cells"]}
     return cells, body["explain"]["source"]
 
 

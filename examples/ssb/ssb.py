@@ -53,6 +53,9 @@ class Query:
 
 
 _JOIN = "FROM {db}.lineorder AS lo JOIN {db}.dates AS d ON lo.lo_orderdate = d.d_datekey"
+_PART = " JOIN {db}.part AS p ON lo_partkey = p_partkey"
+_SUPP = " JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
+_CUST = " JOIN {db}.customer AS c ON lo_custkey = c_custkey"
 QUERIES = [
     Query("Q1.1", "aggregate?aggregates=discount_revenue&cut=time:1993|discount:1-3|quantity:1-24",
           f"SELECT sum(lo_extendedprice * lo_discount) {_JOIN} WHERE d_year = 1993"
@@ -68,33 +71,30 @@ QUERIES = [
           (), "discount_revenue"),
     Query("Q2.1", "aggregate?aggregates=revenue&drilldown=time:year|part:brand"
           "&cut=part:MFGR%231,MFGR%2312|supplier:AMERICA",
-          f"SELECT d_year, p_brand1, sum(lo_revenue) {_JOIN} JOIN {{db}}.part AS p ON lo_partkey = p_partkey"
-          " JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
+          f"SELECT d_year, p_brand1, sum(lo_revenue) {_JOIN}{_PART}{_SUPP}"
           " WHERE p_category = 'MFGR#12' AND s_region = 'AMERICA' GROUP BY d_year, p_brand1",
           ("time.year", "part.brand"), "revenue"),
     Query("Q2.2", "aggregate?aggregates=revenue&drilldown=time:year|part:brand"
           "&cut=part:MFGR%232,MFGR%2322,MFGR%232221-MFGR%232,MFGR%2322,MFGR%232228|supplier:ASIA",
-          f"SELECT d_year, p_brand1, sum(lo_revenue) {_JOIN} JOIN {{db}}.part AS p ON lo_partkey = p_partkey"
-          " JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
+          f"SELECT d_year, p_brand1, sum(lo_revenue) {_JOIN}{_PART}{_SUPP}"
           " WHERE p_brand1 BETWEEN 'MFGR#2221' AND 'MFGR#2228' AND s_region = 'ASIA'"
           " GROUP BY d_year, p_brand1", ("time.year", "part.brand"), "revenue"),
     Query("Q2.3", "aggregate?aggregates=revenue&drilldown=time:year|part:brand"
           "&cut=part:MFGR%232,MFGR%2322,MFGR%232239|supplier:EUROPE",
-          f"SELECT d_year, p_brand1, sum(lo_revenue) {_JOIN} JOIN {{db}}.part AS p ON lo_partkey = p_partkey"
-          " JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
+          f"SELECT d_year, p_brand1, sum(lo_revenue) {_JOIN}{_PART}{_SUPP}"
           " WHERE p_brand1 = 'MFGR#2239' AND s_region = 'EUROPE' GROUP BY d_year, p_brand1",
           ("time.year", "part.brand"), "revenue"),
     Query("Q3.1", "aggregate?aggregates=revenue&drilldown=customer:nation|supplier:nation|time:year"
           "&cut=customer:ASIA|supplier:ASIA|time:1992-1997",
           f"SELECT c_nation, s_nation, d_year, sum(lo_revenue) {_JOIN}"
-          " JOIN {db}.customer AS c ON lo_custkey = c_custkey JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
+          f"{_CUST}{_SUPP}"
           " WHERE c_region = 'ASIA' AND s_region = 'ASIA' AND d_year >= 1992 AND d_year <= 1997"
           " GROUP BY c_nation, s_nation, d_year",
           ("customer.nation", "supplier.nation", "time.year"), "revenue"),
     Query("Q3.2", "aggregate?aggregates=revenue&drilldown=customer:city|supplier:city|time:year"
           "&cut=customer:AMERICA,UNITED STATES|supplier:AMERICA,UNITED STATES|time:1992-1997",
           f"SELECT c_city, s_city, d_year, sum(lo_revenue) {_JOIN}"
-          " JOIN {db}.customer AS c ON lo_custkey = c_custkey JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
+          f"{_CUST}{_SUPP}"
           " WHERE c_nation = 'UNITED STATES' AND s_nation = 'UNITED STATES'"
           " AND d_year >= 1992 AND d_year <= 1997 GROUP BY c_city, s_city, d_year",
           ("customer.city", "supplier.city", "time.year"), "revenue"),
@@ -102,7 +102,7 @@ QUERIES = [
           "&cut=customer:EUROPE,UNITED KINGDOM,UNITED KI1;EUROPE,UNITED KINGDOM,UNITED KI5"
           "|supplier:EUROPE,UNITED KINGDOM,UNITED KI1;EUROPE,UNITED KINGDOM,UNITED KI5|time:1992-1997",
           f"SELECT c_city, s_city, d_year, sum(lo_revenue) {_JOIN}"
-          " JOIN {db}.customer AS c ON lo_custkey = c_custkey JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
+          f"{_CUST}{_SUPP}"
           " WHERE c_city IN ('UNITED KI1', 'UNITED KI5') AND s_city IN ('UNITED KI1', 'UNITED KI5')"
           " AND d_year >= 1992 AND d_year <= 1997 GROUP BY c_city, s_city, d_year",
           ("customer.city", "supplier.city", "time.year"), "revenue"),
@@ -110,29 +110,27 @@ QUERIES = [
           "&cut=customer:EUROPE,UNITED KINGDOM,UNITED KI1;EUROPE,UNITED KINGDOM,UNITED KI5"
           "|supplier:EUROPE,UNITED KINGDOM,UNITED KI1;EUROPE,UNITED KINGDOM,UNITED KI5|time:1997,12",
           f"SELECT c_city, s_city, d_year, sum(lo_revenue) {_JOIN}"
-          " JOIN {db}.customer AS c ON lo_custkey = c_custkey JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
+          f"{_CUST}{_SUPP}"
           " WHERE c_city IN ('UNITED KI1', 'UNITED KI5') AND s_city IN ('UNITED KI1', 'UNITED KI5')"
           " AND d_yearmonth = 'Dec1997' GROUP BY c_city, s_city, d_year",
           ("customer.city", "supplier.city", "time.year"), "revenue"),
     Query("Q4.1", "aggregate?aggregates=profit&drilldown=time:year|customer:nation"
           "&cut=customer:AMERICA|supplier:AMERICA|part:MFGR%231;MFGR%232",
           f"SELECT d_year, c_nation, sum(lo_revenue - lo_supplycost) {_JOIN}"
-          " JOIN {db}.customer AS c ON lo_custkey = c_custkey JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
-          " JOIN {db}.part AS p ON lo_partkey = p_partkey"
+          f"{_CUST}{_SUPP}{_PART}"
           " WHERE c_region = 'AMERICA' AND s_region = 'AMERICA' AND p_mfgr IN ('MFGR#1', 'MFGR#2')"
           " GROUP BY d_year, c_nation", ("time.year", "customer.nation"), "profit"),
     Query("Q4.2", "aggregate?aggregates=profit&drilldown=time:year|supplier:nation|part:category"
           "&cut=customer:AMERICA|supplier:AMERICA|time:1997;1998|part:MFGR%231;MFGR%232",
           f"SELECT d_year, s_nation, p_category, sum(lo_revenue - lo_supplycost) {_JOIN}"
-          " JOIN {db}.customer AS c ON lo_custkey = c_custkey JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey"
-          " JOIN {db}.part AS p ON lo_partkey = p_partkey"
+          f"{_CUST}{_SUPP}{_PART}"
           " WHERE c_region = 'AMERICA' AND s_region = 'AMERICA' AND (d_year = 1997 OR d_year = 1998)"
           " AND p_mfgr IN ('MFGR#1', 'MFGR#2') GROUP BY d_year, s_nation, p_category",
           ("time.year", "supplier.nation", "part.category"), "profit"),
     Query("Q4.3", "aggregate?aggregates=profit&drilldown=time:year|supplier:city|part:brand"
           "&cut=supplier:AMERICA,UNITED STATES|time:1997;1998|part:MFGR%231,MFGR%2314",
           f"SELECT d_year, s_city, p_brand1, sum(lo_revenue - lo_supplycost) {_JOIN}"
-          " JOIN {db}.supplier AS s ON lo_suppkey = s_suppkey JOIN {db}.part AS p ON lo_partkey = p_partkey"
+          f"{_SUPP}{_PART}"
           " WHERE s_nation = 'UNITED STATES' AND (d_year = 1997 OR d_year = 1998)"
           " AND p_category = 'MFGR#14' GROUP BY d_year, s_city, p_brand1",
           ("time.year", "supplier.city", "part.brand"), "profit"),
@@ -181,8 +179,8 @@ def write_model(out: Path, customers: pa.Table, suppliers: pa.Table, parts: pa.T
         cols = {"key": f"{prefix}{name[:4] if name == 'customer' else 'supp'}key"}
         cols |= {c: f"{prefix}{c}" for c in ("name", "city", "nation", "region")}
         _csv(model / "members" / f"{name}.csv", table, cols)
-    _csv(model / "members" / "part.csv", parts,
-         {"key": "p_partkey", "name": "p_name", "mfgr": "p_mfgr", "category": "p_category", "brand": "p_brand1"})  # fmt: skip
+    part_cols = {"key": "p_partkey", "name": "p_name", "mfgr": "p_mfgr", "category": "p_category"}
+    _csv(model / "members" / "part.csv", parts, part_cols | {"brand": "p_brand1"})
     return model
 
 
@@ -294,27 +292,42 @@ def from_dbgen(tbl: Path, out: Path) -> Path:
         return table.select(list(keep))
 
     s, i32, d = pa.string(), pa.int32(), pa.date32()
-    lineorder = read(
-        "lineorder",
+    order_cols = (
         "orderkey linenumber custkey partkey suppkey orderdate orderpriority shippriority quantity"
-        " extendedprice ordtotalprice discount revenue supplycost tax commitdate shipmode".split(),
-        {"orderdate": d, "custkey": i32, "suppkey": i32, "partkey": i32, "quantity": i32, "discount": i32,
-         "extendedprice": i32, "revenue": i32, "supplycost": i32},  # fmt: skip
+        " extendedprice ordtotalprice discount revenue supplycost tax commitdate shipmode"
     )
+    numbers = (
+        "custkey",
+        "suppkey",
+        "partkey",
+        "quantity",
+        "discount",
+        "extendedprice",
+        "revenue",
+        "supplycost",
+    )
+    lineorder = read("lineorder", order_cols.split(), {"orderdate": d} | dict.fromkeys(numbers, i32))
     lineorder = lineorder.rename_columns([f"lo_{c}" for c in lineorder.column_names])
-    people = "key name address city nation region phone".split()
-    customer = read("customer", [*people, "mktsegment"],
-                    {"key": i32, "name": s, "city": s, "nation": s, "region": s})  # fmt: skip
+    people = ["key", "name", "address", "city", "nation", "region", "phone"]
+    texts = dict.fromkeys(("name", "city", "nation", "region"), s)
+    customer = read("customer", [*people, "mktsegment"], {"key": i32} | texts)
     customer = customer.rename_columns(["c_custkey", "c_name", "c_city", "c_nation", "c_region"])
-    supplier = read("supplier", people, {"key": i32, "name": s, "city": s, "nation": s, "region": s})
+    supplier = read("supplier", people, {"key": i32} | texts)
     supplier = supplier.rename_columns(["s_suppkey", "s_name", "s_city", "s_nation", "s_region"])
-    part = read("part", "partkey name mfgr category brand1 color type size container".split(),
-                {"partkey": i32, "name": s, "mfgr": s, "category": s, "brand1": s})  # fmt: skip
+    part_cols = ["partkey", "name", "mfgr", "category", "brand1", "color", "type", "size", "container"]
+    part = read(
+        "part", part_cols, {"partkey": i32} | dict.fromkeys(("name", "mfgr", "category", "brand1"), s)
+    )
     part = part.rename_columns(["p_partkey", "p_name", "p_mfgr", "p_category", "p_brand1"])
-    days = read("date", "datekey date dayofweek month year yearmonthnum yearmonth daynuminweek"
-                " daynuminmonth daynuminyear monthnuminyear weeknuminyear sellingseason"
-                " lastdayinweekfl lastdayinmonthfl holidayfl weekdayfl".split(),
-                {"datekey": s, "year": i32, "yearmonthnum": i32, "yearmonth": s, "weeknuminyear": i32})  # fmt: skip
+    date_cols = (
+        "datekey date dayofweek month year yearmonthnum yearmonth daynuminweek daynuminmonth daynuminyear"
+        " monthnuminyear weeknuminyear sellingseason lastdayinweekfl lastdayinmonthfl holidayfl weekdayfl"
+    )
+    days = read(
+        "date",
+        date_cols.split(),
+        {"datekey": s, "year": i32, "yearmonthnum": i32, "yearmonth": s, "weeknuminyear": i32},
+    )
     keys = [dt.datetime.strptime(k, "%Y%m%d").date() for k in days.column("datekey").to_pylist()]
     days = days.set_column(0, "datekey", pa.array(keys, pa.date32()))
     days = days.rename_columns(["d_datekey", "d_year", "d_yearmonthnum", "d_yearmonth", "d_weeknuminyear"])
@@ -333,7 +346,11 @@ def main() -> None:
     g.add_argument("--rows", type=int, default=4000)
     g.add_argument("--seed", type=int, default=16)
     args = ap.parse_args()
-    model = from_dbgen(args.tbl, args.out) if args.cmd == "from-dbgen" else generate(args.out, args.rows, args.seed)
+    model = (
+        from_dbgen(args.tbl, args.out)
+        if args.cmd == "from-dbgen"
+        else generate(args.out, args.rows, args.seed)
+    )
     print(model)
 
 
