@@ -502,7 +502,8 @@ def _facts_source(
         joins.append(_level_join(layout, alias, [], own, ctx, n))
     where = " AND ".join(cut_condition(c, ctx) for c in filters)
     return (
-        f"(SELECT {', '.join(cols)} FROM {layout.source(layout.facts_table)}{''.join(joins)}"
+        f"(SELECT {', '.join(cols)} FROM {layout.source(layout.facts_table)}"
+        + (f" AS `__f`{''.join(joins)}" if joins else "")
         + (f" WHERE {where}" if where else "")
         + (f" GROUP BY {', '.join(keys)}" if keys else "")
         + ")"
