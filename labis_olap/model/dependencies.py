@@ -102,6 +102,8 @@ def unusable_rollup_levels(model: Model, cube: Cube) -> list[RollupWarning]:
             dim = model.dimensions.get(link.dimension) if link else None
             if dim is None or dim.is_time or level not in {lv.name for lv in dim.levels}:
                 continue
+            if level == dim.leaf.name and (dim.keyed_at_leaf or dim.is_versioned):
+                continue  # the rollup keeps the raw fact key, mapped to any level when asked
             parents = level_parents(model, dim, level)
             blocked: list[str] = []
             for h in dim.all_hierarchies:
