@@ -49,8 +49,13 @@ app = typer.Typer(
 @friendly
 def validate(model_dir: Annotated[Path | None, typer.Argument(help="Model folder")] = None) -> None:
     """Check a model; report every problem with file:line:col."""
+    from ..model.dependencies import unusable_rollup_levels
+
     settings = settings_for(model_dir)
     m = model_of(settings)
+    for cube in m.cubes.values():
+        for w in unusable_rollup_levels(m, cube):
+            err.print(f"[yellow]{escape(w.render())}[/yellow]", highlight=False, soft_wrap=True)
     out.print(
         f"[green]ok[/green] {settings.model_dir}: {len(m.dimensions)} dimensions, {len(m.cubes)} cubes, "
         f"{sum(len(c.rollups) for c in m.cubes.values())} rollups, {len(m.indicators)} indicators"

@@ -2,11 +2,12 @@
 
 A source is either a rollup (an AggregatingMergeTree kept by a materialized view) or the
 facts, pre-aggregated on the fly to the same shape. A rollup qualifies when it keeps every
-dimension the query touches at a level that can answer it, its time grain is fine enough,
-and it carries every measure needed. Versioned dimensions add one rule: a rollup that kept a
-mapped level (e.g. region as at the fact date) cannot answer "as of" another date, and one
-that kept the raw key can map it as at the fact date only if its time grain does not cut
-across a validity boundary.
+dimension the query touches at a level that can answer it (the raw fact key, the level asked,
+or a finer level whose members say which member of each asked level every key is under:
+model/dependencies.py), its time grain is fine enough, and it carries every measure needed.
+Versioned dimensions add one rule: a rollup that kept a mapped level (e.g. region as at the
+fact date) cannot answer "as of" another date, and one that kept the raw key can map it as at
+the fact date only if its time grain does not cut across a validity boundary.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ..model.definition import Model
+from ..model.dependencies import determined
 from ..model.resolve import ResolvedCut
 from ..model.schema import Dimension, Function, Measure, Rollup, TimeRole
 from ..model.validate import base_measures
@@ -187,7 +189,11 @@ def answers(layout: CubeLayout, shape: StoredShape, needs: Needs) -> bool:
         kind, level = shape.dims[alias]
         dim = layout.dimension(alias)
         if kind == "level":
-            if levels != {level} or (dim.is_versioned and needs.as_of is not None):
+            # A stored middle level answers for the levels its members say it determines
+            # (nation → region); the SQL maps each stored key once (sqlgen.RowContext.level_key).
+            if dim.is_versioned and (levels != {level} or needs.as_of is not None):
+                return False
+            if not levels <= determined(layout.model, dim, level):
                 return False
         elif (
             dim.is_versioned

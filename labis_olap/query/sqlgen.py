@@ -30,12 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import QueryError
-from ..model.cuts import Cut, Order, Path, RangeCut, SetCut
+from ..model.cuts import Cut, Order, Path, PointCut, RangeCut, SetCut
+from ..model.definition import Model
+from ..model.dependencies import determined, level_parents
 from ..model.diagnostics import did_you_mean
 from ..model.expressions import ParsedExpr, parse_expression
 from ..model.resolve import ResolvedCut, member_index, period
-from ..model.schema import ColumnType, Function, Measure, TimeRole
-from ..physical.layout import CubeLayout, fact_key_sql, labels_dict, map_dict, q, time_bucket
+from ..model.schema import ColumnType, Dimension, Function, Measure, TimeRole
+from ..physical.layout import CubeLayout, dim_tables, fact_key_sql, labels_dict, map_dict, q, time_bucket
 from .planner import StoredShape
 from .resolve import ResolvedDrilldown
 
@@ -72,6 +74,8 @@ class RowContext:
     params: Params
     as_of: dt.date | None
     on_facts: bool
+    mapped: frozenset[str] = frozenset()
+    """Dimensions whose level keys the facts' source query already joined in (`mapped_column`)."""
 
     def time_expr(self) -> str:
         if not self.on_facts:
@@ -87,10 +91,18 @@ class RowContext:
 
     def level_key(self, alias: str, level: str) -> str:
         dim = self.layout.dimension(alias)
+        if alias in self.mapped and not self.on_facts:
+            return q(mapped_column(alias, level))
         kind, stored = self.shape.dims.get(alias, ("key", dim.leaf.name))
         if kind == "level" and not self.on_facts:
-            assert level == stored, (alias, level, stored)
-            return q(alias)
+            if level == stored:
+                return q(alias)
+            # A coarser level of a stored middle one (the planner checked the members say which
+            # parent each key has): mapped once per stored key, from the model's members.
+            parents = level_parents(self.layout.model, dim, stored).maps[level]
+            keys = self.params.add(list(parents), "Array(String)")
+            values = self.params.add(list(parents.values()), "Array(String)")
+            return f"transform({q(alias)}, {keys}, {values}, '')"
         if not dim.is_versioned and dim.keyed_at_leaf and level == dim.leaf.name:
             return self.raw_key(alias)
         args = f"tuple({self.raw_key(alias)})"
@@ -123,7 +135,8 @@ def cut_condition(rc: ResolvedCut, ctx: RowContext) -> str:
                 for a, b in spans
             )
     else:
-        cond = member_condition(
+        keyset = fact_key_set(rc, ctx) if ctx.on_facts else None
+        cond = keyset or member_condition(
             cut,
             rc.ref.hierarchy.levels,
             lambda level: ctx.level_key(rc.ref.alias, level),
@@ -132,6 +145,67 @@ def cut_condition(rc: ResolvedCut, ctx: RowContext) -> str:
             ctx.params,
         )
     return f"NOT ({cond})" if cut.invert else f"({cond})"
+
+
+_INT_KEYS: dict[tuple[int, str, str], tuple[Model, bool]] = {}
+INT_RANGE = {"Int32": (-(2**31), 2**31 - 1), "Int64": (-(2**63), 2**63 - 1)}
+
+
+def int_key_check(model: Model, dim: Dimension, t: str) -> str:
+    """' AND <condition>' keeping only members whose fact key is the text of an integer of type
+    `t` ('7', not '007' or '+7': what `toString(column)` matches), or '' when every member's
+    key is one already (checked once per model: the condition costs a conversion per member)."""
+    key = (id(model), dim.name, t)
+    hit = _INT_KEYS.get(key)
+    if hit is None or hit[0] is not model:
+        low, high = INT_RANGE[t]
+        column = dim.fact_key_column
+
+        def canonical(value: object) -> bool:
+            text = "" if value is None else str(value)
+            try:
+                return str(int(text)) == text and low <= int(text) <= high
+            except ValueError:
+                return False
+
+        hit = (model, all(canonical(r.get(column)) for r in model.members.get(dim.name, [])))
+        _INT_KEYS[key] = hit
+    return "" if hit[1] else f" AND toString(to{t}OrNull(`fact_key`)) = `fact_key`"
+
+
+def fact_key_set(rc: ResolvedCut, ctx: RowContext) -> str | None:
+    """A member cut on fact rows as one set of fact keys, built once from the dimension's map
+    table (the rows its dictionary holds), instead of a dictionary lookup per fact row.
+
+    The same condition selects the same members, so the answer is the one the lookup gives, for
+    inverted cuts too: a fact key that no member has is in no set, as the lookup's '' matches no
+    named member. None (use the lookup) where that does not hold: a path naming the unknown
+    member '' (it matches every missing key), or versioned members (the member depends on the
+    fact's date). An integer key column is compared as stored, with the members' keys that are
+    that integer's text, which is what the lookup on `toString(column)` matches."""
+    cut = rc.cut
+    dim = rc.ref.dim
+    if dim.is_versioned:
+        return None
+    if isinstance(cut, (PointCut, SetCut)):
+        paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
+        if any(v in (None, "") for p in paths for v in p):
+            return None
+    layout = ctx.layout
+    levels = rc.ref.hierarchy.levels
+    index = member_index(layout.model, dim, rc.ref.hierarchy)
+    members = member_condition(
+        cut, levels, q, lambda v: ctx.params.add(v or "", "String"), index.numeric, ctx.params
+    )
+    table = f"{q(layout.database)}.{q(dim_tables(layout.model, dim)[0])}"
+    col = layout.cube.column(layout.cube.link(rc.ref.alias).column)
+    if col.type in (ColumnType.int, ColumnType.int64):
+        t = "Int32" if col.type == ColumnType.int else "Int64"
+        same = int_key_check(layout.model, dim, t)
+        test = f"{q(col.name)} IN (SELECT to{t}OrZero(`fact_key`) FROM {table} WHERE ({members}){same})"
+        return f"(isNotNull({q(col.name)}) AND {test})" if col.nullable else test
+    key = fact_key_sql(layout.cube, col.name)
+    return f"{key} IN (SELECT `fact_key` FROM {table} WHERE {members})"
 
 
 def member_condition(
@@ -271,24 +345,165 @@ class _Key:
     column: OutColumn
 
 
-def _facts_source(
-    layout: CubeLayout, shape: StoredShape, cuts: list[ResolvedCut], params: Params, as_of: dt.date | None
+MAP_PER_ROW = 8
+"""A drilled dimension with this many times more fact keys than members at the drilled level
+has its levels joined to the fact rows (a hash join on the fact key, as SQL written by hand
+would) rather than the facts grouped by fact key: grouping 6M line orders by customer × supplier
+× year to map them to nations afterwards makes nearly as many groups as rows."""
+
+
+def mapped_column(alias: str, level: str) -> str:
+    """A level key joined to the fact rows (`l__` is no fact column's, state column's or key's)."""
+    return f"l__{alias}__{level}"
+
+
+_COUNTS: dict[tuple[int, str, str], tuple[Model, int]] = {}
+
+
+def _distinct_keys(model: Model, dim: Dimension, column: str) -> int:
+    """How many distinct values a members column has (cached per model)."""
+    key = (id(model), dim.name, column)
+    hit = _COUNTS.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    n = len({str(r.get(column)) for r in model.members.get(dim.name, [])})
+    _COUNTS[key] = (model, n)
+    return n
+
+
+def map_per_row(layout: CubeLayout, d: ResolvedDrilldown) -> bool:
+    """Whether a drilldown answered from the facts joins its levels to the fact rows: a
+    dimension without versions (else the member depends on the date), not drilled to its fact
+    key, over a non-nullable text or integer key (a NULL key's lookup would find a member keyed
+    '', a join nothing), with many fact keys per drilled member (MAP_PER_ROW)."""
+    dim = d.ref.dim
+    if dim.is_versioned or dim.is_time or dim.members is None:
+        return False
+    if d.level.key_column == dim.fact_key_column:
+        return False
+    if not _join_keyed(layout, d.ref.alias):
+        return False
+    fact_keys = _distinct_keys(layout.model, dim, dim.fact_key_column)
+    return fact_keys >= MAP_PER_ROW * _distinct_keys(layout.model, dim, d.level.key_column)
+
+
+def _join_keyed(layout: CubeLayout, alias: str) -> bool:
+    """Whether a dimension's members can be joined to the fact rows on the fact key: members
+    without versions (one per key, E113) and a non-nullable text or integer key column."""
+    dim = layout.dimension(alias)
+    if dim.is_versioned or dim.is_time or dim.members is None:
+        return False
+    col = layout.cube.column(layout.cube.link(alias).column)
+    return not col.nullable and col.type in (ColumnType.string, ColumnType.int, ColumnType.int64)
+
+
+def _level_join(
+    layout: CubeLayout, alias: str, levels: list[str], cuts: list[ResolvedCut], ctx: RowContext, n: int
 ) -> str:
+    """A join of a dimension's level keys to the fact rows, from its map table. With `cuts`
+    (every cut on the dimension, none inverted) an inner join of the members they select, which
+    filters the facts as their key sets would; else a left join of every member (an unknown key
+    gets '' as the dictionary lookup gives)."""
+    dim = layout.dimension(alias)
+    col = layout.cube.column(layout.cube.link(alias).column)
+    join_key = f"j__{alias}"
+    picked = [f"{q(lv)} AS {q(mapped_column(alias, lv))}" for lv in levels]
+    where = []
+    if col.type == ColumnType.string:
+        key = f"`fact_key` AS {q(join_key)}"
+    else:
+        t = "Int32" if col.type == ColumnType.int else "Int64"
+        key = f"to{t}OrZero(`fact_key`) AS {q(join_key)}"
+        if check := int_key_check(layout.model, dim, t):
+            where.append(check.removeprefix(" AND "))
+    for rc in cuts:
+        index = member_index(layout.model, dim, rc.ref.hierarchy)
+        value = lambda v: ctx.params.add(v or "", "String")  # noqa: E731
+        where.append(
+            "(" + member_condition(rc.cut, rc.ref.hierarchy.levels, q, value, index.numeric, ctx.params) + ")"
+        )
+    table = f"{q(layout.database)}.{q(dim_tables(layout.model, dim)[0])}"
+    right = f"SELECT {', '.join([key, *picked])} FROM {table}" + (
+        f" WHERE {' AND '.join(where)}" if where else ""
+    )
+    # Fact keys are unique in the members of a dimension without versions (E113), so a join
+    # matches each fact row once. (Not ANY INNER JOIN: that keeps one left row per key.)
+    kind = "INNER JOIN" if cuts else "ANY LEFT JOIN"
+    return f" {kind} ({right}) AS `__j{n}` ON {q(col.name)} = {q(join_key)}"
+
+
+def _joinable(rc: ResolvedCut) -> bool:
+    """A cut that an inner join of the members it selects can apply (as `fact_key_set`)."""
+    cut = rc.cut
+    if cut.invert:
+        return False
+    if isinstance(cut, (PointCut, SetCut)):
+        paths = cut.paths if isinstance(cut, SetCut) else (cut.path,)
+        return not any(v in (None, "") for p in paths for v in p)
+    return True
+
+
+def _facts_source(
+    layout: CubeLayout,
+    shape: StoredShape,
+    cuts: list[ResolvedCut],
+    params: Params,
+    as_of: dt.date | None,
+    grouped: set[str],
+    mapped: dict[str, list[str]],
+) -> str:
+    """The facts grouped by the fact keys of the `grouped` dimensions (the drilled and split
+    ones; a dimension only cut is filtered here and summed away), so that level keys and labels
+    are looked up once per key in the outer query, not once per fact row — or, for the
+    `mapped` ones (alias → levels), by those levels' keys joined to the fact rows."""
     ctx = RowContext(layout, shape, params, as_of, on_facts=True)
     cols: list[str] = []
     keys: list[str] = []
+    joins: list[str] = []
     if shape.time_grain is not None:
         assert layout.time_link is not None
         cols.append(f"{time_bucket(shape.time_grain, q(layout.time_link[1]))} AS `__t`")
         keys.append("`__t`")
     for alias in shape.dims:
+        if alias not in grouped:
+            continue
+        if alias in mapped:
+            # Grouped by the drilled level alone where its members determine the coarser ones
+            # (city → nation → region): a narrower hash key, the others carried along by any().
+            *above, deepest = mapped[alias]
+            given = determined(layout.model, layout.dimension(alias), deepest)
+            for lv in above:
+                name = q(mapped_column(alias, lv))
+                cols.append(f"any({name}) AS {name}" if lv in given else name)
+                if lv not in given:
+                    keys.append(name)
+            cols.append(q(mapped_column(alias, deepest)))
+            keys.append(q(mapped_column(alias, deepest)))
+            continue
         cols.append(f"{ctx.raw_key(alias)} AS {q(alias)}")
         keys.append(q(alias))
     for m in shape.measures:
         cols.extend(f"{s.fill} AS {q(s.name)}" for s in layout.state_columns(m))
-    where = " AND ".join(cut_condition(c, ctx) for c in cuts)
+    filters = list(cuts)
+    for n, (alias, levels) in enumerate(mapped.items()):
+        own = [c for c in cuts if c.ref.alias == alias and not c.ref.dim.is_time]
+        joined = own if own and all(_joinable(c) for c in own) else []
+        filters = [c for c in filters if c not in joined]
+        joins.append(_level_join(layout, alias, levels, joined, ctx, n))
+    # A dimension only cut: an inner join of the members its cuts select filters the facts as
+    # the key set would, and ClickHouse runs it faster than `IN (subquery)` (its join passes
+    # the keys down to the scan). Same conditions as for a mapped dimension.
+    only_cut = dict.fromkeys(c.ref.alias for c in cuts if not c.ref.dim.is_time and c.ref.alias not in mapped)
+    for n, alias in enumerate(only_cut, start=len(mapped)):
+        own = [c for c in cuts if c.ref.alias == alias]
+        if alias in grouped or not all(_joinable(c) for c in own) or not _join_keyed(layout, alias):
+            continue
+        filters = [c for c in filters if c not in own]
+        joins.append(_level_join(layout, alias, [], own, ctx, n))
+    where = " AND ".join(cut_condition(c, ctx) for c in filters)
     return (
         f"(SELECT {', '.join(cols)} FROM {layout.source(layout.facts_table)}"
+        + (f" AS `__f`{''.join(joins)}" if joins else "")
         + (f" WHERE {where}" if where else "")
         + (f" GROUP BY {', '.join(keys)}" if keys else "")
         + ")"
@@ -320,13 +535,21 @@ def build_aggregate(
     """
     params = Params()
     if shape.name == "facts":
-        source = _facts_source(layout, shape, cuts, params, as_of)
+        split_dims = {c.ref.alias for c in split or []}
+        grouped = {d.ref.alias for d in drills} | split_dims
+        mapped = {
+            d.ref.alias: [lv.name for lv in d.levels]
+            for d in drills
+            if d.ref.alias not in split_dims and map_per_row(layout, d)
+        }
+        source = _facts_source(layout, shape, cuts, params, as_of, grouped, mapped)
         where = ""
     else:
+        mapped = {}
         source = layout.source(shape.table)
         ctx_where = RowContext(layout, shape, params, as_of, on_facts=False)
         where = " AND ".join(cut_condition(c, ctx_where) for c in cuts)
-    ctx = RowContext(layout, shape, params, as_of, on_facts=False)
+    ctx = RowContext(layout, shape, params, as_of, on_facts=False, mapped=frozenset(mapped))
 
     # Group keys over source rows: one per drilled level; time levels are period starts.
     # `finals` and `labels` hold each attribute's SQL, used only where a client orders by it;
