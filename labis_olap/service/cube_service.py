@@ -33,6 +33,7 @@ from ..query import members as members_q
 from ..query.asof import as_of_date
 from ..query.cache import ResultCache, data_version
 from ..query.cell import CubeQuery, FactsQuery, MembersQuery
+from ..query.contributors import top_contributors
 from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
 from ..query.limits import Cancellation, QueryLimits
 from ..query.resolve import ResolvedDrilldown
@@ -303,15 +304,27 @@ class CubeService:
     def _pattern(self, protect: disclosure.Protection) -> Pattern:
         """The suppression pattern of the cube's tables, computed once per data version."""
         key = (self.model_version, data_version(self.engine), protect.cube.name)
-        return self._patterns.get(
-            key,
-            lambda: protect.pattern(
+        return self._patterns.get(key, lambda: self._make_pattern(protect))
+
+    def _make_pattern(self, protect: disclosure.Protection) -> Pattern:
+        results = [
+            self.executor.aggregate(q, None, limit=disclosure.TABLE_CELLS) for q in protect.table_queries()
+        ]
+        sensitive = None
+        if protect.sensitivity:  # the dominance and p% rules read each cell's largest contributors
+            layout = self.executor.layout(protect.cube.name)
+            sums = [protect.cube.measure(m) for m in protect.sensitivity]
+            top = max(r.top for r in protect.sensitivity.values())
+            sensitive = protect.sensitive(
                 [
-                    self.executor.aggregate(q, None, limit=disclosure.TABLE_CELLS)
-                    for q in protect.table_queries()
+                    found
+                    for t in protect.tables
+                    for found in top_contributors(
+                        self.engine, layout, list(t.drills), sums, protect.contributor_column, top
+                    )
                 ]
-            ),
-        )
+            )
+        return protect.pattern(results, sensitive)
 
     def _hidden_totals(self, cube: Cube, restricted: Restricted, result: AggregateResult) -> AggregateResult:
         def keys_of(attributes: list[str]) -> dict[str, list[str]]:

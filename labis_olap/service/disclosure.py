@@ -32,7 +32,7 @@ from ..errors import QueryError
 from ..model.cut_grammar import parse_drilldowns
 from ..model.cuts import PointCut
 from ..model.definition import Model
-from ..model.disclosure import contributors_of, threshold_of
+from ..model.disclosure import Sensitivity, contributors_of, sensitive, sensitivity_of, threshold_of
 from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import Cube, Disclosure, Function
 from ..query.cell import CubeQuery
@@ -187,10 +187,39 @@ class Protection:
             for t in self.tables
         ]
 
-    def pattern(self, results: list[AggregateResult]) -> Pattern:
+    # --- dominance and p% (issue 13): the sums under those rules and who contributes ---
+
+    @cached_property
+    def sensitivity(self) -> dict[str, Sensitivity]:
+        """The sum measures under the (n,k) or p% rule (empty: the frequency rule only)."""
+        return sensitivity_of(self.cube, self.rules)
+
+    @cached_property
+    def contributor_column(self) -> str | None:
+        """The fact column naming a contributor (None: each record is one)."""
+        m = self.cube.measure(self.contributors)
+        return m.column if m.function == Function.count_distinct else None
+
+    def sensitive(self, tops: list[tuple[pa.Table, dict[str, list[str]]]]) -> dict[Coord, dict[str, float]]:
+        """Cells failing the dominance or p% rule on some sum, with the interval each needs,
+        from `query.contributors.top_contributors`' rows for every table."""
+        out: dict[Coord, dict[str, float]] = {}
+        for rows, levels in tops:
+            for row in rows.to_pylist():
+                coord = self._coord(row, levels, by_cut=False)
+                for m, rule in self.sensitivity.items():
+                    need = sensitive(rule, row[f"__total__{m}"] or 0.0, row[f"__top__{m}"] or [])
+                    if need > 0:
+                        out.setdefault(coord, {})[m] = need
+        return out
+
+    def pattern(
+        self, results: list[AggregateResult], sensitive: dict[Coord, dict[str, float]] | None = None
+    ) -> Pattern:
         """One suppression pattern for all the cube's tables together, from their answers
         (`table_queries`'): a cell in two tables (a margin they share) is one cell, so a
-        partner hidden for one table's sake is hidden in the other too."""
+        partner hidden for one table's sake is hidden in the other too. `sensitive`: the
+        cells the dominance and p% rules make primary (`sensitive()`)."""
         contributors = self.contributors
         cells: dict[Coord, TableCell] = {}
         for result in results:
@@ -211,6 +240,7 @@ class Protection:
                 zeros_disclosive=self.rules.zeros == "disclosive",
                 distinct=distinct,
                 protection=self.rules.protection,
+                sensitive=sensitive,
             )
         except Unprotectable:
             raise QueryError(

@@ -33,7 +33,8 @@ Coord = tuple[tuple[str, ...], ...]
 """A cell of a table: per table dimension, the path of member keys (empty: all members)."""
 
 PRIMARY = "A"
-"""SDMX CONF_STATUS: primary confidentiality due to small counts."""
+"""SDMX CONF_STATUS: primary confidentiality due to small counts (and, here, to a sum dominated by
+its largest contributors: one status, so that the code does not say which rule a cell failed)."""
 SECONDARY = "D"
 """SDMX CONF_STATUS: secondary confidentiality set by the sender, not for publication."""
 
@@ -57,6 +58,8 @@ class Pattern:
     rounds: int = 0
     narrowest: float = math.inf
     """The smallest attacker interval of a primary cell, over what it had to span (≥ 1)."""
+    dominated: int = 0
+    """Primary cells by the dominance or p% rule alone (their counts pass the threshold)."""
 
     def of(self, coord: Coord) -> str | None:
         return self.status.get(coord)
@@ -98,12 +101,15 @@ def protect(
     zeros_disclosive: bool,
     distinct: bool,
     protection: float,
+    sensitive: dict[Coord, dict[str, float]] | None = None,
     max_rounds: int = 200,
 ) -> Pattern:
     """The suppression pattern of a table. `distinct`: the contributors are distinct persons
     (not additive: a total lies between its largest part and the sum of its parts).
     `protection`: the share of a primary cell's value its attacker interval must span (at
-    least one contributor, and 1 unit of a value)."""
+    least one contributor, and 1 unit of a value). `sensitive`: cells failing the dominance or
+    p% rule, with the interval each of their sums needs (docs/disclosure.md) — primary too."""
+    sensitive = sensitive or {}
     by = {c.coord: c for c in cells}
     rels = [r for r in relations(by) if r.total in by and all(p in by for p in r.parts)]
     status: dict[Coord, str] = {}
@@ -111,7 +117,12 @@ def protect(
         n = c.contributors
         if n < threshold and (n > 0 or zeros_disclosive):
             status[c.coord] = PRIMARY
+    # Dominated only: its count passes the frequency rule (what the attacker may not narrow is
+    # its sums, not its count).
+    dominated = {c: need for c, need in sensitive.items() if c in by and c not in status}
+    status.update(dict.fromkeys(dominated, PRIMARY))
     pattern = Pattern(status, frozenset(by), len(cells))
+    pattern.dominated = len(dominated)
     if not status:
         return pattern
     # Suppressing one more cell only removes a known value from the attacker's equations, so an
@@ -121,7 +132,19 @@ def protect(
     widths: dict[Coord, float] = {}
     for round_ in range(1, max_rounds + 1):
         _no_lonely_suppression(rels, by, status)
-        failing = _audit(by, rels, status, threshold, distinct, protection, widths, zeros_disclosive, todo)
+        failing = _audit(
+            by,
+            rels,
+            status,
+            threshold,
+            distinct,
+            protection,
+            widths,
+            zeros_disclosive,
+            todo,
+            sensitive,
+            dominated,
+        )
         pattern.rounds = round_
         if not failing:
             pattern.narrowest = min(widths.values(), default=math.inf)
@@ -182,6 +205,8 @@ def _audit(
     widths: dict[Coord, float],
     zeros: bool,
     todo: list[Coord] | None,
+    sensitive: dict[Coord, dict[str, float]],
+    dominated: dict[Coord, dict[str, float]],
 ) -> list[Coord]:
     """Primary cells whose attacker interval is too narrow, on the contributors count or on
     any additive value: per measure one linear program (HiGHS), built once, its objective
@@ -213,7 +238,9 @@ def _audit(
                 program.row(index, total_minus_parts, value)
         for c in hidden:
             if measure is None:  # what the statuses tell the attacker about a count
-                if status[c] == PRIMARY:  # 1 … t − 1 (0 too where zeros are confidential)
+                if c in dominated:  # `A` for a dominated sum: the count may be anything ≥ 1
+                    program.bound(index[c], 0.0 if zeros else 1.0, None)
+                elif status[c] == PRIMARY:  # 1 … t − 1 (0 too where zeros are confidential)
                     program.bound(index[c], 0.0 if zeros else 1.0, float(threshold - 1))
                 else:
                     program.bound(index[c], float(threshold), None)
@@ -221,9 +248,13 @@ def _audit(
                 program.bound(index[c], min(0.0, value(c)), None)
         solver = program.solver()
         for c in primary:
+            if c in dominated and (measure is None or measure not in dominated[c]):
+                continue  # hidden for its dominated sums: only those must stay uncertain
             need = max(1.0, protection * abs(value(c)))
             if measure is None:  # the status alone says 1 … threshold − 1: no more to span
                 need = min(need, float(threshold - 2))
+            else:  # a dominated sum needs the interval its rule asks for (Tau-Argus' levels)
+                need = max(need, sensitive.get(c, {}).get(measure, 0.0))
             if need <= 0:
                 continue
             lo = solver.optimum(index[c], 1.0)
