@@ -47,6 +47,10 @@ def top_column(measure: str) -> str:
     return f"__top__{measure}"
 
 
+def low_column(measure: str) -> str:
+    return f"__low__{measure}"
+
+
 def top_contributors(
     engine: Engine,
     layout: CubeLayout,
@@ -54,12 +58,14 @@ def top_contributors(
     measures: list[Measure],
     contributor: str | None,
     n: int,
+    sets: list[tuple[int, ...]] | None = None,
 ) -> list[tuple[pa.Table, dict[str, list[str]]]]:
     """Per grouping set of the table (every prefix of every drill, the grand total included):
     its rows — the cell's attributes (`territory.region`, …, as the executor presents them:
     member keys, period numbers), per measure `total_column` (Σ of the contributors' absolute
-    values) and `top_column` (the n largest, largest first) — and its levels per alias.
-    `contributor`: the fact column naming a contributor (None: each record is one)."""
+    values), `top_column` (the n largest, largest first) and `low_column` (the smallest value)
+    — and its levels per alias. `contributor`: the fact column naming a contributor (None:
+    each record is one). `sets`: only these grouping sets (depth per drill; default: all)."""
     shape = StoredShape("facts", layout.facts_table, {}, None)
     ctx = RowContext(layout, shape, Params(), None, on_facts=True)
     keys: list[Key] = []
@@ -80,7 +86,8 @@ def top_contributors(
         f"SELECT {', '.join([*(f'{k.sql} AS {k.name}' for k in keys), f'{who} AS `__c`', *fills])}"
         f" FROM {layout.source(layout.facts_table)} GROUP BY {', '.join([*names, '`__c`'])}"
     )
-    sets = list(itertools.product(*(range(len(d.levels), -1, -1) for d in drills)))
+    if sets is None:
+        sets = list(itertools.product(*(range(len(d.levels), -1, -1) for d in drills)))
     listed = ", ".join(
         "(" + ", ".join([*(k.name for k in keys if k.depth <= g[k.drill]), "`__c`"]) + ")" for g in sets
     )
@@ -92,6 +99,7 @@ def top_contributors(
         v = f"abs(toFloat64({q('v__' + m.name)}))"
         tops.append(f"sum({v}) AS {q(total_column(m.name))}")
         tops.append(f"arrayMap(x -> -x, groupArraySorted({int(n)})(-{v})) AS {q(top_column(m.name))}")
+        tops.append(f"min(toFloat64({q('v__' + m.name)})) AS {q(low_column(m.name))}")
     finals = [f"{k.final} AS {q(k.attribute)}" for k in keys]
     sql = (
         f"SELECT {', '.join([*finals, '`__g`', *tops])} FROM ({margins})"
@@ -105,6 +113,8 @@ def top_contributors(
         rows = table.filter(pa.array([m == mask for m in marks]))
         levels = {d.ref.alias: [lv.name for lv in d.levels[: g[i]]] for i, d in enumerate(drills) if g[i]}
         kept = [k.attribute for k in keys if k.depth <= g[k.drill]]
-        measures_cols = [c for m in measures for c in (total_column(m.name), top_column(m.name))]
+        measures_cols = [
+            c for m in measures for c in (total_column(m.name), top_column(m.name), low_column(m.name))
+        ]
         out.append((rows.select([*kept, *measures_cols]), levels))
     return out

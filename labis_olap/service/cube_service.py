@@ -306,6 +306,15 @@ class CubeService:
         key = (self.model_version, data_version(self.engine), protect.cube.name)
         return self._patterns.get(key, lambda: self._make_pattern(protect))
 
+    def disclosure_pattern(self, cube: str) -> Pattern:
+        """The suppression pattern of a cube's publication tables, as publication roles get it
+        (computed if no answer has needed it yet): for benchmarks and audits of the pattern."""
+        found = self.model.cubes.get(cube)
+        if found is None or found.disclosure is None:
+            raise NotFoundError(f"no cube '{cube}' with disclosure rules")
+        tables = disclosure.tables_of(self.model, found, found.disclosure)
+        return self._pattern(disclosure.Protection(found, found.disclosure, tables[0], tables, []))
+
     def _make_pattern(self, protect: disclosure.Protection) -> Pattern:
         results = [
             self.executor.aggregate(q, None, limit=disclosure.TABLE_CELLS) for q in protect.table_queries()
@@ -315,14 +324,10 @@ class CubeService:
             layout = self.executor.layout(protect.cube.name)
             sums = [protect.cube.measure(m) for m in protect.sensitivity]
             top = max(r.top for r in protect.sensitivity.values())
-            sensitive = protect.sensitive(
-                [
-                    found
-                    for t in protect.tables
-                    for found in top_contributors(
-                        self.engine, layout, list(t.drills), sums, protect.contributor_column, top
-                    )
-                ]
+            sensitive = protect.sensitive_cells(
+                lambda table, sets: top_contributors(
+                    self.engine, layout, list(table.drills), sums, protect.contributor_column, top, sets
+                )
             )
         return protect.pattern(results, sensitive)
 

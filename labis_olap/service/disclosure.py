@@ -19,6 +19,7 @@ role itself, and fact rows.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
@@ -212,6 +213,59 @@ class Protection:
                     if need > 0:
                         out.setdefault(coord, {})[m] = need
         return out
+
+    def sensitive_cells(
+        self, run: Callable[[Table, list[tuple[int, ...]]], list[tuple[pa.Table, dict[str, list[str]]]]]
+    ) -> dict[Coord, dict[str, float]]:
+        """The cells failing the dominance or p% rule in every table. `run(table, sets)`: the
+        largest contributors of those grouping sets' cells (`query.contributors`). The finest
+        cells first; a margin's largest contributors hold at most what the largest of its
+        finest cells hold together (a person's value there is the sum of theirs), so a margin
+        set whose every cell passes the rules with those bounds needs no exact query — on large
+        data, nearly all of them (with a negative value anywhere, every set is queried)."""
+        out: dict[Coord, dict[str, float]] = {}
+        for table in self.tables:
+            full = tuple(len(d.levels) for d in table.drills)
+            found = run(table, [full])
+            rest = self._uncertain_sets(table, found[0][0])
+            if rest:
+                found += run(table, rest)
+            for coord, needs in self.sensitive(found).items():
+                out.setdefault(coord, {}).update(needs)
+        return out
+
+    def _uncertain_sets(self, table: Table, finest: pa.Table) -> list[tuple[int, ...]]:
+        """The margin sets of a table some cell of which might fail a rule (see above)."""
+        sets = [
+            g
+            for g in itertools.product(*(range(len(d.levels), -1, -1) for d in table.drills))
+            if g != tuple(len(d.levels) for d in table.drills)
+        ]
+        rows = finest.to_pylist()
+        if any((r[f"__low__{m}"] or 0.0) < 0 for r in rows for m in self.sensitivity):
+            return sets
+        uncertain = []
+        for g in sets:
+            kept = [
+                f"{d.ref.alias}.{lv.name}"
+                for d, depth in zip(table.drills, g, strict=True)
+                for lv in d.levels[:depth]
+            ]
+            bounds: dict[tuple[Any, ...], dict[str, tuple[float, list[float]]]] = {}
+            for r in rows:
+                cell = bounds.setdefault(tuple(r[k] for k in kept), {})
+                for m in self.sensitivity:
+                    total, top = cell.get(m, (0.0, []))
+                    mine = r[f"__top__{m}"] or []
+                    top = [a + b for a, b in itertools.zip_longest(top, mine, fillvalue=0.0)]
+                    cell[m] = (total + (r[f"__total__{m}"] or 0.0), top)
+            if any(
+                sensitive(self.sensitivity[m], total, top) > 0
+                for cell in bounds.values()
+                for m, (total, top) in cell.items()
+            ):
+                uncertain.append(g)
+        return uncertain
 
     def pattern(
         self, results: list[AggregateResult], sensitive: dict[Coord, dict[str, float]] | None = None
