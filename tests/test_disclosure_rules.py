@@ -128,7 +128,9 @@ def rules_fail(values: pd.Series) -> bool:
     return bool(x[0] > 0 and (total - x[:2].sum()) / x[0] < P / 100)
 
 
-def test_every_margin_flags_exactly_the_cells_failing_a_rule(service: CubeService, facts: pd.DataFrame) -> None:
+def test_every_margin_flags_exactly_the_cells_failing_a_rule(
+    service: CubeService, facts: pd.DataFrame
+) -> None:
     """Every cell, subtotal and the grand total of the table: status `A` exactly when pandas
     finds it fails the frequency, (n,k) or p% rule on `amount` (gmi_amount's rules are off);
     `D` only on cells that pass; shown cells carry the analyst's values."""
@@ -191,7 +193,8 @@ def test_primary_flags_equal_acro(service: CubeService, facts: pd.DataFrame, tmp
 
     published = ask(service, PUBLIC, TABLE).cells.to_pylist()
     ours = {
-        (r["territory.municipality"], r["benefit_type.benefit_type"], r["gender.gender"]): r["amount:status"] == "A"
+        (r["territory.municipality"], r["benefit_type.benefit_type"], r["gender.gender"]): r["amount:status"]
+        == "A"
         for r in published
     }
     per_person = facts.groupby([*KEYS, "person"]).amount.sum().reset_index()
@@ -241,3 +244,92 @@ def test_sensitive_matches_the_rules(n: int, k: float, p: float | None) -> None:
             p is not None and (x.sum() - x[:2].sum()) / x[0] < p / 100
         )
         assert (sensitive(rule, float(x.sum()), [float(v) for v in top[: max(n, 2)]]) > 0) == expect
+
+
+TAU_TABLE = "territory:region|benefit_type:category|gender"
+TAU_RULES = f"""
+disclosure:
+  threshold: 4
+  tables: ["{TAU_TABLE}"]
+  dominance: false
+"""
+
+
+def test_tauargus_audit_finds_every_suppressed_cell_protected(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+) -> None:
+    """One suppressed table (regions × benefit categories × gender, every margin: 27 cells)
+    cross-checked by Tau-Argus (`pytauargus`, its audit bundled with HiGHS): LabIS's statuses
+    imposed on the same table (an apriori file), Tau-Argus's own audit finds every suppressed
+    cell's interval of `amount`, from the shown cells and the table's additivity, at least the
+    protection LabIS promised (30 % of its value)."""
+    from pytauargus import protect
+    from pytauargus.batch import Apriory
+
+    root = tmp_path_factory.mktemp("tau_model") / "model"
+    shutil.copytree(MINI, root)
+    cube_file = root / "cubes" / "benefits.yaml"
+    cube_file.write_text(cube_file.read_text() + textwrap.dedent(TAU_RULES))
+    model = read_model(root)
+    facts = generated().iloc[:36].copy()
+    eng: Engine = make_engine("embedded", data_dir, fresh_database("tau"))
+    try:
+        apply_model(model, eng)
+        cube = model.cubes[CUBE]
+        columns = {}
+        for col in cube.columns:
+            values = facts[col.name].tolist()
+            if col.name == "amount":
+                values = [decimal.Decimal(f"{v:.2f}") for v in values]
+            columns[col.name] = pa.array(values, type=ARROW_TYPES[col.type])
+        eng.insert_arrow(CubeLayout(model, cube, eng.database).facts_table, pa.table(columns))
+        service = CubeService(model, eng)
+        q = CubeQuery(CUBE, ("amount",), drilldowns=parse_drilldowns(TAU_TABLE), subtotals="cube")
+        published = service.aggregate(q, PUBLIC)  # (no roles declared: everyone is protected)
+    finally:
+        eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
+    names = {"territory.region": "Region", "benefit_type.category": "Category", "gender.gender": "Gender"}
+    statuses: dict[tuple[str, ...], str | None] = {}
+    sets = [published.cells, *(s.rows for s in published.subtotals)]
+    sets.append(pa.Table.from_pylist([published.summary]))
+    for pub in sets:
+        for row in pub.to_pylist():
+            key = tuple(str(row.get(k)) if row.get(k) is not None else "Total" for k in names)
+            statuses[key] = row["amount:status"]
+    hidden = {k for k, s in statuses.items() if s}
+    assert any(s == "A" for s in statuses.values()) and any(s == "D" for s in statuses.values()), statuses
+
+    region = {m: r for m, r in (("M1", "R1"), ("M2", "R2"), ("M3", "R2"))}
+    category = {"gmi": "assist", "housing": "assist", "child": "family"}
+    micro = pd.DataFrame(
+        {
+            "Region": facts.municipality.map(region),
+            "Category": facts.benefit.map(category),
+            "Gender": facts.gender,
+            "Amount": facts.amount,
+        }
+    )
+
+    def total_of(key: tuple[str, ...]) -> float:
+        mask = np.ones(len(micro), dtype=bool)
+        for name, code in zip(names.values(), key, strict=True):
+            if code != "Total":
+                mask &= (micro[name] == code).to_numpy()
+        return float(micro.Amount[mask].sum())
+
+    values = {key: total_of(key) for key in statuses}
+    work = tmp_path_factory.mktemp("tau")
+    result = protect(micro, list(names.values()), response="Amount", safety_rules="FREQ(1,0)",
+                     suppress="OPT(1)", decimals=2, workdir=str(work))  # fmt: skip
+    table = result.tables[0].dataframe()
+    keys = [tuple(str(r[n]) for n in names.values()) for _, r in table.iterrows()]
+    apriori = work / "labis.hst"
+    apriori.write_text(
+        "".join(f"{';'.join(k)};{'U' if statuses[k] == 'A' else 'M'}\n" for k in keys if k in hidden)
+    )
+    result.engine.apply_apriori(Apriory(str(apriori), 1, ";"))
+    audited = {keys[r["cell"]]: r for r in result.engine.audit(0)}
+    assert set(audited) == hidden
+    for key, r in audited.items():
+        assert abs(r["value"] - values[key]) < 0.01, (key, r)
+        assert r["max"] - r["min"] >= max(1.0, 0.3 * values[key]) - 0.01, (key, r, statuses[key])
