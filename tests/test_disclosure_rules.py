@@ -263,6 +263,8 @@ def test_tauargus_audit_finds_every_suppressed_cell_protected(
     imposed on the same table (an apriori file), Tau-Argus's own audit finds every suppressed
     cell's interval of `amount`, from the shown cells and the table's additivity, at least the
     protection LabIS promised (30 % of its value)."""
+    import os
+
     from pytauargus import protect
     from pytauargus.batch import Apriory
 
@@ -319,16 +321,21 @@ def test_tauargus_audit_finds_every_suppressed_cell_protected(
 
     values = {key: total_of(key) for key in statuses}
     work = tmp_path_factory.mktemp("tau")
-    result = protect(micro, list(names.values()), response="Amount", safety_rules="FREQ(1,0)",
-                     suppress="OPT(1)", decimals=2, workdir=str(work))  # fmt: skip
-    table = result.tables[0].dataframe()
-    keys = [tuple(str(r[n]) for n in names.values()) for _, r in table.iterrows()]
-    apriori = work / "labis.hst"
-    apriori.write_text(
-        "".join(f"{';'.join(k)};{'U' if statuses[k] == 'A' else 'M'}\n" for k in keys if k in hidden)
-    )
-    result.engine.apply_apriori(Apriory(str(apriori), 1, ";"))
-    audited = {keys[r["cell"]]: r for r in result.engine.audit(0)}
+    here = os.getcwd()
+    os.chdir(work)  # Tau-Argus writes its logs in the working directory
+    try:
+        result = protect(micro, list(names.values()), response="Amount", safety_rules="FREQ(1,0)",
+                         suppress="OPT(1)", decimals=2, workdir=str(work))  # fmt: skip
+        table = result.tables[0].dataframe()
+        keys = [tuple(str(r[n]) for n in names.values()) for _, r in table.iterrows()]
+        apriori = work / "labis.hst"
+        apriori.write_text(
+            "".join(f"{';'.join(k)};{'U' if statuses[k] == 'A' else 'M'}\n" for k in keys if k in hidden)
+        )
+        result.engine.apply_apriori(Apriory(str(apriori), 1, ";"))
+        audited = {keys[r["cell"]]: r for r in result.engine.audit(0)}
+    finally:
+        os.chdir(here)
     assert set(audited) == hidden
     for key, r in audited.items():
         assert abs(r["value"] - values[key]) < 0.01, (key, r)
