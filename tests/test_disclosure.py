@@ -49,6 +49,7 @@ RULES = f"""
 disclosure:
   threshold: {THRESHOLD}
   tables: ["{TABLE}", "time:month"]
+  dominance: false  # the frequency rule alone here; dominance and p%: test_disclosure_rules.py
 """
 ROLES = {
     "public": "role: public\ncubes: [{cube: benefits}]\n",

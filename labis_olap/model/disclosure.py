@@ -7,7 +7,9 @@ count would let a cell of one person pass for a cell of five.
 
 from __future__ import annotations
 
-from .schema import Cube, Disclosure, Function, Measure
+from dataclasses import dataclass
+
+from .schema import Cube, Disclosure, Dominance, Function, Measure
 
 
 def suitable_contributors(cube: Cube) -> list[Measure]:
@@ -45,3 +47,59 @@ def contributors_of(cube: Cube, rules: Disclosure) -> str | None:
 def threshold_of(rules: Disclosure, measure: str) -> int:
     own = rules.measures.get(measure)
     return own.threshold if own is not None and own.threshold is not None else rules.threshold
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """The rules on one sum measure beyond the frequency rule (None: that rule is off)."""
+
+    dominance: Dominance | None
+    p_percent: float | None
+
+    @property
+    def top(self) -> int:
+        """How many of a cell's largest contributors the rules read."""
+        return max(self.dominance.n if self.dominance else 0, 2 if self.p_percent else 0)
+
+
+def sensitivity_of(cube: Cube, rules: Disclosure) -> dict[str, Sensitivity]:
+    """The sum measures under the (n,k) or p% rule, with their rules (a measure's own first).
+    Only plain sums: a count of records or a distinct count has no contributor's share, and a
+    calculated measure is protected through the sums it is made of."""
+    out: dict[str, Sensitivity] = {}
+    for m in cube.measures:
+        if m.function != Function.sum or m.is_calculated:
+            continue
+        own = rules.measures.get(m.name)
+        dominance = rules.dominance if own is None or own.dominance is None else own.dominance
+        p = rules.p_percent if own is None or own.p_percent is None else own.p_percent
+        found = Sensitivity(dominance or None, p or None)
+        if found.top:
+            out[m.name] = found
+    return out
+
+
+def sensitive(rule: Sensitivity, total: float, top: list[float]) -> float:
+    """How much wider than nothing an attacker's interval for the cell's value must be (0: the
+    cell passes both rules). `total` and `top` (largest first) are the absolute values of the
+    cell's sum and of its largest contributors' sums (absolute: a refund is still someone's).
+
+    (n,k): the n largest hold k % or more of the total; the protection it needs is the amount
+    the total would have to grow for them to hold less, (100/k)·Σtop_n − total. p%: the total
+    less the two largest is under p % of the largest, so the second largest would estimate the
+    largest within p %; it needs p/100·x1 − (total − x1 − x2). Both as in Tau-Argus; the rules
+    themselves as in the SACRO output checker (acro), so that the flags agree.
+    """
+    if total <= 0 or not top:
+        return 0.0
+    need = 0.0
+    if rule.dominance is not None:
+        head = sum(top[: rule.dominance.n])
+        if head / total >= rule.dominance.k / 100:
+            need = max(need, 100 / rule.dominance.k * head - total, 1.0)
+    if rule.p_percent is not None:
+        x1 = top[0]
+        rest = total - sum(top[:2])
+        if x1 > 0 and rest / x1 < rule.p_percent / 100:
+            need = max(need, rule.p_percent / 100 * x1 - rest, 1.0)
+    return need

@@ -447,10 +447,22 @@ class Sdmx(Strict):
     """The version of every artefact of the cube (`1.0`, or semantic `1.2.0`)."""
 
 
+class Dominance(Strict):
+    """The (n,k) dominance rule for a sum: a cell whose `n` largest contributors hold `k` % or
+    more of its value is confidential (one or two firms, or persons, would be revealed)."""
+
+    n: Annotated[int, Field(ge=1, le=10)] = 2
+    k: Annotated[float, Field(gt=0, le=100)] = 85.0
+
+
 class MeasureDisclosure(Strict):
     """A measure's own rules, where they differ from its cube's."""
 
     threshold: Annotated[int, Field(ge=1, le=1000)] | None = None
+    # Sensitivity rules for sums (issue 13: dominance and p%); None inherits the cube's, false
+    # turns the rule off for this measure.
+    dominance: Literal[False] | Dominance | None = None
+    p_percent: Literal[False] | Annotated[float, Field(gt=0, le=100)] | None = None
 
 
 class Disclosure(Strict):
@@ -480,6 +492,14 @@ class Disclosure(Strict):
     protection: Annotated[float, Field(gt=0, le=1)] = 0.3
     """The share of a confidential cell's value (and count) that an attacker's interval for it,
     from everything published, must span at least."""
+    # Sensitivity rules for sums of amounts (issue 13: dominance and p%), on every sum measure
+    # unless the measure says otherwise (`measures: {amount: {dominance: false}}`).
+    dominance: Literal[False] | Dominance = Field(default_factory=Dominance)
+    """The (n,k) rule over the contributors' values (default n=2, k=85; false: off)."""
+    p_percent: Literal[False] | Annotated[float, Field(gt=0, le=100)] = False
+    """The p% rule: a cell is confidential when its value less its two largest contributors'
+    is under p % of the largest (the second largest could estimate the largest that closely);
+    false (default): off."""
 
 
 class Cube(Strict):

@@ -788,7 +788,7 @@ def _check_disclosure(
                 problem[1],
             )
     names = [m.name for m in cube.measures]
-    for name in rules.measures:
+    for name, own in rules.measures.items():
         if name not in names:
             diags.add(
                 "E131",
@@ -796,6 +796,17 @@ def _check_disclosure(
                 doc.loc(("disclosure", "measures", name), key=True),
                 did_you_mean(name, names),
             )
+            continue
+        m = cube.measure(name)
+        for rule in ("dominance", "p_percent"):
+            # the rules read contributors' shares of a sum: a count or an average has none
+            if getattr(own, rule) and (m.function != Function.sum or m.is_calculated):
+                diags.add(
+                    "E131",
+                    f"disclosure rule '{rule}' on measure '{name}', which is not a sum",
+                    doc.loc(("disclosure", "measures", name, rule), key=True),
+                    "dominance and p% apply to sums of amounts; counts have the threshold",
+                )
     if rules.method == "cell_key":
         _check_cell_key(model, cube, rules, chosen, doc, diags)
     elif rules.ptable is not None:

@@ -208,7 +208,9 @@ class CellKeyProtection(Protection):
             run.set_unhealthy(executor.unhealthy)
         return run
 
-    def pattern(self, results: list[AggregateResult]) -> Pattern:
+    def pattern(
+        self, results: list[AggregateResult], sensitive: dict[Coord, dict[str, float]] | None = None
+    ) -> Pattern:
         published: dict[Coord, int | None] = {}
         counts: dict[Coord, tuple[int, int]] = {}
         status: dict[Coord, str] = {}

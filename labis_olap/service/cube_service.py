@@ -33,6 +33,7 @@ from ..query import members as members_q
 from ..query.asof import as_of_date
 from ..query.cache import ResultCache, data_version
 from ..query.cell import CubeQuery, FactsQuery, MembersQuery
+from ..query.contributors import top_contributors
 from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
 from ..query.limits import Cancellation, QueryLimits
 from ..query.resolve import ResolvedDrilldown
@@ -308,14 +309,33 @@ class CubeService:
         once per data version."""
         protect.prepare(self.engine)
         key = (self.model_version, data_version(self.engine), protect.cube.name)
+        return self._patterns.get(key, lambda: self._make_pattern(protect))
 
-        def make() -> Pattern:
-            run = protect.executor_for(self.executor)
-            return protect.pattern(
-                [run.aggregate(q, None, limit=disclosure.TABLE_CELLS) for q in protect.table_queries()]
+    def disclosure_pattern(self, cube: str) -> Pattern:
+        """The suppression pattern of a cube's publication tables, as publication roles get it
+        (computed if no answer has needed it yet): for benchmarks and audits of the pattern."""
+        found = self.model.cubes.get(cube)
+        if found is None or found.disclosure is None:
+            raise NotFoundError(f"no cube '{cube}' with disclosure rules")
+        tables = disclosure.tables_of(self.model, found, found.disclosure)
+        return self._pattern(disclosure.Protection(found, found.disclosure, tables[0], tables, []))
+
+    def _make_pattern(self, protect: disclosure.Protection) -> Pattern:
+        run = protect.executor_for(self.executor)
+        results = [run.aggregate(q, None, limit=disclosure.TABLE_CELLS) for q in protect.table_queries()]
+        sensitive = None
+        # the dominance and p% rules read each cell's largest contributors (suppression only:
+        # the cell key method publishes counts, and no sums)
+        if protect.sensitivity and protect.rules.method == "suppression":
+            layout = self.executor.layout(protect.cube.name)
+            sums = [protect.cube.measure(m) for m in protect.sensitivity]
+            top = max(r.top for r in protect.sensitivity.values())
+            sensitive = protect.sensitive_cells(
+                lambda table, sets: top_contributors(
+                    self.engine, layout, list(table.drills), sums, protect.contributor_column, top, sets
+                )
             )
-
-        return self._patterns.get(key, make)
+        return protect.pattern(results, sensitive)
 
     def _hidden_totals(self, cube: Cube, restricted: Restricted, result: AggregateResult) -> AggregateResult:
         def keys_of(attributes: list[str]) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ role itself, and fact rows.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ from ..errors import QueryError
 from ..model.cut_grammar import parse_drilldowns
 from ..model.cuts import PointCut
 from ..model.definition import Model
-from ..model.disclosure import contributors_of, threshold_of
+from ..model.disclosure import Sensitivity, contributors_of, sensitive, sensitivity_of, threshold_of
 from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import Cube, Disclosure, Function
 from ..query.cell import CubeQuery
@@ -196,10 +197,92 @@ class Protection:
         """The executor that answers `table_queries` (the cell key method reads more)."""
         return executor
 
-    def pattern(self, results: list[AggregateResult]) -> Pattern:
+    # --- dominance and p% (issue 13): the sums under those rules and who contributes ---
+
+    @cached_property
+    def sensitivity(self) -> dict[str, Sensitivity]:
+        """The sum measures under the (n,k) or p% rule (empty: the frequency rule only)."""
+        return sensitivity_of(self.cube, self.rules)
+
+    @cached_property
+    def contributor_column(self) -> str | None:
+        """The fact column naming a contributor (None: each record is one)."""
+        m = self.cube.measure(self.contributors)
+        return m.column if m.function == Function.count_distinct else None
+
+    def sensitive(self, tops: list[tuple[pa.Table, dict[str, list[str]]]]) -> dict[Coord, dict[str, float]]:
+        """Cells failing the dominance or p% rule on some sum, with the interval each needs,
+        from `query.contributors.top_contributors`' rows for every table."""
+        out: dict[Coord, dict[str, float]] = {}
+        for rows, levels in tops:
+            for row in rows.to_pylist():
+                coord = self._coord(row, levels, by_cut=False)
+                for m, rule in self.sensitivity.items():
+                    need = sensitive(rule, row[f"__total__{m}"] or 0.0, row[f"__top__{m}"] or [])
+                    if need > 0:
+                        out.setdefault(coord, {})[m] = need
+        return out
+
+    def sensitive_cells(
+        self, run: Callable[[Table, list[tuple[int, ...]]], list[tuple[pa.Table, dict[str, list[str]]]]]
+    ) -> dict[Coord, dict[str, float]]:
+        """The cells failing the dominance or p% rule in every table. `run(table, sets)`: the
+        largest contributors of those grouping sets' cells (`query.contributors`). The finest
+        cells first; a margin's largest contributors hold at most what the largest of its
+        finest cells hold together (a person's value there is the sum of theirs), so a margin
+        set whose every cell passes the rules with those bounds needs no exact query — on large
+        data, nearly all of them (with a negative value anywhere, every set is queried)."""
+        out: dict[Coord, dict[str, float]] = {}
+        for table in self.tables:
+            full = tuple(len(d.levels) for d in table.drills)
+            found = run(table, [full])
+            rest = self._uncertain_sets(table, found[0][0])
+            if rest:
+                found += run(table, rest)
+            for coord, needs in self.sensitive(found).items():
+                out.setdefault(coord, {}).update(needs)
+        return out
+
+    def _uncertain_sets(self, table: Table, finest: pa.Table) -> list[tuple[int, ...]]:
+        """The margin sets of a table some cell of which might fail a rule (see above)."""
+        sets = [
+            g
+            for g in itertools.product(*(range(len(d.levels), -1, -1) for d in table.drills))
+            if g != tuple(len(d.levels) for d in table.drills)
+        ]
+        rows = finest.to_pylist()
+        if any((r[f"__low__{m}"] or 0.0) < 0 for r in rows for m in self.sensitivity):
+            return sets
+        uncertain = []
+        for g in sets:
+            kept = [
+                f"{d.ref.alias}.{lv.name}"
+                for d, depth in zip(table.drills, g, strict=True)
+                for lv in d.levels[:depth]
+            ]
+            bounds: dict[tuple[Any, ...], dict[str, tuple[float, list[float]]]] = {}
+            for r in rows:
+                cell = bounds.setdefault(tuple(r[k] for k in kept), {})
+                for m in self.sensitivity:
+                    total, top = cell.get(m, (0.0, []))
+                    mine = r[f"__top__{m}"] or []
+                    top = [a + b for a, b in itertools.zip_longest(top, mine, fillvalue=0.0)]
+                    cell[m] = (total + (r[f"__total__{m}"] or 0.0), top)
+            if any(
+                sensitive(self.sensitivity[m], total, top) > 0
+                for cell in bounds.values()
+                for m, (total, top) in cell.items()
+            ):
+                uncertain.append(g)
+        return uncertain
+
+    def pattern(
+        self, results: list[AggregateResult], sensitive: dict[Coord, dict[str, float]] | None = None
+    ) -> Pattern:
         """One suppression pattern for all the cube's tables together, from their answers
         (`table_queries`'): a cell in two tables (a margin they share) is one cell, so a
-        partner hidden for one table's sake is hidden in the other too."""
+        partner hidden for one table's sake is hidden in the other too. `sensitive`: the
+        cells the dominance and p% rules make primary (`sensitive()`)."""
         contributors = self.contributors
         cells: dict[Coord, TableCell] = {}
         for result in results:
@@ -220,6 +303,7 @@ class Protection:
                 zeros_disclosive=self.rules.zeros == "disclosive",
                 distinct=distinct,
                 protection=self.rules.protection,
+                sensitive=sensitive,
             )
         except Unprotectable:
             raise QueryError(

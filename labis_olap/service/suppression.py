@@ -33,7 +33,8 @@ Coord = tuple[tuple[str, ...], ...]
 """A cell of a table: per table dimension, the path of member keys (empty: all members)."""
 
 PRIMARY = "A"
-"""SDMX CONF_STATUS: primary confidentiality due to small counts."""
+"""SDMX CONF_STATUS: primary confidentiality due to small counts (and, here, to a sum dominated by
+its largest contributors: one status, so that the code does not say which rule a cell failed)."""
 SECONDARY = "D"
 """SDMX CONF_STATUS: secondary confidentiality set by the sender, not for publication."""
 
@@ -57,6 +58,8 @@ class Pattern:
     rounds: int = 0
     narrowest: float = math.inf
     """The smallest attacker interval of a primary cell, over what it had to span (≥ 1)."""
+    dominated: int = 0
+    """Primary cells by the dominance or p% rule alone (their counts pass the threshold)."""
 
     def of(self, coord: Coord) -> str | None:
         return self.status.get(coord)
@@ -98,12 +101,15 @@ def protect(
     zeros_disclosive: bool,
     distinct: bool,
     protection: float,
+    sensitive: dict[Coord, dict[str, float]] | None = None,
     max_rounds: int = 200,
 ) -> Pattern:
     """The suppression pattern of a table. `distinct`: the contributors are distinct persons
     (not additive: a total lies between its largest part and the sum of its parts).
     `protection`: the share of a primary cell's value its attacker interval must span (at
-    least one contributor, and 1 unit of a value)."""
+    least one contributor, and 1 unit of a value). `sensitive`: cells failing the dominance or
+    p% rule, with the interval each of their sums needs (docs/disclosure.md) — primary too."""
+    sensitive = sensitive or {}
     by = {c.coord: c for c in cells}
     rels = [r for r in relations(by) if r.total in by and all(p in by for p in r.parts)]
     status: dict[Coord, str] = {}
@@ -111,7 +117,12 @@ def protect(
         n = c.contributors
         if n < threshold and (n > 0 or zeros_disclosive):
             status[c.coord] = PRIMARY
+    # Dominated only: its count passes the frequency rule (what the attacker may not narrow is
+    # its sums, not its count).
+    dominated = {c: need for c, need in sensitive.items() if c in by and c not in status}
+    status.update(dict.fromkeys(dominated, PRIMARY))
     pattern = Pattern(status, frozenset(by), len(cells))
+    pattern.dominated = len(dominated)
     if not status:
         return pattern
     # Suppressing one more cell only removes a known value from the attacker's equations, so an
@@ -121,7 +132,19 @@ def protect(
     widths: dict[Coord, float] = {}
     for round_ in range(1, max_rounds + 1):
         _no_lonely_suppression(rels, by, status)
-        failing = _audit(by, rels, status, threshold, distinct, protection, widths, zeros_disclosive, todo)
+        failing = _audit(
+            by,
+            rels,
+            status,
+            threshold,
+            distinct,
+            protection,
+            widths,
+            zeros_disclosive,
+            todo,
+            sensitive,
+            dominated,
+        )
         pattern.rounds = round_
         if not failing:
             pattern.narrowest = min(widths.values(), default=math.inf)
@@ -182,16 +205,67 @@ def _audit(
     widths: dict[Coord, float],
     zeros: bool,
     todo: list[Coord] | None,
+    sensitive: dict[Coord, dict[str, float]],
+    dominated: dict[Coord, dict[str, float]],
 ) -> list[Coord]:
     """Primary cells whose attacker interval is too narrow, on the contributors count or on
-    any additive value: per measure one linear program (HiGHS), built once, its objective
-    changed for each cell's minimum and maximum (a warm start each time)."""
-    hidden = sorted(status)
-    index = {c: i for i, c in enumerate(hidden)}
-    primary = [c for c in hidden if status[c] == PRIMARY] if todo is None else todo
-    measures = sorted({m for c in by.values() for m in c.values})
+    any additive value: per measure and per connected group of suppressed cells one linear
+    program (HiGHS), built once, its objective changed for each cell's minimum and maximum (a
+    warm start each time). Suppressed cells that share no relation, directly or through other
+    suppressed cells, constrain each other in no way: their programs are solved apart, each a
+    fraction of the whole (the audit is most of a pattern's time)."""
+    audited = set(c for c in status if status[c] == PRIMARY) if todo is None else set(todo)
+    parent = {c: c for c in status}
+
+    def find(c: Coord) -> Coord:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    touching: list[tuple[Relation, Coord]] = []
+    for rel in rels:
+        inside = [c for c in (rel.total, *rel.parts) if c in parent]
+        if inside:
+            for c in inside[1:]:
+                parent[find(c)] = find(inside[0])
+            touching.append((rel, inside[0]))
+    groups: dict[Coord, list[Coord]] = {}
+    for c in sorted(status):
+        groups.setdefault(find(c), []).append(c)
+    rels_of: dict[Coord, list[Relation]] = {}
+    for rel, member in touching:
+        rels_of.setdefault(find(member), []).append(rel)
     failing: set[Coord] = set()
     seen: set[Coord] = set()  # widths of this audit (a cell audited again starts afresh)
+    for root, hidden in groups.items():
+        primary = [c for c in hidden if c in audited]
+        if primary:
+            failing |= _audit_group(
+                by, rels_of.get(root, []), status, hidden, primary, threshold, distinct, protection,
+                widths, zeros, sensitive, dominated, seen,
+            )  # fmt: skip
+    return sorted(failing)
+
+
+def _audit_group(
+    by: dict[Coord, TableCell],
+    rels: list[Relation],
+    status: dict[Coord, str],
+    hidden: list[Coord],
+    primary: list[Coord],
+    threshold: int,
+    distinct: bool,
+    protection: float,
+    widths: dict[Coord, float],
+    zeros: bool,
+    sensitive: dict[Coord, dict[str, float]],
+    dominated: dict[Coord, dict[str, float]],
+    seen: set[Coord],
+) -> set[Coord]:
+    index = {c: i for i, c in enumerate(hidden)}
+    measures = sorted({m for c in by.values() for m in c.values})
+    failing: set[Coord] = set()
     for measure, inequal in [(None, distinct)] + [(m, False) for m in measures]:
 
         def value(c: Coord, measure: str | None = measure) -> float:
@@ -200,8 +274,6 @@ def _audit(
 
         program = _Program(len(hidden))
         for rel in rels:
-            if not any(c in index for c in (rel.total, *rel.parts)):
-                continue
             total_minus_parts = {rel.total: 1.0}
             for p in rel.parts:
                 total_minus_parts[p] = total_minus_parts.get(p, 0.0) - 1.0
@@ -213,7 +285,9 @@ def _audit(
                 program.row(index, total_minus_parts, value)
         for c in hidden:
             if measure is None:  # what the statuses tell the attacker about a count
-                if status[c] == PRIMARY:  # 1 … t − 1 (0 too where zeros are confidential)
+                if c in dominated:  # `A` for a dominated sum: the count may be anything ≥ 1
+                    program.bound(index[c], 0.0 if zeros else 1.0, None)
+                elif status[c] == PRIMARY:  # 1 … t − 1 (0 too where zeros are confidential)
                     program.bound(index[c], 0.0 if zeros else 1.0, float(threshold - 1))
                 else:
                     program.bound(index[c], float(threshold), None)
@@ -221,10 +295,19 @@ def _audit(
                 program.bound(index[c], min(0.0, value(c)), None)
         solver = program.solver()
         for c in primary:
+            if c in dominated and (measure is None or measure not in dominated[c]):
+                continue  # hidden for its dominated sums: only those must stay uncertain
             need = max(1.0, protection * abs(value(c)))
             if measure is None:  # the status alone says 1 … threshold − 1: no more to span
                 need = min(need, float(threshold - 2))
+            else:  # a dominated sum needs the interval its rule asks for (Tau-Argus' levels)
+                need = max(need, sensitive.get(c, {}).get(measure, 0.0))
             if need <= 0:
+                continue
+            spread = solver.spread(index[c])
+            if spread >= need - 1e-9:  # two feasible points already this far apart: safe
+                widths[c] = min(spread / need, widths[c] if c in seen else math.inf)
+                seen.add(c)
                 continue
             lo = solver.optimum(index[c], 1.0)
             hi = solver.optimum(index[c], -1.0)
@@ -236,7 +319,7 @@ def _audit(
             seen.add(c)
             if width < need - 1e-9:
                 failing.add(c)
-    return sorted(failing)
+    return failing
 
 
 INFEASIBLE = math.nan
@@ -304,15 +387,29 @@ class _Program:
         lp.a_matrix_.value_ = np.array([k for _, _, k in order])
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
+        # Primal simplex: a changed objective leaves the last basis feasible, a warm start.
+        h.setOptionValue("simplex_strategy", 4)
         h.passModel(lp)
         return _Solver(h, self.columns)
 
 
 class _Solver:
+    """The attacker's program, solved for one cell's minimum or maximum at a time. Every optimum
+    is a feasible point for all cells: the smallest and largest value each cell took in any of
+    them bound its interval from inside (`spread`), which proves most cells safe unsolved."""
+
     def __init__(self, highs: Any, columns: int) -> None:
+        import numpy as np
+
         self.highs = highs
         self.columns = columns
         self.last: int | None = None
+        self.low = np.full(columns, np.inf)
+        self.high = np.full(columns, -np.inf)
+
+    def spread(self, column: int) -> float:
+        """How far apart two feasible values of the cell were found (0: none or one yet)."""
+        return max(0.0, float(self.high[column] - self.low[column]))
 
     def optimum(self, column: int, sign: float) -> float | None:
         """min of sign × x[column]: the optimum, None when unbounded, INFEASIBLE when nothing fits."""
@@ -326,6 +423,9 @@ class _Solver:
         self.highs.run()
         found = self.highs.getModelStatus()
         if found == highspy.HighsModelStatus.kOptimal:
+            point = np.asarray(self.highs.getSolution().col_value)
+            np.minimum(self.low, point, out=self.low)
+            np.maximum(self.high, point, out=self.high)
             return float(self.highs.getInfo().objective_function_value)
         if found in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             return None

@@ -53,6 +53,10 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "drill": "Izvērst",
         "drill_up": "Atpakaļ uz",
         "no_data": "Šim griezumam nav datu.",
+        # disclosure statuses (docs/disclosure.md): the legend under a table with protected cells
+        "legend": "Apzīmējumi",
+        "status_A": "konfidenciāls: pārāk maz saņēmēju vai summā dominē lielākie (primārais)",
+        "status_D": "konfidenciāls, lai citas slēptās vērtības nevarētu aprēķināt (sekundārais)",
         "chart_of": "Diagramma rāda",
         "catalogue": "Rādītāju katalogs",
         "search": "Meklēt",
@@ -157,6 +161,10 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "drill": "Drill down into",
         "drill_up": "Back to",
         "no_data": "No data for this cut.",
+        # disclosure statuses (docs/disclosure.md): the legend under a table with protected cells
+        "legend": "Legend",
+        "status_A": "confidential: too few contributors, or the sum is dominated by the largest (primary)",
+        "status_D": "confidential so that other hidden values cannot be derived (secondary)",
         "chart_of": "The chart shows",
         "catalogue": "Indicator catalogue",
         "search": "Search",

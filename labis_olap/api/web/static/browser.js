@@ -5,7 +5,7 @@
 //   from=2022 to=2024-06 (years or year-months)   as_of=now   chart=bar|line|stacked   cm=<measure charted>   lang=lv|en
 // Every number shown is a cell of an /aggregate answer: totals and subtotals are the API's own
 // (subtotals=cube), never sums made here.
-import { ApiError, LANG, T, api, drawChart, el, measureFormat, numberCell, showError } from "./common.js";
+import { ApiError, LANG, T, api, drawChart, el, measureFormat, numberCell, showError, statusLegend } from "./common.js";
 
 const CONFIG = JSON.parse(document.getElementById("config").textContent);
 const MAX = { rows: 2, cols: 2 };
@@ -286,7 +286,8 @@ function renderPivot(grid, summary) {
     const key = [rowKey, col.key].filter((k) => k !== "").join("\u0001");
     const cell = i === 0 && col.j === 0 ? summary : grid.get(`${i},${col.j}`)?.byKey.get(key);
     return M.map((m) => {
-      const td = numberCell(cell ? cell[m.name] : null, fmt.get(m.name));
+      const status = cell ? cell[`${m.name}:status`] ?? null : null; // docs/disclosure.md
+      const td = numberCell(cell ? cell[m.name] : null, fmt.get(m.name), "td", status);
       td.dataset.col = col.label;
       if (col.sub) td.classList.add("subtotal");
       return td;
@@ -352,6 +353,8 @@ function renderPivot(grid, summary) {
   }
   const box = $("pivot");
   box.replaceChildren(table);
+  const legend = statusLegend(table);
+  if (legend) box.append(legend);
   if (R && !grid.get(`1,0`).cells.length) box.append(el("p", { className: "notice" }, T.no_data));
 }
 

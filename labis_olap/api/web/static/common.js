@@ -184,9 +184,21 @@ export function measureFormat(info = {}, values = []) {
 
 /** A table cell holding an API number: the exact value in data-value, text written by `fmt`
  * (measureFormat). */
-export function numberCell(value, fmt, tag = "td") {
+export function numberCell(value, fmt, tag = "td", status = null) {
+  if (status) { // a protected cell (docs/disclosure.md): its status code, no value
+    return el(tag, { className: "num conf", title: T[`status_${status}`] || status, dataset: { value: "", status } },
+      status);
+  }
   return el(tag, { className: "num", dataset: { value: value === null || value === undefined ? "" : String(value) } },
     fmt.format(value));
+}
+
+/** The legend of the disclosure statuses a table shows (null: it shows none). */
+export function statusLegend(table) {
+  const codes = [...new Set([...table.querySelectorAll("[data-status]")].map((td) => td.dataset.status))].sort();
+  if (!codes.length) return null;
+  return el("dl", { className: "legend", id: "status-legend" }, el("dt", {}, T.legend),
+    ...codes.flatMap((c) => [el("dd", {}, el("b", {}, c), ` — ${T[`status_${c}`] || c}`)]));
 }
 
 // Series colours: Okabe & Ito's palette, told apart with every common colour-vision deficiency

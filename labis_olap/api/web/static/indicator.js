@@ -1,6 +1,6 @@
 // One indicator's table and chart by territory and time, from /indicator/<code>. The levels
 // shown are in the URL (territory=…, time=…). Totals are their own queries, as in the browser.
-import { LANG, T, api, drawChart, el, measureFormat, numberCell, showError, unitLabel } from "./common.js";
+import { LANG, T, api, drawChart, el, measureFormat, numberCell, showError, statusLegend, unitLabel } from "./common.js";
 
 const IND = JSON.parse(document.getElementById("indicator-data").textContent);
 const $ = (id) => document.getElementById(id);
@@ -66,8 +66,9 @@ async function show() {
   const values = [main.summary[m], ...[main, byTime, byTerr].flatMap((a) => (a ? a.cells.map((c) => c[m]) : []))];
   const fmt = measureFormat({ unit: IND.unit, decimals: IND.decimals }, values);
   const title = `${IND.name} (${unitLabel(IND.unit)})`;
-  const value = (v, period) => { // a number cell that names its column (the period, or the total)
-    const td = numberCell(v ?? null, fmt);
+  const status = (cell) => (cell ? cell[`${m}:status`] ?? null : null); // docs/disclosure.md
+  const value = (cell, period) => { // a number cell that names its column (the period, or the total)
+    const td = numberCell(cell?.[m] ?? null, fmt, "td", status(cell));
     td.dataset.col = period ? label(period, TIME.name, view.time) : T.total;
     return td;
   };
@@ -81,15 +82,17 @@ async function show() {
   for (const place of places) {
     const pk = key(place, TERR.name, view.territory);
     const tr = el("tr", {}, el("th", { scope: "row" }, label(place, TERR.name, view.territory)));
-    for (const p of periods) tr.append(value(cells.get(`${pk}\u0001${key(p, TIME.name, view.time)}`)?.[m], p));
-    tr.append(value(place[m], null));
+    for (const p of periods) tr.append(value(cells.get(`${pk}\u0001${key(p, TIME.name, view.time)}`), p));
+    tr.append(value(place, null));
     body.append(tr);
   }
   const total = el("tr", { className: "total" }, el("th", { scope: "row" }, T.total));
-  for (const p of periods) total.append(value(p[m], p));
-  total.append(value(main.summary[m], null));
+  for (const p of periods) total.append(value(p, p));
+  total.append(value(main.summary, null));
   table.append(body, el("tfoot", {}, total));
   $("table").replaceChildren(table);
+  const legend = statusLegend(table);
+  if (legend) $("table").append(legend);
 
   const series = places.map((place) => ({
     label: label(place, TERR.name, view.territory),
