@@ -82,6 +82,8 @@ class CellStore:
         """The paths a coordinate stands for under the sub-selects (empty: All, no cut; None:
         outside them, an empty cell)."""
         paths = set(v.paths) if isinstance(v, Slice) else ({v.path} if v.path else set())
+        if () in paths:  # a union with the All member is the All member
+            paths = set()
         allowed = self.restrictions.get(hk)
         if allowed is None:
             return paths

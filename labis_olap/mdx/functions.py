@@ -152,6 +152,13 @@ class Expressions:
                 return self.scalar(self.defs[(top.hier, top.calc or "")][0].expr, ctx)
             finally:
                 self._nesting -= 1
+        visual = next((m for m in ctx.values() if isinstance(m, Member) and m.visual is not None), None)
+        if visual is not None:  # below every calculated member: a ratio of visual totals
+            paths = visual.visual or frozenset()
+            one = next(iter(paths)) if len(paths) == 1 else None
+            inner = dict(ctx)
+            inner[visual.hier] = self.cat.member(visual.hier, one) if one is not None else Slice(visual.hier, paths)
+            return self.cell(inner)
         measure = ctx[MEASURES_KEY]
         assert isinstance(measure, Member)
         key = self.store.key(measure.path[0] or "", ctx)
@@ -303,7 +310,10 @@ class Expressions:
 
     def member(self, e: a.Expr | None, ctx: Ctx) -> Member | None:
         try:
-            return self.to_member(self.ev(e, ctx))
+            v = self.ev(e, ctx)
+            if isinstance(v, HierRef):  # `[Product].Parent`: the hierarchy's current member
+                return self.current(v.hier, ctx)
+            return self.to_member(v)
         except _Null:
             return None
 
