@@ -45,6 +45,15 @@ def read_printed(text: str) -> Printed:
     return Printed(axes, cells)
 
 
+def read_axis(text: str) -> Printed:
+    """Mondrian's list of a set's members (`assertAxisReturns`): one member or `{tuple}` a line."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    tuples = [
+        tuple(normal(n) for n in split_tuple(line[1:-1] if line.startswith("{") else line)) for line in lines
+    ]
+    return Printed([tuples], [])
+
+
 def split_tuple(text: str) -> list[str]:
     """`[A].[b], [C].[d, e]`: the member names of a printed tuple."""
     out, depth, start = [], 0, 0
@@ -110,8 +119,9 @@ def number(text: str) -> tuple[Decimal, Decimal] | None:
     return (x / 100, half / 100) if pct else (x, half)
 
 
-def differences(result: MdxResult, printed: Printed) -> list[str]:
-    """What differs between an answer and Mondrian's printed result (nothing: the same grid)."""
+def differences(result: MdxResult, printed: Printed, axes_only: bool = False) -> list[str]:
+    """What differs between an answer and Mondrian's printed result (nothing: the same grid;
+    `axes_only`: the same tuples, for Mondrian's tests of a set's members)."""
     problems: list[str] = []
     ours = [[tuple(mondrian_name(result, m) for m in tup) for tup in ax.tuples] for ax in result.axes]
     if len(ours) != len(printed.axes):
@@ -119,7 +129,7 @@ def differences(result: MdxResult, printed: Printed) -> list[str]:
     for k, (mine, theirs) in enumerate(zip(ours, printed.axes, strict=True)):
         if mine != theirs:
             problems.append(f"axis {k}: {mine[:30]} != Mondrian's {theirs[:30]}")
-    if problems:
+    if problems or axes_only:
         return problems
     if len(result.cells) != len(printed.cells):
         return [f"{len(result.cells)} cells, Mondrian has {len(printed.cells)}"]

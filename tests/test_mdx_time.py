@@ -166,7 +166,11 @@ def test_stock_keeps_its_period_end(demo: tuple[CubeService, Engine, str], gap: 
     for q in range(1, 5):
         first, last = dt.date(y, 3 * q - 2, 1), month_end(y, 3 * q)
         months = [stock(gap, dt.date(y, k, 1), month_end(y, k)) for k in range(3 * q - 2, 3 * q + 1)]
-        assert g[f"{y}-Q{q}"] == [stock(gap, first, last), stock(gap, dt.date(y, 1, 1), last), total(months)], q
+        assert g[f"{y}-Q{q}"] == [
+            stock(gap, first, last),
+            stock(gap, dt.date(y, 1, 1), last),
+            total(months),
+        ], q
     assert g[str(y)][0] == stock(gap, dt.date(y, 1, 1), dt.date(y, 12, 31))
 
 
@@ -190,7 +194,9 @@ def test_calculated_members_value_format_and_deterministic_solve_order(
     ratios = [None if not s[i] else q[i] / s[i] for i in range(2)]
     got = [c.value for c in ratio_of_sums.cells]
     for i in range(2):
-        assert (got[i] is None) == (ratios[i] is None) and (ratios[i] is None or float(got[i]) == pytest.approx(float(ratios[i])))
+        assert (got[i] is None) == (ratios[i] is None) and (
+            ratios[i] is None or float(got[i]) == pytest.approx(float(ratios[i]))
+        )
     if s[0] and s[1]:
         assert float(got[2]) == pytest.approx(float((q[0] + q[1]) / (s[0] + s[1])))
         assert float(sum_of_ratios.cells[2].value) == pytest.approx(float(ratios[0] + ratios[1]))

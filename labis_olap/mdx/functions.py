@@ -404,14 +404,17 @@ class Expressions:
         if low.hier != high.hier or low.depth != high.depth:
             raise QueryError("both ends of a range must be members of one level")
         h = self.cat.hiers.get(low.hier)
-        if h is not None and h.is_time:
-            return [(self.cat.time_member(low.hier, p),) for p in t.between(low.path, high.path, h.roles)]
+        if h is not None and h.is_time:  # either way round, in the calendar's order
+            paths = t.between(low.path, high.path, h.roles)
+            if paths and t.start(paths[0], h.roles) > t.start(paths[-1], h.roles):
+                paths = paths[::-1]
+            return [(self.cat.time_member(low.hier, p),) for p in paths]
         level = self.cat.level(low.hier, low.depth) if low.hier != MEASURES_KEY else []
         try:
             i, j = level.index(low), level.index(high)
         except ValueError:
             raise QueryError("a range's ends must be members of the level") from None
-        return [(m,) for m in (level[i : j + 1] if i <= j else level[j : i + 1][::-1])]
+        return [(m,) for m in (level[i : j + 1] if i <= j else level[j : i + 1])]
 
     def hkey(self, m: Member, post: bool = False) -> tuple[Any, ...]:
         """A member's place in hierarchical order (PRE: a parent before its children)."""
@@ -907,8 +910,11 @@ def _drilldown_level(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
         return s
     index = 0
     level_arg = _arg(args, 1)
+    by_index = _arg(args, 2) is not None and level_arg is None
     if _arg(args, 2) is not None:
         index = _int(ev, _arg(args, 2), ctx, 0)
+        if not 0 <= index < len(s[0]):
+            raise QueryError(f"DrilldownLevel: index {index} is not a position in the set's tuples")
     with_calcs = ev.word(_arg(args, 3)) == "include_calc_members"
     if level_arg is not None:
         lv = ev.ev(level_arg, ctx)
@@ -922,10 +928,10 @@ def _drilldown_level(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
     for i, tup in enumerate(s):
         out.append(tup)
         m = tup[index]
-        if m.depth != depth or m.calc is not None:
-            continue
+        if m.calc is not None or (m.depth != depth and not by_index):
+            continue  # by index (`DrilldownLevel(s,, 1)`): every member at that position
         nxt = s[i + 1][index] if i + 1 < len(s) else None
-        if nxt is not None and nxt.depth > m.depth and nxt.path[: m.depth] == m.path:
+        if not by_index and nxt is not None and nxt.depth > m.depth and nxt.path[: m.depth] == m.path:
             continue  # already drilled
         kids = ev.children(m)
         if with_calcs:
