@@ -112,3 +112,129 @@ def test_labis_mdx_prints_mondrians_numbers(
             value, _ = parsed
             whole = str(int(value)) if "%" not in text else None
             assert whole is None or whole in shown, (text, out.output)
+
+
+# --- the drill functions, VisualTotals and the properties, beyond Mondrian's own tests -------
+
+US = "[Store].[USA]"
+DRILLS = [
+    # (set expression, the members it gives, Mondrian's way)
+    (f"DrillupLevel({{{US}, {US}.[CA], {US}.[CA].[Alameda], {US}.[OR]}}, [Store].[Store Country])", [US]),
+    (f"DrillupLevel({{{US}, {US}.[CA], {US}.[CA].[Alameda], {US}.[OR]}})", [US, f"{US}.[CA]", f"{US}.[OR]"]),
+    (
+        f"DrillupMember({{{US}, {US}.[CA], {US}.[CA].[Alameda], {US}.[OR], {US}.[OR].[Salem]}}, {{{US}.[CA]}})",
+        [US, f"{US}.[CA]", f"{US}.[OR]", f"{US}.[OR].[Salem]"],
+    ),
+    (f"DrillupMember({{{US}, {US}.[CA], {US}.[CA].[Alameda]}}, {{{US}}})", [US]),
+    (
+        f"ToggleDrillState({{{US}.[OR]}}, {{{US}.[OR]}}, RECURSIVE)",
+        [
+            f"{US}.[OR]",
+            f"{US}.[OR].[Portland]",
+            f"{US}.[OR].[Portland].[Store 11]",
+            f"{US}.[OR].[Salem]",
+            f"{US}.[OR].[Salem].[Store 13]",
+        ],
+    ),  # fmt: skip
+    ("DrilldownLevel({[Store].[All Stores]})", ["[Store].[All]", "[Store].[Canada]", "[Store].[Mexico]", US]),
+    (
+        f"DrilldownMember({{{US}}}, {{{US}, {US}.[OR]}}, RECURSIVE)",
+        [
+            US,
+            f"{US}.[CA]",
+            f"{US}.[OR]",
+            f"{US}.[OR].[Portland]",
+            f"{US}.[OR].[Salem]",
+            f"{US}.[WA]",
+        ],
+    ),  # fmt: skip
+]
+
+
+@pytest.mark.parametrize(("expr", "members"), DRILLS)
+def test_drill_functions(service: CubeService, expr: str, members: list[str]) -> None:
+    from mondrian_grid import mondrian_name
+
+    result = execute(service, ANONYMOUS, f"SELECT {{{expr}}} ON 0 FROM [Sales]", lang="en")
+    assert [mondrian_name(result, t[0]) for t in result.axes[0].tuples] == members
+
+
+def test_drilldown_level_includes_calculated_members_only_when_asked(service: CubeService) -> None:
+    text = """WITH MEMBER [Store].[USA].[West] AS [Store].[USA].[CA] + [Store].[USA].[OR]
+              SELECT {DrilldownLevel({[Store].[USA]}{flag})} ON 0 FROM [Sales]"""
+    plain = execute(service, ANONYMOUS, text.replace("{flag}", ""), lang="en")
+    calcs = execute(service, ANONYMOUS, text.replace("{flag}", ",,,INCLUDE_CALC_MEMBERS"), lang="en")
+    assert [m.caption for (m,) in plain.axes[0].tuples] == ["USA", "CA", "OR", "WA"]
+    assert [m.caption for (m,) in calcs.axes[0].tuples] == ["USA", "CA", "OR", "WA", "West"]
+    assert calcs.cells[4].value == calcs.cells[1].value + calcs.cells[2].value
+
+
+def test_visual_totals_and_sub_selects_are_unions(service: CubeService, loaded: tuple[Model, Engine]) -> None:
+    """A visual total of distinct customers is the distinct count of the union of what is shown
+    under it (the customers of Q1 or Q2, by SQL on the example's files), never the sum."""
+    from test_foodmart import by_sql
+
+    (ref,) = by_sql(loaded[1], "SELECT uniqExact(customer_id) AS n FROM FACTS WHERE toMonth(the_date) <= 6")
+    visual = execute(
+        service,
+        ANONYMOUS,
+        "SELECT {[Measures].[Customer Count], [Measures].[Unit Sales]} ON 0, "
+        "VisualTotals({[Time].[1997], [Time].[1997].[Q1], [Time].[1997].[Q2]}, '* (shown)') ON 1 FROM [Sales]",
+        lang="en",
+    )
+    assert [m.caption for (m,) in visual.axes[1].tuples] == ["1997 (shown)", "1997-Q1", "1997-Q2"]
+    (h1_n, h1_u), (q1_n, q1_u), (q2_n, q2_u) = [
+        [c.value for c in visual.cells[i : i + 2]] for i in range(0, 6, 2)
+    ]
+    assert h1_n == ref["n"] and h1_n < q1_n + q2_n
+    assert h1_u == q1_u + q2_u == 66_291 + 62_610  # Mondrian's quarters
+    sub = execute(
+        service,
+        ANONYMOUS,
+        "SELECT {[Measures].[Customer Count], [Measures].[Unit Sales]} ON 0, {[Time].[1997], [Time].[All]} ON 1 "
+        "FROM (SELECT {[Time].[1997].[Q1], [Time].[1997].[Q2]} ON 0 FROM [Sales])",
+        lang="en",
+    )
+    assert [c.value for c in sub.cells] == [h1_n, h1_u, h1_n, h1_u]
+
+
+def test_dimension_and_cell_properties_shape_the_json(client: TestClient) -> None:
+    text = (
+        "SELECT {[Measures].[Store Sales]} DIMENSION PROPERTIES MEMBER_TYPE ON 0, "
+        "{[Store].[All Stores], [Store].[USA]} DIMENSION PROPERTIES PARENT_UNIQUE_NAME, [Store].[Store Country].[LEVEL_NUMBER],"
+        " CHILDREN_CARDINALITY, MEMBER_KEY ON 1 FROM [Sales] CELL PROPERTIES VALUE, FORMAT_STRING, LANGUAGE"
+    )
+    body = client.post("/mdx", json={"query": text, "lang": "en"}).json()
+    rows = [t["members"][0] for t in body["axes"][1]["tuples"]]
+    assert rows[1]["properties"] == {
+        "PARENT_UNIQUE_NAME": "[store].[default].[All]",
+        "LEVEL_NUMBER": 1,
+        "CHILDREN_CARDINALITY": 3,  # CA, OR, WA
+        "MEMBER_KEY": "USA",
+    }
+    assert rows[0]["properties"]["PARENT_UNIQUE_NAME"] is None
+    assert body["axes"][0]["tuples"][0]["members"][0]["properties"] == {"MEMBER_TYPE": 3}
+    assert body["cell_properties"] == ["VALUE", "FORMAT_STRING", "LANGUAGE"]
+    assert body["cells"][1] == {
+        "ordinal": 1,
+        "value": pytest.approx(565238.13),
+        "format_string": "#,##0.00",
+        "language": 1033,
+    }
+    plain = client.post("/mdx", json={"query": "SELECT FROM [Sales]"}).json()
+    assert set(plain["cells"][0]) == {"ordinal", "value", "formatted_value"}
+    assert (
+        "properties"
+        not in client.post("/mdx", json={"query": "SELECT {[Store].[USA]} ON 0 FROM [Sales]"}).json()["axes"][
+            0
+        ]["tuples"][0]["members"][0]
+    )
+    bad = client.post("/mdx", json={"query": "SELECT FROM [Sales] CELL PROPERTIES VALUE, FORMATED_VALUE"})
+    assert bad.status_code == 400 and "FORMATTED_VALUE" in bad.json()["hint"]
+    attr = client.post(
+        "/mdx",
+        json={
+            "query": "SELECT {[Store].[USA]} DIMENSION PROPERTIES [Store].[Store Name].[Store Type] ON 0 FROM [Sales]"
+        },
+    )
+    assert attr.status_code in (400, 501) and "Store Type" in attr.json()["message"]
