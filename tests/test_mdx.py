@@ -423,8 +423,8 @@ def test_visual_totals_and_drilled_members_equal_rest_aggregate(
     members = ", ".join(f"[territory].[region].[municipality].{m}" for m in munis)
     body = client.post(
         "/mdx",
-        content=f"SELECT {{[Measures].[{measure}]}} ON 0, VisualTotals({{[territory].[region].[All], {members}}}) "
-        f"ON 1 FROM [benefits] WHERE [time].[{year}]",
+        content=f"SELECT {{[Measures].[{measure}]}} ON 0, "
+        f"VisualTotals({{[territory].[region].[All], {members}}}) ON 1 FROM [benefits] WHERE [time].[{year}]",
     ).json()
     paths = [m.replace("&[", "").replace("]", ",").rstrip(",") for m in munis]
     rest = client.get(
@@ -441,7 +441,8 @@ def test_visual_totals_and_drilled_members_equal_rest_aggregate(
     )
     opened = client.post(
         "/mdx",
-        content=f"SELECT {{[Measures].[{measure}]}} ON 0, {drilled} ON 1 FROM [benefits] WHERE [time].[{year}]",
+        content=f"SELECT {{[Measures].[{measure}]}} ON 0, {drilled} ON 1 "
+        f"FROM [benefits] WHERE [time].[{year}]",
     ).json()
     rest = client.get(
         f"/cube/benefits/aggregate?drilldown=territory:municipality&cut=territory:{region}|time:{year}"

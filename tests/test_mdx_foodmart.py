@@ -122,7 +122,8 @@ DRILLS = [
     (f"DrillupLevel({{{US}, {US}.[CA], {US}.[CA].[Alameda], {US}.[OR]}}, [Store].[Store Country])", [US]),
     (f"DrillupLevel({{{US}, {US}.[CA], {US}.[CA].[Alameda], {US}.[OR]}})", [US, f"{US}.[CA]", f"{US}.[OR]"]),
     (
-        f"DrillupMember({{{US}, {US}.[CA], {US}.[CA].[Alameda], {US}.[OR], {US}.[OR].[Salem]}}, {{{US}.[CA]}})",
+        f"DrillupMember({{{US}, {US}.[CA], {US}.[CA].[Alameda], {US}.[OR], {US}.[OR].[Salem]}},"
+        f" {{{US}.[CA]}})",
         [US, f"{US}.[CA]", f"{US}.[OR]", f"{US}.[OR].[Salem]"],
     ),
     (f"DrillupMember({{{US}, {US}.[CA], {US}.[CA].[Alameda]}}, {{{US}}})", [US]),
@@ -135,7 +136,7 @@ DRILLS = [
             f"{US}.[OR].[Salem]",
             f"{US}.[OR].[Salem].[Store 13]",
         ],
-    ),  # fmt: skip
+    ),
     ("DrilldownLevel({[Store].[All Stores]})", ["[Store].[All]", "[Store].[Canada]", "[Store].[Mexico]", US]),
     (
         f"DrilldownMember({{{US}}}, {{{US}, {US}.[OR]}}, RECURSIVE)",
@@ -147,7 +148,7 @@ DRILLS = [
             f"{US}.[OR].[Salem]",
             f"{US}.[WA]",
         ],
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -179,7 +180,8 @@ def test_visual_totals_and_sub_selects_are_unions(service: CubeService, loaded: 
         service,
         ANONYMOUS,
         "SELECT {[Measures].[Customer Count], [Measures].[Unit Sales]} ON 0, "
-        "VisualTotals({[Time].[1997], [Time].[1997].[Q1], [Time].[1997].[Q2]}, '* (shown)') ON 1 FROM [Sales]",
+        "VisualTotals({[Time].[1997], [Time].[1997].[Q1], [Time].[1997].[Q2]}, '* (shown)') ON 1 "
+        "FROM [Sales]",
         lang="en",
     )
     assert [m.caption for (m,) in visual.axes[1].tuples] == ["1997 (shown)", "1997-Q1", "1997-Q2"]
@@ -191,7 +193,8 @@ def test_visual_totals_and_sub_selects_are_unions(service: CubeService, loaded: 
     sub = execute(
         service,
         ANONYMOUS,
-        "SELECT {[Measures].[Customer Count], [Measures].[Unit Sales]} ON 0, {[Time].[1997], [Time].[All]} ON 1 "
+        "SELECT {[Measures].[Customer Count], [Measures].[Unit Sales]} ON 0, "
+        "{[Time].[1997], [Time].[All]} ON 1 "
         "FROM (SELECT {[Time].[1997].[Q1], [Time].[1997].[Q2]} ON 0 FROM [Sales])",
         lang="en",
     )
@@ -201,8 +204,9 @@ def test_visual_totals_and_sub_selects_are_unions(service: CubeService, loaded: 
 def test_dimension_and_cell_properties_shape_the_json(client: TestClient) -> None:
     text = (
         "SELECT {[Measures].[Store Sales]} DIMENSION PROPERTIES MEMBER_TYPE ON 0, "
-        "{[Store].[All Stores], [Store].[USA]} DIMENSION PROPERTIES PARENT_UNIQUE_NAME, [Store].[Store Country].[LEVEL_NUMBER],"
-        " CHILDREN_CARDINALITY, MEMBER_KEY ON 1 FROM [Sales] CELL PROPERTIES VALUE, FORMAT_STRING, LANGUAGE"
+        "{[Store].[All Stores], [Store].[USA]} DIMENSION PROPERTIES PARENT_UNIQUE_NAME,"
+        " [Store].[Store Country].[LEVEL_NUMBER], CHILDREN_CARDINALITY, MEMBER_KEY ON 1 FROM [Sales]"
+        " CELL PROPERTIES VALUE, FORMAT_STRING, LANGUAGE"
     )
     body = client.post("/mdx", json={"query": text, "lang": "en"}).json()
     rows = [t["members"][0] for t in body["axes"][1]["tuples"]]
@@ -234,7 +238,8 @@ def test_dimension_and_cell_properties_shape_the_json(client: TestClient) -> Non
     attr = client.post(
         "/mdx",
         json={
-            "query": "SELECT {[Store].[USA]} DIMENSION PROPERTIES [Store].[Store Name].[Store Type] ON 0 FROM [Sales]"
+            "query": "SELECT {[Store].[USA]} DIMENSION PROPERTIES [Store].[Store Name].[Store Type] ON 0 "
+            "FROM [Sales]"
         },
     )
     assert attr.status_code in (400, 501) and "Store Type" in attr.json()["message"]

@@ -108,26 +108,28 @@ def test_flows_to_date_and_neighbours_equal_hand_computed_sums(
     y = gap["year"]
     g = rows_of(
         service,
-        f"""WITH MEMBER [Measures].[ytd] AS Sum(YTD(), [Measures].[new_registrations])
-                 MEMBER [Measures].[qtd] AS Sum(QTD(), [Measures].[new_registrations])
-                 MEMBER [Measures].[mtd] AS Sum(MTD(), [Measures].[new_registrations])
-                 MEMBER [Measures].[ptd_q] AS Aggregate(PeriodsToDate([time].[ymd].[quarter]), [Measures].[new_registrations])
-                 MEMBER [Measures].[prev] AS ([Measures].[new_registrations], [time].CurrentMember.PrevMember)
-                 MEMBER [Measures].[next] AS ([Measures].[new_registrations], [time].CurrentMember.NextMember)
-                 MEMBER [Measures].[lag2] AS ([Measures].[new_registrations], [time].CurrentMember.Lag(2))
-                 MEMBER [Measures].[lead2] AS ([Measures].[new_registrations], [time].CurrentMember.Lead(2))
-                 MEMBER [Measures].[last3] AS Sum(LastPeriods(3), [Measures].[new_registrations])
-                 MEMBER [Measures].[ly] AS ([Measures].[new_registrations], ParallelPeriod([time].[ymd].[year], 1))
-                 MEMBER [Measures].[pq] AS ([Measures].[new_registrations], ParallelPeriod([time].[ymd].[quarter]))
-                 MEMBER [Measures].[open] AS ([Measures].[new_registrations],
-                     OpeningPeriod([time].[ymd].[month], [time].CurrentMember.Parent))
-                 MEMBER [Measures].[close] AS ([Measures].[new_registrations],
-                     ClosingPeriod([time].[ymd].[month], [time].CurrentMember.Parent))
-            SELECT {{[Measures].[new_registrations], [Measures].[ytd], [Measures].[qtd], [Measures].[mtd],
-                    [Measures].[ptd_q], [Measures].[prev], [Measures].[next], [Measures].[lag2],
-                    [Measures].[lead2], [Measures].[last3], [Measures].[ly], [Measures].[pq],
-                    [Measures].[open], [Measures].[close]}} ON 0,
-                   Descendants([time].[{y}], [time].[ymd].[month]) ON 1
+        f"""WITH
+        MEMBER [Measures].[ytd] AS Sum(YTD(), [Measures].[new_registrations])
+        MEMBER [Measures].[qtd] AS Sum(QTD(), [Measures].[new_registrations])
+        MEMBER [Measures].[mtd] AS Sum(MTD(), [Measures].[new_registrations])
+        MEMBER [Measures].[ptd_q] AS
+            Aggregate(PeriodsToDate([time].[ymd].[quarter]), [Measures].[new_registrations])
+        MEMBER [Measures].[prev] AS ([Measures].[new_registrations], [time].CurrentMember.PrevMember)
+        MEMBER [Measures].[next] AS ([Measures].[new_registrations], [time].CurrentMember.NextMember)
+        MEMBER [Measures].[lag2] AS ([Measures].[new_registrations], [time].CurrentMember.Lag(2))
+        MEMBER [Measures].[lead2] AS ([Measures].[new_registrations], [time].CurrentMember.Lead(2))
+        MEMBER [Measures].[last3] AS Sum(LastPeriods(3), [Measures].[new_registrations])
+        MEMBER [Measures].[ly] AS ([Measures].[new_registrations], ParallelPeriod([time].[ymd].[year], 1))
+        MEMBER [Measures].[pq] AS ([Measures].[new_registrations], ParallelPeriod([time].[ymd].[quarter]))
+        MEMBER [Measures].[open] AS ([Measures].[new_registrations],
+            OpeningPeriod([time].[ymd].[month], [time].CurrentMember.Parent))
+        MEMBER [Measures].[close] AS ([Measures].[new_registrations],
+            ClosingPeriod([time].[ymd].[month], [time].CurrentMember.Parent))
+        SELECT {{[Measures].[new_registrations], [Measures].[ytd], [Measures].[qtd], [Measures].[mtd],
+                [Measures].[ptd_q], [Measures].[prev], [Measures].[next], [Measures].[lag2],
+                [Measures].[lead2], [Measures].[last3], [Measures].[ly], [Measures].[pq],
+                [Measures].[open], [Measures].[close]}} ON 0,
+               Descendants([time].[{y}], [time].[ymd].[month]) ON 1
             FROM [unemployment] WHERE {gap["where"]}""",
     )
     assert len(g) == 12  # the calendar's months, those without facts too
@@ -158,7 +160,7 @@ def test_stock_keeps_its_period_end(demo: tuple[CubeService, Engine, str], gap: 
     g = rows_of(
         service,
         f"""WITH MEMBER [Measures].[ytd_stock] AS Aggregate(YTD(), [Measures].[registered_unemployed])
-                 MEMBER [Measures].[summed] AS Sum([time].CurrentMember.Children, [Measures].[registered_unemployed])
+    MEMBER [Measures].[summed] AS Sum([time].CurrentMember.Children, [Measures].[registered_unemployed])
             SELECT {{[Measures].[registered_unemployed], [Measures].[ytd_stock], [Measures].[summed]}} ON 0,
                    {{[time].[{y}].Children, [time].[{y}]}} ON 1
             FROM [unemployment] WHERE {gap["where"]}""",
@@ -179,7 +181,8 @@ def test_calculated_members_value_format_and_deterministic_solve_order(
 ) -> None:
     service = demo[0]
     y = gap["year"]
-    text = f"""WITH MEMBER [Measures].[per_stock] AS [Measures].[new_registrations] / [Measures].[registered_unemployed],
+    text = f"""WITH MEMBER [Measures].[per_stock] AS
+                    [Measures].[new_registrations] / [Measures].[registered_unemployed],
                     FORMAT_STRING = '0.00%', SOLVE_ORDER = @a
                   MEMBER [time].[h1] AS [time].[{y}].[1] + [time].[{y}].[2], SOLVE_ORDER = @b
               SELECT {{[Measures].[per_stock]}} ON 0, {{[time].[{y}].[1], [time].[{y}].[2], [time].[h1]}} ON 1

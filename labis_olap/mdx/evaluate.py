@@ -467,8 +467,8 @@ def _member_properties(axis: a.Axis) -> tuple[str, ...]:
             raise NotSupportedError(
                 f"DIMENSION PROPERTIES {a.expr_mdx(name)}: not an intrinsic member property",
                 hint=did_you_mean(word, list(MEMBER_PROPERTIES))
-                or "level attributes as member properties are not supported; "
-                "one of " + ", ".join(MEMBER_PROPERTIES),
+                or "level attributes as member properties are not supported; one of "
+                + ", ".join(MEMBER_PROPERTIES),
             )
         if word not in out:
             out.append(word)

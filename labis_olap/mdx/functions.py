@@ -157,7 +157,8 @@ class Expressions:
             paths = visual.visual or frozenset()
             one = next(iter(paths)) if len(paths) == 1 else None
             inner = dict(ctx)
-            inner[visual.hier] = self.cat.member(visual.hier, one) if one is not None else Slice(visual.hier, paths)
+            hk = visual.hier
+            inner[hk] = self.cat.member(hk, one) if one is not None else Slice(hk, paths)
             return self.cell(inner)
         measure = ctx[MEASURES_KEY]
         assert isinstance(measure, Member)
