@@ -109,6 +109,12 @@ class Expressions:
         else:
             m = Member(hk, (*path, own.text), calc=own.text, caption=own.text)
         self.calcs[tuple(p.text.lower() if isinstance(p, a.Seg) else "" for p in parts)] = m
+        if isinstance(parent, HierRef) and hk != MEASURES_KEY:  # `[Time].[Time].[H1]` is `[Time].[H1]`
+            h = self.cat.hiers[hk]
+            own_key = own.text.lower()
+            for d in {h.dim.lower(), h.caption.lower()}:
+                for alias in ((d, own_key), (d, h.name.lower(), own_key), (d, d, own_key)):
+                    self.calcs.setdefault(alias, m)
         self.defs[(hk, own.text)] = (f, index)
 
     def solve_order(self, m: Member) -> tuple[int, int]:
@@ -127,7 +133,7 @@ class Expressions:
         return None
 
     def calc_members(self, hk: HierKey) -> list[Member]:
-        return [m for m in self.calcs.values() if m.hier == hk]
+        return list(dict.fromkeys(m for m in self.calcs.values() if m.hier == hk))  # aliases once
 
     # --- values ------------------------------------------------------------------------------------
     def measure_of(self, ctx: Ctx) -> Member:
