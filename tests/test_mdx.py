@@ -461,3 +461,29 @@ def test_visual_totals_and_drilled_members_equal_rest_aggregate(
         f"{{[territory].[region].[region].&[{region}]}}) ON 1 FROM [benefits] WHERE [time].[{year}]",
     ).json()
     assert all(t["members"][0]["level_number"] == 1 for t in closed["axes"][1]["tuples"])
+
+
+@pytest.mark.parametrize(
+    ("flag", "hierarchical"), [("BASC", False), ("BDESC", False), ("ASC", True), ("DESC", True)]
+)
+def test_order_breaks_the_hierarchy_only_when_asked(
+    service: CubeService, flag: str, hierarchical: bool
+) -> None:
+    """BASC/BDESC sort every tuple by value; ASC/DESC sort siblings under their parents, the
+    parents placed by their own values, so a municipality stays under its region."""
+    result = execute(
+        service,
+        ANALYST,
+        "SELECT {[Measures].[payments]} ON 0, Order({[territory].[region].[region].Members, "
+        f"[territory].[region].[municipality].Members}}, [Measures].[payments], {flag}) ON 1 FROM [benefits]",
+    )
+    rows = [(t[0], c.value) for t, c in zip(result.axes[1].tuples, result.cells, strict=True)]
+    if not hierarchical:
+        values = [v for _, v in rows]
+        assert values == sorted(values, reverse=flag == "BDESC")
+        return
+    for i, (m, _) in enumerate(rows):  # every municipality right after its region or a sibling
+        if m.depth == 2:
+            assert rows[i - 1][0].path[:1] == m.path[:1], [(x.path, v) for x, v in rows]
+    regions = [v for m, v in rows if m.depth == 1]
+    assert regions == sorted(regions, reverse=flag == "DESC")

@@ -1038,11 +1038,15 @@ def _order(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
         decide where their groups go), so a parent still comes before its children."""
         tup = s[i]
         m = tup[0]
+        if m.is_measure or m.calc is not None:
+            return ((sv(values[i]), 0),)
         parts: list[Any] = []
-        for d in range(1, m.depth):
-            anc = ev.cat.member(m.hier, m.path[:d])
-            parts.append((sv(ev.to_scalar((anc, *tup[1:]), ctx)), ev.cat.position(anc)))
-        parts.append((sv(values[i]), 0))
+        # Each ancestor valued by the same expression; ties broken by the member's place, so
+        # that a parent's key is a prefix of its children's.
+        for d in range(1, m.depth + 1):
+            anc = m if d == m.depth else ev.cat.member(m.hier, m.path[:d])
+            v = values[i] if d == m.depth else ev.scalar(args[1], ev.over(ctx, (anc, *tup[1:])))
+            parts.append((sv(v), ev.cat.position(anc)))
         return tuple(parts)
 
     if any(tup and not tup[0].is_measure and tup[0].calc is None and tup[0].depth > 1 for tup in s):
