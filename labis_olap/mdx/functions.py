@@ -20,7 +20,7 @@ from ..model.diagnostics import did_you_mean
 from ..model.schema import Function, TimeRole
 from . import ast as a
 from . import time as t
-from .cells import CellStore
+from .cells import MAX_SET_CUT, CellStore
 from .names import MEASURES, Catalog, Hier, HierKey, HierRef, Level, Member, Word
 from .parse import parse_expression
 from .values import (
@@ -500,13 +500,17 @@ class Expressions:
         for ms in by_hier.values():
             size *= len(ms)
         stored = all(m.calc is None and not m.is_measure for ms in by_hier.values() for m in ms)
+        measure = self.measure_of(ctx)
+        fn = self._function(measure)
+        if stored and size == len(s) and fn in ADDITIVE and max(map(len, by_hier.values())) > MAX_SET_CUT:
+            # Thousands of members as one cut would be a query longer than the engine takes; a
+            # sum adds up the same from the cells of the drilled level.
+            return _sum(self.values(s, None, ctx))
         if stored and size == len(s):
             inner = dict(ctx)
             for hk, ms in by_hier.items():
                 inner[hk] = ms[0] if len(ms) == 1 else Slice(hk, frozenset(m.path for m in ms))
             return self.cell(inner)
-        measure = self.measure_of(ctx)
-        fn = self._function(measure)
         if fn is not None and fn not in ADDITIVE:
             raise NotSupportedError(
                 f"Aggregate over this set for [{measure.path[0]}] ({fn.value}): the set is not a "
