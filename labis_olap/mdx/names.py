@@ -186,6 +186,11 @@ class Catalog:
             self._positions[(hk, depth)] = {m.path: i for i, m in enumerate(found)}
         return found
 
+    def listed(self, hk: HierKey, depth: int) -> list[Member] | None:
+        """A level's members if this statement has listed them already (None: not asked)."""
+        h = self.hiers[hk]
+        return None if h.is_time else self._levels.get((hk, depth))
+
     def _read(self, hk: HierKey, depth: int) -> list[Member]:
         h = self.hiers[hk]
         self.member_calls += 1
