@@ -189,3 +189,21 @@ PERSON_CODE_RE2 = r"(^|[^0-9])[0-9]{6}-?[0-9]{5}([^0-9]|$)"
 def redact(text: str) -> str:
     """Text safe to show or log: anything shaped like a personal code is masked."""
     return PERSON_CODE_RE.sub("######-#####", text)
+
+
+RECORD_KEY_CONTEXT = "labis-olap record key:"
+"""What a pseudonym is hashed with to give its record key (domain separation: the key is
+unrelated to any prefix of the pseudonym a log or an export might show)."""
+
+
+def record_key(pseudonym: str) -> int:
+    """The cell key method's record key (0–255) of a contributor: the first byte of
+    SHA-256(context ‖ pseudonym). A function of the pseudonym alone, so a person has one key
+    in every cube, every reload and every process that has the pseudonym; uniform, because the
+    pseudonym is a keyed hash no one without the key can choose or predict."""
+    return hashlib.sha256((RECORD_KEY_CONTEXT + pseudonym).encode("utf-8")).digest()[0]
+
+
+def record_key_sql(pseudonym_sql: str) -> str:
+    """`record_key` in the engine's SQL, over a column or expression holding the pseudonym."""
+    return f"reinterpretAsUInt8(substring(SHA256(concat('{RECORD_KEY_CONTEXT}', {pseudonym_sql})), 1, 1))"

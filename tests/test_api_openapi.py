@@ -28,7 +28,7 @@ def test_openapi_documents_the_error_shape_and_no_422() -> None:
     assert {"/cube/{cube}/aggregate", "/cube/{cube}/members/{dimension}", "/cube/{cube}/facts",
             "/cube/{cube}/fact/{fact_id}", "/cube/{cube}/cell", "/cube/{cube}/report", "/cube/{cube}/model",
             "/cubes", "/info", "/version", "/health",
-            "/indicators", "/indicator/{code}", "/mdx",
+            "/indicators", "/indicator/{code}", "/mdx", "/xmla",
             "/sdmx/structure/{cube}", "/sdmx/structure/indicator/{code}"} == set(spec["paths"])  # fmt: skip
     assert set(spec["paths"]["/cube/{cube}/report"]) == {"get", "post"}
 

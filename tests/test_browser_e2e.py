@@ -587,17 +587,24 @@ def test_a_download_from_the_latvian_page_is_in_latvian(page: Any, api: httpx.Cl
 
 
 def test_errors_are_said_in_the_pages_language(page: Any) -> None:
-    """What happened in Latvian, then the API's own message (English, marked lang="en")."""
+    """What happened in the page's language, then the API's own message and hint — in Latvian
+    on a Latvian page (marked lang="lv"), in English on an English one."""
     open_view(page, "/browser?cube=unemploymnt&lang=lv")
     error = page.locator("#error p.error")
     text = error.inner_text()
-    assert text.startswith("Nav atrasts: no cube 'unemploymnt'") and text.endswith("(not_found)"), text
+    assert text == "Nav atrasts: kuba 'unemploymnt' nav — vai domājāt 'unemployment'? (not_found)", text
+    assert error.locator(".message").get_attribute("lang") == "lv"
+    open_view(page, "/browser?cube=unemploymnt&lang=en")
+    text = error.inner_text()
+    assert text.startswith("Not found: no cube 'unemploymnt'") and text.endswith("(not_found)"), text
     assert error.locator(".message").get_attribute("lang") == "en"
     rows = "territory@region:municipality"
     open_view(page, f"/browser?cube=unemployment&rows={rows}&path=territory@region:NOPE&lang=lv")
     text = page.locator("#error").inner_text()
-    # an unknown member in a cut is the API's 400 with a did-you-mean (no answer of 0)
-    assert "Nederīgs vaicājums: 'territory' has no member 'NOPE'" in text, text
+    # an unknown member in a cut is the API's 400 with a did-you-mean (no answer of 0), its
+    # words in the page's language (the page asks in Accept-Language; api/error_text.py)
+    assert "Nederīgs vaicājums: 'territory' līmenī 'region' nav elementa 'NOPE'" in text, text
+    assert page.locator("#error .message").get_attribute("lang") == "lv"
 
 
 @pytest.mark.parametrize("lang", ["lv", "en"])

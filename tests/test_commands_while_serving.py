@@ -1,6 +1,7 @@
 """Every command while `labis serve` holds the embedded data directory (one test per command):
 the read-only ones (`loads`, `rejects`, `query`, `check`) ask the server and print what they
-print without it; the ones that would change what it serves (`apply`, `demo`,
+print without it, `apply` has the server apply its model (test_apply_while_serving.py); the
+ones that would change what it serves (`drop`, `demo`,
 `import-cubes --load`, a second `serve`) stop at once with one sentence naming the server and
 what to do; those that open no engine (`audit`, `keys`) just work. Then the directory held by a
 process that is no LabIS server, and a stale `serve.json`.
@@ -149,8 +150,10 @@ def test_check_asks_the_server(served: Served) -> None:
     assert "tables checked: no damaged part, every rollup adds up to its facts" in done.stdout
 
 
-def test_apply_stops_with_one_sentence(served: Served) -> None:
-    refused(labis("apply", env=served.env, code=1), served, "labis apply")
+def test_apply_asks_the_server(served: Served) -> None:
+    done = labis("apply", env=served.env)
+    asked_the_server(done, served)
+    assert "up to date; the server serves model" in done.stdout
 
 
 def test_drop_stops_with_one_sentence(served: Served) -> None:

@@ -1,10 +1,11 @@
-"""examples/foodmart: Mondrian's FoodMart `Sales` cube, modelled the natural way (fact keys at
-the bottom of their hierarchies or below them, the snowflake flattened by prepare.py), loaded
-through its loader spec into chDB and asked through the REST API.
+"""examples/foodmart: Mondrian's FoodMart `Sales` cube, modelled the natural way over its
+normalised tables (fact keys at the bottom of their hierarchies or below them, product →
+product_class joined by the model, the facts' time_id looked up in time_by_day, customer
+attributes), loaded through its loader spec into chDB and asked through the REST API.
 
 The expected numbers are Mondrian's (its tests' results for sales_fact_1997, listed in
 ../shared/reference/foodmart/README.md) and each is also computed here by a hand-written SQL
-GROUP BY over the example's own files (the Parquet facts joined to the members CSVs), so the
+GROUP BY over the example's own files (the Parquet facts joined to the Parquet tables), so the
 copy in the repository is checked too; neither comes from LabIS."""
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from labis_olap.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "foodmart"
 FACTS = EXAMPLE / "data" / "sales_fact_1997.parquet"
-MEMBERS = EXAMPLE / "model" / "members"
+TABLES = EXAMPLE / "model" / "tables"
 AGG = "/cube/sales/aggregate"
 
 
@@ -60,13 +61,9 @@ def get(client: TestClient, url: str) -> Any:
 
 def by_sql(engine: Engine, sql: str) -> list[dict[str, Any]]:
     """An independent answer: chDB's SQL over the example's files, never over LabIS's tables."""
-    text = (
-        sql.replace("FACTS", f"file('{FACTS}', Parquet)")
-        .replace("CUSTOMER", f"file('{MEMBERS / 'customer.csv'}', CSVWithNames)")
-        .replace("STORE", f"file('{MEMBERS / 'store.csv'}', CSVWithNames)")
-        .replace("PRODUCT", f"file('{MEMBERS / 'product.csv'}', CSVWithNames)")
-        .replace("PROMOTION", f"file('{MEMBERS / 'promotion.csv'}', CSVWithNames)")
-    )
+    text = sql.replace("FACTS", f"file('{FACTS}', Parquet)")
+    for name in ("PRODUCT_CLASS", "PRODUCT", "CUSTOMER", "STORE", "PROMOTION", "TIME_BY_DAY"):
+        text = text.replace(name, f"file('{TABLES / (name.lower() + '.parquet')}', Parquet)")
     return engine.query(text).to_pylist()
 
 
@@ -167,9 +164,11 @@ def test_a_brand_under_two_subcategories(client: TestClient, loaded: tuple[Any, 
     _, engine = loaded
     ref = by_sql(
         engine,
-        "SELECT p.product_family AS a, p.product_department AS b, p.product_category AS c,"
-        " p.product_subcategory AS d, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
-        " JOIN PRODUCT AS p ON f.product_id = p.product_id WHERE p.brand_name = 'Washington'"
+        "SELECT pc.product_family AS a, pc.product_department AS b, pc.product_category AS c,"
+        " pc.product_subcategory AS d, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN PRODUCT AS p ON f.product_id = p.product_id"
+        " JOIN PRODUCT_CLASS AS pc ON p.product_class_id = pc.product_class_id"
+        " WHERE p.brand_name = 'Washington'"
         " GROUP BY a, b, c, d ORDER BY a, b, c, d",
     )
     assert len(ref) > 1  # the brand is in several subcategories
@@ -192,3 +191,101 @@ def test_a_range_over_number_keys_compares_numbers(client: TestClient, loaded: t
     )
     assert ref["c"] > 10
     assert (got["customer_count"], num(got["unit_sales"])) == (ref["c"], num(ref["u"]))
+
+
+def test_time_ids_looked_up_in_time_by_day(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """The facts carry FoodMart's integer time_id; the time dimension's date_key turns each into
+    its day at load: months equal a hand-written join to time_by_day."""
+    _, engine = loaded
+    months = get(client, AGG + "?cut=time:1997&drilldown=time:month")["cells"]
+    ref = by_sql(
+        engine,
+        "SELECT toMonth(t.the_date) AS m, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN TIME_BY_DAY AS t ON f.time_id = t.time_id GROUP BY m ORDER BY m",
+    )
+    assert len(ref) == 12
+    assert [(c["time.month"], num(c["unit_sales"])) for c in months] == [(r["m"], num(r["u"])) for r in ref]
+    day = get(client, AGG + "?cut=time:1997,1,3,15")["summary"]
+    (one,) = by_sql(
+        engine,
+        "SELECT sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN TIME_BY_DAY AS t ON f.time_id = t.time_id WHERE t.the_date = '1997-03-15'",
+    )
+    assert num(day["unit_sales"]) == num(one["u"]) > 0
+
+
+def test_the_product_snowflake_is_joined_by_the_model(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    _, engine = loaded
+    cells = get(client, AGG + "?cut=product:Food&drilldown=product")["cells"]
+    ref = by_sql(
+        engine,
+        "SELECT pc.product_department AS d, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN PRODUCT AS p ON f.product_id = p.product_id"
+        " JOIN PRODUCT_CLASS AS pc ON p.product_class_id = pc.product_class_id"
+        " WHERE pc.product_family = 'Food' GROUP BY d ORDER BY d",
+    )
+    assert len(ref) > 5
+    assert [(c["product.product_department"], num(c["unit_sales"])) for c in cells] == [
+        (r["d"], num(r["u"])) for r in ref
+    ]
+
+
+def test_level_attributes_in_cells_and_members(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """A level's attributes (customer gender, store type) come with its members and its cells,
+    as Slicer attributes `dim.attribute`, each the member's own value in its table."""
+    _, engine = loaded
+    reply = get(client, AGG + "?cut=customers:USA,CA,Altadena&drilldown=customers")
+    assert "customers.gender" in reply["attributes"] and "customers.occupation" in reply["attributes"]
+    ref = {
+        str(r["id"]): r
+        for r in by_sql(
+            engine,
+            "SELECT customer_id AS id, gender, education, occupation FROM CUSTOMER WHERE city = 'Altadena'",
+        )
+    }
+    assert len(reply["cells"]) > 10
+    for c in reply["cells"]:
+        mine = ref[c["customers.name"]]
+        assert (c["customers.gender"], c["customers.education"], c["customers.occupation"]) == (
+            mine["gender"], mine["education"], mine["occupation"]
+        )  # fmt: skip
+    stores = get(client, "/cube/sales/members/store?depth=4")["data"]
+    names = {r["store_name"]: r["t"] for r in by_sql(engine, "SELECT store_name, store_type AS t FROM STORE")}
+    assert stores and len(names) > 10
+    assert all(m["store.store_type"] == names[m["store.store_name"]] for m in stores)
+    cells = get(client, AGG + "?cut=store:USA,CA&drilldown=store:store_name")["cells"]
+    assert {c["store.store_name"]: c["store.store_type"] for c in cells} == {
+        c["store.store_name"]: names[c["store.store_name"]] for c in cells
+    }
+
+
+def test_an_attribute_hierarchy_cuts_and_drills(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """member_card is a hierarchy of its own over the customers (member_card → name): drilled
+    and cut as `customers@member_card`, as a hand-written join by card says."""
+    _, engine = loaded
+    ref = by_sql(
+        engine,
+        "SELECT c.member_card AS card, sum(toDecimal128(f.unit_sales, 4)) AS u, uniqExact(f.customer_id) AS n"
+        " FROM FACTS AS f JOIN CUSTOMER AS c ON f.customer_id = c.customer_id GROUP BY card ORDER BY card",
+    )
+    assert len(ref) == 4
+    cells = get(client, AGG + "?drilldown=customers@member_card:member_card")["cells"]
+    got = [(c["customers.member_card"], num(c["unit_sales"]), c["customer_count"]) for c in cells]
+    assert got == [(r["card"], num(r["u"]), r["n"]) for r in ref]
+    gold = get(client, AGG + "?cut=customers@member_card:Golden")["summary"]
+    assert num(gold["unit_sales"]) == next(num(r["u"]) for r in ref if r["card"] == "Golden")
+
+
+def test_the_weekday_from_the_calendar_table(client: TestClient, loaded: tuple[Any, Engine]) -> None:
+    """Day of week: a dimension over time_by_day by the facts' time_id, in ISO order."""
+    _, engine = loaded
+    ref = by_sql(
+        engine,
+        "SELECT t.the_day AS d, sum(toDecimal128(f.unit_sales, 4)) AS u FROM FACTS AS f"
+        " JOIN TIME_BY_DAY AS t ON f.time_id = t.time_id GROUP BY d, t.day_number ORDER BY t.day_number",
+    )
+    week = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    assert [r["d"] for r in ref] == week
+    cells = get(client, AGG + "?drilldown=weekday")["cells"]
+    got = [(c["weekday.the_day"], num(c["unit_sales"])) for c in cells]
+    assert got == [(r["d"], num(r["u"])) for r in ref]

@@ -175,7 +175,11 @@ def test_visual_totals_and_sub_selects_are_unions(service: CubeService, loaded: 
     under it (the customers of Q1 or Q2, by SQL on the example's files), never the sum."""
     from test_foodmart import by_sql
 
-    (ref,) = by_sql(loaded[1], "SELECT uniqExact(customer_id) AS n FROM FACTS WHERE toMonth(the_date) <= 6")
+    (ref,) = by_sql(
+        loaded[1],
+        "SELECT uniqExact(f.customer_id) AS n FROM FACTS AS f JOIN TIME_BY_DAY AS t ON f.time_id = t.time_id"
+        " WHERE toMonth(t.the_date) <= 6",
+    )
     visual = execute(
         service,
         ANONYMOUS,

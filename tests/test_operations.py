@@ -153,3 +153,40 @@ def test_json_logs_are_one_object_per_line_without_query_strings() -> None:
     parsed = json.loads(formatter.format(plain))
     assert parsed["message"] == "failed x" and parsed["level"] == "error"
     assert parsed["error"] == "ValueError: the engine does not answer"
+
+
+def test_a_reload_serves_the_model_folder_again_and_keeps_a_broken_one_out(
+    demo: tuple[Model, Engine], data_dir: Path, tmp_path: Path
+) -> None:
+    """What SIGHUP does to `labis serve` on a ClickHouse server after `labis apply`
+    (AppState.reload_model), here on the embedded engine in-process: the next request is
+    answered by the model read again; a model with problems is logged and the old one kept."""
+    import shutil
+
+    from labis_olap.compiler.apply import apply_model
+    from labis_olap.model.reader import read_model
+
+    _, engine = demo
+    folder = tmp_path / "model"
+    shutil.copytree(ROOT / "model", folder)
+    settings = _settings(data_dir, engine).model_copy(update={"model_dir": folder})
+    app = create_app(settings, read_model(folder), engine)
+    url = "/cube/social_assistance/aggregate?aggregates=largest_payment|amount"
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get(url).status_code == 404
+        cube = folder / "cubes" / "social_assistance.yaml"
+        good = cube.read_text()
+        cube.write_text(good.replace(
+            "\nrollups:\n",
+            "\n  - name: largest_payment\n    function: max\n    column: amount\n    unit: EUR\n"
+            "    decimals: 2\nrollups:\n",
+        ))  # fmt: skip
+        apply_model(read_model(folder), engine)
+        app.state.labis.reload_model()
+        answer = client.get(url)
+        assert answer.status_code == 200, answer.text
+        summary = answer.json()["summary"]
+        assert 0 < summary["largest_payment"] <= summary["amount"]
+        cube.write_text(cube.read_text().replace("function: max", "function: maximum"))
+        app.state.labis.reload_model()  # logged, not raised: the server keeps serving
+        assert client.get(url).json()["summary"] == summary

@@ -2,86 +2,75 @@
 
     python examples/foodmart/prepare.py [REFERENCE_DIR]
 
-The load step the model cannot do itself yet (issue 16: snowflakes and time lookup tables):
+Nothing is joined or computed here: each table the model names is copied as it is in the
+reference, as Parquet (a tenth of the CSV's size), keeping only the columns the model or the
+tests use. The model joins them itself: product → product_class (a snowflake, `join:`), the
+facts' `time_id` → its date in time_by_day (`date_key:`), Gender and the other customer
+columns as attributes and one-level dimensions over customer.
 
-* the facts (sales_fact_1997) with each `time_id` replaced by its date from time_by_day, as
-  Parquet (a tenth of the CSV's size), every other column as it is;
-* the product members: product joined to product_class (the snowflake flattened);
-* the store, customer and promotion members: the columns the model names, every row.
+* data/sales_fact_1997.parquet: the facts, every row and column (time_id, not a date);
+* model/tables/*.parquet: product, product_class, store, customer, promotion, time_by_day.
 
 The outputs are committed; this script says how they were made, and makes them again.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_REFERENCE = HERE.parent.parent.parent / "shared" / "reference" / "foodmart"
 
+TABLES: dict[str, list[str]] = {
+    "product": ["product_id", "product_class_id", "brand_name", "product_name"],
+    "product_class": [
+        "product_class_id", "product_subcategory", "product_category", "product_department", "product_family"
+    ],
+    "store": [
+        "store_id", "store_country", "store_state", "store_city", "store_name", "store_type", "store_sqft"
+    ],
+    "customer": [
+        "customer_id", "country", "state_province", "city", "fullname", "gender", "marital_status",
+        "education", "yearly_income", "member_card", "occupation",
+    ],
+    "promotion": ["promotion_id", "promotion_name", "media_type"],
+    "time_by_day": ["time_id", "the_date", "the_day", "week_of_year", "the_year"],
+}  # fmt: skip
+FACT_COLUMNS = [
+    "product_id", "time_id", "customer_id", "promotion_id", "store_id",
+    "store_sales", "store_cost", "unit_sales",
+]  # fmt: skip
+AS_TEXT = {"store_sales", "store_cost", "unit_sales", "the_date", "store_sqft"}
+"""Read as the CSV writes them: decimals keep their four places, a date its text."""
 
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
 
-
-def write_csv(path: Path, header: list[str], records: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        for r in records:
-            w.writerow([r[c] for c in header])
+def read(path: Path, columns: list[str]) -> pa.Table:
+    types = {c: pa.string() for c in columns if c in AS_TEXT}
+    return pacsv.read_csv(
+        path, convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=types)
+    )
 
 
 def main(reference: Path) -> None:
-    members = HERE / "model" / "members"
-    members.mkdir(parents=True, exist_ok=True)
-    classes = {r["product_class_id"]: r for r in rows(reference / "product_class.csv")}
-    products = [{**p, **classes[p["product_class_id"]]} for p in rows(reference / "product.csv")]
-    write_csv(
-        members / "product.csv",
-        ["product_id", "product_family", "product_department", "product_category", "product_subcategory",
-         "brand_name", "product_name"],
-        products,
-    )  # fmt: skip
-    write_csv(
-        members / "store.csv",
-        ["store_id", "store_country", "store_state", "store_city", "store_name", "store_type", "store_sqft"],
-        rows(reference / "store.csv"),
-    )
-    write_csv(
-        members / "customer.csv",
-        ["customer_id", "country", "state_province", "city", "fullname", "gender", "marital_status",
-         "education", "yearly_income"],
-        rows(reference / "customer.csv"),
-    )  # fmt: skip
-    write_csv(
-        members / "promotion.csv",
-        ["promotion_id", "promotion_name", "media_type"],
-        rows(reference / "promotion.csv"),
-    )
-    dates = {r["time_id"]: r["the_date"][:10] for r in rows(reference / "time_by_day.csv")}
-    facts = rows(reference / "sales_fact_1997.csv")
-    table = pa.table(
-        {
-            "product_id": pa.array([int(r["product_id"]) for r in facts], pa.int32()),
-            "the_date": pa.array([dates[r["time_id"]] for r in facts]).cast(pa.date32()),
-            "customer_id": pa.array([int(r["customer_id"]) for r in facts], pa.int32()),
-            "promotion_id": pa.array([int(r["promotion_id"]) for r in facts], pa.int32()),
-            "store_id": pa.array([int(r["store_id"]) for r in facts], pa.int32()),
-            "store_sales": pa.array([r["store_sales"] for r in facts]),
-            "store_cost": pa.array([r["store_cost"] for r in facts]),
-            "unit_sales": pa.array([r["unit_sales"] for r in facts]),
-        }
-    )
+    tables = HERE / "model" / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    for name, columns in TABLES.items():
+        table = read(reference / f"{name}.csv", columns)
+        if name == "time_by_day":  # '1997-01-01 00:00:00.0': the day; ISO weekday numbers to order by
+            day = pc.utf8_slice_codeunits(table.column("the_date"), 0, 10).cast(pa.date32())
+            table = table.set_column(1, "the_date", day)
+            table = table.append_column("day_number", pc.add(pc.day_of_week(day), 1))
+        pq.write_table(table, tables / f"{name}.parquet", compression="zstd")
+    facts = read(reference / "sales_fact_1997.csv", FACT_COLUMNS)
     (HERE / "data").mkdir(exist_ok=True)
-    pq.write_table(table, HERE / "data" / "sales_fact_1997.parquet", compression="zstd")
-    print(f"{len(facts):,} facts, {len(products):,} products")
+    pq.write_table(facts, HERE / "data" / "sales_fact_1997.parquet", compression="zstd")
+    print(f"{facts.num_rows:,} facts, {len(TABLES)} tables")
 
 
 if __name__ == "__main__":

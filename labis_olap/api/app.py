@@ -29,7 +29,7 @@ from .fastpath import AggregateFastPath, spec_of
 from .guard import RequestGuard
 from .headers import SecurityHeaders
 from .metrics import Metrics
-from .routes import admin, aggregate, facts, indicators, mdx, members, meta, report, sdmx, signin
+from .routes import admin, aggregate, facts, indicators, mdx, members, meta, report, sdmx, signin, xmla
 from .schemas import ErrorResponse
 from .state import AppState
 
@@ -41,7 +41,9 @@ the cells and the grand total, right for distinct counts, averages and stocks), 
 Arrow and Parquet output. Aggregates are cached by model and data version. A query past the
 server's time or memory limit is a 400 `query_timeout` / `query_too_large`; past a bound on a
 request's parts a 400 `limit_exceeded`, on its size a 413/414/431, on the rate per principal a
-429 with `Retry-After`. Every error has one shape: `{"error": type, "message": …, "hint": …}`.
+429 with `Retry-After`. Every error has one shape: `{"error": type, "message": …, "hint": …}`;
+its message and hint are in Latvian when asked (`Accept-Language: lv` or `lang=lv`) and the
+catalogue has them, and `Content-Language` says which language they are in.
 """
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -101,7 +103,7 @@ def create_app(
     )
     app.state.labis = state
     errors.install(app)
-    for module in (meta, admin, aggregate, members, facts, report, indicators, sdmx, mdx, signin):
+    for module in (meta, admin, aggregate, members, facts, report, indicators, sdmx, mdx, xmla, signin):
         app.include_router(module.router)
     web.install(app)
     if fast_path:

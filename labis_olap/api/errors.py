@@ -8,18 +8,23 @@
 * Request validation (FastAPI's 422): 400 `bad_request`, naming the parameter.
 * Unknown routes and methods: 404 `not_found` / 405 `method_not_allowed`.
 * Anything else is a bug: an opaque 500 `internal_error`; the traceback goes to the log only.
+
+The message and hint are in Latvian when the request asks for it (api/error_text.py);
+`Content-Language` says which language they are in.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import EngineError, UnauthorizedError, UserError
+from .error_text import asked_language, translated
 from .render import json_response
 
 log = logging.getLogger("labis.api")
@@ -41,13 +46,28 @@ def error_body(error: str, message: str, hint: str | None = None) -> dict[str, A
     return {"error": error, "message": message, "hint": hint}
 
 
-def error_response(status: int, error: str, message: str, hint: str | None = None) -> Response:
-    return json_response(error_body(error, message, hint), status=status)
+def error_response(
+    status: int, error: str, message: str, hint: str | None = None, *, lang: str = "en"
+) -> Response:
+    """The one error shape, its words in `lang` where the catalogue has them."""
+    message, hint, said = translated(message, hint, lang)
+    response = json_response(error_body(error, message, hint), status=status)
+    response.headers["Content-Language"] = said
+    return response
+
+
+def request_language(scope: Any) -> str:
+    """The language a request asks its errors in: `lang=` in the query, else Accept-Language."""
+    accept = next((v for k, v in scope.get("headers", ()) if k == b"accept-language"), b"")
+    asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
+    return asked_language(asked, accept.decode("latin-1"))
 
 
 def _user_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UserError)
-    response = error_response(exc.status, exc.error_type, exc.message, exc.hint)
+    response = error_response(
+        exc.status, exc.error_type, exc.message, exc.hint, lang=request_language(request.scope)
+    )
     if isinstance(exc, UnauthorizedError):
         for challenge in exc.challenges:  # one header each: Excel looks for its Basic challenge
             response.headers.append("WWW-Authenticate", challenge)
@@ -57,7 +77,12 @@ def _user_error(request: Request, exc: Exception) -> Response:
 def _engine_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, EngineError)
     log.error("engine error on %s %s: %s", request.method, request.url.path, exc.message)
-    return error_response(500, "engine_error", "the database engine could not answer this request (logged)")
+    return error_response(
+        500,
+        "engine_error",
+        "the database engine could not answer this request (logged)",
+        lang=request_language(request.scope),
+    )
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -76,7 +101,7 @@ def _validation_error(request: Request, exc: Exception) -> Response:
     message = "; ".join(problems) or "invalid request"
     if len(errors) > 5:
         message += f" (and {len(errors) - 5} more)"
-    return error_response(400, "bad_request", message)
+    return error_response(400, "bad_request", message, lang=request_language(request.scope))
 
 
 def _http_error(request: Request, exc: Exception) -> Response:
@@ -90,7 +115,9 @@ def _http_error(request: Request, exc: Exception) -> Response:
         hint = None
     else:
         message, hint = str(exc.detail), None
-    response = error_response(status, HTTP_TYPES.get(status, "http_error"), message, hint)
+    response = error_response(
+        status, HTTP_TYPES.get(status, "http_error"), message, hint, lang=request_language(request.scope)
+    )
     for k, v in (exc.headers or {}).items():
         response.headers[k] = v
     return response
@@ -98,7 +125,9 @@ def _http_error(request: Request, exc: Exception) -> Response:
 
 def _internal_error(request: Request, exc: Exception) -> Response:
     log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "internal error (logged)")
+    return error_response(
+        500, "internal_error", "internal error (logged)", lang=request_language(request.scope)
+    )
 
 
 def render(request: Request, exc: Exception) -> Response:

@@ -22,13 +22,16 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..service import ANONYMOUS
 from ..settings import Settings
+from ..xmla.envelope import fault
 from . import deps
-from .errors import error_response, log
+from .errors import error_response, log, request_language
 
+XMLA_PATH = "/xmla"
 UNLIMITED_PATHS = frozenset({"/health", "/livez", "/readyz", "/metrics"})
 """Answered without the rate limit (a monitor's probe or a scrape must not be refused)."""
 
@@ -81,6 +84,14 @@ def rate_key(scope: Scope) -> Hashable:
 ADMIN = "/admin/"
 
 
+def refusal(scope: Scope, status: int, error: str, message: str, hint: str | None = None) -> Response:
+    """The guard's refusal in the API's one error shape (in the request's language), or as a
+    SOAP Fault to an XMLA client, which reads no JSON."""
+    if scope["path"] == XMLA_PATH:
+        return Response(fault(message, hint=hint), status, media_type="text/xml; charset=utf-8")
+    return error_response(status, error, message, hint, lang=request_language(scope))
+
+
 class RequestGuard:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -111,20 +122,25 @@ class RequestGuard:
         s = self.settings
         url = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
         if url > s.max_url_bytes:
-            return error_response(
+            return refusal(
+                scope,
                 414,
                 "uri_too_long",
                 f"the path and query string are longer than {s.max_url_bytes} bytes",
                 "send a report as POST /cube/{cube}/report",
             )
         if sum(len(k) + len(v) for k, v in scope["headers"]) > s.max_header_bytes:
-            return error_response(
-                431, "headers_too_large", f"the headers are longer than {s.max_header_bytes} bytes"
+            return refusal(
+                scope,
+                431,
+                "headers_too_large",
+                f"the headers are longer than {s.max_header_bytes} bytes",
             )
         if self.bucket is not None and scope["path"] not in UNLIMITED_PATHS:
             wait = self.bucket.take(rate_key(scope))
             if wait > 0:
-                response = error_response(
+                response = refusal(
+                    scope,
                     429,
                     "too_many_requests",
                     f"more than {s.rate_limit:g} requests per second (burst {s.rate_burst})",
@@ -137,10 +153,18 @@ class RequestGuard:
     async def _body(self, scope: Scope, receive: Receive) -> bytes | Any | None:
         """The whole body, or the 413 to answer, or None if the client left."""
         limit = self.settings.max_body_bytes
-        too_large = error_response(413, "too_large", f"the request body is larger than {limit} bytes")
+
+        def too_large() -> Any:
+            return refusal(
+                scope,
+                413,
+                "too_large",
+                f"the request body is larger than {limit} bytes",
+            )
+
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                return too_large
+                return too_large()
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -150,7 +174,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                return too_large
+                return too_large()
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)

@@ -36,6 +36,7 @@ from ..model.definition import Model
 from ..model.schema import Cube, Dimension, Indicator, Text, TimeRole
 from ..query.cell import MembersQuery
 from ..service import STATUS, CellSet, CubeService, Principal
+from ..service.cellkey import PERTURBED
 from .render import BOM, SDMX_CSV_TYPE, jsonable
 
 STRUCTURE_TYPE = "application/vnd.sdmx.structure+xml; version=3.0.0; charset=utf-8"
@@ -63,9 +64,11 @@ CONCEPTS: dict[str, tuple[str, str]] = {
 OBS_STATUSES: dict[str, tuple[str, str]] = {
     "A": ("Normāla vērtība", "Normal value"),
     "O": ("Trūkstoša vērtība", "Missing value"),
+    "E": ("Novērtēta vērtība", "Estimated value"),
 }
-"""OBS_STATUS codes used, as SDMX's CL_OBS_STATUS names them: a value, or none (a cell whose
-measure is empty, e.g. a total the role may not see)."""
+"""OBS_STATUS codes used, as SDMX's CL_OBS_STATUS names them: a value, none (a cell whose
+measure is empty, e.g. a total the role may not see), or an estimate (a count perturbed by
+the cell key method, whose CONF_STATUS is then `F`, free for publication)."""
 CL_OBS_STATUS = "CL_OBS_STATUS"
 
 
@@ -395,6 +398,8 @@ def data_csv(model: Model, cube: Cube, cells: CellSet, flow: str) -> str:
             }
             if status:  # the service's status (service/disclosure.py), never one made up here
                 record[CONF_STATUS] = row.get(m.name + STATUS)
+                if record[CONF_STATUS] == PERTURBED:  # SDMX has no code for it: an estimate
+                    record[OBS_STATUS], record[CONF_STATUS] = "E", "F"
             records.append(record)
     names = [c for c in columns if c != TIME_PERIOD] + [MEASURE] + [c for c in columns if c == TIME_PERIOD]
     names += [OBS_VALUE, UNIT_MEASURE, OBS_STATUS] + ([CONF_STATUS] if status else [])

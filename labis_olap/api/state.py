@@ -10,6 +10,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..compiler.members import attach_loaded_members
 from ..engine.base import Engine
 from ..model.definition import Model
 from ..model.version import model_version
@@ -31,6 +32,7 @@ class AppState:
         self._engine = engine
         self.owns_engine = engine is None
         self._service: CubeService | None = None
+        self._audit: AuditLog | None = None
         self._lock = threading.Lock()
         self.problems: list[Problem] = []
         """What the storage checks found at start (engine/health.py); [] when healthy."""
@@ -79,6 +81,7 @@ class AppState:
             model, engine = self.model, self.engine
             with self._lock:
                 if self._service is None:
+                    model = self._model = attach_loaded_members(model, engine)
                     self._service = CubeService(
                         model,
                         engine,
@@ -90,9 +93,46 @@ class AppState:
                     )
         return self._service
 
+    def reset_service(self) -> None:
+        """A new cube service on the next request: after a member load, whose members the old
+        one's caches (labels, result cache, model version) do not know."""
+        with self._lock:
+            self._service = None
+
     def _audit_log(self) -> AuditLog | None:
+        """The one audit log of this process (a model applied while serving keeps writing it)."""
         s = self.settings
-        return AuditLog(s.audit_path, s.audit_max_bytes, s.audit_backups) if s.audit else None
+        if self._audit is None and s.audit:
+            self._audit = AuditLog(s.audit_path, s.audit_max_bytes, s.audit_backups)
+        return self._audit
+
+    def replace_model(self, model: Model) -> None:
+        """Serve `model` from now on (it was applied to the engine: compiler/apply.py). A request
+        that has started finishes with the service it began with; the next one gets a new
+        service over the new model, with an empty result cache and the same audit log; the
+        storage checks run again, since the tables may have changed."""
+        with self._lock:
+            self._model = model
+            self._service = None
+        self.problems = self.check_storage()
+        for p in self.problems:
+            log.error("storage check: %s: %s", p.table, p.problem)
+        if self.problems:
+            self.service.set_unhealthy(p.table for p in self.problems)
+        log.info("serving model version %s", self.service.model_version)
+
+    def reload_model(self) -> None:
+        """Read the model folder again and serve it (after `labis apply` on a ClickHouse
+        server, told by SIGHUP): a model with problems is logged and the old one kept."""
+        from ..errors import UserError
+        from ..model.reader import read_model
+
+        try:
+            model = read_model(self.settings.model_dir)
+        except UserError as exc:
+            log.error("model not reloaded, the old one is served: %s", exc)
+            return
+        self.replace_model(model)
 
     def _fact_key_secret(self) -> str | None:
         secret = self.settings.fact_key_secret
@@ -125,6 +165,7 @@ class AppState:
             self._engine = None
         if self._service is not None:
             self._service.close()
-            if self._service.audit is not None:
-                self._service.audit.close()
             self._service = None
+        if self._audit is not None:
+            self._audit.close()
+            self._audit = None

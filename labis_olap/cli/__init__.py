@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,6 +20,7 @@ from ..settings import Settings
 from .support import (
     DataDir,
     ModelDir,
+    attached_members,
     engine_of,
     err,
     friendly,
@@ -74,14 +76,30 @@ def compile_cmd(
 @app.command()
 @friendly
 def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
-    """Make the engine match the model (idempotent; new rollups are back-filled)."""
+    """Make the engine match the model (idempotent; new rollups are back-filled). While
+    `labis serve` holds the data directory, the server applies it and serves it at once."""
     from ..compiler.apply import apply_model
 
     settings = settings_for(model, data_dir)
-    # A running server keeps the model it read at start: applying under it would change the
-    # tables it answers from.
+    m = model_of(settings)  # checked here first: a broken model never reaches a running server
+    if served_by(settings) is not None:
+        # The server applies its own model folder between loads and serves the new model from
+        # its next request on (api/routes/admin.py): no restart.
+        from ..loaders.handoff import ask
+
+        answer = ask(
+            settings.data_dir,
+            "/admin/apply",
+            body={"model_dir": str(settings.model_dir.resolve())},
+            on_server=note_server,
+        )
+        actions = [str(a) for a in answer["actions"]]
+        for line in actions:
+            out.print(f"  {line}", highlight=False)
+        done = "up to date" if not actions else f"applied {len(actions)} change(s)"
+        out.print(f"[green]{done}[/green]; the server serves model {answer['model_version']}")
+        return
     refuse_if_held(settings, "labis apply", STOP_FIRST.replace("{then}", "apply"))
-    m = model_of(settings)
     engine = engine_of(settings)
     report = apply_model(m, engine, log=lambda line: out.print(f"  {line}", highlight=False))
     out.print(
@@ -89,6 +107,11 @@ def apply(model: ModelDir = None, data_dir: DataDir = None) -> None:
         if not report.changed
         else f"[green]applied[/green] {len(report.actions)} change(s)"
     )
+    if settings.clickhouse_url is not None:
+        out.print(
+            "  a `labis serve` on this ClickHouse server serves the new model after `kill -HUP <pid>`",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -115,6 +138,7 @@ def drop(
     if cube not in m.cubes:
         raise UserError(f"the model has no cube '{cube}'", hint=did_you_mean(cube, m.cubes))
     engine = engine_of(settings)
+    m = attached_members(m, engine)
     layout = CubeLayout(m, m.cubes[cube], engine.database)
     plan = plan_drop(engine, layout)
     if not plan.objects and not plan.batches:
@@ -202,10 +226,12 @@ def demo(
 def _query_table(m: Model, engine: Any, asked: TextQuery) -> dict[str, Any]:
     """The query's table made here, in this process (service/tabular.py), on the engine
     `engine_of` opened (this module names no engine type: the one-door contract)."""
+    from ..compiler.members import attach_loaded_members
     from ..service import ANONYMOUS, CubeService
     from ..service.tabular import table
 
-    return table(CubeService(m, engine).aggregate(asked.cube_query(), ANONYMOUS))
+    service = CubeService(attach_loaded_members(m, engine), engine)
+    return table(service.aggregate(asked.cube_query(), ANONYMOUS))
 
 
 def _print_table(t: dict[str, Any], explain: bool) -> None:
@@ -292,12 +318,13 @@ def mdx(
         body = {"query": statement, "lang": lang}
         answer = ask(settings.data_dir, "/admin/mdx", body=body, on_server=note_server)
     else:
+        from ..compiler.members import attach_loaded_members
         from ..mdx import execute
         from ..service import ANONYMOUS, CubeService
 
-        result = execute(
-            CubeService(model_of(settings), engine_of(settings)), ANONYMOUS, statement, lang=lang
-        )
+        engine = engine_of(settings)
+        service = CubeService(attach_loaded_members(model_of(settings), engine), engine)
+        result = execute(service, ANONYMOUS, statement, lang=lang)
         columns, rows = result.grid()
         answer = {
             "columns": columns,
@@ -389,6 +416,13 @@ def serve(
     err.print(application.state.labis.authenticator.describe(), highlight=False, markup=False, soft_wrap=True)
     err.print(_key_notice(settings), highlight=False, markup=False, soft_wrap=True)
     if settings.clickhouse_url is not None:
+        # `labis apply` runs on the ClickHouse server directly; SIGHUP then has this process
+        # read its model folder again and serve it (with --workers, uvicorn restarts them).
+        state = application.state.labis
+        signal.signal(
+            signal.SIGHUP,
+            lambda *_: threading.Thread(target=state.reload_model, name="labis-reload", daemon=True).start(),
+        )
         uvicorn.run(application, workers=1, **run)
         return
     # The embedded directory is this process's alone: say so in it, so that `labis load` can
@@ -457,8 +491,9 @@ def check(model: ModelDir = None, data_dir: DataDir = None) -> None:
         problems = [(p["table"], p["problem"]) for p in answer["problems"]]
         tables = int(answer["tables"])
     else:
-        m = model_of(settings)
-        problems = [(p.table, p.problem) for p in check_storage(engine_of(settings), m)]
+        engine = engine_of(settings)
+        m = attached_members(model_of(settings), engine)
+        problems = [(p.table, p.problem) for p in check_storage(engine, m)]
         tables = sum(1 + len(c.rollups) for c in m.cubes.values())
     for table, problem in problems:
         err.print(f"[red]problem:[/red] {escape(table)}: {escape(problem)}", highlight=False, soft_wrap=True)
@@ -512,8 +547,9 @@ def backup(to: BackupTo, disk: Disk = None, model: ModelDir = None, data_dir: Da
     settings = settings_for(model, data_dir)
     refuse_if_held(settings, "labis backup", STOP_FIRST.replace("{then}", "back up"))
     target = _backup_target(to, disk, settings, exists=False)
-    m = model_of(settings)
-    report = run_backup(engine_of(settings), m, target)
+    engine = engine_of(settings)
+    m = attached_members(model_of(settings), engine)
+    report = run_backup(engine, m, target)
     out.print(
         f"[green]backed up[/green] {settings.database} to {escape(target)} "
         f"({len(report.totals)} totals kept, backup {report.backup})",
@@ -538,8 +574,9 @@ def restore(
     settings = settings_for(model, data_dir)
     refuse_if_held(settings, "labis restore", STOP_FIRST.replace("{then}", "restore"))
     target = _backup_target(to, disk, settings, exists=True)
-    m = model_of(settings)
-    report = run_restore(engine_of(settings), m, target, source=from_database)
+    engine = engine_of(settings)
+    m = attached_members(model_of(settings), engine)
+    report = run_restore(engine, m, target, source=from_database)
     for line in report.mismatches:
         err.print(f"[red]mismatch:[/red] {escape(line)}", highlight=False, soft_wrap=True)
     if report.mismatches:

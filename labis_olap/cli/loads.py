@@ -55,6 +55,7 @@ def load_cmd(
 ) -> None:
     """Check files against a source spec and load them into the cube, one batch per file; a sql or
     http source fetches its own records (incrementally, with a watermark) as one batch."""
+    from ..compiler.members import attach_loaded_members
     from ..errors import UserError
     from ..loaders.run import load_file, load_source
     from ..loaders.spec import FILE_KINDS, find_spec, load_plan
@@ -64,7 +65,8 @@ def load_cmd(
     if settings.clickhouse_url is None and _handed_off(settings, source, files or []):
         return
     m = model_of(settings)
-    plan = load_plan(find_spec(_loaders_dir(loaders), source), m)
+    spec_path = find_spec(_loaders_dir(loaders), source)
+    plan = load_plan(spec_path, m)
     source = plan.spec.source
     fetches = plan.spec.kind not in FILE_KINDS
     if fetches and files:
@@ -77,6 +79,9 @@ def load_cmd(
         )
     key = pseudonym_key(settings) if plan.personal_columns else None  # refuse before touching anything
     engine = engine_of(settings)
+    attached = attach_loaded_members(m, engine)
+    if attached is not m:  # facts' keys are checked against the members loaded
+        m, plan = attached, load_plan(spec_path, attached)
     failed = 0
     reports = (
         [load_source(plan, m, engine, key, console=out)]
@@ -206,7 +211,8 @@ def unload_cmd(
 ) -> None:
     """Remove a batch from its facts and rebuild the cube's rollups."""
     from ..loaders.handoff import hand_off_unload
-    from ..loaders.store import ensure_tables, unload
+    from ..loaders.run import unload_batch
+    from ..loaders.store import ensure_tables
 
     settings = settings_for(model, data_dir)
     server = served_by(settings)
@@ -216,8 +222,8 @@ def unload_cmd(
     else:
         m, engine = model_of(settings), engine_of(settings)
         ensure_tables(engine)
-        row = unload(engine, m, batch)
-        row["rollups"] = len(m.cubes[row["cube"]].rollups)
+        row = unload_batch(engine, m, batch)
+        row["rollups"] = len(m.cubes[row["cube"]].rollups) if row["cube"] in m.cubes else 0
     out.print(
         f"[green]unloaded[/green] batch {row['batch']} "
         f"({row['rows_accepted']:,} rows of {escape(row['file_name'])}) "

@@ -89,6 +89,14 @@ def model_of(settings: Settings) -> Model:
     return read_model(settings.model_dir)
 
 
+def attached_members(model: Model, engine: Engine) -> Model:
+    """The model with the members loaded into the engine (compiler/members.py): what names a
+    loaded dimension's tables and the rollups over it."""
+    from ..compiler.members import attach_loaded_members
+
+    return attach_loaded_members(model, engine)
+
+
 def engine_of(settings: Settings) -> Engine:
     """The engine the settings name (a ClickHouse URL, else embedded chDB in the data folder)."""
     from ..engine.holder import keep_private

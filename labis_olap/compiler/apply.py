@@ -31,6 +31,7 @@ from ..physical.maintenance import (
 )
 from ..physical.members import label_rows, map_rows
 from ..physical.names import LOADS, MANAGED_PREFIXES, StageNames
+from .members import attach_loaded_members
 
 APPLY_LOCK = threading.Lock()
 """Apply and loads take this lock: a back-fill must not race an insert in the same process."""
@@ -62,6 +63,7 @@ def apply_model(model: Model, engine: Engine, log: Callable[[str], None] | None 
             log(message)
 
     with APPLY_LOCK:
+        model = attach_loaded_members(model, engine)
         have = existing_objects(engine)
         statements = compile_model(model, engine.database, engine.topology)
         wanted = {s.name for s in statements if s.kind != "database"}

@@ -20,9 +20,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,17 +30,20 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ..compiler.apply import APPLY_LOCK, apply_model
+from ..compiler.members import attach_loaded_members
 from ..engine.base import Engine
 from ..engine.gate import PUBLICATION
 from ..errors import EngineError, UserError
 from ..model.definition import Model
 from ..model.version import model_version
 from ..physical.layout import CubeLayout, q
-from ..physical.names import REJECTS
+from ..physical.names import MEMBERS_OWNER, REJECTS
 from ..privacy import key_id, redact
 from ..settings import Settings
 from . import store
+from .members import load_members, unload_members
 from .read import LoadError, RawBatch, Reader
+from .report import EXAMPLES, LoadReport, file_facts
 from .spec import FILE_KINDS, Plan
 from .transform import Checked, Checker
 
@@ -49,7 +51,6 @@ RELEASE_ROWS = 2_000_000
 """Staged rows between two `engine.release_memory()` calls (which keep a long load's peak down)."""
 MAX_STORED_REJECTS = 100_000
 """Reject records stored per batch; all are counted, the first this many are kept."""
-EXAMPLES = 10
 
 
 def _tracer(on: bool) -> Callable[[str], None]:
@@ -61,64 +62,6 @@ def _tracer(on: bool) -> Callable[[str], None]:
             print(f"{time.monotonic():.6f} {event}", file=sys.stderr, flush=True)
 
     return trace
-
-
-@dataclass
-class LoadReport:
-    source: str
-    file: str
-    batch: str
-    status: str
-    """ok | skipped | rejected | failed"""
-    rows_read: int = 0
-    rows_accepted: int = 0
-    rows_rejected: int = 0
-    seconds: float = 0.0
-    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
-    examples: list[dict[str, Any]] = field(default_factory=list)
-    message: str = ""
-
-    @property
-    def reject_share(self) -> float:
-        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
-
-    def summary(self) -> str:
-        rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
-        if self.status == "skipped" and not self.batch:
-            return f"{self.source}: {self.file}: {self.message}; nothing to do"
-        if self.status == "skipped":
-            return f"{self.source}: {self.file}: already loaded as batch {self.batch}; nothing to do"
-        return (
-            f"{self.source}: {self.file} → batch {self.batch} {self.status}: {self.rows_read:,} read, "
-            f"{self.rows_accepted:,} accepted, {self.rows_rejected:,} rejected ({self.reject_share:.2%}) "
-            f"in {self.seconds:.1f} s ({rate:,.0f} rows/s)"
-        )
-
-
-@dataclass
-class FileFacts:
-    sha256: str
-    size: int
-    open_quote: bool
-    """A CSV that does not end with a line break and has an odd number of quote characters was
-    cut inside a quoted value (pyarrow would silently take the rest as that value)."""
-
-
-def file_facts(path: Path, quote: str = '"') -> FileFacts:
-    """One pass over the file: its SHA-256 (the batch id), size, and whether it ends in a quote."""
-    h = hashlib.sha256()
-    size, odd, last = 0, False, b""
-    q = quote.encode()
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(4 << 20):
-                h.update(chunk)
-                size += len(chunk)
-                odd ^= chunk.count(q) % 2 == 1
-                last = chunk[-1:]
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read the file: {exc.strerror}") from None
-    return FileFacts(h.hexdigest(), size, odd and last not in (b"\n", b"\r"))
 
 
 class BatchSource(Protocol):
@@ -157,6 +100,8 @@ def load_file(
     """Load one file; returns the report (status ok/skipped/rejected/failed). A malformed file or
     too many rejects is a report with status failed/rejected, not an exception."""
     source = plan.spec.source
+    if plan.dimension is not None:
+        return load_members(plan, path, model, engine)
     if plan.spec.kind not in FILE_KINDS:
         raise UserError(
             f"{source} is a {plan.spec.kind} source: it fetches its own data and takes no files",
@@ -179,6 +124,7 @@ def load_file(
     batch = store.batch_id(source, facts.sha256)
     if apply:
         apply_model(model, engine)
+    model = attach_loaded_members(model, engine)  # the tables are named after the members loaded
     store.ensure_tables(engine)
     return _load(
         plan,
@@ -458,6 +404,7 @@ def load_source(
         raise UserError(f"{source}: the spec has personal columns but no pseudonymisation key was given")
     if apply:
         apply_model(model, engine)
+    model = attach_loaded_members(model, engine)  # the tables are named after the members loaded
     store.ensure_tables(engine)
     layout = CubeLayout(model, plan.cube, engine.database)
     sql = plan.spec.sql
@@ -584,3 +531,14 @@ def _failed(
     )
     store.record(engine, rec)
     return LoadReport(plan.spec.source, display, batch, "failed", message=rec.message)
+
+
+def unload_batch(engine: Engine, model: Model, batch: str) -> dict[str, Any]:
+    """Unload a batch of facts (store.unload) or of members (members.unload_members)."""
+    model = attach_loaded_members(model, engine)  # the rollups are named after the members loaded
+    row = store.find_batch(engine, batch)
+    if str(row["cube"]).startswith(MEMBERS_OWNER):
+        if row["status"] == "unloaded":
+            raise UserError(f"batch {row['batch']} is already unloaded")
+        return unload_members(engine, model, row)
+    return store.unload(engine, model, batch)

@@ -28,7 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from ..errors import ModelError, UserError
 from ..model.definition import Model
@@ -40,6 +40,7 @@ from ..model.schema import (
     PSEUDONYMOUS_TYPES,
     ColumnType,
     Cube,
+    Dimension,
     Strict,
     Text,
     text_of,
@@ -216,7 +217,13 @@ class LoaderSpec(Strict):
     source: Name
     label: Text | None = None
     description: Text | None = None
-    cube: Name
+    cube: Name | None = None
+    dimension: Name | None = None
+    """Instead of `cube`: the loaded dimension (`members: {source: this}`) the rows are members of."""
+    valid_from: Name | None = None
+    valid_to: Name | None = None
+    """Of a member source: the columns filled with each row's validity (else history comes from
+    successive snapshots, each load valid from its day)."""
     kind: Kind
     options: Options = Field(default_factory=Options)
     unpivot: Unpivot | None = None
@@ -227,6 +234,16 @@ class LoaderSpec(Strict):
     columns: list[ColumnMap] = Field(min_length=1)
 
     _text_label = field_validator("label", "description", mode="before")(text_of)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> LoaderSpec:
+        if (self.cube is None) == (self.dimension is None):
+            raise ValueError("give exactly one of 'cube' (facts) or 'dimension' (members)")
+        if (self.valid_from is None) != (self.valid_to is None):
+            raise ValueError("'valid_from' and 'valid_to' go together")
+        if self.valid_from is not None and self.dimension is None:
+            raise ValueError("'valid_from'/'valid_to' are for member sources ('dimension:')")
+        return self
 
 
 # --- the resolved plan --------------------------------------------------------------------------
@@ -266,6 +283,8 @@ class ColumnPlan:
     pattern: str | None = None
     members: frozenset[str] | None = None
     dimension: str | None = None
+    date_keys: frozenset[str] | None = None
+    """Keys of the time dimension's date lookup table: a value not among them is rejected."""
     where: Location = field(default_factory=lambda: Location("?"))
     """The spec line of this column, for messages."""
 
@@ -283,6 +302,8 @@ class Plan:
     null_values: list[str]
     decimal: str
     thousands: str | None
+    dimension: str | None = None
+    """A member source's dimension (then `cube` is its rows' shape, loaders/members.py)."""
 
     @property
     def source_columns(self) -> list[str]:
@@ -497,6 +518,33 @@ def find_spec(loaders_dir: Path, source: str) -> Path:
     )
 
 
+def member_columns(dim: Dimension) -> list[str]:
+    """The columns a dimension's member rows have, each once, keys first."""
+    cols: list[str] = [dim.fact_key_column]
+    for lv in dim.levels:
+        cols.append(lv.key_column)
+        if lv.label_column:
+            cols += [lv.label_column.lv, lv.label_column.en]
+        cols += [c for c in (lv.order_column, lv.path_key) if c]
+        cols += lv.attributes
+    return list(dict.fromkeys(cols))
+
+
+def members_cube(dim: Dimension, spec: LoaderSpec) -> Cube:
+    """A member source's rows as if they were facts of a cube (so the readers and checks of facts
+    read them): one text column per member column, the keys required, and the validity dates."""
+    keys = {dim.fact_key_column, *(lv.key_column for lv in dim.levels)}
+    columns = [{"name": c, "type": "string", "nullable": c not in keys} for c in member_columns(dim)]
+    if spec.valid_from is not None and spec.valid_to is not None:
+        columns += [
+            {"name": spec.valid_from, "type": "date"},
+            {"name": spec.valid_to, "type": "date", "nullable": True},
+        ]
+    return Cube.model_validate(
+        {"cube": dim.name, "columns": columns, "measures": [{"name": "members", "function": "count"}]}
+    )
+
+
 def load_plan(path: Path, model: Model) -> Plan:
     """Read, validate and resolve one spec; SpecError lists every problem."""
     diags = Diagnostics()
@@ -570,10 +618,26 @@ def _plan(path: Path, model: Model, diags: Diagnostics) -> Plan | None:
     except ValueError as exc:
         diags.add("L107", f"bad date_format '{o.date_format}': {exc}", doc.loc(("options", "date_format")))
 
-    cube = model.cubes.get(spec.cube)
+    if spec.dimension is not None:
+        dim = model.dimensions.get(spec.dimension)
+        if dim is None or not dim.is_loaded or dim.members is None or dim.members.source != spec.source:
+            hint = (
+                did_you_mean(spec.dimension, model.dimensions)
+                if dim is None
+                else f"give dimension '{dim.name}' 'members: {{source: {spec.source}}}'"
+            )
+            what = "unknown dimension" if dim is None else "its members do not come from this source:"
+            diags.add("L102", f"{what} '{spec.dimension}'", doc.loc(("dimension",)), hint)
+            return None
+        cube: Cube | None = members_cube(dim, spec)
+    else:
+        cube = model.cubes.get(spec.cube or "")
     if cube is None:
         diags.add(
-            "L102", f"unknown cube '{spec.cube}'", doc.loc(("cube",)), did_you_mean(spec.cube, model.cubes)
+            "L102",
+            f"unknown cube '{spec.cube}'",
+            doc.loc(("cube",)),
+            did_you_mean(spec.cube or "", model.cubes),
         )
         return None
     links = {link.column: link for link in cube.dimensions}
@@ -624,7 +688,9 @@ def _plan(path: Path, model: Model, diags: Diagnostics) -> Plan | None:
                 )
     if len(diags) > before:
         return None
-    return Plan(spec, path, cube, plans, [v.strip() for v in o.null_values], o.decimal, o.thousands)
+    return Plan(
+        spec, path, cube, plans, [v.strip() for v in o.null_values], o.decimal, o.thousands, spec.dimension
+    )
 
 
 def _check_sections(spec: LoaderSpec, doc: SourceDoc, diags: Diagnostics) -> None:
@@ -803,6 +869,28 @@ def _column_plan(
     members: frozenset[str] | None = None
     dimension = None
     link = links.get(cm.to)
+    pattern = cm.pattern
+    date_keys: frozenset[str] | None = None
+    # The column's time dimension, whichever other dimensions (a calendar) share the column.
+    time_dim = next(
+        (
+            d
+            for d in (model.dimensions.get(x.dimension) for x in cube.dimensions if x.column == cm.to)
+            if d is not None and d.is_time
+        ),
+        None,
+    )
+    if time_dim is not None and time_dim.date_key is not None and is_date:
+        # The model says what the facts carry for this time dimension: make it the date here.
+        if time_dim.date_key.format == "yyyymmdd":
+            if cm.date_format is None:
+                fmt = parse_date_format("YYYYMMDD")
+                pattern = pattern or "[0-9]{8}"
+        else:
+            lookup = model.date_keys.get(time_dim.name, {})
+            mapping = {**{k: d.isoformat() for k, d in lookup.items()}, **(mapping or {})}
+            fmt = parse_date_format("YYYY-MM-DD")
+            date_keys = frozenset(lookup)
     if link is not None and cm.member:
         dim = model.dimensions[link.dimension]
         if not dim.is_time and dim.members is not None and dim.name in model.members:
@@ -849,9 +937,10 @@ def _column_plan(
         min=lo,
         max=hi,
         allowed=allowed,
-        pattern=cm.pattern,
+        pattern=pattern,
         members=members,
         dimension=dimension,
+        date_keys=date_keys,
         where=doc.loc((*at, "to")),
     )
 

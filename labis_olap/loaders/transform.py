@@ -122,6 +122,9 @@ class Checker:
         self.members = {
             c.to: pa.array(sorted(c.members), pa.string()) for c in plan.columns if c.members is not None
         }
+        self.date_keys = {
+            c.to: pa.array(sorted(c.date_keys), pa.string()) for c in plan.columns if c.date_keys is not None
+        }
         self.maps = {
             c.to: (pa.array(list(c.mapping), pa.string()), pa.array(list(c.mapping.values()), pa.string()))
             for c in plan.columns
@@ -204,6 +207,10 @@ class Checker:
                 arr.type.value_type
             )
         needs_text = c.type in TEXT_TYPES or bool(c.mapping or c.rewrite or c.upper or c.lower or c.pattern)
+        # An integer is never a date by its day number: 20240131 or a time_id is read as text.
+        needs_text = needs_text or (
+            c.type in (ColumnType.date, ColumnType.datetime) and pa.types.is_integer(arr.type)
+        )
         if not text_input and not needs_text:
             typed = self._typed(c, arr)
             if typed is not None:
@@ -255,6 +262,14 @@ class Checker:
         missing = pc.is_null(t)
         if c.required:
             r.add(missing, "missing value")
+        if c.date_keys is not None:
+            keys = self.date_keys[c.to]
+            r.add(
+                pc.and_(
+                    pc.invert(missing), pc.invert(pc.is_in(pc.utf8_trim_whitespace(raw), value_set=keys))
+                ),
+                f"not a key of the date lookup for '{c.to}'",
+            )
         if c.pattern:
             r.add(
                 pc.invert(pc.match_substring_regex(t, pattern=f"^(?:{c.pattern})$")),

@@ -97,7 +97,16 @@ class Case:
     default: Expr | None
 
 
-Expr = Name | Number | String | Call | SetOf | TupleOf | Binary | Unary | Range | Case
+@dataclass(frozen=True)
+class Alias:
+    """`set AS [name]` inside a call (Excel's Top-N filters): the set, named for the rest of
+    the statement (`[name]`, `[name].Current` in a Generate)."""
+
+    expr: Expr
+    name: Name
+
+
+Expr = Name | Number | String | Call | SetOf | TupleOf | Binary | Unary | Range | Case | Alias
 
 
 @dataclass(frozen=True)
@@ -204,6 +213,8 @@ def expr_mdx(e: Expr | None) -> str:
         return f"({e.op} {expr_mdx(e.operand)})"
     if isinstance(e, Range):
         return f"{expr_mdx(e.low)}:{expr_mdx(e.high)}"
+    if isinstance(e, Alias):
+        return f"{expr_mdx(e.expr)} AS {expr_mdx(e.name)}"
     parts = ["CASE"]
     if e.subject is not None:
         parts.append(expr_mdx(e.subject))

@@ -47,7 +47,8 @@ class AxisResult:
 class Cell:
     value: Any
     formatted: str
-    format_string: str | None = None
+    format: str | None = None
+    """The format string the value was formatted with (XMLA's FORMAT_STRING)."""
 
 
 MEMBER_PROPERTIES = (
@@ -202,8 +203,8 @@ class MdxResult:
             out["value"] = c.value
         if "FORMATTED_VALUE" in asked:
             out["formatted_value"] = c.formatted
-        if "FORMAT_STRING" in asked and c.format_string is not None:
-            out["format_string"] = c.format_string
+        if "FORMAT_STRING" in asked and c.format is not None:
+            out["format_string"] = c.format
         if "LANGUAGE" in asked:
             out["language"] = LANGUAGE_LCID.get(self.lang, 1033)
         return out

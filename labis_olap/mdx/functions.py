@@ -79,6 +79,8 @@ class Expressions:
         self.defs: dict[tuple[HierKey, str], tuple[a.MemberDef, int]] = {}
         self.sets: dict[str, a.SetDef] = {s.name.parts[-1].text.lower(): s for s in statement.sets}  # type: ignore[union-attr]
         self._set_values: dict[str, SetV] = {}
+        self.aliases: dict[str, SetV] = {}
+        """Sets named inline (`set AS [name]`), as last evaluated."""
         self.base: Ctx = {}
         for i, f in enumerate(statement.members):
             self._define(f, i)
@@ -215,9 +217,15 @@ class Expressions:
             return None if x is None else (-number(x) if e.op == "-" else number(x))
         if isinstance(e, a.Range):
             return self.range(self.to_member(self.ev(e.low, ctx)), self.to_member(self.ev(e.high, ctx)))
+        if isinstance(e, a.Alias):
+            named = self.setv(e.expr, ctx)
+            self.aliases[a.name_text(e.name).lower()] = named
+            return named
         return self.case(e, ctx)
 
     def name(self, e: a.Name) -> Any:
+        if len(e.parts) == 1 and isinstance(e.parts[0], a.Seg) and a.name_text(e).lower() in self.aliases:
+            return self.aliases[a.name_text(e).lower()]
         if len(e.parts) == 1 and isinstance(e.parts[0], a.Seg) and e.parts[0].text.lower() in self.sets:
             key = e.parts[0].text.lower()
             if key not in self._set_values:
@@ -814,6 +822,8 @@ def _current(ev: Expressions, args: Args, ctx: Ctx) -> Any:
         return ev.current(v.hier, ctx)
     if isinstance(v, Member):
         return ev.current(v.hier, ctx)
+    if isinstance(v, list):  # `set.Current`: the tuple of the set's hierarchies being iterated
+        return tuple(ev.current(m.hier, ctx) for m in v[0]) if v else None
     raise QueryError(".CurrentMember needs a hierarchy")
 
 
@@ -991,8 +1001,9 @@ def _union(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
 @fn("Except")
 def _except(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
     _need(args, 2, "Except")
+    first = ev.setv(args[0], ctx)  # first: it may name a set the second uses (`s AS [x]`)
     drop = set(ev.setv(args[1], ctx))
-    kept = [tup for tup in ev.setv(args[0], ctx) if tup not in drop]
+    kept = [tup for tup in first if tup not in drop]
     return kept if ev.word(_arg(args, 2)) == "all" else _distinct(kept)
 
 

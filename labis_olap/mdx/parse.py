@@ -135,6 +135,9 @@ class _Tree(Transformer[Token, Any]):
     def arg(self, e: a.Expr | None = None) -> a.Expr | None:
         return e
 
+    def alias(self, e: a.Expr, _as: Token, name: a.Name) -> a.Alias:
+        return a.Alias(e, name)
+
     # literals
     def number(self, tok: Token) -> a.Number:
         return a.Number(Decimal(str(tok)))

@@ -6,6 +6,7 @@ Made by model/reader.py from a model folder (or by hand in tests and importers).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ class Model:
     members: dict[str, list[MemberRow]] = field(default_factory=dict)
     member_locs: dict[str, list[Location]] = field(default_factory=dict)
     """Where each member row is: its item under `rows:`, or its line in the CSV file."""
+    date_keys: dict[str, dict[str, dt.date]] = field(default_factory=dict)
+    """Time dimension → its date lookup table (key as text → date): the facts' keys become
+    dates at load (DateKey)."""
     docs: dict[tuple[str, str], SourceDoc] = field(default_factory=dict)
     """(kind, name) → the document that defined it."""
     indicator_paths: dict[str, tuple[SourceDoc, NodePath]] = field(default_factory=dict)

@@ -5,9 +5,8 @@ A file's kind is told by its top key: `dimension:`, `cube:`, `indicators:` or `r
 
 from __future__ import annotations
 
-import csv
+import datetime as dt
 import difflib
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from .definition import Model
 from .diagnostics import Diagnostics, Location, did_you_mean
 from .schema import Cube, Dimension, IndicatorFile, Role
 from .source import NodePath, SourceDoc, load_yaml
+from .tables import beside, calendar_rows, join_tables, read_table
 
 KINDS: dict[str, type[BaseModel]] = {
     "dimension": Dimension,
@@ -145,6 +145,8 @@ def _inner_model(tp: Any) -> Any:
 
 
 def _read_members(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnostics) -> None:
+    if dim.date_key is not None and dim.date_key.file is not None:
+        _read_date_key(model, dim, doc, diags)
     spec = dim.members
     if spec is None:
         return
@@ -152,40 +154,57 @@ def _read_members(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnosti
         model.members[dim.name] = [dict(r) for r in spec.rows]
         model.member_locs[dim.name] = [doc.loc(("members", "rows", i)) for i in range(len(spec.rows))]
         return
+    if spec.calendar is not None:
+        rows = calendar_rows(spec.calendar.from_, spec.calendar.to)
+        model.members[dim.name] = rows
+        model.member_locs[dim.name] = [doc.loc(("members", "calendar"))] * len(rows)
+        return
+    if spec.source is not None:
+        # Loaded members live in the engine: none until compiler/members.py reads them there.
+        model.members[dim.name], model.member_locs[dim.name] = [], []
+        return
     assert spec.file is not None
-    path = Path(os.path.normpath(Path(doc.path).parent / spec.file))
-    loc = doc.loc(("members", "file"))
-    rows: list[dict[str, Any]] = []
-    locs: list[Location] = []
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:  # Excel writes a BOM
-            reader = csv.reader(fh)
-            header = next(reader, [])
-            for fields in reader:
-                if not fields:
-                    continue
-                if len(fields) != len(header):
-                    diags.add(
-                        "E113",
-                        f"members file row has {len(fields)} field(s), its header {len(header)}",
-                        Location(str(path), reader.line_num, 1),
-                        "quote a value that contains a comma",
-                    )
-                    # Cuts naming its members are not checked against the others alone.
-                    model.unreadable.setdefault(("members", dim.name), str(path))
-                    continue
-                rows.append(dict(zip(header, fields, strict=True)))
-                locs.append(Location(str(path), reader.line_num, 1))
-    except OSError as exc:
-        diags.add("E113", f"cannot read members file '{spec.file}': {exc.strerror}", loc)
+    path = beside(doc, spec.file)
+    table = read_table(path, "members file", doc.loc(("members", "file")), diags)
+    if table is not None and spec.join:
+        table = join_tables(table, spec.join, doc, ("members",), diags)
+    if table is None:
+        # Cuts naming its members are not checked against the others alone.
         model.unreadable.setdefault(("members", dim.name), str(path))
         return
-    except (UnicodeDecodeError, csv.Error) as exc:
-        diags.add("E113", f"members file '{spec.file}' is not a UTF-8 CSV: {exc}", loc)
-        model.unreadable.setdefault(("members", dim.name), str(path))
+    model.members[dim.name] = table.rows
+    model.member_locs[dim.name] = table.locs
+
+
+def _read_date_key(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagnostics) -> None:
+    """A time dimension's lookup table: key → date, each key once, each date a real date."""
+    dk = dim.date_key
+    assert dk is not None and dk.file is not None and dk.key is not None and dk.date is not None
+    table = read_table(
+        beside(doc, dk.file), "date lookup table", doc.loc(("date_key", "file")), diags, "E133"
+    )
+    if table is None:
         return
-    model.members[dim.name] = [{k: (v if v != "" else None) for k, v in r.items()} for r in rows]
-    model.member_locs[dim.name] = locs
+    for col, at in ((dk.key, "key"), (dk.date, "date")):
+        if col not in table.header:
+            diags.add("E133", f"unknown column '{col}' in date lookup table '{dk.file}'",
+                      doc.loc(("date_key", at)), did_you_mean(col, table.header))  # fmt: skip
+            return
+    dates: dict[str, dt.date] = {}
+    for r, loc in zip(table.rows, table.locs, strict=True):
+        k, v = r[dk.key], r[dk.date]
+        try:
+            day = v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
+        except ValueError:
+            diags.add("E133", f"date lookup row: {v!r} in '{dk.date}' is not a date", loc)
+            continue
+        if k is None:
+            diags.add("E133", f"date lookup row: empty key '{dk.key}'", loc)
+        elif str(k) in dates:
+            diags.add("E133", f"date lookup key '{k}' recurs: a key names one date", loc)
+        else:
+            dates[str(k)] = day
+    model.date_keys[dim.name] = dates
 
 
 def read_model(root: Path | str, *, validate: bool = True) -> Model:

@@ -103,8 +103,50 @@ class Version(Strict):
     _text_label = field_validator("label", mode="before")(text_of)
 
 
+class Join(Strict):
+    """A table joined to a dimension's members (a snowflake: product → product_class): every
+    member row takes the columns of the one row of `file` whose `key` equals its `on` column."""
+
+    file: str
+    """A CSV or Parquet file beside the model, like the members' own."""
+    on: Name
+    """The members' column (or one an earlier join brought) that points into the table."""
+    key: Name | None = None
+    """The table's column it points at (default: the same name as `on`); unique in the table."""
+
+    @property
+    def key_column(self) -> str:
+        return self.key or self.on
+
+
+class Calendar(Strict):
+    """Members made by the model, one per day from `from` to `to`: the calendar attributes a
+    date has but a time dimension's periods do not (ISO week, day of week). Keyed by the day's
+    ISO date, so that a dimension over them links to a date column of the facts."""
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Calendar:
+        if self.to < self.from_ or (self.to - self.from_).days > 200 * 366:
+            raise ValueError("'to' must not be before 'from', and at most 200 years after it")
+        return self
+
+
+CALENDAR_COLUMNS = (
+    "date", "year", "month", "day", "iso_year", "iso_week", "weekday", "weekday_en", "weekday_lv"
+)  # fmt: skip
+"""The columns of a calendar's member rows: `date` (YYYY-MM-DD, the fact key), the calendar
+year, month and day, the ISO 8601 year and week (1–53), the ISO weekday (1 = Monday … 7) and
+its name in English and Latvian."""
+
+
 class Members(Strict):
-    """Where a dimension's members come from: a CSV file beside the model, or rows inline.
+    """Where a dimension's members come from: a CSV or Parquet file beside the model (with the
+    tables `join` names flattened into it), or rows inline.
 
     With `valid_from`/`valid_to` the rows are versioned (slowly changing): a fact key maps
     to different members over time, which is how the territory reforms are recorded.
@@ -112,17 +154,59 @@ class Members(Strict):
 
     file: str | None = None
     rows: list[dict[str, str | int | float | bool | dt.date | None]] | None = None
+    calendar: Calendar | None = None
+    """Instead of a file: one member per day of a date range (ISO weeks, weekdays)."""
+    source: Name | None = None
+    """Instead of a file: the loader spec (`dimension:` this one) whose loads feed the members,
+    with history as validity ranges (loaders/members.py); `labis load` refreshes them."""
+    join: list[Join] = Field(default_factory=list)
+    """Snowflaked tables, joined in order many-to-one at read (model/tables.py), never by users."""
     fact_key: Name | None = None
     """Column that facts reference (default: the key of the last level)."""
     valid_from: Name | None = None
     valid_to: Name | None = None
 
+    @property
+    def from_column(self) -> str:
+        """The member rows' validity start (loaded members carry it as `valid_from`)."""
+        return self.valid_from or "valid_from"
+
+    @property
+    def to_column(self) -> str:
+        return self.valid_to or "valid_to"
+
     @model_validator(mode="after")
     def _one_source(self) -> Members:
-        if (self.file is None) == (self.rows is None):
-            raise ValueError("give exactly one of 'file' or 'rows'")
+        if sum(x is not None for x in (self.file, self.rows, self.source, self.calendar)) != 1:
+            raise ValueError("give exactly one of 'file', 'rows', 'source' or 'calendar'")
+        if self.source is not None and self.valid_from is not None:
+            raise ValueError("a member source keeps its history: name valid_from/valid_to in its loader spec")
         if (self.valid_from is None) != (self.valid_to is None):
             raise ValueError("'valid_from' and 'valid_to' go together")
+        if self.join and self.file is None:
+            raise ValueError("'join' joins tables to a members 'file'")
+        return self
+
+
+class DateKey(Strict):
+    """What a time dimension's facts carry instead of a date, turned into the date at load:
+    an integer `yyyymmdd` (20240131), or a key looked up in a table beside the model
+    (FoodMart's `time_id` in `time_by_day`)."""
+
+    format: Literal["yyyymmdd"] | None = None
+    file: str | None = None
+    """A CSV or Parquet lookup table: one row per key, with its date."""
+    key: Name | None = None
+    """The table's key column, the value the facts carry (unique)."""
+    date: Name | None = None
+    """The table's date column (ISO dates, or dates in Parquet)."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DateKey:
+        if (self.format is None) == (self.file is None):
+            raise ValueError("give exactly one of 'format: yyyymmdd' or a lookup 'file'")
+        if self.file is not None and (self.key is None or self.date is None):
+            raise ValueError("a lookup 'file' needs its 'key' and 'date' columns")
         return self
 
 
@@ -136,6 +220,8 @@ class Dimension(Strict):
     default_hierarchy: Name | None = None
     versions: list[Version] = Field(default_factory=list)
     members: Members | None = None
+    date_key: DateKey | None = None
+    """Of a time dimension: what its facts carry when it is not a date (default: a date)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     _text_label = field_validator("label", "description", mode="before")(text_of)
@@ -190,7 +276,13 @@ class Dimension(Strict):
 
     @property
     def is_versioned(self) -> bool:
-        return self.members is not None and self.members.valid_from is not None
+        """Members valid over date ranges: declared columns, or loaded (always with history)."""
+        return self.members is not None and (self.members.valid_from is not None or self.is_loaded)
+
+    @property
+    def is_loaded(self) -> bool:
+        """Members fed by a loader spec (`members: {source: …}`), read from the engine."""
+        return self.members is not None and self.members.source is not None
 
 
 class ColumnType(StrEnum):
@@ -366,7 +458,12 @@ class Disclosure(Strict):
     whose contributors (distinct persons where the cube has a person column, else records) are
     fewer than `threshold` is confidential — its values are not shown, a status says why."""
 
-    method: Literal["suppression"] = "suppression"
+    method: Literal["suppression", "cell_key"] = "suppression"
+    """`suppression` hides cells; `cell_key` publishes the contributors count perturbed by the
+    cell key method (service/cellkey.py), every other measure not at all."""
+    ptable: str | None = None
+    """For `cell_key`: the perturbation table, a CSV file in the model folder (columns
+    `pcv,ckey,pvalue`); None: the default table (model/ptable.py)."""
     threshold: Annotated[int, Field(ge=1, le=1000)] = 5
     """Contributors a cell needs to be shown (1 shows every cell)."""
     contributors: Name | None = None

@@ -163,6 +163,13 @@ def _check_dimension(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagno
     if dim.is_time:
         _check_time_dimension(dim, doc, diags)
         return
+    if dim.date_key is not None:
+        diags.add(
+            "E133",
+            f"'date_key' on dimension '{dim.name}', which is not 'role: time'",
+            doc.loc(("date_key",), key=True),
+            "a date key says how a time dimension's facts name their day",
+        )
     for i, lv in enumerate(dim.levels):
         if lv.role is not None:
             diags.add(
@@ -180,6 +187,8 @@ def _check_dimension(model: Model, dim: Dimension, doc: SourceDoc, diags: Diagno
             "add 'members:' with 'rows:' or a CSV 'file:'",
         )
         return
+    if dim.is_loaded:
+        return  # fed by loads: each load is checked as it comes (loaders/members.py)
     rows = model.members.get(dim.name)
     if rows is None:
         return  # unreadable file: already reported
@@ -302,8 +311,8 @@ def _check_members(
     spans: dict[str, list[tuple[dt.date, dt.date, int]]] = {}
     for n, r in enumerate(rows, start=1):
         try:
-            start = _date(r[m.valid_from or ""], dt.date.min)
-            end = _date(r[m.valid_to or ""], dt.date.max)
+            start = _date(r.get(m.from_column), dt.date.min)
+            end = _date(r.get(m.to_column), dt.date.max)
         except ValueError as exc:
             diags.add("E113", f"member row {n}: {exc}", where(n))
             continue
@@ -388,6 +397,14 @@ def _check_cube(
                 diags.add(
                     "E108",
                     f"time dimension '{link.alias}' needs a date column, '{col.name}' is {col.type}",
+                    doc.loc(("dimensions", i, "column")),
+                )
+        elif dim.members is not None and dim.members.calendar is not None:
+            if col.type != ColumnType.date:
+                diags.add(
+                    "E108",
+                    f"calendar dimension '{link.alias}' is keyed by the day: '{col.name}' is {col.type}, "
+                    "not date",
                     doc.loc(("dimensions", i, "column")),
                 )
         elif col.type not in (ColumnType.string, ColumnType.int, ColumnType.int64):
@@ -779,6 +796,50 @@ def _check_disclosure(
                 doc.loc(("disclosure", "measures", name), key=True),
                 did_you_mean(name, names),
             )
+    if rules.method == "cell_key":
+        _check_cell_key(model, cube, rules, chosen, doc, diags)
+    elif rules.ptable is not None:
+        diags.add(
+            "E131",
+            "a p-table perturbs counts only under `method: cell_key`",
+            doc.loc(("disclosure", "ptable")),
+            "add `method: cell_key`, or remove `ptable`",
+        )
+
+
+def _check_cell_key(
+    model: Model, cube: Cube, rules: Disclosure, chosen: str | None, doc: SourceDoc, diags: Diagnostics
+) -> None:
+    """E131 for the cell key method: record keys come from pseudonyms, so the contributors must
+    be distinct persons (or identifiers); the p-table must be a readable file of the model."""
+    from .ptable import PTableError, ptable_path, read_ptable
+
+    measure = next((m for m in cube.measures if m.name == chosen), None)
+    if measure is not None and measure.function != Function.count_distinct:
+        diags.add(
+            "E131",
+            f"the cell key method needs contributors that are persons: '{measure.name}' counts records",
+            doc.loc(("disclosure", "method")),
+            "use suppression, or count a person or identifier column (record keys come from pseudonyms)",
+        )
+    if rules.ptable is None:
+        return
+    path = ptable_path(model.root, rules.ptable)
+    if path is None:
+        diags.add(
+            "E131",
+            f"p-table '{rules.ptable}' is not a file of the model folder",
+            doc.loc(("disclosure", "ptable")),
+            "give a path relative to the model folder, inside it",
+        )
+        return
+    try:
+        read_ptable(path)
+    except PTableError as exc:
+        where = f"{path.name}:{exc.line}: " if exc.line else ""
+        diags.add(
+            "E131", f"p-table {where}{exc}", doc.loc(("disclosure", "ptable")), "columns: pcv,ckey,pvalue"
+        )
 
 
 def _check_sdmx(model: Model, diags: Diagnostics) -> None:
@@ -817,3 +878,13 @@ def _check_sdmx(model: Model, diags: Diagnostics) -> None:
             continue
         doc, base = model.indicator_paths[code]
         flow(of.sdmx_ids.agency, ind.sdmx_id, f"indicator {code}", doc.loc((*base, "code")))
+
+
+def member_problems(
+    dim: Dimension, rows: list[dict[str, Any]], locs: list[Location], doc: SourceDoc
+) -> Diagnostics:
+    """The checks of a dimension's member rows (columns, empty keys, duplicate keys, overlapping
+    validity), for rows that come from a load rather than the model folder."""
+    diags = Diagnostics()
+    _check_members(dim, rows, locs, doc, diags)
+    return diags

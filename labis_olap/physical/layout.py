@@ -346,7 +346,15 @@ def dim_digest(model: Model, dim: Dimension) -> str:
         return hit[2]
     # `path_key` only where set: a dimension without one digests as before it existed.
     unset = {i: {"path_key"} for i, lv in enumerate(dim.levels) if lv.path_key is None}
-    dumped = dim.model_dump(by_alias=True, exclude={"levels": unset} if unset else None)
+    exclude: dict[str, Any] = {"levels": unset} if unset else {}
+    # Likewise `date_key`, a members `source` and `join` (issue 16) only where given.
+    if dim.date_key is None:
+        exclude["date_key"] = True
+    if dim.members is not None:
+        later = {f for f in ("source", "join", "calendar") if not getattr(dim.members, f)}
+        if later:
+            exclude["members"] = later
+    dumped = dim.model_dump(by_alias=True, exclude=exclude or None)
     digest = _digest([dumped, model.members.get(dim.name)])
     _DIM_DIGESTS[(id(model), id(dim))] = (model, dim, digest)
     return digest

@@ -17,6 +17,7 @@ from .layout import CubeLayout, fact_column_type, q
 from .names import (
     BACKUP_TOTALS,
     LOADS,
+    MEMBER_ROWS,
     PERSONS,
     REJECTS,
     SOURCE_STATE,
@@ -89,6 +90,18 @@ def lineage_tables(database: str, t: Topology = SINGLE_NODE) -> list[Statement]:
             "  `watermark_type` String,\n  `low` Nullable(String),\n  `high` Nullable(String),\n"
             f"  `kinds` String\n)\nENGINE = {_replicated(t, database, SOURCE_STATE)}\n"
             "ORDER BY (`source`, `event_time`)",
+            "lineage",
+        ),
+        # Loaded dimension members: each member batch holds the dimension's whole history as it
+        # stands after that load (every version, as JSON), so the newest `ok` batch is the
+        # members and an older one is what they were.
+        Statement(
+            "table",
+            MEMBER_ROWS,
+            f"CREATE TABLE IF NOT EXISTS {db}.{q(MEMBER_ROWS)}{on} (\n"
+            "  `dimension` LowCardinality(String),\n  `batch` String,\n  `row` String,\n"
+            f"  `valid_from` Date,\n  `valid_to` Date\n)\nENGINE = {_replicated(t, database, MEMBER_ROWS)}\n"
+            "ORDER BY (`dimension`, `batch`)",
             "lineage",
         ),
     ]

@@ -19,6 +19,12 @@ REJECTS = "rejects"
 """Rows a load refused, with the reason."""
 SOURCE_STATE = "source_state"
 """What a fetched source looked like per batch (watermark range, column kinds)."""
+MEMBER_ROWS = "member_rows"
+"""Loaded dimension members: every version of every member, per batch (loaders/members.py)."""
+MEMBERS_OWNER = "members:"
+"""The lineage `cube` of a member load: `members:<dimension>`."""
+_ = SOURCE_STATE
+"""What a fetched source looked like per batch (watermark range, column kinds)."""
 FACT_KEY = "__fact_key__"
 """The row id a facts answer carries (a keyed hash of the row, never a stored column)."""
 MANAGED_PREFIXES = ("dim_", "dict_", "rollup_", "mv_")

@@ -26,6 +26,7 @@ from ..model.diagnostics import did_you_mean
 from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import ColumnType, Function, Measure
 from ..physical.layout import CubeLayout
+from ..physical.members import attribute_columns
 from .cell import SUBTOTAL_KINDS, CubeQuery
 from .limits import QueryLimits
 from .planner import StoredShape, choose_stored, estimated_rows, needs_of
@@ -199,6 +200,9 @@ class AggregateExecutor:
         full = tuple(depths)
         attributes = _attributes(built.key_columns, built.label_columns)
         cells = by_set.pop(full).select([*attributes, *built.measure_columns])
+        cells, attributes = _level_attributes_of(
+            self.members, cells, attributes, drills, len(built.measure_columns)
+        )
         levels = {_level_key(d): [lv.name for lv in d.levels] for d in drills}
         if built.paged:
             total = _total(table)
@@ -236,7 +240,11 @@ class AggregateExecutor:
                 [k for k in built.key_columns if _keeps(k, drills, g)],
                 built.label_columns,
             )
-            subtotals.append(Subtotal(kept_levels, kept, rows_g.select([*kept, *built.measure_columns])))
+            rows_kept, kept = _level_attributes_of(
+                self.members, rows_g.select([*kept, *built.measure_columns]), kept, drills,
+                len(built.measure_columns),
+            )  # fmt: skip
+            subtotals.append(Subtotal(kept_levels, kept, rows_kept))
         result = AggregateResult(
             cells=cells,
             total_cell_count=total,
@@ -387,6 +395,32 @@ def _split_sets(table: pa.Table, masks: dict[int, Grouping]) -> dict[Grouping, p
             out[masks[marks[start]]] = table.slice(start, i - start)
             start = i
     return out
+
+
+def _level_attributes_of(
+    members: MemberLookup,
+    cells: pa.Table,
+    attributes: list[str],
+    drills: list[ResolvedDrilldown],
+    n_measures: int,
+) -> tuple[pa.Table, list[str]]:
+    """The cells with the drilled levels' attributes (`store.store_type`) after their keys and
+    labels, looked up per member key as the labels are (Slicer `attributes`)."""
+    for d in drills:
+        if d.ref.dim.is_time or not any(lv.attributes for lv in d.levels):
+            continue
+        keys = {
+            lv.name: cells.column(f"{d.ref.alias}.{lv.name}").to_pylist()
+            for lv in d.levels
+            if f"{d.ref.alias}.{lv.name}" in cells.column_names
+        }
+        found = members.attributes(d.ref.dim.name)
+        for name, col in attribute_columns(d.ref.dim, d.ref.alias, keys, found).items():
+            if name in cells.column_names:
+                continue
+            cells = cells.add_column(cells.num_columns - n_measures, name, col)
+            attributes = [*attributes, name]
+    return cells, attributes
 
 
 def _total(table: pa.Table) -> int | None:

@@ -21,6 +21,7 @@ from ..model.diagnostics import did_you_mean
 from ..model.resolve import DimRef, ResolvedCut, check_cuts, dim_ref, member_index, period
 from ..model.schema import TimeRole
 from ..physical.layout import CubeLayout, dim_tables, labels_dict, q, time_bucket
+from ..physical.members import attribute_columns, attribute_map
 from .limits import run_limited
 from .planner import StoredShape
 from .results import MembersResult
@@ -115,6 +116,10 @@ def members(
         )
     table = run_limited(engine, sql, params.values, timeout, f"members of '{ref.alias}'", max_memory)
     table = table.select(names)
+    if not ref.dim.is_time:
+        keys = {lv.name: table.column(f"{ref.alias}.{lv.name}").to_pylist() for lv in levels}
+        for name, col in attribute_columns(ref.dim, ref.alias, keys, attribute_map(model, ref.dim)).items():
+            table = table.append_column(name, col)
     return MembersResult(
         ref.alias, ref.hierarchy.name, n, [lv.name for lv in levels], table, sql, params.values
     )

@@ -104,12 +104,12 @@ def _boundaries(model: Model, dim_name: str) -> frozenset[dt.date]:
 def _compute_boundaries(model: Model, dim_name: str) -> frozenset[dt.date]:
     dim = model.dimensions[dim_name]
     spec = dim.members
-    if spec is None or spec.valid_from is None:
+    if spec is None or not dim.is_versioned:
         return frozenset()
     out: set[dt.date] = set()
     for r in model.members[dim_name]:
-        for col, shift in ((spec.valid_from, 0), (spec.valid_to, 1)):
-            value = r.get(col or "")
+        for col, shift in ((spec.from_column, 0), (spec.to_column, 1)):
+            value = r.get(col)
             if value not in (None, ""):
                 d = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
                 if d < dt.date(2149, 1, 1):

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..model.definition import Model
-from ..physical.members import label_rows, map_rows
+from ..physical.members import AttributeMap, attribute_map, label_rows, map_rows
 from .sqlgen import Derived, Shown, SortKey
 
 Column: TypeAlias = Any
@@ -63,6 +63,13 @@ class MemberLookup:
         self.model = model
         self._maps: dict[tuple[str, str], dict[str, dict[str, str | None]]] = {}
         self._levels: dict[tuple[str, str], dict[str, str]] = {}
+        self._attributes: dict[str, AttributeMap] = {}
+
+    def attributes(self, dimension: str) -> AttributeMap:
+        """The dimension's members' level attributes (physical.members.attribute_map)."""
+        if dimension not in self._attributes:
+            self._attributes[dimension] = attribute_map(self.model, self.model.dimensions[dimension])
+        return self._attributes[dimension]
 
     def maps(self, dimension: str, level: str) -> dict[str, dict[str, str | None]]:
         if (dimension, level) not in self._maps:  # a race only computes the same maps twice

@@ -37,7 +37,7 @@ from ..query.executor import AggregateExecutor, AggregateResult, too_many_cells
 from ..query.limits import Cancellation, QueryLimits
 from ..query.resolve import ResolvedDrilldown
 from ..query.results import FactsResult, MembersResult
-from . import audit, disclosure
+from . import audit, cellkey, disclosure
 from .audit import AuditLog
 from .cellset import Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, caption
 from .paging import paging
@@ -298,20 +298,24 @@ class CubeService:
         if cube.disclosure is None or (access is not None and not access.protected):
             return None
         restricted = access is not None and bool(access.rules or access.rows)
-        return disclosure.protection(self.model, cube, query, restricted)
+        found = disclosure.protection(self.model, cube, query, restricted)
+        if found is not None and cube.disclosure.method == "cell_key":
+            return cellkey.CellKeyProtection.of(found, self.model.root)
+        return found
 
     def _pattern(self, protect: disclosure.Protection) -> Pattern:
-        """The suppression pattern of the cube's tables, computed once per data version."""
+        """The suppression pattern (or cell key perturbation) of the cube's tables, computed
+        once per data version."""
+        protect.prepare(self.engine)
         key = (self.model_version, data_version(self.engine), protect.cube.name)
-        return self._patterns.get(
-            key,
-            lambda: protect.pattern(
-                [
-                    self.executor.aggregate(q, None, limit=disclosure.TABLE_CELLS)
-                    for q in protect.table_queries()
-                ]
-            ),
-        )
+
+        def make() -> Pattern:
+            run = protect.executor_for(self.executor)
+            return protect.pattern(
+                [run.aggregate(q, None, limit=disclosure.TABLE_CELLS) for q in protect.table_queries()]
+            )
+
+        return self._patterns.get(key, make)
 
     def _hidden_totals(self, cube: Cube, restricted: Restricted, result: AggregateResult) -> AggregateResult:
         def keys_of(attributes: list[str]) -> dict[str, list[str]]:

@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..engine.base import Engine
 from ..errors import QueryError
 from ..model.cut_grammar import parse_drilldowns
 from ..model.cuts import PointCut
@@ -36,7 +37,7 @@ from ..model.disclosure import contributors_of, threshold_of
 from ..model.resolve import ResolvedCut, check_cuts
 from ..model.schema import Cube, Disclosure, Function
 from ..query.cell import CubeQuery
-from ..query.executor import AggregateResult
+from ..query.executor import AggregateExecutor, AggregateResult
 from ..query.resolve import ResolvedDrilldown, resolve_drilldown
 from .cellset import STATUS
 from .suppression import PRIMARY, SECONDARY, Coord, Pattern, TableCell, Unprotectable, protect
@@ -186,6 +187,14 @@ class Protection:
             )
             for t in self.tables
         ]
+
+    def prepare(self, engine: Engine) -> None:
+        """Make ready what `table_queries` read, before the data version is taken (the cell
+        key method's record keys; nothing for suppression)."""
+
+    def executor_for(self, executor: AggregateExecutor) -> AggregateExecutor:
+        """The executor that answers `table_queries` (the cell key method reads more)."""
+        return executor
 
     def pattern(self, results: list[AggregateResult]) -> Pattern:
         """One suppression pattern for all the cube's tables together, from their answers

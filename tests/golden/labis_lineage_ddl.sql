@@ -46,6 +46,17 @@ CREATE TABLE IF NOT EXISTS `labis`.`source_state` (
 ENGINE = MergeTree
 ORDER BY (`source`, `event_time`);
 
+-- lineage
+CREATE TABLE IF NOT EXISTS `labis`.`member_rows` (
+  `dimension` LowCardinality(String),
+  `batch` String,
+  `row` String,
+  `valid_from` Date,
+  `valid_to` Date
+)
+ENGINE = MergeTree
+ORDER BY (`dimension`, `batch`);
+
 -- persons
 CREATE TABLE IF NOT EXISTS `labis`.`persons` (
   `person_num` UInt64,

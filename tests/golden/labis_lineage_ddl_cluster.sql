@@ -46,6 +46,17 @@ CREATE TABLE IF NOT EXISTS `labis`.`source_state` ON CLUSTER `labis_cluster` (
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/labis/source_state', '{replica}')
 ORDER BY (`source`, `event_time`);
 
+-- lineage
+CREATE TABLE IF NOT EXISTS `labis`.`member_rows` ON CLUSTER `labis_cluster` (
+  `dimension` LowCardinality(String),
+  `batch` String,
+  `row` String,
+  `valid_from` Date,
+  `valid_to` Date
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/labis/member_rows', '{replica}')
+ORDER BY (`dimension`, `batch`);
+
 -- persons
 CREATE TABLE IF NOT EXISTS `labis`.`persons_local` ON CLUSTER `labis_cluster` (
   `person_num` UInt64,

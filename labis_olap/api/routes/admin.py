@@ -1,6 +1,7 @@
 """Admin: the work of other `labis` commands while the server holds the data directory.
 
-`labis load` and `labis unload` hand their batches over; `labis loads`, `labis rejects`,
+`labis load` and `labis unload` hand their batches over, `labis apply` the model the server
+serves (read again from its folder, applied, then served without a restart); `labis loads`, `labis rejects`,
 `labis query` and `labis check` ask here what they would otherwise read from the directory
 themselves. Not part of the public contract (left out of the OpenAPI document). Authenticated
 by the token the server wrote into its data directory when it started
@@ -122,8 +123,8 @@ def unload(
     batch: Annotated[str, Path(max_length=16)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Any:
+    from ...loaders.run import unload_batch
     from ...loaders.store import ensure_tables
-    from ...loaders.store import unload as unload_batch
 
     state: AppState = request.app.state.labis
     _authorise(state.settings.data_dir, authorization)
@@ -131,7 +132,10 @@ def unload(
         ensure_tables(state.engine)
         row = unload_batch(state.engine, state.model, batch)
     keep = ("batch", "cube", "file_name", "rows_accepted")
-    return json_response({k: row[k] for k in keep} | {"rollups": len(state.model.cubes[row["cube"]].rollups)})
+    cube = state.model.cubes.get(row["cube"])  # a member batch's is `members:<dimension>`
+    if cube is None:
+        state.reset_service()  # the members changed: answers and caches start afresh
+    return json_response({k: row[k] for k in keep} | {"rollups": len(cube.rollups) if cube else 0})
 
 
 @router.get("/admin/loads")
@@ -211,6 +215,43 @@ def mdx(
     )
 
 
+@router.post("/admin/apply")
+def apply(
+    request: Request,
+    asked: Annotated[dict[str, Any], Body()],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Any:
+    """`labis apply`: read the server's model folder again, make the engine match it and serve
+    it from the next request on. Between loads (one lock), so no batch sees two models. A model
+    with problems changes nothing: the server keeps serving the one it had."""
+    from ...compiler.apply import apply_model
+    from ...errors import ModelError
+    from ...model.reader import read_model
+
+    state: AppState = request.app.state.labis
+    _authorise(state.settings.data_dir, authorization)
+    own = state.settings.model_dir.resolve()
+    given = FilePath(str(asked.get("model_dir") or "")).resolve()
+    if given != own:
+        raise UserError(
+            f"this server serves the model in {own}, not the one in {given}",
+            hint="apply that folder (--model), or stop the server to apply another",
+        )
+    with _LOADING:
+        try:
+            model = read_model(own)
+        except ModelError as exc:
+            raise UserError(
+                f"the model in {own} has {len(exc.diagnostics)} problem(s); nothing was applied and "
+                f"the server keeps serving the model it had:\n{exc.rendered}"
+            ) from None
+        report = apply_model(model, state.engine)
+        state.replace_model(model)
+    return json_response(
+        {"actions": report.actions, "changed": report.changed, "model_version": state.service.model_version}
+    )
+
+
 @router.get("/admin/check")
 def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Any:
     """`labis check`: the storage checks run now, on the server's engine."""
@@ -286,4 +327,7 @@ def _load(state: AppState, source: str, path: FilePath | None, key_id: str | Non
         key = _server_key(state, key_id) if plan.personal_columns else None
         if path is None:
             return load_source(plan, state.model, state.engine, key)
-        return load_file(plan, path, state.model, state.engine, key)
+        report = load_file(plan, path, state.model, state.engine, key)
+        if plan.dimension is not None and report.status == "ok":
+            state.reset_service()  # the members changed: answers and caches start afresh
+        return report

@@ -21,7 +21,7 @@ from ...security.sessions import cookie_value
 from ...security.signin import PENDING_SECONDS
 from .. import deps
 from ..deps import StateDep
-from ..errors import error_response
+from ..errors import error_response, request_language
 from ..state import AppState
 from ..web.pages import error_page
 
@@ -57,7 +57,9 @@ def _failure(request: Request, exc: UserError) -> Response:
     """An HTML page for a browser, the one JSON error shape for anything else."""
     if "text/html" in request.headers.get("accept", ""):
         return error_page(request, exc.status, exc.error_type, exc.message, exc.hint)
-    return error_response(exc.status, exc.error_type, exc.message, exc.hint)
+    return error_response(
+        exc.status, exc.error_type, exc.message, exc.hint, lang=request_language(request.scope)
+    )
 
 
 def _cookie_path(request: Request, path: str) -> str:

@@ -26,6 +26,7 @@ from ...model.schema import Indicator, IndicatorType
 from ...service import CubeService, Principal
 from ..deps import PagePrincipalDep, ServiceDep, session_of
 from ..describe import text
+from ..error_text import translated
 from ..indicators import catalogue, detail, sources
 from ..indicators import find as find_indicator
 from .i18n import STRINGS, lang_of
@@ -92,8 +93,17 @@ def error_page(
     with the fields of the one JSON error shape."""
     lv = lang_of(lang or request.query_params.get("lang"))
     failed = STRINGS[lv]["signin_failed" if error == "signin_failed" else "error"]
+    message, hint, said = translated(message, hint, lv)
     return page(
-        request, "error.html", lv, status=status, title=failed, error=error, message=message, hint=hint
+        request,
+        "error.html",
+        lv,
+        status=status,
+        title=failed,
+        error=error,
+        message=message,
+        hint=hint,
+        message_lang=said,
     )
 
 

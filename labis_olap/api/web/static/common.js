@@ -10,11 +10,12 @@ const TIMEOUT_S = 60; // the page gives up and says so (the server's own limits 
 /** An API failure with the API's error shape (or one the page makes: network trouble, a
  * timeout — `local`, its message already in the page's language). */
 export class ApiError extends Error {
-  constructor(error, message, hint, local = false) {
+  constructor(error, message, hint, local = false, lang = "en") {
     super(message);
     this.error = error;
     this.hint = hint;
     this.local = local;
+    this.lang = lang;
   }
 }
 
@@ -41,7 +42,10 @@ export async function api(path, params = {}) {
   try {
     let response;
     try {
-      response = await fetch(url, { signal: abort.signal, headers: { Accept: "application/json" } });
+      response = await fetch(url, {
+        signal: abort.signal,
+        headers: { Accept: "application/json", "Accept-Language": LANG },
+      });
     } catch (e) {
       if (abort.signal.aborted) throw new ApiError("timeout", T.timeout.replace("{seconds}", TIMEOUT_S), null, true);
       throw new ApiError("network", T.unreachable, null, true);
@@ -53,7 +57,10 @@ export async function api(path, params = {}) {
       body = null;
     }
     if (!response.ok) {
-      if (body && typeof body.message === "string") throw new ApiError(body.error, body.message, body.hint);
+      if (body && typeof body.message === "string") {
+        const said = response.headers.get("Content-Language") || "en";
+        throw new ApiError(body.error, body.message, body.hint, false, said);
+      }
       throw new ApiError("http_" + response.status, `HTTP ${response.status} ${response.statusText}`);
     }
     if (body === null) throw new ApiError("bad_response", `${url.pathname}: not JSON`);
@@ -73,8 +80,9 @@ export function signInHref() {
 }
 
 /** Show an error (API shape or any exception) in the page's alert region: what happened in the
- * page's language (by the error's type), then the API's own message and hint — in English, as
- * every API message is, and marked so (lang="en") — and the type's code for a support request.
+ * page's language (by the error's type), then the API's own message and hint — in the page's
+ * language where the server has them so (it answers in the Accept-Language the page sends),
+ * else in English, marked so (lang="en") — and the type's code for a support request.
  * A 401 on a server that signs browsers in (the header has its control) offers signing in,
  * back to this view. */
 export function showError(err) {
@@ -86,7 +94,7 @@ export function showError(err) {
     el("strong", {}, `${T[`err_${type}`] ?? T.error}: `));
   const said = el("span", { className: "message" }, err.message || String(err));
   if (err.hint) said.append(el("span", { className: "hint" }, ` — ${err.hint}`));
-  if (!err.local) said.lang = "en";
+  if (!err.local) said.lang = err.lang || "en";
   p.append(said, " ", el("code", { className: "error-type" }, `(${type})`));
   box.append(p);
   if (err.error === "unauthorized" && document.getElementById("account")) {
