@@ -405,3 +405,85 @@ def test_random_member_sets_through_mdx_equal_rest_aggregate(
         name = t["members"][0]["unique_name"]
         region, muni = name.split("&[")[1].rstrip("]"), name.split("&[")[2].rstrip("]")
         assert cell["value"] == by_path.get((region, muni)), (name, cut)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.sampled_from(MUNICIPALITIES), min_size=1, max_size=4, unique=True),
+    st.sampled_from(["2023", "2024", "2025"]),
+    st.sampled_from(["amount", "recipients", "payments", "open_cases"]),
+    st.sampled_from(["R1", "R2"]),
+)
+def test_visual_totals_and_drilled_members_equal_rest_aggregate(
+    client: Any, munis: list[str], year: str, measure: str, region: str
+) -> None:
+    """VisualTotals' All row is the REST answer for the union of the municipalities shown (a
+    distinct count and a stock included); a region drilled open by DrilldownMember (and closed
+    again by ToggleDrillState) has the REST answer's municipality cells under it."""
+    members = ", ".join(f"[territory].[region].[municipality].{m}" for m in munis)
+    body = client.post(
+        "/mdx",
+        content=f"SELECT {{[Measures].[{measure}]}} ON 0, "
+        f"VisualTotals({{[territory].[region].[All], {members}}}) ON 1 FROM [benefits] WHERE [time].[{year}]",
+    ).json()
+    paths = [m.replace("&[", "").replace("]", ",").rstrip(",") for m in munis]
+    rest = client.get(
+        f"/cube/benefits/aggregate?drilldown=territory:municipality&cut=territory:{';'.join(paths)}|time:{year}"
+        f"&aggregates={measure}"
+    ).json()
+    # REST's summary over no facts is its zero; MDX's cell over no facts is empty.
+    expected = rest["summary"][measure] if rest["cells"] else None
+    assert body["cells"][0]["value"] == expected, (munis, year)
+
+    drilled = (
+        f"Hierarchize(DrilldownMember({{[territory].[region].[region].Members}}, "
+        f"{{[territory].[region].[region].&[{region}]}}))"
+    )
+    opened = client.post(
+        "/mdx",
+        content=f"SELECT {{[Measures].[{measure}]}} ON 0, {drilled} ON 1 "
+        f"FROM [benefits] WHERE [time].[{year}]",
+    ).json()
+    rest = client.get(
+        f"/cube/benefits/aggregate?drilldown=territory:municipality&cut=territory:{region}|time:{year}"
+        f"&aggregates={measure}"
+    ).json()
+    by_muni = {c["territory.municipality"]: c[measure] for c in rest["cells"]}
+    shown = {
+        t["members"][0]["unique_name"].split("&[")[-1].rstrip("]"): c["value"]
+        for t, c in zip(opened["axes"][1]["tuples"], opened["cells"], strict=True)
+        if t["members"][0]["level_number"] == 2 and c["value"] is not None
+    }
+    assert shown == {k: v for k, v in by_muni.items() if v is not None}, (region, year)
+    closed = client.post(
+        "/mdx",
+        content=f"SELECT {{[Measures].[{measure}]}} ON 0, ToggleDrillState({drilled}, "
+        f"{{[territory].[region].[region].&[{region}]}}) ON 1 FROM [benefits] WHERE [time].[{year}]",
+    ).json()
+    assert all(t["members"][0]["level_number"] == 1 for t in closed["axes"][1]["tuples"])
+
+
+@pytest.mark.parametrize(
+    ("flag", "hierarchical"), [("BASC", False), ("BDESC", False), ("ASC", True), ("DESC", True)]
+)
+def test_order_breaks_the_hierarchy_only_when_asked(
+    service: CubeService, flag: str, hierarchical: bool
+) -> None:
+    """BASC/BDESC sort every tuple by value; ASC/DESC sort siblings under their parents, the
+    parents placed by their own values, so a municipality stays under its region."""
+    result = execute(
+        service,
+        ANALYST,
+        "SELECT {[Measures].[payments]} ON 0, Order({[territory].[region].[region].Members, "
+        f"[territory].[region].[municipality].Members}}, [Measures].[payments], {flag}) ON 1 FROM [benefits]",
+    )
+    rows = [(t[0], c.value) for t, c in zip(result.axes[1].tuples, result.cells, strict=True)]
+    if not hierarchical:
+        values = [v for _, v in rows]
+        assert values == sorted(values, reverse=flag == "BDESC")
+        return
+    for i, (m, _) in enumerate(rows):  # every municipality right after its region or a sibling
+        if m.depth == 2:
+            assert rows[i - 1][0].path[:1] == m.path[:1], [(x.path, v) for x, v in rows]
+    regions = [v for m, v in rows if m.depth == 1]
+    assert regions == sorted(regions, reverse=flag == "DESC")

@@ -241,14 +241,20 @@ def select_mdx(s: Select) -> str:
     return out
 
 
+def _formula(e: Expr) -> str:
+    """A formula's expression; a string literal in the quoted form, its quotes doubled, since
+    `AS '0'` is the older way of writing the expression `0`."""
+    return _string(expr_mdx(e)) if isinstance(e, String) else expr_mdx(e)
+
+
 def to_mdx(st: Statement) -> str:
     """The statement as canonical MDX (parses back to an equal tree)."""
     formulas = []
     for f in st.formulas:
         if isinstance(f, MemberDef):
             props = "".join(f", {k} = {expr_mdx(v)}" for k, v in f.props)
-            formulas.append(f"MEMBER {expr_mdx(f.name)} AS {expr_mdx(f.expr)}{props}")
+            formulas.append(f"MEMBER {expr_mdx(f.name)} AS {_formula(f.expr)}{props}")
         else:
-            formulas.append(f"SET {expr_mdx(f.name)} AS {expr_mdx(f.expr)}")
+            formulas.append(f"SET {expr_mdx(f.name)} AS {_formula(f.expr)}")
     head = ("WITH " + " ".join(formulas) + " ") if formulas else ""
     return head + select_mdx(st.select)

@@ -82,6 +82,8 @@ class CellStore:
         """The paths a coordinate stands for under the sub-selects (empty: All, no cut; None:
         outside them, an empty cell)."""
         paths = set(v.paths) if isinstance(v, Slice) else ({v.path} if v.path else set())
+        if () in paths:  # a union with the All member is the All member
+            paths = set()
         allowed = self.restrictions.get(hk)
         if allowed is None:
             return paths
@@ -163,7 +165,10 @@ class CellStore:
         for hk in order:
             h = cat.hiers[hk]
             drills.append(Drilldown(h.dim, h.name, h.levels[depth[hk] - 1]))
-            cut = _cut(h.dim, h.name, _minimal(paths[hk]), h.is_time, h.roles)
+            top = _minimal(paths[hk])
+            if self._whole_level(hk, top):
+                continue  # every member of the top level: the cut would only slow the query down
+            cut = _cut(h.dim, h.name, top, h.is_time, h.roles)
             if cut is not None:
                 cuts.append(cut)
         for hk, ps in sets:
@@ -198,6 +203,14 @@ class CellStore:
             at = {hk: v for hk, kind, v in points if kind == "p"}
             row = rows.get(tuple(at.get(hk, ()) for hk in order))
             self.values[key] = None if row is None else row.get(measure)
+
+    def _whole_level(self, hk: HierKey, paths: list[Path]) -> bool:
+        """Whether the paths are all the members of the hierarchy's first level as already
+        listed (no sub-select restricting it; roles are applied by the service either way)."""
+        if hk in self.restrictions or not paths or any(len(p) != 1 for p in paths):
+            return False
+        listed = self.catalog.listed(hk, 1)
+        return listed is not None and {m.path for m in listed} == set(paths)
 
     def _rows(
         self,

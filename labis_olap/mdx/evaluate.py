@@ -23,6 +23,7 @@ from ..service.cellset import CellSet, MeasureInfo
 from ..service.cube_service import CubeService
 from ..service.principal import Principal
 from . import ast as a
+from . import drill  # noqa: F401  (registers the drill functions, VisualTotals and Rank)
 from .cells import CellStore, Stats
 from .functions import MEASURES_KEY, Ctx, Expressions
 from .names import MEASURES, Catalog, Hier, HierKey, Member
@@ -38,6 +39,8 @@ class AxisResult:
     ordinal: int
     tuples: list[Tup]
     hierarchies: list[HierKey]
+    properties: tuple[str, ...] = ()
+    """DIMENSION PROPERTIES asked for (upper case): returned on each member of the axis."""
 
 
 @dataclass
@@ -46,6 +49,43 @@ class Cell:
     formatted: str
     format: str | None = None
     """The format string the value was formatted with (XMLA's FORMAT_STRING)."""
+
+
+MEMBER_PROPERTIES = (
+    "PARENT_UNIQUE_NAME",
+    "HIERARCHY_UNIQUE_NAME",
+    "LEVEL_UNIQUE_NAME",
+    "LEVEL_NUMBER",
+    "MEMBER_UNIQUE_NAME",
+    "MEMBER_NAME",
+    "MEMBER_CAPTION",
+    "MEMBER_KEY",
+    "MEMBER_VALUE",
+    "MEMBER_TYPE",
+    "PARENT_LEVEL",
+    "PARENT_COUNT",
+    "CHILDREN_CARDINALITY",
+    "DISPLAY_INFO",
+)
+"""The intrinsic member properties DIMENSION PROPERTIES may name."""
+CELL_PROPERTIES = (
+    "VALUE",
+    "FORMATTED_VALUE",
+    "FORMAT_STRING",
+    "CELL_ORDINAL",
+    "LANGUAGE",
+    "BACK_COLOR",
+    "FORE_COLOR",
+    "FONT_NAME",
+    "FONT_SIZE",
+    "FONT_FLAGS",
+    "ACTION_TYPE",
+    "UPDATEABLE",
+)
+"""What CELL PROPERTIES may name. The colours, fonts, actions and UPDATEABLE are never set by
+a LabIS cube, so a cell has no such property (they are left out of the answer, as SSAS does)."""
+DEFAULT_CELL_PROPERTIES = ("VALUE", "FORMATTED_VALUE", "CELL_ORDINAL")
+LANGUAGE_LCID = {"en": 1033, "lv": 1062}
 
 
 @dataclass
@@ -60,6 +100,7 @@ class MdxResult:
     catalog: Catalog = field(repr=False)
     stats: Stats = field(repr=False)
     ms: float = 0.0
+    cell_properties: tuple[str, ...] = DEFAULT_CELL_PROPERTIES
 
     def member_json(self, m: Member) -> dict[str, Any]:
         hiers = self.catalog.hiers
@@ -79,6 +120,41 @@ class MdxResult:
             "calculated": m.calc is not None,
         }
 
+    def member_properties(self, m: Member, names: tuple[str, ...]) -> dict[str, Any]:
+        """The DIMENSION PROPERTIES of a member, by their names."""
+        base = self.member_json(m)
+        hiers = self.catalog.hiers
+        out: dict[str, Any] = {}
+        for name in names:
+            if name == "PARENT_UNIQUE_NAME":
+                out[name] = base["parent_unique_name"]
+            elif name == "HIERARCHY_UNIQUE_NAME":
+                out[name] = base["hierarchy"]
+            elif name == "LEVEL_UNIQUE_NAME":
+                out[name] = base["level"]
+            elif name == "LEVEL_NUMBER":
+                out[name] = base["level_number"]
+            elif name == "MEMBER_UNIQUE_NAME":
+                out[name] = base["unique_name"]
+            elif name in ("MEMBER_NAME", "MEMBER_CAPTION"):
+                out[name] = m.calc if m.calc is not None else m.caption
+            elif name in ("MEMBER_KEY", "MEMBER_VALUE"):
+                out[name] = m.calc if m.calc is not None else (m.path[-1] if m.path else None)
+            elif name == "MEMBER_TYPE":  # OLE DB for OLAP: 1 regular, 2 all, 3 measure, 4 formula
+                out[name] = 4 if m.calc is not None else 3 if m.is_measure else 2 if m.is_all else 1
+            elif name == "PARENT_LEVEL":
+                out[name] = max(base["level_number"] - 1, 0)
+            elif name == "PARENT_COUNT":
+                out[name] = 1 if base["parent_unique_name"] else 0
+            elif name in ("CHILDREN_CARDINALITY", "DISPLAY_INFO"):
+                leaf = m.is_measure or m.calc is not None or m.depth >= len(hiers[m.hier].levels)
+                kids = 0 if leaf else len(self.catalog.children(m))
+                # DISPLAY_INFO: the children count in the low 16 bits, 0x10000 if the next
+                # member is a child (a client's expand/collapse state); the latter is not known
+                # per member here, so only the count is given.
+                out[name] = min(kids, 0xFFFF) if name == "DISPLAY_INFO" else kids
+        return out
+
     def hier_json(self, hk: HierKey) -> dict[str, Any]:
         if hk == MEASURES_KEY:
             return {"unique_name": "[Measures]", "caption": MEASURES}
@@ -96,17 +172,15 @@ class MdxResult:
                     else f"AXIS({ax.ordinal})",
                     "hierarchies": [self.hier_json(hk) for hk in ax.hierarchies],
                     "tuples": [
-                        {"ordinal": i, "members": [self.member_json(m) for m in tup]}
+                        {"ordinal": i, "members": [self._member(m, ax.properties) for m in tup]}
                         for i, tup in enumerate(ax.tuples)
                     ],
                 }
                 for ax in self.axes
             ],
             "slicer": [self.member_json(m) for m in self.slicer],
-            "cells": [
-                {"ordinal": i, "value": c.value, "formatted_value": c.formatted}
-                for i, c in enumerate(self.cells)
-            ],
+            "cell_properties": list(self.cell_properties),
+            "cells": [self._cell(i, c) for i, c in enumerate(self.cells)],
             "explain": {
                 "aggregates": self.stats.aggregates,
                 "members": self.catalog.member_calls,
@@ -114,6 +188,26 @@ class MdxResult:
                 "ms": round(self.ms, 3),
             },
         }
+
+    def _member(self, m: Member, names: tuple[str, ...]) -> dict[str, Any]:
+        out = self.member_json(m)
+        if names:
+            out["properties"] = self.member_properties(m, names)
+        return out
+
+    def _cell(self, i: int, c: Cell) -> dict[str, Any]:
+        """A cell with the CELL PROPERTIES asked for (the ordinal always)."""
+        out: dict[str, Any] = {"ordinal": i}
+        asked = self.cell_properties
+        if "VALUE" in asked:
+            out["value"] = c.value
+        if "FORMATTED_VALUE" in asked:
+            out["formatted_value"] = c.formatted
+        if "FORMAT_STRING" in asked and c.format is not None:
+            out["format_string"] = c.format
+        if "LANGUAGE" in asked:
+            out["language"] = LANGUAGE_LCID.get(self.lang, 1033)
+        return out
 
     @property
     def heads(self) -> int:
@@ -299,14 +393,16 @@ class _Run:
         for ctx, v in zip(self._contexts(base, axes), values, strict=True):
             fmt = self._format(ctx)
             cells.append(Cell(v, format_value(v, fmt), fmt))
+        props = [_member_properties(ax) for ax in select.axes]
         return MdxResult(
             self.cat.cube.name,
             self.cat.lang,
-            [AxisResult(i, s, _hierarchies(s)) for i, s in enumerate(axes)],
+            [AxisResult(i, s, _hierarchies(s), props[i]) for i, s in enumerate(axes)],
             shown,
             cells,
             self.cat,
             self.store.stats,
+            cell_properties=_cell_properties(select.cell_properties),
         )
 
     def _contexts(self, base: Ctx, axes: list[SetV]) -> list[Ctx]:
@@ -361,6 +457,39 @@ class _Run:
             return None
         info = MeasureInfo(measure.name, {}, measure.function, measure.unit, measure.decimals)
         return info.format_string if measure.decimals is not None else None
+
+
+def _member_properties(axis: a.Axis) -> tuple[str, ...]:
+    """An axis's DIMENSION PROPERTIES, intrinsic ones only (`[dim].[level].[NAME]` or `NAME`)."""
+    out: list[str] = []
+    for name in axis.properties:
+        word = a.name_text(name).upper()
+        if word not in MEMBER_PROPERTIES:
+            raise NotSupportedError(
+                f"DIMENSION PROPERTIES {a.expr_mdx(name)}: not an intrinsic member property",
+                hint=did_you_mean(word, list(MEMBER_PROPERTIES))
+                or "level attributes as member properties are not supported; one of "
+                + ", ".join(MEMBER_PROPERTIES),
+            )
+        if word not in out:
+            out.append(word)
+    return tuple(out)
+
+
+def _cell_properties(names: tuple[str, ...]) -> tuple[str, ...]:
+    if not names:
+        return DEFAULT_CELL_PROPERTIES
+    out: list[str] = []
+    for n in names:
+        word = n.upper()
+        if word not in CELL_PROPERTIES:
+            raise QueryError(
+                f"unknown cell property {n}",
+                hint=did_you_mean(word, list(CELL_PROPERTIES)) or "one of " + ", ".join(CELL_PROPERTIES),
+            )
+        if word not in out:
+            out.append(word)
+    return tuple(out)
 
 
 def _hierarchies(s: SetV) -> list[HierKey]:

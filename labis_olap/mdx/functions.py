@@ -20,7 +20,7 @@ from ..model.diagnostics import did_you_mean
 from ..model.schema import Function, TimeRole
 from . import ast as a
 from . import time as t
-from .cells import CellStore
+from .cells import MAX_SET_CUT, CellStore
 from .names import MEASURES, Catalog, Hier, HierKey, HierRef, Level, Member, Word
 from .parse import parse_expression
 from .values import (
@@ -111,6 +111,12 @@ class Expressions:
         else:
             m = Member(hk, (*path, own.text), calc=own.text, caption=own.text)
         self.calcs[tuple(p.text.lower() if isinstance(p, a.Seg) else "" for p in parts)] = m
+        if isinstance(parent, HierRef) and hk != MEASURES_KEY:  # `[Time].[Time].[H1]` is `[Time].[H1]`
+            h = self.cat.hiers[hk]
+            own_key = own.text.lower()
+            for d in {h.dim.lower(), h.caption.lower()}:
+                for alias in ((d, own_key), (d, h.name.lower(), own_key), (d, d, own_key)):
+                    self.calcs.setdefault(alias, m)
         self.defs[(hk, own.text)] = (f, index)
 
     def solve_order(self, m: Member) -> tuple[int, int]:
@@ -129,7 +135,7 @@ class Expressions:
         return None
 
     def calc_members(self, hk: HierKey) -> list[Member]:
-        return [m for m in self.calcs.values() if m.hier == hk]
+        return list(dict.fromkeys(m for m in self.calcs.values() if m.hier == hk))  # aliases once
 
     # --- values ------------------------------------------------------------------------------------
     def measure_of(self, ctx: Ctx) -> Member:
@@ -154,6 +160,14 @@ class Expressions:
                 return self.scalar(self.defs[(top.hier, top.calc or "")][0].expr, ctx)
             finally:
                 self._nesting -= 1
+        visual = next((m for m in ctx.values() if isinstance(m, Member) and m.visual is not None), None)
+        if visual is not None:  # below every calculated member: a ratio of visual totals
+            paths = visual.visual or frozenset()
+            one = next(iter(paths)) if len(paths) == 1 else None
+            inner = dict(ctx)
+            hk = visual.hier
+            inner[hk] = self.cat.member(hk, one) if one is not None else Slice(hk, paths)
+            return self.cell(inner)
         measure = ctx[MEASURES_KEY]
         assert isinstance(measure, Member)
         key = self.store.key(measure.path[0] or "", ctx)
@@ -311,7 +325,10 @@ class Expressions:
 
     def member(self, e: a.Expr | None, ctx: Ctx) -> Member | None:
         try:
-            return self.to_member(self.ev(e, ctx))
+            v = self.ev(e, ctx)
+            if isinstance(v, HierRef):  # `[Product].Parent`: the hierarchy's current member
+                return self.current(v.hier, ctx)
+            return self.to_member(v)
         except _Null:
             return None
 
@@ -402,14 +419,17 @@ class Expressions:
         if low.hier != high.hier or low.depth != high.depth:
             raise QueryError("both ends of a range must be members of one level")
         h = self.cat.hiers.get(low.hier)
-        if h is not None and h.is_time:
-            return [(self.cat.time_member(low.hier, p),) for p in t.between(low.path, high.path, h.roles)]
+        if h is not None and h.is_time:  # either way round, in the calendar's order
+            paths = t.between(low.path, high.path, h.roles)
+            if paths and t.start(paths[0], h.roles) > t.start(paths[-1], h.roles):
+                paths = paths[::-1]
+            return [(self.cat.time_member(low.hier, p),) for p in paths]
         level = self.cat.level(low.hier, low.depth) if low.hier != MEASURES_KEY else []
         try:
             i, j = level.index(low), level.index(high)
         except ValueError:
             raise QueryError("a range's ends must be members of the level") from None
-        return [(m,) for m in (level[i : j + 1] if i <= j else level[j : i + 1][::-1])]
+        return [(m,) for m in (level[i : j + 1] if i <= j else level[j : i + 1])]
 
     def hkey(self, m: Member, post: bool = False) -> tuple[Any, ...]:
         """A member's place in hierarchical order (PRE: a parent before its children)."""
@@ -488,13 +508,17 @@ class Expressions:
         for ms in by_hier.values():
             size *= len(ms)
         stored = all(m.calc is None and not m.is_measure for ms in by_hier.values() for m in ms)
+        measure = self.measure_of(ctx)
+        fn = self._function(measure)
+        if stored and size == len(s) and fn in ADDITIVE and max(map(len, by_hier.values())) > MAX_SET_CUT:
+            # Thousands of members as one cut would be a query longer than the engine takes; a
+            # sum adds up the same from the cells of the drilled level.
+            return _sum(self.values(s, None, ctx))
         if stored and size == len(s):
             inner = dict(ctx)
             for hk, ms in by_hier.items():
                 inner[hk] = ms[0] if len(ms) == 1 else Slice(hk, frozenset(m.path for m in ms))
             return self.cell(inner)
-        measure = self.measure_of(ctx)
-        fn = self._function(measure)
         if fn is not None and fn not in ADDITIVE:
             raise NotSupportedError(
                 f"Aggregate over this set for [{measure.path[0]}] ({fn.value}): the set is not a "
@@ -907,8 +931,11 @@ def _drilldown_level(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
         return s
     index = 0
     level_arg = _arg(args, 1)
+    by_index = _arg(args, 2) is not None and level_arg is None
     if _arg(args, 2) is not None:
         index = _int(ev, _arg(args, 2), ctx, 0)
+        if not 0 <= index < len(s[0]):
+            raise QueryError(f"DrilldownLevel: index {index} is not a position in the set's tuples")
     with_calcs = ev.word(_arg(args, 3)) == "include_calc_members"
     if level_arg is not None:
         lv = ev.ev(level_arg, ctx)
@@ -922,10 +949,10 @@ def _drilldown_level(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
     for i, tup in enumerate(s):
         out.append(tup)
         m = tup[index]
-        if m.depth != depth or m.calc is not None:
-            continue
+        if m.calc is not None or (m.depth != depth and not by_index):
+            continue  # by index (`DrilldownLevel(s,, 1)`): every member at that position
         nxt = s[i + 1][index] if i + 1 < len(s) else None
-        if nxt is not None and nxt.depth > m.depth and nxt.path[: m.depth] == m.path:
+        if not by_index and nxt is not None and nxt.depth > m.depth and nxt.path[: m.depth] == m.path:
             continue  # already drilled
         kids = ev.children(m)
         if with_calcs:
@@ -1026,11 +1053,15 @@ def _order(ev: Expressions, args: Args, ctx: Ctx) -> SetV:
         decide where their groups go), so a parent still comes before its children."""
         tup = s[i]
         m = tup[0]
+        if m.is_measure or m.calc is not None:
+            return ((sv(values[i]), 0),)
         parts: list[Any] = []
-        for d in range(1, m.depth):
-            anc = ev.cat.member(m.hier, m.path[:d])
-            parts.append((sv(ev.to_scalar((anc, *tup[1:]), ctx)), ev.cat.position(anc)))
-        parts.append((sv(values[i]), 0))
+        # Each ancestor valued by the same expression; ties broken by the member's place, so
+        # that a parent's key is a prefix of its children's.
+        for d in range(1, m.depth + 1):
+            anc = m if d == m.depth else ev.cat.member(m.hier, m.path[:d])
+            v = values[i] if d == m.depth else ev.scalar(args[1], ev.over(ctx, (anc, *tup[1:])))
+            parts.append((sv(v), ev.cat.position(anc)))
         return tuple(parts)
 
     if any(tup and not tup[0].is_measure and tup[0].calc is None and tup[0].depth > 1 for tup in s):

@@ -18,6 +18,7 @@ see them), listed once per level per statement.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ MEASURES = "Measures"
 HierKey = tuple[str, str]
 """(dimension as the cube names it, hierarchy)."""
 ALL_CAPTION = {"lv": "Kopā", "en": "All"}
+_QUARTER = re.compile(r"^[Qq]([1-4])$")
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,16 @@ class Hier:
 
 @dataclass(frozen=True)
 class Member:
-    """A member of a hierarchy (depth 0 is All), a measure, or a calculated member (`calc`:
-    its name, the path its parent's plus its own name)."""
+    """A member of a hierarchy (depth 0 is All), a measure, a calculated member (`calc`: its
+    name, the path its parent's plus its own name), or a visual total (`visual`)."""
 
     hier: HierKey
     path: tuple[str | None, ...]
     calc: str | None = None
     caption: str = field(default="", compare=False)
+    visual: frozenset[tuple[str | None, ...]] | None = None
+    """VisualTotals: the paths of the set's members below this one whose union its cells are
+    (None: the member's own cells)."""
 
     @property
     def depth(self) -> int:
@@ -181,6 +186,11 @@ class Catalog:
             self._positions[(hk, depth)] = {m.path: i for i, m in enumerate(found)}
         return found
 
+    def listed(self, hk: HierKey, depth: int) -> list[Member] | None:
+        """A level's members if this statement has listed them already (None: not asked)."""
+        h = self.hiers[hk]
+        return None if h.is_time else self._levels.get((hk, depth))
+
     def _read(self, hk: HierKey, depth: int) -> list[Member]:
         h = self.hiers[hk]
         self.member_calls += 1
@@ -287,11 +297,17 @@ class Catalog:
         rest = list(parts[1:])
         hier = self.default_hier(dim)
         if rest and isinstance(rest[0], a.Seg):
+            word = rest[0].text.lower()
             for h in self.dims[dim]:
-                if h.name.lower() == rest[0].text.lower():
+                if h.name.lower() == word:
                     hier = h
                     rest.pop(0)
                     break
+            else:  # `[Time].[Time]`: the default hierarchy named as its dimension, as Mondrian does
+                if word in (dim.lower(), hier.caption.lower()) and word not in (
+                    lv.lower() for lv in (*hier.levels, *hier.level_captions)
+                ):
+                    rest.pop(0)
         if not rest:
             return HierRef(hier.key)
         level = None
@@ -307,7 +323,7 @@ class Catalog:
                 level = 0
             else:
                 for i, lv in enumerate(hier.levels):
-                    if lv.lower() == word:
+                    if word in (lv.lower(), hier.level_captions[i].lower()):
                         level = i + 1
                         rest.pop(0)
                         break
@@ -381,6 +397,8 @@ class Catalog:
 
     def _child_or_none(self, hier: Hier, m: Member, text: str, by_key: bool = False) -> Member | None:
         if hier.is_time:  # a calendar: a valid key is a member, no list needed
+            if m.depth < len(hier.roles) and hier.roles[m.depth] == TimeRole.quarter:
+                text = _QUARTER.sub(r"\1", text)  # Mondrian's and SSAS's `[Q2]`
             path = (*m.path, text)
             if len(path) <= len(hier.levels) and t.valid(path, hier.roles):
                 return self.time_member(hier.key, path)
