@@ -45,6 +45,8 @@ class Cancellation:
 
     tag: str = field(default_factory=_tag)
     cancelled: bool = False
+    reason: str = "the client went away"
+    """Why it was given up, for the error of a query it stops."""
     on_query: Callable[[], None] | None = None
     """Called (from the query's thread) before each engine query: a front end starts watching
     its client only then, so that an answer from the cache costs no watch."""
@@ -65,8 +67,10 @@ def cancellable() -> Iterator[Cancellation]:
         CURRENT.reset(reset)
 
 
-def cancel(engine: Engine, token: Cancellation) -> None:
+def cancel(engine: Engine, token: Cancellation, reason: str | None = None) -> None:
     """Stop the request's running queries and refuse its next ones (from any thread)."""
+    if reason is not None:
+        token.reason = reason
     token.cancelled = True
     engine.query("KILL QUERY WHERE Settings['log_comment'] = {tag:String} ASYNC", {"tag": token.tag})
 
@@ -87,10 +91,10 @@ class QueryLimits:
         settings = "max_execution_time = {limit_seconds:Float64}"
         token = CURRENT.get()
         if token is not None:
+            if not token.cancelled and token.on_query is not None:
+                token.on_query()  # then again: a cancel while it ran stops this query too
             if token.cancelled:
-                raise QueryCancelledError(f"{what} was not run: the client went away")
-            if token.on_query is not None:
-                token.on_query()
+                raise QueryCancelledError(f"{what} was not run: {token.reason}")
             bound["limit_tag"] = token.tag
             settings += ", log_comment = {limit_tag:String}"
         if single_thread:
@@ -102,7 +106,8 @@ class QueryLimits:
             return engine.query(f"{sql} SETTINGS {settings}", bound)
         except EngineError as exc:
             if any(m in exc.message for m in CANCEL_MARKERS):
-                raise QueryCancelledError(f"{what} was stopped: the client went away") from exc
+                reason = token.reason if token is not None else "it was cancelled"
+                raise QueryCancelledError(f"{what} was stopped: {reason}") from exc
             if any(m in exc.message for m in TIMEOUT_MARKERS):
                 raise QueryTimeoutError(
                     f"{what} took longer than the server's limit of {self.seconds:g} s",

@@ -180,9 +180,15 @@ class CubeService:
         so that `cancel` can stop them when the client goes away."""
         return limits_q.cancellable()
 
-    def cancel(self, token: Cancellation) -> None:
-        """Stop the request's running engine queries and refuse its next ones (any thread)."""
-        limits_q.cancel(self.engine, token)
+    def cancel(self, token: Cancellation, reason: str | None = None) -> None:
+        """Stop the request's running engine queries and refuse its next ones (any thread);
+        `reason` is what their error says (default: the client went away)."""
+        limits_q.cancel(self.engine, token, reason)
+
+    def request_cancellation(self) -> Cancellation | None:
+        """The cancellation of the request running in this context, if it has one (a front
+        end that cancels on its own command, XMLA's Cancel, joins the request's own)."""
+        return limits_q.CURRENT.get()
 
     def set_unhealthy(self, tables: Iterable[str]) -> None:
         """Tables the storage checks found broken (engine/health.py): never read from now on."""

@@ -11,6 +11,8 @@ api/routes/xmla.py; docs/excel.md tells how to connect.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from ..errors import LabisError, UserError
@@ -19,7 +21,7 @@ from ..service.principal import Principal
 from .discover import Context, discover
 from .envelope import XmlaError, empty_root, envelope, fault, parse_request, response
 from .execute import run_statement
-from .sessions import SessionStore
+from .sessions import SessionStore, XmlaSession
 from .write import rowset
 
 log = logging.getLogger("labis.xmla")
@@ -47,6 +49,25 @@ def language(lcid: str | None) -> str | None:
             f"LocaleIdentifier is a number, not '{lcid}'", hint="1062 Latvian, 1033 English"
         ) from None
     return "en" if number & 0x3FF == ENGLISH else "lv"
+
+
+CANCELLED = "it was cancelled (XMLA Cancel)"
+
+
+@contextmanager
+def _running(service: CubeService, sessions: SessionStore, session: XmlaSession | None) -> Iterator[None]:
+    """A statement known to its session while it runs, under the request's own cancellation
+    (the one that stops its queries when the client goes away), so that Cancel stops it too."""
+    if session is None:
+        yield
+        return
+    own = service.request_cancellation()
+    with nullcontext(own) if own is not None else service.cancellable() as token:
+        sessions.track(session, token)
+        try:
+            yield
+        finally:
+            sessions.untrack(session, token)
 
 
 def _content(properties: dict[str, str]) -> str:
@@ -85,9 +106,20 @@ def handle(
             rs, rows = discover(ctx, req.request_type, req.restrictions)
             payload = rowset(rs.columns, [] if _content(req.properties) in ("schema", "none") else rows)
         elif req.command == "Statement":
-            payload = run_statement(ctx, req.statement) if req.statement.strip() else empty_root()
-        elif req.command in ("Cancel", "ClearCache"):
-            payload = empty_root()  # nothing runs between requests; the service's caches stay valid
+            if not req.statement.strip():
+                payload = empty_root()
+            else:
+                with _running(service, sessions, session):
+                    payload = run_statement(ctx, req.statement)
+        elif req.command == "Cancel":
+            # the statements running in the session named (or this request's), the principal's own
+            target_id = req.cancel_session or req.session_id
+            if target_id is not None:
+                for token in sessions.running(sessions.get(target_id, principal)):
+                    service.cancel(token, CANCELLED)
+            payload = empty_root()
+        elif req.command == "ClearCache":
+            payload = empty_root()  # the service's caches are keyed by data version: they stay valid
         else:
             raise XmlaError(
                 f"the command '{req.command or '(none)'}' is not supported",

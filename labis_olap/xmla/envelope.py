@@ -55,6 +55,8 @@ class XmlaRequest:
     command: str = ""
     """Execute: the command element's local name (Statement, Cancel, ClearCache, …)."""
     statement: str = ""
+    cancel_session: str | None = None
+    """Cancel: the SessionID it names (None: the request's own session)."""
     session_id: str | None = None
     begin_session: bool = False
     end_session: str | None = None
@@ -117,6 +119,8 @@ def parse_request(body: bytes) -> XmlaRequest:
         req.command = _local(inner) if inner is not None else ""
         if inner is not None and req.command == "Statement":
             req.statement = inner.text or ""
+        if inner is not None and req.command == "Cancel":
+            req.cancel_session = (_text(_child(inner, "SessionID")) or "").strip() or None
     return req
 
 

@@ -2,7 +2,8 @@
 
 A session belongs to the principal that opened it (another principal naming its id is told
 it does not exist), remembers the caption language it was opened with, and is forgotten after
-an idle hour or when the store is full (oldest first). Sessions hold no query state: every
+an idle hour or when the store is full (oldest first). A session knows the statements running
+in it (their cancellations), so that `Cancel` can stop them; nothing else is kept: every
 statement is answered on its own.
 """
 
@@ -13,8 +14,9 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..service import Cancellation
 from ..service.principal import Principal
 from .envelope import XmlaError
 
@@ -28,12 +30,15 @@ class XmlaSession:
     owner: Principal
     lang: str | None
     used: float
+    running: set[int] = field(default_factory=set)
+    """The running statements' cancellations, by id (the store keeps the objects)."""
 
 
 class SessionStore:
     def __init__(self, entries: int = MAX_SESSIONS, idle: float = IDLE_SECONDS) -> None:
         self.entries, self.idle = entries, idle
         self._items: OrderedDict[str, XmlaSession] = OrderedDict()
+        self._tokens: dict[int, Cancellation] = {}
         self._lock = threading.Lock()
 
     def begin(self, owner: Principal, lang: str | None) -> XmlaSession:
@@ -68,6 +73,21 @@ class SessionStore:
         self.get(session_id, owner)
         with self._lock:
             self._items.pop(session_id, None)
+
+    def track(self, session: XmlaSession, token: Cancellation) -> None:
+        with self._lock:
+            session.running.add(id(token))
+            self._tokens[id(token)] = token
+
+    def untrack(self, session: XmlaSession, token: Cancellation) -> None:
+        with self._lock:
+            session.running.discard(id(token))
+            self._tokens.pop(id(token), None)
+
+    def running(self, session: XmlaSession) -> list[Cancellation]:
+        """The statements running in the session now."""
+        with self._lock:
+            return [self._tokens[i] for i in session.running if i in self._tokens]
 
     def __len__(self) -> int:
         return len(self._items)
