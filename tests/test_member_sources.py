@@ -344,3 +344,56 @@ def test_a_parquet_classifier_and_a_source_not_feeding_the_dimension(tmp_path: P
         ]  # fmt: skip
     finally:
         engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+
+
+def test_a_classifier_read_from_a_database(tmp_path: Path, data_dir: Path) -> None:
+    """A member source of kind sql (here SQLite through SQLAlchemy, as the facts' sql sources):
+    each load reads the whole table as a snapshot; a changed table makes a new version, an
+    unchanged one is skipped, and a watermark (which reads increments) is refused."""
+    import sqlite3
+
+    from labis_olap.errors import UserError
+    from labis_olap.loaders.run import load_source
+
+    db = tmp_path / "classifier.sqlite"
+    spec = (
+        "source: products\ndimension: product\nkind: sql\n"
+        f"sql:\n  url: sqlite:///{db}\n  query: SELECT id, cat, name, colour FROM products ORDER BY id\n"
+        "columns:\n  - {to: product_id, from: id}\n  - {to: category, from: cat}\n"
+        "  - {to: name, from: name}\n  - {to: colour, from: colour}\n"
+    )
+    root = tmp_path / "shop"
+    for name, text in {**FILES, "loaders/products.yaml": spec}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text.lstrip(), encoding="utf-8")
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE products (id TEXT, cat TEXT, name TEXT, colour TEXT)")
+        rows = [("p1", "A", "Apple", "red"), ("p2", "A", "Apricot", "orange"), ("p3", "B", "Bean", "green")]
+        con.executemany("INSERT INTO products VALUES (?, ?, ?, ?)", rows)
+    model = read_model(root / "model")
+    engine = make_engine("embedded", data_dir, fresh_database("sqlmembers"))
+    try:
+        apply_model(model, engine)
+        first = load_source(plan_of(root, model, "products"), model, engine, None)
+        assert (first.status, first.rows_accepted) == ("ok", 3), first.message
+        assert first.file.startswith("sqlite:///") and "members:product" in {
+            r["cube"] for r in latest(engine, source="products")
+        }
+        sales = load_file(
+            plan_of(root, model, "sales", engine), root / "data" / "sales.csv", model, engine, None
+        )
+        assert sales.status == "ok", sales.message
+        assert cells(root, model, engine, AGG + "?drilldown=product") == {"A": 22, "B": 1}
+        again = load_source(plan_of(root, model, "products"), model, engine, None)
+        assert again.status == "skipped", again.message  # the same classifier: no new version
+        with sqlite3.connect(db) as con:  # p3 moves to A in the source system
+            con.execute("UPDATE products SET cat = 'A' WHERE id = 'p3'")
+        moved = load_source(plan_of(root, model, "products"), model, engine, None)
+        assert moved.status == "ok", moved.message
+        assert cells(root, model, engine, AGG + "?drilldown=product&as_of=now") == {"A": 23}
+        watermarked = root / "loaders" / "products.yaml"
+        watermarked.write_text(spec.replace("ORDER BY id\n", "ORDER BY id\n  watermark: id\n"))
+        with pytest.raises(UserError, match="a member source is read whole"):
+            load_source(plan_of(root, model, "products"), model, engine, None)
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")

@@ -2,7 +2,8 @@
 history as validity ranges (slowly changing, type 2), recorded in the lineage like facts.
 
 A member source is a loader spec with `dimension:` instead of `cube:` (its columns fill the
-dimension's member columns). Each load is a snapshot of the classifier:
+dimension's member columns), of any kind facts have: a file (csv, xlsx, parquet) or what a
+sql query or an http source returns, read whole. Each load is a snapshot of the classifier:
 
 * with `valid_from`/`valid_to` in the spec, the rows carry their own validity (the source
   system keeps the history) and the snapshot replaces the members as it is;
@@ -22,7 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,7 @@ from ..model.version import model_version
 from ..physical.layout import OPEN_END, OPEN_START
 from ..physical.names import MEMBER_ROWS, MEMBERS_OWNER
 from . import store
+from .raw import RawBatch
 from .read import Reader
 from .report import EXAMPLES, LoadReport, file_facts
 from .spec import FILE_KINDS, Plan
@@ -49,26 +54,75 @@ from .transform import Checker
 Row = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """One read of a classifier: a file, or what a sql or http source returned."""
+
+    display: str
+    sha256: str
+    size: int
+    batches: Callable[[], Iterable[RawBatch]]
+
+
 def load_members(
     plan: Plan, path: Path, model: Model, engine: Engine, *, effective: dt.date | None = None
 ) -> LoadReport:
     """Load one snapshot file of a member source; the report's status is ok, skipped (this file
     is the current members already), rejected or failed."""
-    assert plan.dimension is not None
-    source, dim = plan.spec.source, model.dimensions[plan.dimension]
+    source = plan.spec.source
     if plan.spec.kind not in FILE_KINDS:
         raise UserError(
-            f"{source}: member sources read files (csv, xlsx, parquet), not {plan.spec.kind}",
-            hint="export the classifier to a file and load that",
+            f"{source} reads {plan.spec.kind}, not files", hint=f"run it without a file: labis load {source}"
         )
     if not path.is_file():
         raise UserError(f"{source}: {path}: no such file")
     facts = file_facts(path, plan.spec.options.quote)
+    snapshot = Snapshot(path.name, facts.sha256, facts.size, lambda: Reader(plan, path, path.name).batches())
+    return _load_snapshot(plan, snapshot, model, engine, effective)
+
+
+def load_member_source(
+    plan: Plan,
+    model: Model,
+    engine: Engine,
+    *,
+    effective: dt.date | None = None,
+    environ: dict[str, str] | None = None,
+) -> LoadReport:
+    """Load a sql or http member source: the whole classifier as the source returns it now (a
+    snapshot, as a file is; the same answer as the current members is skipped)."""
+    from .remote import SpoolReader, fetch_http, fetch_sql
+
+    source = plan.spec.source
+    if plan.spec.kind in FILE_KINDS:
+        raise UserError(f"{source} reads {plan.spec.kind} files", hint=f"give one: labis load {source} FILE")
+    if plan.spec.sql is not None and plan.spec.sql.watermark:
+        raise UserError(
+            f"{source}: a member source is read whole, each load a snapshot of the classifier",
+            hint="remove sql.watermark (it reads only new rows, which suits facts)",
+        )
+    with tempfile.TemporaryDirectory(prefix="labis-fetch-") as tmp:
+        fetched = (
+            fetch_sql(plan, Path(tmp), None, None, environ)
+            if plan.spec.sql is not None
+            else fetch_http(plan, Path(tmp), environ)
+        )
+        snapshot = Snapshot(
+            fetched.display, fetched.sha256, fetched.nbytes, lambda: SpoolReader(plan, fetched).batches()
+        )
+        return _load_snapshot(plan, snapshot, model, engine, effective)
+
+
+def _load_snapshot(
+    plan: Plan, snapshot: Snapshot, model: Model, engine: Engine, effective: dt.date | None
+) -> LoadReport:
+    assert plan.dimension is not None
+    source, dim = plan.spec.source, model.dimensions[plan.dimension]
     day = effective or dt.date.today()
-    batch = store.batch_id(source, facts.sha256, day.isoformat())
+    batch = store.batch_id(source, snapshot.sha256, day.isoformat())
     started = time.perf_counter()
     store.ensure_tables(engine)
-    report = LoadReport(source, path.name, batch, "running")
+    report = LoadReport(source, snapshot.display, batch, "running")
     prior = store.latest(engine, batch=batch)
     if prior and prior[0]["status"] == "ok":
         report.status = "skipped"
@@ -78,9 +132,9 @@ def load_members(
         batch=batch,
         source=source,
         cube=f"{MEMBERS_OWNER}{dim.name}",
-        file_name=path.name,
-        file_sha256=facts.sha256,
-        file_bytes=facts.size,
+        file_name=snapshot.display,
+        file_sha256=snapshot.sha256,
+        file_bytes=snapshot.size,
         started=dt.datetime.now(dt.UTC),
         model_version=model_version(model),
     )
@@ -103,7 +157,7 @@ def load_members(
     checker = Checker(plan)
     accepted: list[pa.Table] = []
     rejects: list[pa.Table] = []
-    for raw in Reader(plan, path, path.name).batches():
+    for raw in snapshot.batches():
         checked = checker.check(raw)
         report.rows_read += checked.rows
         report.rows_rejected += checked.rejected_rows
@@ -118,7 +172,7 @@ def load_members(
         return finish("rejected", "a member load is whole or nothing: fix the rows and load the file again")
     rows = _rows(pa.concat_tables(accepted) if accepted else None, plan, dim.name)
     report.rows_accepted = len(rows)
-    locs = [Location(path.name, int(r.pop("_row")), 1) for r in rows]
+    locs = [Location(snapshot.display, int(r.pop("_row")), 1) for r in rows]
     doc = model.docs.get(("dimension", dim.name)) or SourceDoc(str(plan.path), None)
     # A snapshot names each member once; rows with their own validity, once per date range.
     checked_as = dim if plan.spec.valid_from is not None else _snapshot_of(dim)

@@ -41,7 +41,7 @@ from ..physical.names import MEMBERS_OWNER, REJECTS
 from ..privacy import key_id, redact
 from ..settings import Settings
 from . import store
-from .members import load_members, unload_members
+from .members import load_member_source, load_members, unload_members
 from .read import LoadError, RawBatch, Reader
 from .report import EXAMPLES, LoadReport, file_facts
 from .spec import FILE_KINDS, Plan
@@ -400,6 +400,10 @@ def load_source(
         raise UserError(
             f"{source} reads {plan.spec.kind} files", hint=f"give them: labis load {source} FILE…"
         )
+    if plan.dimension is not None:  # a classifier from a database or a web service
+        if apply:
+            apply_model(model, engine)
+        return load_member_source(plan, model, engine, environ=environ)
     if plan.personal_columns and key is None:
         raise UserError(f"{source}: the spec has personal columns but no pseudonymisation key was given")
     if apply:
