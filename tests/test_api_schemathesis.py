@@ -189,7 +189,9 @@ def _report(pair: tuple[Any, dict[str, Any]]) -> Any:
 def test_fuzz_every_operation(app: FastAPI) -> None:
     vocab = _vocabulary(app)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # XMLA's body is a SOAP envelope (text/xml), which schemathesis cannot make: its bad input is
+    # the hostile corpus's (tests/hostile.py) and test_xmla.py's Fault cases
+    operations = [op for op in (result.ok() for result in schema.get_all_operations()) if op.path != "/xmla"]
     assert len(operations) >= 10, [op.label for op in operations]
     counts: dict[str, int] = {}
     statuses: dict[int, int] = {}
