@@ -397,3 +397,49 @@ def test_a_classifier_read_from_a_database(tmp_path: Path, data_dir: Path) -> No
             load_source(plan_of(root, model, "products"), model, engine, None)
     finally:
         engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+
+
+def test_a_loaded_classifier_joined_to_a_table_beside_the_model(tmp_path: Path, data_dir: Path) -> None:
+    """A snowflake over a member source: the loaded rows carry a class id, the category comes
+    from a table beside the model (`members.join`), joined at each load; a member whose class
+    the table lacks fails the load (E132, nothing kept), and the spec cannot give the joined
+    columns itself (they are not the source's)."""
+    files = {
+        **FILES,
+        "model/dimensions/product.yaml": FILES["model/dimensions/product.yaml"].replace(
+            "members: {source: products, fact_key: product_id}",
+            "members:\n  source: products\n  fact_key: product_id\n"
+            "  join: [{file: ../tables/product_class.csv, on: class_id}]",
+        ),
+        "model/tables/product_class.csv": "class_id,category\nc1,A\nc2,B\n",
+        "loaders/products.yaml": "source: products\ndimension: product\nkind: csv\ncolumns:\n"
+        "  - {to: product_id, from: id}\n  - {to: class_id, from: class}\n"
+        "  - {to: name, from: name}\n  - {to: colour, from: colour}\n",
+        "data/products_classes.csv": "id,class,name,colour\n"
+        "p1,c1,Apple,red\np2,c1,Apricot,orange\np3,c2,Bean,green\n",
+        "data/products_lost.csv": "id,class,name,colour\np1,c9,Apple,red\n",
+    }
+    root = tmp_path
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text.lstrip(), encoding="utf-8")
+    model = read_model(root / "model")
+    engine = make_engine("embedded", data_dir, fresh_database("joinmembers"))
+    try:
+        apply_model(model, engine)
+        products = plan_of(root, model, "products")
+        assert "category" not in {c.name for c in products.cube.columns}  # the table's to give
+        loaded = load_members(products, root / "data" / "products_classes.csv", model, engine)
+        assert (loaded.status, loaded.rows_accepted) == ("ok", 3), loaded.message
+        sales = load_file(
+            plan_of(root, model, "sales", engine), root / "data" / "sales.csv", model, engine, None
+        )
+        assert sales.status == "ok", sales.message
+        one = [("products_1.csv", dt.date(2024, 1, 1))]  # the same categories, written flat
+        (root / "data" / "products_1.csv").write_text(FILES["data/products_1.csv"].lstrip())
+        assert cells(root, model, engine, AGG + "?drilldown=product") == by_hand(engine, root, one, None)
+        lost = load_members(products, root / "data" / "products_lost.csv", model, engine)
+        assert lost.status == "failed" and "E132" in lost.message and "has no row in" in lost.message
+        assert cells(root, model, engine, AGG + "?drilldown=product") == {"A": 22, "B": 1}
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")

@@ -37,9 +37,10 @@ from ..compiler.members import current_member_batch, member_rows_of
 from ..engine.base import Engine
 from ..errors import UserError
 from ..model.definition import Model
-from ..model.diagnostics import Location
+from ..model.diagnostics import Diagnostics, Location
 from ..model.schema import Dimension
 from ..model.source import SourceDoc
+from ..model.tables import Table, join_tables
 from ..model.validate import member_problems
 from ..model.version import model_version
 from ..physical.layout import OPEN_END, OPEN_START
@@ -174,6 +175,14 @@ def _load_snapshot(
     report.rows_accepted = len(rows)
     locs = [Location(snapshot.display, int(r.pop("_row")), 1) for r in rows]
     doc = model.docs.get(("dimension", dim.name)) or SourceDoc(str(plan.path), None)
+    assert dim.members is not None
+    if dim.members.join and rows:  # a snowflake: the tables beside the model, joined to each row
+        diags = Diagnostics()
+        joined = join_tables(Table(snapshot.display, list(rows[0]), rows, locs), dim.members.join, doc,
+                             ("members",), diags)  # fmt: skip
+        if joined is None:
+            return finish("failed", diags.render())
+        rows = joined.rows
     # A snapshot names each member once; rows with their own validity, once per date range.
     checked_as = dim if plan.spec.valid_from is not None else _snapshot_of(dim)
     problems = member_problems(checked_as, rows, locs, doc)
@@ -246,6 +255,8 @@ def _history(snapshot: list[Row], before: list[Row] | None, fact_key: str, day: 
 def _store(engine: Engine, dimension: str, batch: str, rows: list[Row], plan: Plan) -> None:
     validity = (plan.spec.valid_from, plan.spec.valid_to)
     columns = [c.name for c in plan.cube.columns if c.name not in validity]
+    joined = [c for c in (rows[0] if rows else {}) if c not in columns]  # what `join` brought
+    columns += [c for c in joined if c not in ("valid_from", "valid_to")]
     data = pa.table(
         {
             "dimension": pa.array([dimension] * len(rows), pa.string()),

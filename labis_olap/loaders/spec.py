@@ -46,6 +46,7 @@ from ..model.schema import (
     text_of,
 )
 from ..model.source import SourceDoc, load_yaml
+from ..model.tables import joined_columns
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Scalar = bool | int | float | dt.date | str
@@ -530,11 +531,19 @@ def member_columns(dim: Dimension) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def members_cube(dim: Dimension, spec: LoaderSpec) -> Cube:
+def members_cube(dim: Dimension, spec: LoaderSpec, doc: SourceDoc | None = None) -> Cube:
     """A member source's rows as if they were facts of a cube (so the readers and checks of facts
-    read them): one text column per member column, the keys required, and the validity dates."""
+    read them): one text column per member column, the keys required, and the validity dates.
+    With `join`, the columns the joined tables bring are not the source's to give, and the
+    columns the joins start from are (`doc`: the dimension's, which the tables are beside)."""
     keys = {dim.fact_key_column, *(lv.key_column for lv in dim.levels)}
-    columns = [{"name": c, "type": "string", "nullable": c not in keys} for c in member_columns(dim)]
+    needs: list[str] = []
+    brings: list[str] = []
+    if dim.members is not None and dim.members.join and doc is not None:
+        needs, brings = joined_columns(dim.members.join, doc)
+    own = [c for c in member_columns(dim) if c not in brings]
+    own += [c for c in needs if c not in own]
+    columns = [{"name": c, "type": "string", "nullable": c not in keys} for c in own]
     if spec.valid_from is not None and spec.valid_to is not None:
         columns += [
             {"name": spec.valid_from, "type": "date"},
@@ -629,7 +638,7 @@ def _plan(path: Path, model: Model, diags: Diagnostics) -> Plan | None:
             what = "unknown dimension" if dim is None else "its members do not come from this source:"
             diags.add("L102", f"{what} '{spec.dimension}'", doc.loc(("dimension",)), hint)
             return None
-        cube: Cube | None = members_cube(dim, spec)
+        cube: Cube | None = members_cube(dim, spec, model.docs.get(("dimension", dim.name)))
     else:
         cube = model.cubes.get(spec.cube or "")
     if cube is None:

@@ -160,7 +160,8 @@ class Members(Strict):
     """Instead of a file: the loader spec (`dimension:` this one) whose loads feed the members,
     with history as validity ranges (loaders/members.py); `labis load` refreshes them."""
     join: list[Join] = Field(default_factory=list)
-    """Snowflaked tables, joined in order many-to-one at read (model/tables.py), never by users."""
+    """Snowflaked tables, joined in order many-to-one at read (model/tables.py), never by users;
+    to a `source`'s rows at each load (loaders/members.py)."""
     fact_key: Name | None = None
     """Column that facts reference (default: the key of the last level)."""
     valid_from: Name | None = None
@@ -183,8 +184,8 @@ class Members(Strict):
             raise ValueError("a member source keeps its history: name valid_from/valid_to in its loader spec")
         if (self.valid_from is None) != (self.valid_to is None):
             raise ValueError("'valid_from' and 'valid_to' go together")
-        if self.join and self.file is None:
-            raise ValueError("'join' joins tables to a members 'file'")
+        if self.join and self.file is None and self.source is None:
+            raise ValueError("'join' joins tables to a members 'file' or 'source'")
         return self
 
 

@@ -103,6 +103,22 @@ def _read_parquet(path: Path, what: str, loc: Location, diags: Diagnostics, code
     return Table(str(path), header, rows, locs)
 
 
+def joined_columns(joins: list[Join], doc: SourceDoc) -> tuple[list[str], list[str]]:
+    """What joins need of the members and bring to them: the `on` columns a member row must
+    carry itself (not one an earlier join brings), and the columns the joined tables add.
+    Unreadable tables add nothing here: the join itself reports them."""
+    needs: list[str] = []
+    brings: list[str] = []
+    for j in joins:
+        if j.on not in brings and j.on not in needs:
+            needs.append(j.on)
+        path = beside(doc, j.file)
+        table = read_table(path, "joined table", Location(str(path), 1, 1), Diagnostics(), "E132")
+        if table is not None:
+            brings += [c for c in table.header if c != j.key_column and c not in brings]
+    return needs, brings
+
+
 def join_tables(
     members: Table, joins: list[Join], doc: SourceDoc, at: NodePath, diags: Diagnostics
 ) -> Table | None:
