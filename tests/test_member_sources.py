@@ -443,3 +443,60 @@ def test_a_loaded_classifier_joined_to_a_table_beside_the_model(tmp_path: Path, 
         assert cells(root, model, engine, AGG + "?drilldown=product") == {"A": 22, "B": 1}
     finally:
         engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+
+
+def test_a_classifier_read_from_a_web_service(tmp_path: Path, data_dir: Path) -> None:
+    """A member source of kind http (a JSON API on loopback, as the facts' http sources read):
+    the whole classifier at each load; unchanged, it is skipped."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from labis_olap.loaders.run import load_source
+
+    records = [
+        {"id": "p1", "cat": "A", "name": "Apple", "colour": "red"},
+        {"id": "p2", "cat": "A", "name": "Apricot", "colour": "orange"},
+        {"id": "p3", "cat": "B", "name": "Bean", "colour": "green"},
+    ]
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            data = json.dumps({"data": records}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = (
+        "source: products\ndimension: product\nkind: http\n"
+        f"http:\n  url: http://127.0.0.1:{server.server_address[1]}/v1/products\n  records: data\n"
+        "columns:\n  - {to: product_id, from: id}\n  - {to: category, from: cat}\n"
+        "  - {to: name, from: name}\n  - {to: colour, from: colour}\n"
+    )
+    root = tmp_path / "shop"
+    for name, text in {**FILES, "loaders/products.yaml": spec}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text.lstrip(), encoding="utf-8")
+    model = read_model(root / "model")
+    engine = make_engine("embedded", data_dir, fresh_database("httpmembers"))
+    try:
+        apply_model(model, engine)
+        first = load_source(plan_of(root, model, "products"), model, engine, None)
+        assert (first.status, first.rows_accepted) == ("ok", 3), first.message
+        sales = load_file(
+            plan_of(root, model, "sales", engine), root / "data" / "sales.csv", model, engine, None
+        )
+        assert sales.status == "ok", sales.message
+        assert cells(root, model, engine, AGG + "?drilldown=product") == {"A": 22, "B": 1}
+        assert load_source(plan_of(root, model, "products"), model, engine, None).status == "skipped"
+    finally:
+        server.shutdown()
+        server.server_close()
+        engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
