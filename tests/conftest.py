@@ -72,6 +72,25 @@ def demo_database(data_dir: Path, prefix: str, rows: int, seed: int) -> Iterator
         engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
 
 
+@contextlib.contextmanager
+def mini_database(data_dir: Path, model: Model, prefix: str) -> Iterator[Engine]:
+    """The mini model (tests/fixtures/mini_model, or a copy with rules added) applied in a fresh
+    embedded database with its 41 payments loaded, dropped after."""
+    from test_aggregate_cases import read_facts
+
+    from labis_olap.compiler.apply import apply_model
+    from labis_olap.physical.layout import CubeLayout
+
+    engine = make_engine("embedded", data_dir, fresh_database(prefix))
+    try:
+        apply_model(model, engine)
+        layout = CubeLayout(model, model.cubes["benefits"], engine.database)
+        engine.insert_arrow(layout.facts_table, read_facts(model))
+        yield engine
+    finally:
+        engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+
+
 @pytest.fixture(params=ENGINE_KINDS)
 def engine(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[Engine]:
     """A fresh, empty database on each engine kind."""

@@ -23,14 +23,12 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import mini_database
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_aggregate_cases import read_facts
 
 from labis_olap.api import create_app, deps
-from labis_olap.compiler.apply import apply_model
 from labis_olap.engine.base import Engine
 from labis_olap.errors import ForbiddenError, QueryError
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
@@ -87,11 +85,8 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
 
 @pytest.fixture(scope="module")
 def engine(data_dir: Path, model: Model) -> Iterator[Engine]:
-    eng = make_engine("embedded", data_dir, fresh_database("disclosure"))
-    apply_model(model, eng)
-    eng.insert_arrow(CubeLayout(model, model.cubes[CUBE], eng.database).facts_table, read_facts(model))
-    yield eng
-    eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
+    with mini_database(data_dir, model, "disclosure") as eng:
+        yield eng
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import mini_database
 from fastapi.testclient import TestClient
 from ruamel.yaml import YAML
-from test_aggregate_cases import read_facts
 
 from labis_olap.api import create_app
-from labis_olap.compiler.apply import apply_model
 from labis_olap.engine.base import Engine
 from labis_olap.errors import LimitError, QueryError
 from labis_olap.mdx import MdxResult, execute
@@ -66,11 +64,8 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
 
 @pytest.fixture(scope="module")
 def engine(data_dir: Path, model: Model) -> Iterator[Engine]:
-    eng = make_engine("embedded", data_dir, fresh_database("mdx"))
-    apply_model(model, eng)
-    eng.insert_arrow(CubeLayout(model, model.cubes["benefits"], eng.database).facts_table, read_facts(model))
-    yield eng
-    eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
+    with mini_database(data_dir, model, "mdx") as eng:
+        yield eng
 
 
 @pytest.fixture(scope="module")

@@ -105,12 +105,17 @@ columns:
 AGG = "/cube/sales/aggregate"
 
 
+def write_files(root: Path, files: dict[str, str]) -> None:
+    """A shop's model, loader specs and data files under `root`."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text.lstrip(), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[tuple[Path, Model, Engine]]:
     root = tmp_path_factory.mktemp("shop")
-    for name, text in FILES.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text.lstrip(), encoding="utf-8")
+    write_files(root, FILES)
     model = read_model(root / "model")
     engine = make_engine("embedded", data_dir, fresh_database("members"))
     apply_model(model, engine)
@@ -256,9 +261,7 @@ def test_validity_from_the_source_columns(tmp_path: Path, data_dir: Path) -> Non
         "p1,A,Apple,red,2000-01-01,2024-07-31\np1,B,Apple,red,2024-07-01,\n",
     }
     root = tmp_path
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text.lstrip(), encoding="utf-8")
+    write_files(root, files)
     model = read_model(root / "model")
     engine = make_engine("embedded", data_dir, fresh_database("ranges"))
     try:
@@ -318,9 +321,7 @@ def test_a_parquet_classifier_and_a_source_not_feeding_the_dimension(tmp_path: P
         "loaders/products.yaml": FILES["loaders/products.yaml"].replace("kind: csv", "kind: parquet"),
         "loaders/stray.yaml": FILES["loaders/products.yaml"].replace("source: products", "source: stray"),
     }
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text.lstrip(), encoding="utf-8")
+    write_files(tmp_path, files)
     table = pa.table(
         {"id": [1, 2], "cat": ["A", "B"], "name": ["One", "Two"], "colour": [None, "blue"]},
     )
@@ -363,9 +364,7 @@ def test_a_classifier_read_from_a_database(tmp_path: Path, data_dir: Path) -> No
         "  - {to: name, from: name}\n  - {to: colour, from: colour}\n"
     )
     root = tmp_path / "shop"
-    for name, text in {**FILES, "loaders/products.yaml": spec}.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text.lstrip(), encoding="utf-8")
+    write_files(root, {**FILES, "loaders/products.yaml": spec})
     with sqlite3.connect(db) as con:
         con.execute("CREATE TABLE products (id TEXT, cat TEXT, name TEXT, colour TEXT)")
         rows = [("p1", "A", "Apple", "red"), ("p2", "A", "Apricot", "orange"), ("p3", "B", "Bean", "green")]
@@ -420,9 +419,7 @@ def test_a_loaded_classifier_joined_to_a_table_beside_the_model(tmp_path: Path, 
         "data/products_lost.csv": "id,class,name,colour\np1,c9,Apple,red\n",
     }
     root = tmp_path
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text.lstrip(), encoding="utf-8")
+    write_files(root, files)
     model = read_model(root / "model")
     engine = make_engine("embedded", data_dir, fresh_database("joinmembers"))
     try:
@@ -481,9 +478,7 @@ def test_a_classifier_read_from_a_web_service(tmp_path: Path, data_dir: Path) ->
         "  - {to: name, from: name}\n  - {to: colour, from: colour}\n"
     )
     root = tmp_path / "shop"
-    for name, text in {**FILES, "loaders/products.yaml": spec}.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text.lstrip(), encoding="utf-8")
+    write_files(root, {**FILES, "loaders/products.yaml": spec})
     model = read_model(root / "model")
     engine = make_engine("embedded", data_dir, fresh_database("httpmembers"))
     try:

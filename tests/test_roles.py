@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import mini_database
 from fastapi.testclient import TestClient
-from test_aggregate_cases import read_facts
 
 from labis_olap.api import create_app, deps
-from labis_olap.compiler.apply import apply_model
 from labis_olap.engine.base import Engine
 from labis_olap.errors import ForbiddenError, ModelError, NotFoundError
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns
@@ -122,11 +120,8 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
 
 @pytest.fixture(scope="module")
 def engine(data_dir: Path, model: Model) -> Iterator[Engine]:
-    eng = make_engine("embedded", data_dir, fresh_database("roles"))
-    apply_model(model, eng)
-    eng.insert_arrow(CubeLayout(model, model.cubes[CUBE], eng.database).facts_table, read_facts(model))
-    yield eng
-    eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
+    with mini_database(data_dir, model, "roles") as eng:
+        yield eng
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import mini_database
 from lxml import etree
-from test_aggregate_cases import read_facts
 from xmla_client import SOAP, XMLA, execute_body
 
-from labis_olap.compiler.apply import apply_model
-from labis_olap.engine.base import Engine
 from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
-from labis_olap.physical.layout import CubeLayout
 from labis_olap.service import CubeService, Principal
 from labis_olap.xmla import SessionStore, handle
 
@@ -36,13 +32,8 @@ ANALYST = Principal("analyst-1")
 @pytest.fixture(scope="module")
 def service(data_dir: Path) -> Iterator[CubeService]:
     model: Model = read_model(MINI)
-    engine: Engine = make_engine("embedded", data_dir, fresh_database("xmla_cancel"))
-    apply_model(model, engine)
-    engine.insert_arrow(
-        CubeLayout(model, model.cubes["benefits"], engine.database).facts_table, read_facts(model)
-    )
-    yield CubeService(model, engine)
-    engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
+    with mini_database(data_dir, model, "xmla_cancel") as engine:
+        yield CubeService(model, engine)
 
 
 def begin(service: CubeService, store: SessionStore) -> str:

@@ -30,15 +30,14 @@ class XmlaSession:
     owner: Principal
     lang: str | None
     used: float
-    running: set[int] = field(default_factory=set)
-    """The running statements' cancellations, by id (the store keeps the objects)."""
+    running: list[Cancellation] = field(default_factory=list)
+    """The running statements' cancellations (the store's lock guards the list)."""
 
 
 class SessionStore:
     def __init__(self, entries: int = MAX_SESSIONS, idle: float = IDLE_SECONDS) -> None:
         self.entries, self.idle = entries, idle
         self._items: OrderedDict[str, XmlaSession] = OrderedDict()
-        self._tokens: dict[int, Cancellation] = {}
         self._lock = threading.Lock()
 
     def begin(self, owner: Principal, lang: str | None) -> XmlaSession:
@@ -76,18 +75,16 @@ class SessionStore:
 
     def track(self, session: XmlaSession, token: Cancellation) -> None:
         with self._lock:
-            session.running.add(id(token))
-            self._tokens[id(token)] = token
+            session.running.append(token)
 
     def untrack(self, session: XmlaSession, token: Cancellation) -> None:
         with self._lock:
-            session.running.discard(id(token))
-            self._tokens.pop(id(token), None)
+            session.running[:] = [t for t in session.running if t is not token]
 
     def running(self, session: XmlaSession) -> list[Cancellation]:
         """The statements running in the session now."""
         with self._lock:
-            return [self._tokens[i] for i in session.running if i in self._tokens]
+            return list(session.running)
 
     def __len__(self) -> int:
         return len(self._items)
