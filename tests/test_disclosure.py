@@ -7,7 +7,10 @@ expected number is the analyst's answer to the same question, whose recipients a
 against an independent SQL count over the facts table. A published cell is the analyst's cell
 unchanged, or has no values and status `A` (exactly when its recipients number 1 … threshold
 − 1) or `D` (a secondary cell, never under the threshold). The attacker test solves, with its
-own linear programs, every suppressed cell's interval from everything the public can obtain.
+own linear programs, every suppressed cell's interval from everything the public can obtain;
+the stock attacker does the same for the stock `open_cases` over month-end snapshots (a copy of
+the mini model with 45 persons' spells), its relations built from the facts by plain SQL.
+Measures suppression cannot protect (min, max, filtered, approximate) are `N` on every path.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from labis_olap.model.reader import read_model
 from labis_olap.physical.layout import CubeLayout
 from labis_olap.query.cell import CubeQuery, FactsQuery
 from labis_olap.service import CubeService, Principal
+from labis_olap.service.suppression import Coord
 from labis_olap.settings import Settings
 
 MINI = Path(__file__).parent / "fixtures" / "mini_model"
@@ -305,16 +309,24 @@ def test_every_way_in_publishes_the_same_protected_cells(
         assert c.get(f"{agg}&order=amount:desc").status_code == 400
 
 
-def test_an_attacker_with_everything_published_cannot_narrow_a_suppressed_cell(service: CubeService) -> None:
+@pytest.mark.parametrize("data", ["payments", "snapshots"])
+def test_an_attacker_with_everything_published_cannot_narrow_a_suppressed_cell(
+    service: CubeService, snapshots: tuple[CubeService, Model], data: str
+) -> None:
     """Every cell the public can get of the first table — all margins, which every covered query
     only repeats — then, with this test's own linear programs (scipy's linprog), the smallest
     and largest value of each confidential cell's payments and amount under every additivity
-    relation: the interval spans at least the protection level (30 % of the value, at least 1)."""
+    relation: the interval spans at least the protection level (30 % of the value, at least 1).
+    (On the payments the stock `open_cases` hides every cell, see below; the month-end
+    snapshots show some.)"""
     import numpy as np
     from scipy.optimize import linprog
 
-    published = ask(service, PUBLIC, TABLE, subtotals="cube")
-    truth = ask(service, ANALYST, TABLE, subtotals="cube")
+    table = TABLE if data == "payments" else STOCK_TABLES[0]
+    if data == "snapshots":
+        service = snapshots[0]
+    published = ask(service, PUBLIC, table, subtotals="cube")
+    truth = ask(service, ANALYST, table, subtotals="cube")
     dims = ["territory", "time", "benefit_type", "gender"]
 
     def cells_of(answer: Any) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -379,3 +391,314 @@ def test_differencing_cuts_are_refused(service: CubeService, cut: str) -> None:
     with pytest.raises(QueryError, match="merge members"):
         ask(service, PUBLIC, "time:year", cut)
     assert ask(service, ANALYST, "time:year", cut).cells.num_rows > 0
+
+
+STOCK_DIMS = ["territory", "time", "benefit_type", "gender"]
+STOCK_TABLES = ["territory:municipality|time:quarter|gender", "benefit_type:benefit_type|time:month"]
+STOCK_RULES = f"""
+disclosure:
+  threshold: {THRESHOLD}
+  tables: {STOCK_TABLES}
+  dominance: false
+"""
+
+
+@pytest.fixture(scope="module")
+def snapshots(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+) -> Iterator[tuple[CubeService, Model]]:
+    """The mini model with month-end snapshots instead of its payments (a stock of persons, as
+    the demo's registered unemployed): 45 persons, each registered for a spell of months in
+    2024–2025, one row per month-end with `open_cases` 1; the tables drill time."""
+    import datetime as dt
+    import decimal
+
+    import numpy as np
+    import pyarrow as pa
+    from conftest import fresh_database, make_engine
+
+    from labis_olap.compiler.apply import apply_model
+    from labis_olap.physical.layout import ARROW_TYPES
+
+    root = tmp_path_factory.mktemp("stock_model") / "model"
+    shutil.copytree(MINI, root)
+    cube_file = root / "cubes" / "benefits.yaml"
+    cube_file.write_text(cube_file.read_text() + textwrap.dedent(STOCK_RULES))
+    (root / "roles").mkdir()
+    for name, text in ROLES.items():
+        (root / "roles" / f"{name}.yaml").write_text(text)
+    model = read_model(root)
+    rng = np.random.default_rng(7)
+    ends = [dt.date(2024 + (m + 1) // 12, (m + 1) % 12 + 1, 1) - dt.timedelta(days=1) for m in range(24)]
+    rows: list[dict[str, Any]] = []
+    for person in range(1, 46):
+        start = int(rng.integers(0, 24))
+        where = str(rng.choice(["M1", "M2", "M3"], p=[0.5, 0.3, 0.2]))
+        gender, benefit = str(rng.choice(["M", "F"])), str(rng.choice(["housing", "gmi", "child"]))
+        for month in range(start, min(24, start + int(rng.integers(1, 11)))):
+            rows.append({"paid_on": ends[month], "municipality": where, "gender": gender, "benefit": benefit,
+                         "person": person, "amount": decimal.Decimal("100.00"), "open_cases": 1})  # fmt: skip
+    cube = model.cubes[CUBE]
+    facts = pa.table(
+        {c.name: pa.array([r[c.name] for r in rows], type=ARROW_TYPES[c.type]) for c in cube.columns}
+    )
+    eng = make_engine("embedded", data_dir, fresh_database("stock"))
+    try:
+        apply_model(model, eng)
+        eng.insert_arrow(CubeLayout(model, cube, eng.database).facts_table, facts)
+        yield CubeService(model, eng), model
+    finally:
+        eng.execute(f"DROP DATABASE IF EXISTS `{eng.database}`")
+
+
+def stock_truth(engine: Engine, model: Model) -> list[dict[str, Any]]:
+    """The facts by plain SQL, each with its coordinates as at its date (the members' rows of
+    the fixture's YAML, read here, not by LabIS): region and municipality (an unknown fact
+    key: neither, as the cube shows it), quarter and month, category."""
+    import yaml
+
+    table = CubeLayout(model, model.cubes[CUBE], engine.database).facts_table
+    facts = engine.query(
+        "SELECT paid_on, municipality, gender, benefit, person, open_cases "
+        f"FROM `{engine.database}`.`{table}`"
+    ).to_pylist()
+    territory = yaml.safe_load((MINI / "dimensions" / "territory.yaml").read_text())["members"]["rows"]
+    benefits = yaml.safe_load((MINI / "dimensions" / "benefit_type.yaml").read_text())["members"]["rows"]
+    category = {r["code"]: r["category_code"] for r in benefits}
+    for f in facts:
+        [member] = [
+            r for r in territory
+            if r["fact_key"] == f["municipality"] and r["valid_from"] <= f["paid_on"]
+            and (r["valid_to"] is None or f["paid_on"] <= r["valid_to"])
+        ] or [{"region_code": "None", "municipality_code": "None"}]  # fmt: skip
+        d = f["paid_on"]
+        f["path"] = (
+            (member["region_code"], member["municipality_code"]),
+            (str(d.year), str((d.month - 1) // 3 + 1), str(d.month)),
+            (category[f["benefit"]], f["benefit"]),
+            (str(f["gender"]),),
+        )
+    return facts
+
+
+def published_stock_cells(
+    service: CubeService, who: Principal, tables: list[str]
+) -> dict[Coord, dict[str, Any]]:
+    """Every cell of the publication tables (all margins), keyed by its path per dimension."""
+    out: dict[Coord, dict[str, Any]] = {}
+    for table in tables:
+        query = CubeQuery(
+            CUBE, ("open_cases", "recipients"), drilldowns=parse_drilldowns(table), subtotals="cube"
+        )
+        answer = service.aggregate(query, who)
+        sets = [(answer.cells, answer.levels)] + [(s.rows, s.levels) for s in answer.subtotals]
+        for rows, levels in sets:
+            for row in rows.to_pylist():
+                key = tuple(tuple(str(row[f"{d}.{lv}"]) for lv in levels.get(d, [])) for d in STOCK_DIMS)
+                out[key] = row
+        out[((),) * len(STOCK_DIMS)] = answer.summary
+    return out
+
+
+def stock_attack(service: CubeService, model: Model, tables: list[str]) -> dict[str, Any]:
+    """An attacker's intervals of every primary cell's stock `open_cases` from all the public
+    gets of the tables: each cell's latest date and stock from the facts (plain SQL, the
+    members' YAML), checked against the analyst's; the relations built from them alone — a
+    total's stock is the sum of its parts' whose latest date is the total's (along time, its
+    latest period's) — and solved with scipy's linprog, the cells' stocks at least 0 and, when
+    every stock is at most its persons, an `A` cell's at most threshold − 1."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    facts = stock_truth(service.engine, model)
+    shown = published_stock_cells(service, PUBLIC, tables)
+    real = published_stock_cells(service, ANALYST, tables)
+    assert shown.keys() == real.keys()
+
+    def inside(f: dict[str, Any], key: Coord) -> bool:
+        return all(f["path"][d][: len(p)] == p for d, p in enumerate(key))
+
+    latest: dict[Coord, Any] = {}
+    stock: dict[Coord, float] = {}
+    for key in shown:
+        mine = [f for f in facts if inside(f, key)]
+        latest[key] = max(f["paid_on"] for f in mine)
+        stock[key] = float(sum(f["open_cases"] for f in mine if f["paid_on"] == latest[key]))
+        assert real[key]["open_cases"] == stock[key], (key, real[key], stock[key])
+        assert real[key]["recipients"] == len({f["person"] for f in mine})
+    relations: list[tuple[Coord, list[Coord]]] = []
+    for key in shown:  # along each dimension, the children present, others fixed
+        for d in range(len(STOCK_DIMS)):
+            children = [
+                k for k in shown if k[d][:-1] == key[d] and len(k[d]) == len(key[d]) + 1
+                and all(k[e] == key[e] for e in range(len(STOCK_DIMS)) if e != d)
+            ]  # fmt: skip
+            if children:
+                same = [k for k in children if latest[k] == latest[key]]
+                assert stock[key] == sum(stock[k] for k in same), (key, same)  # the relation is true
+                relations.append((key, same))
+    hidden = sorted(k for k, r in shown.items() if r["open_cases:status"])
+    primary = [k for k in hidden if shown[k]["open_cases:status"] == "A"]
+    col = {k: i for i, k in enumerate(hidden)}
+    rows, rhs = [], []
+    for total, parts in relations:
+        row, b = np.zeros(len(hidden)), 0.0
+        for k, sign in [(total, 1.0)] + [(p, -1.0) for p in parts]:
+            if k in col:
+                row[col[k]] += sign
+            else:
+                b -= sign * float(shown[k]["open_cases"])
+        if row.any():
+            rows.append(row)
+            rhs.append(b)
+        else:
+            assert abs(b) < 1e-9  # a relation among shown cells holds in what is published
+    persons = all(stock[k] <= real[k]["recipients"] for k in shown)
+    bounds = [
+        (0, THRESHOLD - 1 if persons and shown[k]["open_cases:status"] == "A" else None) for k in hidden
+    ]
+    widths: dict[Coord, float] = {}
+    for key in primary:
+        objective = np.zeros(len(hidden))
+        objective[col[key]] = 1.0
+        lo = linprog(objective, A_eq=rows or None, b_eq=rhs or None, bounds=bounds, method="highs")
+        hi = linprog(-objective, A_eq=rows or None, b_eq=rhs or None, bounds=bounds, method="highs")
+        assert lo.status == 0 and hi.status in (0, 3)
+        width = float("inf") if hi.status == 3 else -hi.fun - lo.fun
+        widths[key] = width / max(1.0, 0.3 * stock[key])
+    return {"cells": len(shown), "primary": len(primary), "secondary": len(hidden) - len(primary),
+            "shown": len(shown) - len(hidden), "relations": len(rows), "persons": persons,
+            "widths": widths}  # fmt: skip
+
+
+def test_an_attacker_cannot_narrow_a_suppressed_stock(snapshots: tuple[CubeService, Model]) -> None:
+    """Month-end snapshots, tables drilling time: every primary cell's stock interval, by the
+    attacker's own programs (stock_attack), spans at least the protection level (30 % of its
+    stock, at least 1). Before stocks were audited this failed: the pattern of counts and sums
+    showed totals whose stock is exactly a primary part's (a quarter's is its last month's)."""
+    service, model = snapshots
+    found = stock_attack(service, model, STOCK_TABLES)
+    widths = found.pop("widths")
+    assert found["primary"] and found["secondary"] and found["shown"], found
+    assert found["persons"], "a stock of persons: each cell's stock is at most its persons"
+    narrow = {k: w for k, w in widths.items() if w < 1 - 1e-6}
+    assert not narrow, narrow
+    narrowest = min(widths.values())
+    print(
+        f"stock attacker: {found}, {len(widths)} intervals, narrowest {narrowest:.2f} × the protection level"
+    )
+
+
+def test_a_total_whose_stock_is_a_primary_part_s_is_hidden() -> None:
+    """A year of 12 persons whose stock at its latest date (31 December) is its December's, and
+    December has 2 persons (primary): the year's stock gives December's exactly. Audited on
+    counts alone (the cells without stocks: the old audit) the year stays shown; with the
+    stocks audited it is hidden too."""
+    import datetime as dt
+
+    from labis_olap.service.suppression import PRIMARY, SECONDARY, TableCell, protect
+
+    year = ((),)
+    months = [((f"{m:02d}",),) for m in range(1, 13)]
+
+    def cells(stocks: bool) -> list[TableCell]:
+        out = [TableCell(year, 12, {}, {"stock": 2.0} if stocks else {}, dt.date(2024, 12, 31))]
+        for m, coord in enumerate(months, 1):
+            n = 2 if m == 12 else 5  # each month's stock: its persons at its month-end
+            out.append(
+                TableCell(
+                    coord, n, {}, {"stock": float(n)} if stocks else {}, dt.date(2024, m, 28 + 3 * (m == 12))
+                )
+            )
+        return out
+
+    counts_only = protect(cells(False), THRESHOLD, zeros_disclosive=False, distinct=True, protection=0.3)
+    assert counts_only.of(months[-1]) == PRIMARY and counts_only.of(year) is None
+    audited = protect(cells(True), THRESHOLD, zeros_disclosive=False, distinct=True, protection=0.3)
+    assert audited.of(months[-1]) == PRIMARY and audited.of(year) == SECONDARY
+    assert audited.narrowest >= 1
+
+
+def test_a_stock_relation_the_data_break_refuses_the_table() -> None:
+    """A relation that does not hold (here a total's stock is not its latest part's) is never
+    put in the attacker's program silently: the table is refused."""
+    import datetime as dt
+
+    from labis_olap.service.suppression import InconsistentStock, TableCell, protect
+
+    day = dt.date(2024, 12, 31)
+    cells = [
+        TableCell(((),), 6, {}, {"stock": 5.0}, day),
+        TableCell((("a",),), 2, {}, {"stock": 2.0}, day),
+        TableCell((("b",),), 4, {}, {"stock": 4.0}, day),
+    ]
+    with pytest.raises(InconsistentStock, match="not the sum of its parts"):
+        protect(cells, THRESHOLD, zeros_disclosive=False, distinct=True, protection=0.3)
+
+
+UNPUBLISHED = ["min_amount", "max_amount", "gmi_amount", "gmi_recipients", "recipients_approx", "gmi_share"]
+"""What suppression cannot protect (min, max, filtered, approximate, and a calculated measure on
+them): empty with status `N` for publication roles."""
+PUBLISHED = ["amount", "payments", "avg_amount", "recipients", "open_cases", "amount_per_recipient"]
+
+
+def check_not_published(row: dict[str, Any], where: str) -> None:
+    for m in UNPUBLISHED:
+        assert row[m] is None and row[f"{m}:status"] == "N", (where, m, row)
+    status = row["recipients:status"]
+    assert status in (None, "A", "D"), (where, row)
+    for m in PUBLISHED:  # published ones keep their cell's status (a shown cell: a value)
+        assert row[f"{m}:status"] == status, (where, m, row)
+        if status:
+            assert row[m] is None, (where, m, row)
+
+
+@pytest.mark.parametrize("data", ["payments", "snapshots"])
+def test_measures_suppression_cannot_protect_are_not_published(
+    service: CubeService, snapshots: tuple[CubeService, Model], data: str
+) -> None:
+    """Every cell, subtotal and the grand total of a table, through the service: the
+    unprotectable measures `N`, the others as their cell; the analyst gets them all. (On the
+    payments every cell is hidden: the latest month, December 2025, has two persons, and every
+    total's stock is its latest month's. The snapshots show cells.)"""
+    measures = (*UNPUBLISHED, *PUBLISHED)
+    if data == "snapshots":
+        service = snapshots[0]
+    table = TABLE if data == "payments" else STOCK_TABLES[0]
+    query = CubeQuery(CUBE, measures, drilldowns=parse_drilldowns(table), subtotals="cube")
+    published = service.aggregate(query, PUBLIC)
+    shown = 0
+    for rows in [published.cells, *(s.rows for s in published.subtotals)]:
+        for row in rows.to_pylist():
+            check_not_published(row, "cell")
+            shown += row["recipients:status"] is None
+    assert published.summary is not None
+    check_not_published(published.summary, "summary")
+    assert shown or data == "payments", "some cells are shown, their published measures with values"
+    truth = service.aggregate(query, ANALYST)
+    assert truth.summary is not None and all(truth.summary[m] is not None for m in measures)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast_path", "fastapi"])
+def test_unprotectable_measures_are_not_published_on_any_path(
+    model: Model, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    """The same through REST: JSON (cells and summary), CSV and Parquet, fast path or not."""
+    principal = [PUBLIC]
+    monkeypatch.setattr(deps, "principal_of", lambda scope: principal[0])
+    settings_ = Settings(model_dir=MINI, data_dir=data_dir, database=engine.database)
+    agg = (
+        f"/cube/{CUBE}/aggregate?drilldown=territory:municipality|time:year"
+        f"&aggregates={'|'.join((*UNPUBLISHED, *PUBLISHED))}"
+    )
+    with TestClient(create_app(settings_, model, engine, fast_path=fast), raise_server_exceptions=False) as c:
+        got = c.get(agg)
+        assert got.status_code == 200, got.text[:300]
+        check_not_published(got.json()["summary"], "json summary")
+        for fmt in ("json", "csv", "parquet"):
+            cells = published_cells(c, f"{agg}&format={fmt}")
+            assert cells
+            for cell in cells:
+                check_not_published(cell, fmt)
+        principal[0] = ANALYST
+        assert all(r["min_amount"] is not None for r in c.get(agg).json()["cells"])

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .expressions import ParsedExpr, parse_expression
 from .schema import Cube, Disclosure, Dominance, Function, Measure
+
+PUBLISHED_FUNCTIONS = frozenset({Function.sum, Function.count, Function.last, Function.avg})
+"""What suppression can protect: sums and counts (audited as additive), stocks (audited by
+their own relations), averages (a shown cell's sum over its count). min and max are one
+person's value, a filter is a hidden category (five persons, one of them `gmi`), a distinct
+count other than the contributors' is not additive, and none of them is audited."""
 
 
 def suitable_contributors(cube: Cube) -> list[Measure]:
@@ -44,6 +51,36 @@ def contributors_of(cube: Cube, rules: Disclosure) -> str | None:
     return found[0].name if found else None
 
 
+def publishable(cube: Cube, rules: Disclosure, measure: str) -> bool:
+    """Whether publication roles get this measure's values (False: every row has it empty,
+    status `N`). The contributors count always; under the cell key method nothing else (only
+    it is perturbed); under suppression an unfiltered sum, count, stock (`last`) or average,
+    and a calculated measure whose every ingredient is publishable."""
+    return _publishable(cube, rules, measure, contributors_of(cube, rules), {})
+
+
+def _publishable(
+    cube: Cube, rules: Disclosure, name: str, contributors: str | None, seen: dict[str, bool]
+) -> bool:
+    if name == contributors:
+        return True
+    if rules.method == "cell_key":
+        return False
+    if name in seen:  # asked before (or a cycle, which validation refuses: not published)
+        return seen[name]
+    seen[name] = False
+    m = cube.measure(name)
+    if m.expression is not None:
+        parsed = parse_expression(m.expression, kind="calc", known=[x.name for x in cube.measures])
+        found = isinstance(parsed, ParsedExpr) and all(
+            _publishable(cube, rules, n, contributors, seen) for n in parsed.names
+        )
+    else:
+        found = m.filter is None and m.function in PUBLISHED_FUNCTIONS
+    seen[name] = found
+    return found
+
+
 def threshold_of(rules: Disclosure, measure: str) -> int:
     own = rules.measures.get(measure)
     return own.threshold if own is not None and own.threshold is not None else rules.threshold
@@ -64,11 +101,12 @@ class Sensitivity:
 
 def sensitivity_of(cube: Cube, rules: Disclosure) -> dict[str, Sensitivity]:
     """The sum measures under the (n,k) or p% rule, with their rules (a measure's own first).
-    Only plain sums: a count of records or a distinct count has no contributor's share, and a
-    calculated measure is protected through the sums it is made of."""
+    Only published plain sums (a filtered one is not published): a count of records or a
+    distinct count has no contributor's share, and a calculated measure is protected through
+    the sums it is made of."""
     out: dict[str, Sensitivity] = {}
     for m in cube.measures:
-        if m.function != Function.sum or m.is_calculated:
+        if m.function != Function.sum or m.is_calculated or not publishable(cube, rules, m.name):
             continue
         own = rules.measures.get(m.name)
         dominance = rules.dominance if own is None or own.dominance is None else own.dominance

@@ -45,12 +45,10 @@ from ..query.cache import data_version
 from ..query.cell import CubeQuery
 from ..query.executor import AggregateExecutor, AggregateResult
 from .disclosure import Protection, _row_sets, status_column
-from .suppression import PRIMARY, SECONDARY, Coord, Pattern
+from .suppression import NOT_PUBLISHED, PRIMARY, SECONDARY, Coord, Pattern
 
 PERTURBED = "P"
 """Status of a published count: perturbed by the cell key method (SDMX: OBS_STATUS `E`)."""
-NOT_PUBLISHED = "N"
-"""SDMX CONF_STATUS: not for publication — a measure the cell key method does not protect."""
 
 CELL_KEY = "__cell_key__"
 """The internal measure of the table queries: per cell, count · 2³² + (1 if a contributor has
@@ -273,7 +271,7 @@ class CellKeyProtection(Protection):
         value, status = self._published(row, levels, pattern)
         out = {k: v for k, v in row.items() if k not in measures}
         for m in measures:
-            if m == self.contributors:
+            if m not in self.unpublished:  # the contributors count alone (publishable)
                 out[m], out[status_column(m)] = value, status
             else:
                 out[m], out[status_column(m)] = None, NOT_PUBLISHED
@@ -288,7 +286,7 @@ class CellKeyProtection(Protection):
         }
         for m in measures:
             kind = table.column(m).type
-            if m == self.contributors:
+            if m not in self.unpublished:
                 columns[m] = pa.array([v for v, _ in answers], kind)
                 columns[status_column(m)] = pa.array([s for _, s in answers], pa.string())
             else:

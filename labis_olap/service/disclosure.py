@@ -19,6 +19,9 @@ role itself, and fact rows.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Hashable
@@ -34,17 +37,77 @@ from ..errors import QueryError
 from ..model.cut_grammar import parse_drilldowns
 from ..model.cuts import PointCut
 from ..model.definition import Model
-from ..model.disclosure import Sensitivity, contributors_of, sensitive, sensitivity_of, threshold_of
+from ..model.disclosure import (
+    Sensitivity,
+    contributors_of,
+    publishable,
+    sensitive,
+    sensitivity_of,
+    threshold_of,
+)
 from ..model.resolve import ResolvedCut, check_cuts
-from ..model.schema import Cube, Disclosure, Function
+from ..model.schema import Cube, Disclosure, Function, Measure, Rollup
+from ..physical.layout import CubeLayout
 from ..query.cell import CubeQuery
 from ..query.executor import AggregateExecutor, AggregateResult
 from ..query.resolve import ResolvedDrilldown, resolve_drilldown
 from .cellset import STATUS
-from .suppression import PRIMARY, SECONDARY, Coord, Pattern, TableCell, Unprotectable, protect
+from .suppression import (
+    NOT_PUBLISHED,
+    PRIMARY,
+    SECONDARY,
+    Coord,
+    InconsistentStock,
+    Pattern,
+    TableCell,
+    Unprotectable,
+    protect,
+)
 
 TABLE_CELLS = 200_000
 """The most cells (all margins included) a publication table may have."""
+
+LATEST = "__latest__"
+"""The internal measure of the stock queries: each cell's latest date (the greatest of its
+facts' dates), the date at which its stocks (`last` measures) are read."""
+
+
+class LatestLayout(CubeLayout):
+    """The cube with one more measure, LATEST (the max of the time dimension's fact column),
+    kept in no rollup: a query that asks it is answered from the facts; every other query is
+    planned over the rollups as before."""
+
+    def __init__(self, base: CubeLayout) -> None:
+        assert base.time_link is not None  # validation: a stock needs the time dimension
+        synthetic = Measure.model_construct(name=LATEST, function=Function.max, column=base.time_link[1])
+        cube = base.cube.model_copy(update={"measures": [*base.cube.measures, synthetic]})
+        model = dataclasses.replace(base.model, cubes={**base.model.cubes, cube.name: cube})
+        super().__init__(model, cube, base.database, base.topology)
+        self.base = base
+
+    def rollup_measures(self, r: Rollup) -> list[Measure]:
+        return self.base.rollup_measures(r)
+
+    def rollup_table(self, r: Rollup) -> str:
+        return self.base.rollup_table(r)
+
+
+class LatestExecutor(AggregateExecutor):
+    """The service's executor reading one cube through its LatestLayout."""
+
+    def __init__(self, layout: LatestLayout, executor: AggregateExecutor) -> None:
+        super().__init__(layout.model, executor.engine, use_rollups=executor.use_rollups)
+        self.unhealthy = executor.unhealthy
+        self._latest_layout = layout
+
+    def layout(self, cube: str) -> CubeLayout:
+        return self._latest_layout
+
+
+@functools.lru_cache(maxsize=16)
+def _latest_executor(executor: AggregateExecutor, base: CubeLayout) -> LatestExecutor:
+    """One per service executor and cube layout (the planner keeps caches per layout)."""
+    return LatestExecutor(LatestLayout(base), executor)
 
 
 def status_column(measure: str) -> str:
@@ -119,7 +182,7 @@ def covering(
 class Patterns:
     """Each table's suppression pattern, kept per data version (computed once, under a lock)."""
 
-    items: dict[Hashable, Pattern]
+    items: dict[Hashable, Pattern | QueryError]
     lock: threading.Lock
 
     @classmethod
@@ -127,12 +190,21 @@ class Patterns:
         return cls({}, threading.Lock())
 
     def get(self, key: Hashable, make: Callable[[], Pattern]) -> Pattern:
+        """The pattern of `key`, made once. A refusal (tables that cannot be protected, or too
+        large) is kept too and raised again: it holds until the data change, and making it again
+        for every request would let anyone keep the server solving linear programs."""
         with self.lock:  # one computation per table and version, however many ask at once
             found = self.items.get(key)
             if found is None:
                 if len(self.items) > 256:
                     self.items.clear()
-                found = self.items[key] = make()
+                try:
+                    found = make()
+                except QueryError as exc:
+                    found = exc
+                self.items[key] = found
+            if isinstance(found, QueryError):  # a new error each time: no traceback piles up
+                raise QueryError(found.message, hint=found.hint)
             return found
 
 
@@ -166,26 +238,46 @@ class Protection:
         return name
 
     @cached_property
+    def unpublished(self) -> frozenset[str]:
+        """The measures publication roles never get (`model.disclosure.publishable`): empty,
+        status `N`, on every row — calculated ones on them too."""
+        return frozenset(m.name for m in self.cube.measures if not publishable(self.cube, self.rules, m.name))
+
+    @cached_property
     def threshold(self) -> int:
         return max(threshold_of(self.rules, m.name) for m in self.cube.measures)
 
+    @cached_property
+    def stocks(self) -> list[str]:
+        """The published stock measures (`last`): audited by their own relations."""
+        last = [m.name for m in self.cube.measures if m.function == Function.last]
+        return [m for m in last if m not in self.unpublished]
+
     def table_queries(self) -> list[CubeQuery]:
-        """Each table with every margin: the contributors and the additive measures."""
+        """Each table with every margin: the contributors and the additive measures; and, where
+        stocks are published, each table again with the stocks and each cell's latest date (from
+        the facts: LATEST is in no rollup)."""
         additive = [
             m.name
             for m in self.cube.measures
-            if m.function in (Function.sum, Function.count) and m.name != self.contributors
+            if m.function in (Function.sum, Function.count)
+            and m.name != self.contributors
+            and m.name not in self.unpublished
         ]
+        measures: list[tuple[str, ...]] = [(self.contributors, *additive)]
+        if self.stocks:
+            measures.append((*self.stocks, LATEST))
         return [
             CubeQuery(
                 self.cube.name,
-                (self.contributors, *additive),
+                asked,
                 drilldowns=tuple(
                     replace(d, level=r.level.name)
                     for d, r in zip(parse_drilldowns(t.text), t.drills, strict=True)
                 ),
                 subtotals="cube",
             )
+            for asked in measures
             for t in self.tables
         ]
 
@@ -194,8 +286,14 @@ class Protection:
         key method's record keys; nothing for suppression)."""
 
     def executor_for(self, executor: AggregateExecutor) -> AggregateExecutor:
-        """The executor that answers `table_queries` (the cell key method reads more)."""
-        return executor
+        """The executor that answers `table_queries` (with stocks, one that knows LATEST; the
+        cell key method reads more)."""
+        if not self.stocks:
+            return executor
+        run = _latest_executor(executor, executor.layout(self.cube.name))
+        if run.unhealthy != executor.unhealthy:  # the storage checks found more (or fewer) broken
+            run.set_unhealthy(executor.unhealthy)
+        return run
 
     # --- dominance and p% (issue 13): the sums under those rules and who contributes ---
 
@@ -284,13 +382,24 @@ class Protection:
         partner hidden for one table's sake is hidden in the other too. `sensitive`: the
         cells the dominance and p% rules make primary (`sensitive()`)."""
         contributors = self.contributors
-        cells: dict[Coord, TableCell] = {}
+        found: dict[Coord, tuple[int, dict[str, float]]] = {}
+        stocks: dict[Coord, tuple[dict[str, float], dt.date | None]] = {}
         for result in results:
             for rows, levels in _row_sets(result):
                 for row in rows.to_pylist():
-                    values = {m: float(row[m] or 0) for m in result.measures if m != contributors}
                     coord = self._coord(row, levels, by_cut=False)
-                    cells.setdefault(coord, TableCell(coord, int(row[contributors] or 0), values))
+                    if LATEST in result.measures:
+                        values = {m: float(row[m] or 0) for m in result.measures if m != LATEST}
+                        stocks.setdefault(coord, (values, _day(row[LATEST])))
+                    else:
+                        values = {m: float(row[m] or 0) for m in result.measures if m != contributors}
+                        found.setdefault(coord, (int(row[contributors] or 0), values))
+        cells: dict[Coord, TableCell] = {}
+        for coord, (n, values) in found.items():
+            stock, latest = stocks.get(coord, ({}, None))
+            if self.stocks and not stock and n:  # the two queries read the same facts
+                raise QueryError(f"cube '{self.cube.name}' cannot be published: no stock for a cell")
+            cells[coord] = TableCell(coord, n, values, stock, latest)
         if len(cells) > TABLE_CELLS:
             raise QueryError(
                 f"the publication tables of cube '{self.cube.name}' have more than {TABLE_CELLS} cells"
@@ -305,6 +414,10 @@ class Protection:
                 protection=self.rules.protection,
                 sensitive=sensitive,
             )
+        except InconsistentStock as exc:  # never publish a stock the audit could not bound
+            raise QueryError(
+                f"the publication tables of cube '{self.cube.name}' cannot be protected: {exc}"
+            ) from None
         except Unprotectable:
             raise QueryError(
                 f"the publication tables of cube '{self.cube.name}' cannot be protected",
@@ -366,10 +479,12 @@ class Protection:
             return PRIMARY
         return None if all(not row.get(m) for m in measures) else SECONDARY
 
-    @staticmethod
-    def _row(row: dict[str, Any], status: str | None, measures: list[str]) -> dict[str, Any]:
+    def _row(self, row: dict[str, Any], status: str | None, measures: list[str]) -> dict[str, Any]:
         out = {k: v for k, v in row.items() if k not in measures}
         for m in measures:
+            if m in self.unpublished:
+                out[m], out[status_column(m)] = None, NOT_PUBLISHED
+                continue
             out[m] = None if status else row.get(m)
             out[status_column(m)] = status
         return out
@@ -385,9 +500,20 @@ class Protection:
         }
         for m in measures:
             values = table.column(m)
+            if m in self.unpublished:
+                columns[m] = pa.nulls(table.num_rows, values.type)
+                columns[status_column(m)] = pa.array([NOT_PUBLISHED] * table.num_rows, pa.string())
+                continue
             columns[m] = pc.if_else(secret, pa.scalar(None, values.type), values)
             columns[status_column(m)] = status
         return pa.table(columns)
+
+
+def _day(value: Any) -> dt.date | None:
+    """A cell's latest date at the stocks' grain (a day: a stock is read per date)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
 
 
 def _point(cuts: list[ResolvedCut], alias: str) -> PointCut | None:

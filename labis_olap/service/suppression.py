@@ -37,6 +37,9 @@ PRIMARY = "A"
 its largest contributors: one status, so that the code does not say which rule a cell failed)."""
 SECONDARY = "D"
 """SDMX CONF_STATUS: secondary confidentiality set by the sender, not for publication."""
+NOT_PUBLISHED = "N"
+"""SDMX CONF_STATUS: not for publication — a measure the method cannot protect, empty on every
+row (model.disclosure.publishable)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class TableCell:
     contributors: int
     values: dict[str, float]
     """The additive measures' values (sums and record counts), for the audit."""
+    stocks: dict[str, float] = field(default_factory=dict)
+    """The stock measures' values (`last`: the per-date sum at the cell's latest date)."""
+    latest: Any = None
+    """The cell's latest date (the stocks are read at it; None: the cell has no facts)."""
 
 
 @dataclass
@@ -77,6 +84,10 @@ class Unprotectable(Exception):
     """No pattern found within the rounds allowed (the table is refused, never published)."""
 
 
+class InconsistentStock(Exception):
+    """A stock relation does not hold in the data (the table is refused, never published)."""
+
+
 @dataclass(frozen=True)
 class Relation:
     total: Coord
@@ -92,6 +103,32 @@ def relations(coords: Iterable[Coord]) -> list[Relation]:
                 parent = (*c[:d], path[:-1], *c[d + 1 :])
                 children.setdefault((d, parent), []).append(c)
     return [Relation(total, tuple(parts)) for (_, total), parts in children.items()]
+
+
+def stock_relations(rels: Iterable[Relation], by: dict[Coord, TableCell]) -> list[Relation]:
+    """What an attacker knows of a stock along each relation: a total's stock is the sum of
+    the stocks of its parts whose latest date is the total's (a part whose facts end earlier
+    has none at that date). Along time, the one child period holding the total's latest date
+    (a year's stock is its latest non-empty month's); along territory with month-end
+    snapshots, every part (plain additivity)."""
+    return [
+        Relation(rel.total, tuple(p for p in rel.parts if by[p].latest == by[rel.total].latest))
+        for rel in rels
+    ]
+
+
+def _check_stocks(stock_rels: list[Relation], by: dict[Coord, TableCell], measures: list[str]) -> None:
+    """Every stock relation holds in the data, or the table is refused: the audit's programs
+    hold only true relations (a false one could prove an exposed cell safe)."""
+    for m in measures:
+        for rel in stock_rels:
+            total = by[rel.total].stocks.get(m, 0.0)
+            parts = [by[p].stocks.get(m, 0.0) for p in rel.parts]
+            if abs(total - sum(parts)) > 1e-6 * max(1.0, abs(total), *(abs(v) for v in parts)):
+                raise InconsistentStock(
+                    f"stock '{m}' of a total ({total}) is not the sum of its parts at its latest date "
+                    f"({sum(parts)})"
+                )
 
 
 def protect(
@@ -112,6 +149,12 @@ def protect(
     sensitive = sensitive or {}
     by = {c.coord: c for c in cells}
     rels = [r for r in relations(by) if r.total in by and all(p in by for p in r.parts)]
+    stocks = Stocks.of(rels, by)
+    # A partner for a cell whose stock is too narrow is found among the cells of its stock
+    # relations too (a year's stock is its latest month's, whichever other months are hidden);
+    # those relations are left out of the lonely rule, which would hide the one partner of every
+    # hidden cell, the dominated ones' (whose stocks need no protection) included.
+    linked = _relations_of(list({(r.total, r.parts): r for r in rels + stocks.relations}.values()))
     status: dict[Coord, str] = {}
     for c in cells:
         n = c.contributors
@@ -144,15 +187,41 @@ def protect(
             todo,
             sensitive,
             dominated,
+            stocks,
         )
         pattern.rounds = round_
         if not failing:
             pattern.narrowest = min(widths.values(), default=math.inf)
             return pattern
+        before = len(status)
         for coord in failing:
-            _partner(coord, rels, by, status)
+            _partner(coord, linked, by, status)
+        if len(status) == before:  # every cell it could hide is hidden: more rounds cannot help
+            break
         todo = failing
     raise Unprotectable(f"no suppression pattern found in {max_rounds} rounds")
+
+
+@dataclass(frozen=True)
+class Stocks:
+    """The stock measures of a table, their relations, and those whose every cell's stock is at
+    most its contributors (a stock of persons): there an `A` says the stock is ≤ threshold − 1."""
+
+    measures: list[str]
+    relations: list[Relation]
+    bounded: frozenset[str]
+
+    @classmethod
+    def of(cls, rels: list[Relation], by: dict[Coord, TableCell]) -> Stocks:
+        measures = sorted({m for c in by.values() for m in c.stocks})
+        if not measures:
+            return cls([], [], frozenset())
+        stock_rels = stock_relations(rels, by)
+        _check_stocks(stock_rels, by, measures)
+        bounded = frozenset(
+            m for m in measures if all(c.stocks.get(m, 0.0) <= c.contributors + 1e-9 for c in by.values())
+        )
+        return cls(measures, stock_rels, bounded)
 
 
 def _cost(cell: TableCell) -> tuple[int, int]:
@@ -184,15 +253,34 @@ def _no_lonely_suppression(
 
 
 def _partner(
-    coord: Coord, rels: list[Relation], by: dict[Coord, TableCell], status: dict[Coord, str]
+    coord: Coord, rels_of: dict[Coord, list[Relation]], by: dict[Coord, TableCell], status: dict[Coord, str]
 ) -> None:
-    """One more suppressed cell in a relation of a cell the audit found too narrow."""
-    options: list[TableCell] = []
+    """One more suppressed cell in a relation of a cell the audit found too narrow; when all
+    of those are hidden already, in a relation of the hidden cells next to it, and so on
+    outwards (a stock can be pinned by a chain of equalities whose known end is far away: a
+    grand total's stock at its latest date and one region's give the other region's, and with
+    it every cell of the chain below it)."""
+    frontier, visited = [coord], {coord}
+    while frontier:
+        options: list[TableCell] = []
+        after: list[Coord] = []
+        for c in frontier:
+            for rel in rels_of.get(c, []):
+                options += _candidates(rel, by, status)
+                after += [x for x in (rel.total, *rel.parts) if x in status and x not in visited]
+        if options:
+            status[min(options, key=_cost).coord] = SECONDARY
+            return
+        frontier = list(dict.fromkeys(after))
+        visited.update(frontier)
+
+
+def _relations_of(rels: list[Relation]) -> dict[Coord, list[Relation]]:
+    out: dict[Coord, list[Relation]] = {}
     for rel in rels:
-        if coord == rel.total or coord in rel.parts:
-            options += _candidates(rel, by, status)
-    if options:
-        status[min(options, key=_cost).coord] = SECONDARY
+        for c in (rel.total, *rel.parts):
+            out.setdefault(c, []).append(rel)
+    return out
 
 
 def _audit(
@@ -207,9 +295,10 @@ def _audit(
     todo: list[Coord] | None,
     sensitive: dict[Coord, dict[str, float]],
     dominated: dict[Coord, dict[str, float]],
+    stocks: Stocks,
 ) -> list[Coord]:
-    """Primary cells whose attacker interval is too narrow, on the contributors count or on
-    any additive value: per measure and per connected group of suppressed cells one linear
+    """Primary cells whose attacker interval is too narrow, on the contributors count, on
+    any additive value or on a stock: per measure and per connected group of suppressed cells one linear
     program (HiGHS), built once, its objective changed for each cell's minimum and maximum (a
     warm start each time). Suppressed cells that share no relation, directly or through other
     suppressed cells, constrain each other in no way: their programs are solved apart, each a
@@ -243,7 +332,7 @@ def _audit(
         if primary:
             failing |= _audit_group(
                 by, rels_of.get(root, []), status, hidden, primary, threshold, distinct, protection,
-                widths, zeros, sensitive, dominated, seen,
+                widths, zeros, sensitive, dominated, seen, stocks,
             )  # fmt: skip
     return sorted(failing)
 
@@ -262,18 +351,24 @@ def _audit_group(
     sensitive: dict[Coord, dict[str, float]],
     dominated: dict[Coord, dict[str, float]],
     seen: set[Coord],
+    stocks: Stocks,
 ) -> set[Coord]:
     index = {c: i for i, c in enumerate(hidden)}
     measures = sorted({m for c in by.values() for m in c.values})
     failing: set[Coord] = set()
-    for measure, inequal in [(None, distinct)] + [(m, False) for m in measures]:
+    programs = [(None, distinct, False)] + [(m, False, False) for m in measures]
+    programs += [(m, False, True) for m in stocks.measures]
+    for measure, inequal, stock in programs:
 
-        def value(c: Coord, measure: str | None = measure) -> float:
+        def value(c: Coord, measure: str | None = measure, stock: bool = stock) -> float:
             cell = by[c]
-            return float(cell.contributors) if measure is None else float(cell.values.get(measure, 0.0))
+            if measure is None:
+                return float(cell.contributors)
+            return float((cell.stocks if stock else cell.values).get(measure, 0.0))
 
         program = _Program(len(hidden))
-        for rel in rels:
+        # a stock: the total is the sum of its parts at the total's latest date
+        for rel in stock_relations(rels, by) if stock else rels:
             total_minus_parts = {rel.total: 1.0}
             for p in rel.parts:
                 total_minus_parts[p] = total_minus_parts.get(p, 0.0) - 1.0
@@ -291,16 +386,19 @@ def _audit_group(
                     program.bound(index[c], 0.0 if zeros else 1.0, float(threshold - 1))
                 else:
                     program.bound(index[c], float(threshold), None)
+            elif stock and measure in stocks.bounded and status[c] == PRIMARY and c not in dominated:
+                # a stock ≤ the contributors (true of every cell), and those are ≤ threshold − 1
+                program.bound(index[c], min(0.0, value(c)), float(threshold - 1))
             else:
                 program.bound(index[c], min(0.0, value(c)), None)
         solver = program.solver()
         for c in primary:
-            if c in dominated and (measure is None or measure not in dominated[c]):
+            if c in dominated and (measure is None or stock or measure not in dominated[c]):
                 continue  # hidden for its dominated sums: only those must stay uncertain
             need = max(1.0, protection * abs(value(c)))
             if measure is None:  # the status alone says 1 … threshold − 1: no more to span
                 need = min(need, float(threshold - 2))
-            else:  # a dominated sum needs the interval its rule asks for (Tau-Argus' levels)
+            elif not stock:  # a dominated sum needs the interval its rule asks for (Tau-Argus' levels)
                 need = max(need, sensitive.get(c, {}).get(measure, 0.0))
             if need <= 0:
                 continue
