@@ -15,6 +15,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from labis_olap.engine.embedded import EmbeddedEngine
 from labis_olap.engine.server import ServerEngine
 from labis_olap.model.definition import Model
 from labis_olap.physical.topology import Topology
+from labis_olap.service.principal import Principal
 
 ROOT = Path(__file__).resolve().parent.parent
 # The tests send requests faster than a public server's rate limit allows one principal (they are
@@ -34,6 +36,25 @@ os.environ.setdefault("LABIS_RATE_LIMIT", "0")
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="labis-test-config-")
 ENGINE_KINDS = ["embedded", "connect"] + (["server"] if os.environ.get("LABIS_TEST_CLICKHOUSE_URL") else [])
 _counter = itertools.count()
+ANALYST = Principal("analyst", frozenset({"analyst", "public"}))
+"""A ministry analyst of the demo model (model/roles/analyst.yaml): every cube, unprotected. The
+demo's anonymous principal is the public (under disclosure control), so the tests of what the
+cubes answer ask as this."""
+
+
+def _analyst_key() -> tuple[Path, str]:
+    from labis_olap.security.keys import ApiKeys
+
+    path = Path(tempfile.mkdtemp(prefix="labis-test-keys-")) / "api-keys.json"
+    _, key = ApiKeys(path).create("tests", ["analyst"], [])
+    return path, key
+
+
+KEYS_FILE, ANALYST_KEY = _analyst_key()
+"""An API keys file holding one key of the role `analyst`, and the key: a server given the file
+(`api_keys_file=KEYS_FILE`) answers requests sending it (`AS_ANALYST` headers) as an analyst,
+and those without credentials as the public (the demo model declares the role)."""
+AS_ANALYST = {"X-API-Key": ANALYST_KEY}
 
 
 @pytest.fixture(scope="session")
@@ -138,3 +159,11 @@ def clear_hits(engine: Engine, needles: list[str]) -> list[tuple[str, str, int]]
         ]
         hits.extend((table, n, row[f"c{i}"]) for i, n in enumerate(names) if row[f"c{i}"])
     return hits
+
+
+def analyst_client(app: Any, **kw: Any) -> Any:
+    """A TestClient sending the analyst's key on every request (the app's settings must name
+    KEYS_FILE)."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, headers={**AS_ANALYST, **kw.pop("headers", {})}, **kw)

@@ -152,9 +152,13 @@ class Request:
     method: str
     target: str
     body: bytes = b""
+    api_key: str | None = None
+    """Sent as `X-API-Key` (None: the request has no credentials, the public's)."""
 
     def raw(self) -> bytes:
         head = f"{self.method} {self.target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        if self.api_key is not None:
+            head += f"X-API-Key: {self.api_key}\r\n"
         if self.body or self.method == "POST":
             head += f"Content-Type: application/json\r\nContent-Length: {len(self.body)}\r\n"
         return head.encode("latin-1") + b"\r\n" + self.body

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import demo_database, fresh_database, make_engine
+from conftest import ANALYST, KEYS_FILE, analyst_client, demo_database, fresh_database, make_engine
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -31,7 +31,7 @@ from labis_olap.model.definition import Model
 from labis_olap.query.cache import ResultCache, data_version
 from labis_olap.query.cell import CubeQuery
 from labis_olap.query.limits import run_limited
-from labis_olap.service import ANONYMOUS, CubeService
+from labis_olap.service import CubeService
 from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,12 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 
 def make_settings(data_dir: Path, engine: Engine, **kw: Any) -> Settings:
     return Settings(
-        model_dir=ROOT / "model", data_dir=data_dir, database=engine.database, max_pagesize=MAX_PAGESIZE, **kw
+        model_dir=ROOT / "model",
+        data_dir=data_dir,
+        database=engine.database,
+        max_pagesize=MAX_PAGESIZE,
+        api_keys_file=KEYS_FILE,
+        **kw,
     )
 
 
@@ -55,7 +60,7 @@ def make_settings(data_dir: Path, engine: Engine, **kw: Any) -> Settings:
 def client(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[TestClient]:
     model, engine = demo
     app = create_app(make_settings(data_dir, engine, fact_key_secret="test"), model, engine)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with analyst_client(app, raise_server_exceptions=False) as c:
         yield c
 
 
@@ -89,7 +94,7 @@ def test_version_and_info(client: TestClient) -> None:
     assert v["api_version"] == 2 and v["version"] == v["server_version"]
     info = Info.model_validate(ok(client, "/info"))
     assert info.json_record_limit == MAX_PAGESIZE
-    assert info.api_version == 2 and info.authentication.type == "none"
+    assert info.api_version == 2 and info.authentication.type == "bearer"  # API keys exist
 
 
 def test_cubes_lists_every_cube(client: TestClient, demo: tuple[Model, Engine]) -> None:
@@ -183,7 +188,7 @@ def test_aggregate_equals_the_service(
         None,
         lang,
     )
-    expected = service.aggregate(q, ANONYMOUS)
+    expected = service.aggregate(q, ANALYST)
     assert body["cells"] == jsonable(expected.cells.to_pylist())
     assert body["summary"] == jsonable(expected.summary)
     assert body["total_cell_count"] == expected.total_cell_count == len(body["cells"])
@@ -198,7 +203,7 @@ def test_aggregate_equals_the_service(
 def test_aggregate_without_drilldown_has_summary_only(client: TestClient, service: CubeService) -> None:
     body = ok(client, "/cube/unemployment/aggregate?cut=time:2024")
     assert body["cells"] == [] and body["total_cell_count"] is None and body["levels"] == {}
-    expected = service.aggregate(CubeQuery("unemployment", (), parse_cuts("time:2024")), ANONYMOUS)
+    expected = service.aggregate(CubeQuery("unemployment", (), parse_cuts("time:2024")), ANALYST)
     assert body["summary"] == jsonable(expected.summary)
 
 
@@ -236,7 +241,7 @@ def test_aggregate_over_the_limit_says_to_page(
 ) -> None:
     model, engine = demo
     app = create_app(make_settings(data_dir, engine).model_copy(update={"max_pagesize": 10}), model, engine)
-    with TestClient(app) as small:
+    with analyst_client(app) as small:
         body = err(small, "/cube/unemployment/aggregate?drilldown=territory:municipality", 400, "bad_query")
         assert "more than 10 cells" in body["message"] and "page" in (body["hint"] or "")
         assert len(ok(small, "/cube/unemployment/aggregate?drilldown=gender")["cells"]) == 2
@@ -524,14 +529,14 @@ def test_subtotals_equal_independent_queries_property(
     drill_text = "|".join(f"{a}:{lv}" for a, lv in drills)
     cut = parse_cuts("time:2023-2024")
     result = service.aggregate(
-        CubeQuery(cube, measures, cut, parse_drilldowns(drill_text), subtotals=kind), ANONYMOUS
+        CubeQuery(cube, measures, cut, parse_drilldowns(drill_text), subtotals=kind), ANALYST
     )
     assume(result.subtotals)  # one drilldown at its first level has none
-    alone = service.aggregate(CubeQuery(cube, measures, cut), ANONYMOUS)
+    alone = service.aggregate(CubeQuery(cube, measures, cut), ANALYST)
     assert result.summary == alone.summary
     for sub in result.subtotals:
         text = "|".join(f"{a}:{names[-1]}" for a, names in sub.levels.items())
-        direct = service.aggregate(CubeQuery(cube, measures, cut, parse_drilldowns(text)), ANONYMOUS)
+        direct = service.aggregate(CubeQuery(cube, measures, cut, parse_drilldowns(text)), ANALYST)
         key = [a for a in sub.attributes if not a.endswith("_label")]
         assert _by(sub.rows.to_pylist(), *key) == _by(direct.cells.to_pylist(), *key), (
             drill_text,
@@ -621,11 +626,11 @@ def test_aggregate_time_and_memory_limits(demo: tuple[Model, Engine], data_dir: 
     url = "/cube/unemployment/aggregate?drilldown=time:day|territory:municipality|age_group"
     url += "&aggregates=persons&pagesize=10"
     slow = make_settings(data_dir, engine, query_timeout=0.001, cache_bytes=0)
-    with TestClient(create_app(slow, model, engine)) as c:
+    with analyst_client(create_app(slow, model, engine)) as c:
         body = err(c, url, 400, "query_timeout")
         assert "0.001 s" in body["message"] and body["hint"]
     small = make_settings(data_dir, engine, query_max_memory=2**20, cache_bytes=0)
-    with TestClient(create_app(small, model, engine)) as c:
+    with analyst_client(create_app(small, model, engine)) as c:
         err(c, url, 400, "query_too_large")
         assert ok(c, "/cube/unemployment/aggregate?drilldown=gender&aggregates=new_registrations")["cells"]
 
@@ -706,7 +711,7 @@ def test_time_members_come_from_the_facts(client: TestClient, service: CubeServi
     body = ok(client, "/cube/unemployment/members/time?depth=2")
     quarters = [(m["time.year"], m["time.quarter"]) for m in body["data"]]
     cells = service.aggregate(
-        CubeQuery("unemployment", ("new_registrations",), (), parse_drilldowns("time:quarter")), ANONYMOUS
+        CubeQuery("unemployment", ("new_registrations",), (), parse_drilldowns("time:quarter")), ANALYST
     ).cells.to_pylist()
     assert quarters == [(c["time.year"], c["time.quarter"]) for c in cells]
     months = ok(client, "/cube/unemployment/members/time?hierarchy=ym&cut=time:2024&depth=2")["data"]
@@ -729,7 +734,7 @@ def test_facts_with_cuts_match_the_aggregate(client: TestClient, service: CubeSe
     cut = "territory:LV005|time:2024,1|benefit_type:social_assistance,gmi"
     rows = ok(client, f"/cube/social_assistance/facts?cut={cut}")
     expected = service.aggregate(
-        CubeQuery("social_assistance", ("payments", "amount"), parse_cuts(cut)), ANONYMOUS
+        CubeQuery("social_assistance", ("payments", "amount"), parse_cuts(cut)), ANALYST
     ).summary
     assert expected is not None and len(rows) == expected["payments"] > 0
     assert sum(r["amount"] for r in rows) == pytest.approx(float(expected["amount"]))
@@ -850,7 +855,7 @@ def test_fact_keys_are_keyed(demo: tuple[Model, Engine], data_dir: Path, client:
     model, engine = demo
     app = create_app(make_settings(data_dir, engine, fact_key_secret="other"), model, engine)
     url = "/cube/pensions/facts?cut=time:2024,1,1&order=amount"
-    with TestClient(app) as other:
+    with analyst_client(app) as other:
         a, b = ok(client, url), ok(other, url)
     assert {r["__fact_key__"] for r in a}.isdisjoint({r["__fact_key__"] for r in b})
 
@@ -989,7 +994,7 @@ def test_every_route_answers_bad_input_with_the_one_error_shape(
         for m in ops
         if path not in ("/boom", "/engine-fails")
     }
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with analyst_client(app, raise_server_exceptions=False) as c:
         for route in routes:
             if route in soap:
                 continue
@@ -1040,7 +1045,7 @@ def test_cache_answers_until_the_data_changes(demo: tuple[Model, Engine], data_d
     model, engine = demo
     app = create_app(make_settings(data_dir, engine), model, engine)
     url = "/cube/disability/aggregate?drilldown=gender&cut=time:2024&explain=1"
-    with TestClient(app) as c:
+    with analyst_client(app) as c:
         first, again = ok(c, url), ok(c, url)
         assert (first["explain"]["cache"], again["explain"]["cache"]) == ("miss", "hit")
         assert {k: v for k, v in again.items() if k != "explain"} == {
@@ -1056,9 +1061,9 @@ def test_cache_answers_until_the_data_changes(demo: tuple[Model, Engine], data_d
         assert after["summary"] != first["summary"]
         assert after["summary"] == jsonable(
             CubeService(model, engine)
-            .aggregate(CubeQuery("disability", (), parse_cuts("time:2024")), ANONYMOUS)
+            .aggregate(CubeQuery("disability", (), parse_cuts("time:2024")), ANALYST)
             .summary
         )
     off = make_settings(data_dir, engine, cache_bytes=0)
-    with TestClient(create_app(off, model, engine)) as c:
+    with analyst_client(create_app(off, model, engine)) as c:
         assert ok(c, url)["explain"]["cache"] == ok(c, url)["explain"]["cache"] == "off"

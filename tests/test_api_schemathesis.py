@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import fresh_database, make_engine
+from conftest import KEYS_FILE, analyst_client, fresh_database, make_engine
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -49,6 +48,7 @@ def app(data_dir: Path) -> Iterator[FastAPI]:
     load_demo(model, engine, ROWS, seed=7)
     settings_ = Settings(
         model_dir=ROOT / "model",
+        api_keys_file=KEYS_FILE,
         data_dir=data_dir,
         database=engine.database,
         max_pagesize=2_000,
@@ -80,7 +80,7 @@ def _shape_problem(status: int, text: str) -> str | None:
 def _vocabulary(app: FastAPI) -> dict[str, Any]:
     """Real names and members per cube, read from the API itself."""
     vocab: dict[str, Any] = {}
-    with TestClient(app) as client:
+    with analyst_client(app) as client:
         for cube in client.get("/cubes").json():
             name = cube["name"]
             model = client.get(f"/cube/{name}/model").json()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import AS_ANALYST, KEYS_FILE
 from served import start_server
 
 pytestmark = pytest.mark.slow  # a real server and a few command processes: run by .ci/run
@@ -62,7 +63,7 @@ def labis(*args: str, env: dict[str, str], code: int = 0) -> subprocess.Complete
 
 def get(base: str, path: str) -> tuple[int, Any]:
     try:
-        with urllib.request.urlopen(base + path, timeout=60) as r:
+        with urllib.request.urlopen(urllib.request.Request(base + path, headers=AS_ANALYST), timeout=60) as r:
             return r.status, json.load(r)
     except urllib.error.HTTPError as exc:
         return exc.code, json.load(exc)
@@ -79,6 +80,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "LABIS_DATA_DIR": str(root / "data"),
         "LABIS_MODEL_DIR": str(model),
         "LABIS_PSEUDONYM_KEY": "apply-serving-key-0123456789",
+        "LABIS_API_KEYS_FILE": str(KEYS_FILE),
         "COLUMNS": "200",
     }
     labis("demo", "--rows", "2000", "--no-query", env=env)
@@ -93,7 +95,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def _edit(cube_file: Path, measure: str, rollup: str) -> None:
     text = cube_file.read_text()
     head, rollups = text.split("\nrollups:\n")
-    measures = head.rstrip("\n") + "\n" + measure.strip("\n")
+    head, rules = head.split("\n# What the public may read")  # the measures end before the rules
+    measures = head.rstrip("\n") + "\n" + measure.strip("\n") + "\n# What the public may read" + rules
     cube_file.write_text(measures + "\nrollups:\n" + rollups.rstrip("\n") + "\n" + rollup.strip("\n") + "\n")
 
 

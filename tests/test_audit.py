@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import demo_database
-from fastapi.testclient import TestClient
+from conftest import KEYS_FILE, analyst_client, demo_database
 from typer.testing import CliRunner
 
 from labis_olap.api import create_app
@@ -37,8 +36,16 @@ def records_of(
 ) -> list[dict[str, Any]]:
     model, engine = demo
     log = tmp_path / "audit.jsonl"
-    settings = Settings(model_dir=ROOT / "model", data_dir=tmp_path, database=engine.database, audit_file=log)
-    with TestClient(create_app(settings, model, engine, fast_path=fast), raise_server_exceptions=False) as c:
+    settings = Settings(
+        model_dir=ROOT / "model",
+        api_keys_file=KEYS_FILE,
+        data_dir=tmp_path,
+        database=engine.database,
+        audit_file=log,
+    )
+    with analyst_client(
+        create_app(settings, model, engine, fast_path=fast), raise_server_exceptions=False
+    ) as c:
         for url in urls:
             c.get(url)
     return list(read(log))
@@ -66,7 +73,7 @@ def test_every_request_is_recorded_without_its_values(
         ("aggregate", 404),
     ]
     first, second = records[0], records[1]
-    assert first["principal"] == "anonymous" and first["roles"] == ["public"]
+    assert first["principal"].startswith("key:") and first["roles"] == ["analyst", "public"]
     assert first["cut_dimensions"] == ["age_group", "gender", "territory", "time"]
     assert first["drilldown"] == ["territory:region"] and first["measures"] == ["registered_unemployed"]
     assert first["cache"] == "miss" and second["cache"] == "hit"

@@ -10,6 +10,7 @@ app with the aggregate fast path and one without, which must answer alike, 401s 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -99,7 +100,12 @@ class Apps:
 
 @pytest.fixture(scope="module")
 def serve(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[Any]:
-    model, engine = demo
+    """Apps on the demo model without its roles and rules (authentication alone: a request
+    without credentials is a 401, any credential sees everything; the shipped model's public
+    answers requests without credentials: tests/test_demo_public.py)."""
+    shipped, engine = demo
+    cubes = {n: c.model_copy(update={"disclosure": None}) for n, c in shipped.cubes.items()}
+    model = dataclasses.replace(shipped, roles={}, cubes=cubes)
     opened: list[TestClient] = []
 
     def make(**updates: Any) -> Apps:

@@ -19,11 +19,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
 import uvicorn
-from conftest import fresh_database, make_engine
+from conftest import AS_ANALYST, KEYS_FILE, fresh_database, make_engine
 
 from labis_olap.api import create_app
 from labis_olap.demo.load import load_demo
@@ -58,7 +59,9 @@ def server(data_dir: Path) -> Iterator[str]:
     model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("web"))
     load_demo(model, engine, 20_000, seed=7)
-    settings = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database)
+    settings = Settings(
+        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -94,6 +97,7 @@ def chromium(server: str) -> Iterator[Any]:
             headless=True,
             viewport={"width": 1366, "height": 900},
             accept_downloads=True,
+            extra_http_headers=AS_ANALYST,  # an analyst's pages: the public's are test_demo_public's
         )
         context.set_default_timeout(15_000)
         yield context
@@ -136,8 +140,19 @@ def wait_until(page: Any, expression: str, timeout: float = 15.0) -> None:
 
 @pytest.fixture(scope="module")
 def api(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=30) as client:
+    with httpx.Client(base_url=server, timeout=30, headers=AS_ANALYST) as client:
         yield client
+
+
+def exported(page: Any, fmt: str) -> bytes:
+    """The view's export link: clicked, it downloads; its file as the analyst gets it is read
+    from its address with the page's credentials (Chromium sends a download without the
+    context's extra headers, which stand in here for a signed-in analyst's session cookie)."""
+    with page.expect_download():
+        page.click(f"#export-{fmt}")
+    href = page.get_attribute(f"#export-{fmt}", "href")
+    body: bytes = page.request.get(urljoin(page.url, href)).body()
+    return body
 
 
 def get(api: httpx.Client, path: str, **params: Any) -> Any:
@@ -254,9 +269,7 @@ def test_territory_by_time_drill_filter_language_export_and_shared_link(page: An
     assert "Gender: Female" in page.locator("#filter-chips").inner_text()
 
     # Export: the files are the API's own CSV/XLSX of the view: cells, subtotals, grand total.
-    with page.expect_download() as dl:
-        page.click("#export-csv")
-    raw = Path(dl.value.path()).read_bytes()
+    raw = exported(page, "csv")
     assert raw.startswith(b"\xef\xbb\xbf"), "the page's CSV starts with a BOM, for Excel"
     head, *rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     answer = get(
@@ -268,9 +281,7 @@ def test_territory_by_time_drill_filter_language_export_and_shared_link(page: An
     subtotals = [c[m] for s in answer["subtotals"] for c in s["cells"]]
     assert [float(r[-1]) for r in rows if r[0] == "subtotal"] == subtotals and subtotals
     assert rows[-1][0] == "total" and float(rows[-1][-1]) == answer["summary"][m]
-    with page.expect_download() as dl:
-        page.click("#export-xlsx")
-    assert Path(dl.value.path()).read_bytes()[:2] == b"PK"
+    assert exported(page, "xlsx")[:2] == b"PK"
 
     # Switch language: the same view, Latvian labels, the numbers of lang=lv.
     page.click("#lang-switch")
@@ -566,9 +577,7 @@ def test_a_download_from_the_latvian_page_is_in_latvian(page: Any, api: httpx.Cl
     """Headers, row kinds (starpsumma, kopā) and member labels of the CSV and XLSX in Latvian."""
     m = "registered_unemployed"
     open_view(page, f"/browser?cube=unemployment&m={m}&rows=territory@region:region|gender&cols=&lang=lv")
-    with page.expect_download() as dl:
-        page.click("#export-csv")
-    head, *rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_bytes().decode("utf-8-sig"))))
+    head, *rows = list(csv.reader(io.StringIO(exported(page, "csv").decode("utf-8-sig"))))
     model = get(api, "/cube/unemployment/model", lang="lv")
     measure = next(a["label"] for a in model["aggregates"] if a["name"] == m)
     assert head == [
@@ -577,11 +586,9 @@ def test_a_download_from_the_latvian_page_is_in_latvian(page: Any, api: httpx.Cl
     ], head  # fmt: skip
     assert {r[0] for r in rows} == {"", "starpsumma", "kopā"} and rows[-1][0] == "kopā"
     assert "Latgales statistiskais reģions" in {r[2] for r in rows} and "Sieviete" in {r[4] for r in rows}
-    with page.expect_download() as dl:
-        page.click("#export-xlsx")
     from openpyxl import load_workbook
 
-    sheet = load_workbook(io.BytesIO(Path(dl.value.path()).read_bytes()), read_only=True).active
+    sheet = load_workbook(io.BytesIO(exported(page, "xlsx")), read_only=True).active
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert values[0] == head and values[-1][0] == "kopā"
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import ANALYST, fresh_database, make_engine
 from typer.testing import CliRunner, Result
 
 from labis_olap.cli import app
@@ -27,7 +27,7 @@ from labis_olap.model.cuts import Drilldown, PointCut
 from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery
-from labis_olap.service import ANONYMOUS, CubeService
+from labis_olap.service import CubeService
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "model"
@@ -301,7 +301,7 @@ def test_query_regions(demo_env: str, demo_engine: Engine, model: Model, data_di
         "unemployment", ("registered_unemployed",), (PointCut("time", ("2024",)),),
         (Drilldown("territory", None, "region"),), lang="en",
     )  # fmt: skip
-    expected = service.aggregate(q, ANONYMOUS)
+    expected = service.aggregate(q, ANALYST)
     rows = expected.cells.to_pylist()
     assert len(rows) == 5
     assert {r["territory.region_label"] for r in rows} == labels_en(
@@ -354,7 +354,7 @@ def test_query_explain(demo_env: str, demo_engine: Engine, model: Model, data_di
         "social_assistance", (), (PointCut("time", ("2025",)),),
         (Drilldown("benefit_type"), Drilldown("time", None, "quarter")),
     )  # fmt: skip
-    expected = CubeService(model, demo_engine).aggregate(q, ANONYMOUS)
+    expected = CubeService(model, demo_engine).aggregate(q, ANALYST)
     assert expected.source != "facts"
     assert f"cell(s) from {expected.source}" in result.output
     assert "SELECT" in result.output

@@ -1,7 +1,8 @@
 """The largest contributors of a publication table's cells (query/contributors.py), asked for
 some grouping sets only: the finest cells first, then just the margins that might fail a rule.
 Each set asked alone answers what it answers among all the others — one margin alone too,
-which ClickHouse would take for a plain GROUP BY and refuse (the keys it leaves out)."""
+which ClickHouse would take for a plain GROUP BY and refuse (the keys it leaves out), and margins
+none of which holds the finest keys (refused alike)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,9 @@ def test_each_grouping_set_alone_answers_as_among_all(mini: tuple[Model, Engine]
         if order:
             alone, rows = alone.sort_by(order), rows.sort_by(order)
         assert alone.to_pylist() == rows.to_pylist(), g
+    # margins without the finest set, none of them holding the finest keys
+    margins = [g for g in every if g != every[0]][:3]
+    for (rows, levels), g in zip(
+        top_contributors(engine, layout, drills, [amount], "person", 2, margins), margins, strict=True
+    ):
+        assert levels == together[every.index(g)][1] and rows.num_rows == together[every.index(g)][0].num_rows

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import demo_database
-from fastapi.testclient import TestClient
+from conftest import ANALYST, ANALYST_KEY, KEYS_FILE, analyst_client, demo_database
 
 from labis_olap.api import create_app
 from labis_olap.engine.base import Engine
@@ -21,7 +20,8 @@ from labis_olap.errors import NotFoundError, QueryError
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns
 from labis_olap.model.definition import Model
 from labis_olap.query.cell import CubeQuery, FactsQuery, MembersQuery
-from labis_olap.service import ANONYMOUS, CubeService, Principal, ServiceLimits
+from labis_olap.security.keys import ApiKeys
+from labis_olap.service import CubeService, Principal, ServiceLimits
 from labis_olap.service.paging import MAX_PAGE
 from labis_olap.settings import Settings
 
@@ -52,7 +52,7 @@ def by_region(**kw: object) -> CubeQuery:
 
 def test_the_cell_set_describes_axes_members_and_measures(demo: tuple[Model, Engine]) -> None:
     model, _ = demo
-    cells = service(demo).aggregate(by_region(pagesize=LIMIT, lang="en"), ANONYMOUS)
+    cells = service(demo).aggregate(by_region(pagesize=LIMIT, lang="en"), ANALYST)
     (axis,) = cells.axes
     assert (axis.dimension, axis.hierarchy) == ("territory", "region")
     assert [lv.name for lv in axis.levels] == ["region", "municipality"]
@@ -81,28 +81,28 @@ def test_the_cell_set_describes_axes_members_and_measures(demo: tuple[Model, Eng
 def test_paging_is_decided_once_with_the_limit(demo: tuple[Model, Engine]) -> None:
     svc = service(demo)
     with pytest.raises(QueryError, match="more than 20 cells"):
-        svc.aggregate(by_region(), ANONYMOUS)  # unpaged, over the limit: says to page
+        svc.aggregate(by_region(), ANALYST)  # unpaged, over the limit: says to page
     with pytest.raises(QueryError, match="over the server's limit"):
-        svc.aggregate(by_region(pagesize=LIMIT + 1), ANONYMOUS)
+        svc.aggregate(by_region(pagesize=LIMIT + 1), ANALYST)
     with pytest.raises(QueryError, match="at least 1"):
-        svc.aggregate(by_region(pagesize=0), ANONYMOUS)
+        svc.aggregate(by_region(pagesize=0), ANALYST)
     with pytest.raises(QueryError, match="at most"):
-        svc.aggregate(by_region(page=MAX_PAGE + 1, pagesize=5), ANONYMOUS)
+        svc.aggregate(by_region(page=MAX_PAGE + 1, pagesize=5), ANALYST)
     # page without pagesize pages by the limit; the last page is short, past it is empty.
-    first, second = (svc.aggregate(by_region(page=p), ANONYMOUS) for p in (1, 2))
+    first, second = (svc.aggregate(by_region(page=p), ANALYST) for p in (1, 2))
     total = first.total_cell_count
     assert total > LIMIT and first.cells.num_rows == min(LIMIT, total - LIMIT)
     assert second.cells.num_rows == max(0, min(LIMIT, total - 2 * LIMIT))
-    far = svc.aggregate(by_region(page=10_000, pagesize=5), ANONYMOUS)
+    far = svc.aggregate(by_region(page=10_000, pagesize=5), ANALYST)
     assert far.cells.num_rows == 0 and far.total_cell_count == total
     municipalities = MembersQuery("unemployment", "territory", level="municipality", page=1)
-    assert svc.members(municipalities, ANONYMOUS).data.num_rows == LIMIT  # 43 of them: page 1 is full
+    assert svc.members(municipalities, ANALYST).data.num_rows == LIMIT  # 43 of them: page 1 is full
     with pytest.raises(QueryError, match="more than 20 members"):  # page 0 alone is no paging
-        svc.members(MembersQuery("unemployment", "territory", level="municipality", page=0), ANONYMOUS)
+        svc.members(MembersQuery("unemployment", "territory", level="municipality", page=0), ANALYST)
     # Unpaged facts past the limit are cut at it, as Cubes cuts them, and say so.
-    cut = svc.facts(FactsQuery("unemployment", parse_cuts("time:2024")), ANONYMOUS)
+    cut = svc.facts(FactsQuery("unemployment", parse_cuts("time:2024")), ANALYST)
     assert cut.rows.num_rows == LIMIT and cut.limit == LIMIT
-    first = svc.facts(FactsQuery("unemployment", parse_cuts("time:2024"), page=0, pagesize=LIMIT), ANONYMOUS)
+    first = svc.facts(FactsQuery("unemployment", parse_cuts("time:2024"), page=0, pagesize=LIMIT), ANALYST)
     assert cut.rows.to_pylist() == first.rows.to_pylist() and first.limit is None
 
 
@@ -111,33 +111,33 @@ def test_cached_answers_are_keyed_by_the_principal(demo: tuple[Model, Engine]) -
     analyst = Principal("anna", frozenset({"analyst"}))
     colleague = Principal("janis", frozenset({"analyst"}))
     query = by_region(pagesize=5)
-    assert svc.cached_aggregate(query, ANONYMOUS) is None
-    first = svc.aggregate(query, ANONYMOUS)
+    assert svc.cached_aggregate(query, ANALYST) is None
+    first = svc.aggregate(query, ANALYST)
     assert first.explain.cache == "miss"
-    hit = svc.cached_aggregate(query, ANONYMOUS)
+    hit = svc.cached_aggregate(query, ANALYST)
     assert hit is not None and hit.explain.cache == "hit" and hit.cells.equals(first.cells)
     assert svc.cached_aggregate(query, analyst) is None, "another role's answer was served"
     assert svc.aggregate(query, analyst).explain.cache == "miss"
     assert svc.aggregate(query, colleague).explain.cache == "hit", "the same role shares answers"
     assert len(svc.cache) == 2
-    off = service(demo).aggregate(query, ANONYMOUS)
+    off = service(demo).aggregate(query, ANALYST)
     assert off.explain.cache == "off" and off.cells.equals(first.cells)
 
 
 def test_a_kept_rendering_counts_in_the_cache_budget(demo: tuple[Model, Engine]) -> None:
     svc = service(demo, cache_bytes=8 * 2**20)
-    cells = svc.aggregate(by_region(pagesize=5), ANONYMOUS)
+    cells = svc.aggregate(by_region(pagesize=5), ANALYST)
     before = svc.cache.size
     made = cells.rendered("test", lambda c: b"x" * 1000)
     assert made == b"x" * 1000 and svc.cache.size == before + 1000
-    again = svc.cached_aggregate(by_region(pagesize=5), ANONYMOUS)
+    again = svc.cached_aggregate(by_region(pagesize=5), ANALYST)
     assert again is not None and again.rendered("test", lambda c: b"other") == made
     assert svc.cache.size == before + 1000
 
 
 def test_unknown_cube_is_a_404_with_a_hint(demo: tuple[Model, Engine]) -> None:
     with pytest.raises(NotFoundError, match="no cube 'unemploymnet'") as info:
-        service(demo).aggregate(CubeQuery("unemploymnet"), ANONYMOUS)
+        service(demo).aggregate(CubeQuery("unemploymnet"), ANALYST)
     assert "unemployment" in (info.value.hint or "")
 
 
@@ -147,7 +147,9 @@ def test_every_http_front_end_reaches_the_engine_only_through_the_service(
     """Each route (fast path included) answers through CubeService with the request's principal:
     with the service's entry points recorded, every data route calls one of them."""
     model, engine = demo
-    settings = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database)
+    settings = Settings(
+        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
+    )
     calls: list[tuple[str, Principal]] = []
     for name in ("aggregate", "cached_aggregate", "members", "facts", "fact", "cell", "layout"):
         original = getattr(CubeService, name)
@@ -170,14 +172,16 @@ def test_every_http_front_end_reaches_the_engine_only_through_the_service(
         "/sdmx/structure/unemployment": "members",
         "/sdmx/structure/indicator/NVA-001": "members",
     }
-    with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as client:
+    principal_of_key = ApiKeys(KEYS_FILE).verify(ANALYST_KEY)
+    assert principal_of_key is not None and "analyst" in principal_of_key.roles
+    with analyst_client(create_app(settings, model, engine), raise_server_exceptions=False) as client:
         for url, entry in urls.items():
             calls.clear()
             response = client.get(url)
             assert response.status_code in (200, 404), (url, response.text)
             names = [n for n, _ in calls]
             assert entry in names, f"{url} did not ask the service's {entry}: {names}"
-            assert all(p is ANONYMOUS for _, p in calls)
+            assert all(p == principal_of_key for _, p in calls)
         calls.clear()
         body = {"queries": {"a": {"query": "aggregate", "drilldown": "gender"}, "m": {"query": "members",
                 "dimension": "gender"}}}  # fmt: skip

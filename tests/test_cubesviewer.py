@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, demo_database
+from conftest import KEYS_FILE, ROOT, analyst_client, demo_database
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app
@@ -40,9 +40,14 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 def app_for(demo: tuple[Model, Engine], data_dir: Path, **kw: Any) -> TestClient:
     model, engine = demo
     settings = Settings(
-        model_dir=ROOT / "model", data_dir=data_dir, database=engine.database, max_pagesize=LIMIT, **kw
+        model_dir=ROOT / "model",
+        api_keys_file=KEYS_FILE,
+        data_dir=data_dir,
+        database=engine.database,
+        max_pagesize=LIMIT,
+        **kw,
     )
-    return TestClient(create_app(settings, model, engine), raise_server_exceptions=False)
+    return analyst_client(create_app(settings, model, engine), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import demo_database
+from conftest import KEYS_FILE, analyst_client, demo_database
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app
@@ -166,9 +166,13 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 def client(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[TestClient]:
     model, engine = demo
     settings = Settings(
-        model_dir=ROOT / "model", data_dir=data_dir, database=engine.database, max_pagesize=500
+        model_dir=ROOT / "model",
+        api_keys_file=KEYS_FILE,
+        data_dir=data_dir,
+        database=engine.database,
+        max_pagesize=500,
     )
-    with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as c:
+    with analyst_client(create_app(settings, model, engine), raise_server_exceptions=False) as c:
         yield c
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import demo_database
+from conftest import ANALYST, AS_ANALYST, KEYS_FILE, analyst_client, demo_database
 from fastapi.testclient import TestClient
 from served import start_server
 
@@ -34,7 +34,7 @@ from labis_olap.errors import QueryError, UserError
 from labis_olap.loaders.handoff import hand_off, hand_off_unload
 from labis_olap.model.definition import Model
 from labis_olap.query.cell import CubeQuery
-from labis_olap.service import ANONYMOUS, CubeService
+from labis_olap.service import CubeService
 from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,7 @@ def _env(data: Path) -> dict[str, str]:
         "LABIS_MODEL_DIR": str(ROOT / "model"),
         "LABIS_LOADERS_DIR": str(ROOT / "loaders"),
         "LABIS_PSEUDONYM_KEY": KEY,
+        "LABIS_API_KEYS_FILE": str(KEYS_FILE),
     }
 
 
@@ -64,8 +65,9 @@ def _labis(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.
 
 
 def get(url: str) -> tuple[int, Any]:
+    """A GET as the analyst (the servers of `_env` know the key)."""
     try:
-        with urllib.request.urlopen(url, timeout=60) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=AS_ANALYST), timeout=60) as r:
             return r.status, json.load(r)
     except urllib.error.HTTPError as e:
         return e.code, json.load(e)
@@ -240,9 +242,13 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 def client(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[TestClient]:
     model, engine = demo
     settings = Settings(
-        model_dir=ROOT / "model", data_dir=data_dir, database=engine.database, max_pagesize=1000
+        model_dir=ROOT / "model",
+        api_keys_file=KEYS_FILE,
+        data_dir=data_dir,
+        database=engine.database,
+        max_pagesize=1000,
     )
-    with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as c:
+    with analyst_client(create_app(settings, model, engine), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -280,7 +286,7 @@ def test_page_times_pagesize_past_the_engines_range_is_refused(demo: tuple[Model
     service = CubeService(*demo)
     query = CubeQuery("unemployment", (), (), (), (), 2**40, 2**30, None, "en")
     with pytest.raises(QueryError, match="page × pagesize"):
-        service.aggregate(query, ANONYMOUS)
+        service.aggregate(query, ANALYST)
 
 
 def test_security_headers(client: TestClient) -> None:

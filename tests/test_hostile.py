@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import fresh_database, make_engine
+from conftest import ANALYST_KEY, KEYS_FILE, fresh_database, make_engine
 from hostile import Answer, Request, corpus, problems, send_all
 from served import free_port
 
@@ -64,6 +64,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("hostile")
     env = {**os.environ, "LABIS_DATA_DIR": str(root / "data"), "LABIS_MODEL_DIR": str(ROOT / "model")}
     env["LABIS_RATE_LIMIT"] = "0"
+    env["LABIS_API_KEYS_FILE"] = str(KEYS_FILE)  # the corpus is the public's; an analyst may come too
     demo = [sys.executable, "-m", "labis_olap.cli", "demo", "--rows", "20000", "--no-query"]
     subprocess.run(demo, env=env, check=True, capture_output=True, timeout=120)
     port = free_port()
@@ -136,9 +137,10 @@ def test_a_report_of_10000_queries_is_refused_at_once_without_growing_the_server
     ((_, answer),) = served.send([Request("POST", target, compact)], clients=1)
     assert answer.status == 400 and json.loads(answer.body)["error"] == "limit_exceeded"
     assert time.monotonic() - started < 1.0
-    # The biggest report the bounds allow (50 queries, 50,000 cells), a few times at once.
+    # The biggest report the bounds allow (50 queries, 50,000 cells), a few times at once, by
+    # an analyst (fact rows are never the public's).
     most = _report(50, {"query": "facts", "pagesize": 1000})
-    answers = served.send([Request("POST", target, most) for _ in range(6)], clients=3)
+    answers = served.send([Request("POST", target, most, ANALYST_KEY) for _ in range(6)], clients=3)
     assert {a.status for _, a in answers} <= {200, 400}, [a.body[:200] for _, a in answers]
     growth = _rss(served.proc.pid) - before
     print(f"RSS growth {growth / 2**20:.0f} MiB")
@@ -162,6 +164,7 @@ def test_a_client_that_goes_away_has_its_engine_query_stopped(data_dir: Path) ->
     load_demo(model, engine, 1_000_000, seed=5)
     settings = Settings(
         model_dir=ROOT / "model",
+        api_keys_file=KEYS_FILE,
         data_dir=data_dir,
         database=engine.database,
         cache_bytes=0,
@@ -185,7 +188,7 @@ def test_a_client_that_goes_away_has_its_engine_query_stopped(data_dir: Path) ->
 
     try:
         client = socket.create_connection(("127.0.0.1", port))
-        client.sendall(Request("GET", SLOW).raw())
+        client.sendall(Request("GET", SLOW, api_key=ANALYST_KEY).raw())  # finer than the public may ask
         deadline = time.monotonic() + 30
         while not running():
             assert time.monotonic() < deadline, "the slow query never started"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import clear_hits, demo_database, fresh_database, make_engine
+from conftest import ANALYST, clear_hits, demo_database, fresh_database, make_engine
 
 from labis_olap.compiler.apply import apply_model
 from labis_olap.demo import generate as g
@@ -28,7 +28,7 @@ from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
 from labis_olap.privacy import hmac_hex, hmac_sql, namespace_key, pseudonym_hex
 from labis_olap.query.cell import CubeQuery
-from labis_olap.service import ANONYMOUS, CubeService, ServiceLimits
+from labis_olap.service import CubeService, ServiceLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS, SEED = 20_000, 3
@@ -51,7 +51,7 @@ def households_by_year(model: Model, engine: Engine, cut: str = "") -> tuple[str
     query = CubeQuery(
         "social_assistance", ("households",), parse_cuts(cut), parse_drilldowns("time:year"), pagesize=100
     )
-    cells = service.aggregate(query, ANONYMOUS)
+    cells = service.aggregate(query, ANALYST)
     return cells.source, {str(r["time.year"]): r["households"] for r in cells.cells.to_pylist()}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import KEYS_FILE, analyst_client, fresh_database, make_engine
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app
@@ -37,8 +37,10 @@ def model() -> Model:
 def client(model: Model, data_dir: Path) -> Iterator[TestClient]:
     engine = make_engine("embedded", data_dir, fresh_database("ind"))
     load_demo(model, engine, 20_000, seed=5)
-    settings = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database)
-    with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as c:
+    settings = Settings(
+        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
+    )
+    with analyst_client(create_app(settings, model, engine), raise_server_exceptions=False) as c:
         yield c
     engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import demo_database
+from conftest import ANALYST, KEYS_FILE, analyst_client, demo_database
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app, deps
@@ -36,9 +36,14 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 def app_client(demo: tuple[Model, Engine], data_dir: Path, **kw: Any) -> TestClient:
     model, engine = demo
     settings = Settings(
-        model_dir=ROOT / "model", data_dir=data_dir, database=engine.database, cache_bytes=0, **kw
+        model_dir=ROOT / "model",
+        api_keys_file=KEYS_FILE,
+        data_dir=data_dir,
+        database=engine.database,
+        cache_bytes=0,
+        **kw,
     )
-    return TestClient(create_app(settings, model, engine), raise_server_exceptions=False)
+    return analyst_client(create_app(settings, model, engine), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +167,9 @@ def test_rate_limit_per_principal_on_both_ways_in(
     """A burst past the bucket gets 429 with Retry-After; under it none; principals apart. The
     first URL is answered by the fast path, the others by FastAPI's routes."""
     monkeypatch.setattr(
-        deps, "principal_of", lambda scope: Principal(dict(scope["headers"]).get(b"x-who", b"?").decode())
+        deps,
+        "principal_of",
+        lambda scope: Principal(dict(scope["headers"]).get(b"x-who", b"?").decode(), ANALYST.roles),
     )
     # 0.1/s: the five requests of the burst would have to take ten seconds to earn a sixth (at
     # 1/s a slow first CSV on a busy machine earned one, and the test failed)
@@ -203,8 +210,8 @@ def test_a_cancelled_request_runs_no_further_query(demo: tuple[Model, Engine]) -
     started: list[str] = []
     with service.cancellable() as token:
         token.on_query = lambda: started.append(token.tag)
-        assert service.facts(FactsQuery("unemployment", pagesize=1), ANONYMOUS).rows.num_rows == 1
+        assert service.facts(FactsQuery("unemployment", pagesize=1), ANALYST).rows.num_rows == 1
         service.cancel(token)
         with pytest.raises(QueryCancelledError):
-            service.facts(FactsQuery("unemployment", pagesize=1), ANONYMOUS)
+            service.facts(FactsQuery("unemployment", pagesize=1), ANALYST)
     assert started == [token.tag] and token.tag.startswith("labis-request-")

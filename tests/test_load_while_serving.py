@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import AS_ANALYST, KEYS_FILE
 from served import start_server
 from test_loader_faults import ROWS, write_extract
 
@@ -39,7 +40,7 @@ def _labis(*args: str, env: dict[str, str], **kw: object) -> subprocess.Complete
 
 def _get(url: str) -> tuple[int, dict[str, object]]:
     try:
-        with urllib.request.urlopen(url, timeout=30) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=AS_ANALYST), timeout=30) as r:
             return r.status, json.load(r)
     except urllib.error.HTTPError as e:
         return e.code, json.load(e)
@@ -64,6 +65,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "LABIS_LOADERS_DIR": str(ROOT / "loaders"),
         "LABIS_PSEUDONYM_KEY": KEY,
         "LABIS_LOAD_CHUNK_ROWS": "5000",  # many published chunks: queries run between them
+        "LABIS_API_KEYS_FILE": str(KEYS_FILE),
     }
     assert _labis("apply", env=env).returncode == 0
     server, base = start_server(env, ready="/health")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, demo_database
+from conftest import KEYS_FILE, ROOT, analyst_client, demo_database
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -37,7 +37,12 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 
 def _settings(data_dir: Path, engine: Engine, **extra: object) -> Settings:
     return Settings(
-        model_dir=ROOT / "model", data_dir=data_dir, database=engine.database, audit=False, **extra
+        model_dir=ROOT / "model",
+        api_keys_file=KEYS_FILE,
+        data_dir=data_dir,
+        database=engine.database,
+        audit=False,
+        **extra,
     )
 
 
@@ -60,7 +65,7 @@ def test_metrics_count_by_route_template_and_never_carry_cut_values(
     demo: tuple[Model, Engine], data_dir: Path
 ) -> None:
     model, engine = demo
-    with TestClient(create_app(_settings(data_dir, engine), model, engine)) as client:
+    with analyst_client(create_app(_settings(data_dir, engine), model, engine)) as client:
         before = scrape(client)
         url = f"/cube/unemployment/aggregate?drilldown=time:year&cut={SECRET_CUT}"
         for _ in range(3):  # the fast path: the first answer from the engine, the rest cached
@@ -97,7 +102,7 @@ def test_metrics_read_the_loads_lineage(demo: tuple[Model, Engine], data_dir: Pa
         rec = LoadRecord(batch, "src", "unemployment", "f.csv", "0" * 64, 10, now, "v", status=status)
         rec.rows_accepted, rec.rows_rejected, rec.finished = accepted, rejected, now
         record(engine, rec)
-    with TestClient(create_app(_settings(data_dir, engine), model, engine)) as client:
+    with analyst_client(create_app(_settings(data_dir, engine), model, engine)) as client:
         samples = scrape(client)
     assert value(samples, "labis_load_batches", status="ok") == 1
     assert value(samples, "labis_load_batches", status="rejected") == 1
@@ -107,13 +112,13 @@ def test_metrics_read_the_loads_lineage(demo: tuple[Model, Engine], data_dir: Pa
 
 def test_metrics_can_be_turned_off(demo: tuple[Model, Engine], data_dir: Path) -> None:
     model, engine = demo
-    with TestClient(create_app(_settings(data_dir, engine, metrics=False), model, engine)) as client:
+    with analyst_client(create_app(_settings(data_dir, engine, metrics=False), model, engine)) as client:
         assert client.get("/metrics").status_code == 404
 
 
 def test_liveness_asks_nothing_readiness_asks_the_engine(demo: tuple[Model, Engine], data_dir: Path) -> None:
     model, engine = demo
-    with TestClient(create_app(_settings(data_dir, engine), model, engine)) as client:
+    with analyst_client(create_app(_settings(data_dir, engine), model, engine)) as client:
         assert client.get("/livez").json() == {"status": "alive"}
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["status"] == "ok"
@@ -172,15 +177,15 @@ def test_a_reload_serves_the_model_folder_again_and_keeps_a_broken_one_out(
     settings = _settings(data_dir, engine).model_copy(update={"model_dir": folder})
     app = create_app(settings, read_model(folder), engine)
     url = "/cube/social_assistance/aggregate?aggregates=largest_payment|amount"
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with analyst_client(app, raise_server_exceptions=False) as client:
         assert client.get(url).status_code == 404
         cube = folder / "cubes" / "social_assistance.yaml"
         good = cube.read_text()
         cube.write_text(good.replace(
-            "\nrollups:\n",
+            "\n# What the public may read",
             "\n  - name: largest_payment\n    function: max\n    column: amount\n    unit: EUR\n"
-            "    decimals: 2\nrollups:\n",
-        ))  # fmt: skip
+            "    decimals: 2\n# What the public may read",
+        ))  # fmt: skip (the measures end where the cube's disclosure rules begin)
         apply_model(read_model(folder), engine)
         app.state.labis.reload_model()
         answer = client.get(url)

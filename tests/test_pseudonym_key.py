@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import AS_ANALYST, KEYS_FILE, fresh_database, make_engine
 from served import start_server
 from typer.testing import CliRunner
 
@@ -43,7 +43,7 @@ def _labis(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def _clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without any pseudonymisation key, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABIS_PSEUDONYM_KEY")}
-    return {**env, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **extra}
+    return {**env, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "LABIS_API_KEYS_FILE": str(KEYS_FILE), **extra}
 
 
 def _mode(path: Path) -> int:
@@ -245,5 +245,5 @@ def _query(data: Path, sql: str) -> list[dict[str, object]]:
 
 def _payments(base: str) -> int:
     url = f"{base}/cube/social_assistance/aggregate?aggregates=payments"
-    with urllib.request.urlopen(url, timeout=60) as r:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=AS_ANALYST), timeout=60) as r:
         return int(json.load(r)["summary"]["payments"] or 0)

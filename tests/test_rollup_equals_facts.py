@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import ANALYST, fresh_database, make_engine
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -54,7 +54,7 @@ from labis_olap.query.cell import CubeQuery
 from labis_olap.query.executor import adds_up
 from labis_olap.query.planner import choose_stored, estimated_rows, needs_of, rollup_shape
 from labis_olap.query.resolve import resolve_drilldown, resolve_measures
-from labis_olap.service import ANONYMOUS, CellSet, CubeService
+from labis_olap.service import CellSet, CubeService
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "model"
@@ -106,7 +106,7 @@ def only_rollup(model: Model, cube_name: str, rollup_name: str) -> Model:
 
 def planned_source(service: CubeService, q: CubeQuery) -> str:
     """The source the service's planner picks for a query, without running it."""
-    layout = service.layout(q.cube, ANONYMOUS)
+    layout = service.layout(q.cube, ANALYST)
     cuts = check_cuts(service.model, layout.cube, q.cuts)
     drills = [resolve_drilldown(service.model, layout.cube, d, cuts) for d in q.drilldowns]
     measures = resolve_measures(layout.cube, q.measures)
@@ -209,24 +209,24 @@ class Outcome:
 
 def check_same(demo: Demo, q: CubeQuery) -> Outcome:
     try:
-        facts = demo.facts_only.aggregate(q, ANONYMOUS)
+        facts = demo.facts_only.aggregate(q, ANALYST)
     except EngineError:
         raise
     except UserError as exc:
         # A query the generator got wrong (e.g. drilling below the last level): both must refuse.
         with pytest.raises(UserError) as info:
-            demo.with_rollups.aggregate(q, ANONYMOUS)
+            demo.with_rollups.aggregate(q, ANALYST)
         assert (type(info.value), str(info.value)) == (type(exc), str(exc)), describe(q)
         return Outcome("rejected")
     assert facts.source == "facts"
-    rolled = demo.with_rollups.aggregate(q, ANONYMOUS)
+    rolled = demo.with_rollups.aggregate(q, ANALYST)
     problems = differences(rolled, facts)
     assert not problems, f"{describe(q)}\nrollups answered from {rolled.source}:\n  " + "\n  ".join(
         problems[:20]
     )
 
     # Every other rollup that could answer must answer the same, and be no smaller.
-    layout = demo.with_rollups.layout(q.cube, ANONYMOUS)
+    layout = demo.with_rollups.layout(q.cube, ANALYST)
     size = {r.name: estimated_rows(layout, rollup_shape(layout, r)) for r in layout.cube.rollups}
     for r in layout.cube.rollups:
         single = demo.single[(q.cube, r.name)]
@@ -234,7 +234,7 @@ def check_same(demo: Demo, q: CubeQuery) -> Outcome:
             continue
         assert rolled.source != "facts", f"{describe(q)}: answered from the facts, but {r.name} can"
         assert size[rolled.source] <= size[r.name], f"{describe(q)}: {rolled.source} chosen over {r.name}"
-        alone = single.aggregate(q, ANONYMOUS)
+        alone = single.aggregate(q, ANALYST)
         assert alone.source == r.name
         problems = differences(alone, facts)
         assert not problems, f"{describe(q)}\nwith only rollup {r.name}:\n  " + "\n  ".join(problems[:20])
@@ -624,10 +624,10 @@ def test_executor_sorts_and_totals_as_the_engine_does(demo: Demo) -> None:
 
     def check(q: CubeQuery) -> None:
         try:
-            unpaged = demo.with_rollups.aggregate(q, ANONYMOUS)
+            unpaged = demo.with_rollups.aggregate(q, ANALYST)
         except UserError:
             return
-        one_page = demo.with_rollups.aggregate(dataclasses.replace(q, page=0, pagesize=1_000_000), ANONYMOUS)
+        one_page = demo.with_rollups.aggregate(dataclasses.replace(q, page=0, pagesize=1_000_000), ANALYST)
         assert "ORDER BY" in one_page.sql
         sorted_here["ORDER BY" not in unpaged.sql] += 1
         added_up["GROUPING SETS" not in unpaged.sql] += 1
@@ -649,7 +649,7 @@ def test_executor_sorts_and_totals_as_the_engine_does(demo: Demo) -> None:
             return  # one cell: nothing to sort or add up, and never paged
         check(whole)
         # The same question with only the measures whose total is added up, when some are.
-        layout = demo.with_rollups.layout(q.cube, ANONYMOUS)
+        layout = demo.with_rollups.layout(q.cube, ANALYST)
         known = {m.name: m for m in layout.cube.measures}
         additive = tuple(m for m in q.measures if m in known and adds_up(layout, known[m]))
         if additive and additive != q.measures:
@@ -695,7 +695,7 @@ def test_approximate_counts_equal_in_sketch_mode(data_dir: Path) -> None:
         sketched = 0
         for q in queries:
             assert check_same(demo, q).source == "sketch_by_region_quarter", describe(q)
-            rows = demo.with_rollups.aggregate(q, ANONYMOUS).cells.to_pylist()
+            rows = demo.with_rollups.aggregate(q, ANALYST).cells.to_pylist()
             sketched += sum(r["persons"] != r["persons_approx"] for r in rows)
         assert sketched, "no count left the exact range: the test proves nothing about sketches"
     finally:

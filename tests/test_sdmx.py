@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, demo_database, fresh_database, make_engine
+from conftest import KEYS_FILE, ROOT, analyst_client, demo_database, fresh_database, make_engine
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -53,8 +53,10 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 @pytest.fixture(scope="module")
 def client(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[TestClient]:
     model, engine = demo
-    settings = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database)
-    with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as c:
+    settings = Settings(
+        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
+    )
+    with analyst_client(create_app(settings, model, engine), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -148,8 +150,14 @@ def test_codelists_are_not_cut_at_the_record_limit(
     """Members are read page by page: a server whose limit is below a dimension's member count
     still lists every member."""
     model, engine = demo
-    settings = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database, max_pagesize=7)
-    with TestClient(create_app(settings, model, engine)) as small:
+    settings = Settings(
+        model_dir=ROOT / "model",
+        api_keys_file=KEYS_FILE,
+        data_dir=data_dir,
+        database=engine.database,
+        max_pagesize=7,
+    )
+    with analyst_client(create_app(settings, model, engine)) as small:
         text = small.get("/sdmx/structure/unemployment").text
 
     def territory(xml: str) -> set[str]:
@@ -332,8 +340,10 @@ def test_sdmx_csv_with_a_bom_and_without_the_fast_path(
     plain, with_bom = client.get(url), client.get(url + "&bom=true")
     assert with_bom.content == b"\xef\xbb\xbf" + plain.content and plain.content.startswith(b"STRUCTURE,")
     model, engine = demo
-    settings = Settings(model_dir=ROOT / "model", data_dir=data_dir, database=engine.database)
-    with TestClient(create_app(settings, model, engine, fast_path=False)) as slow:
+    settings = Settings(
+        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
+    )
+    with analyst_client(create_app(settings, model, engine, fast_path=False)) as slow:
         assert slow.get(url).content == plain.content
         assert slow.get(url + "&bom=true").content == with_bom.content
 
@@ -388,7 +398,7 @@ def test_what_a_role_may_not_see_is_not_in_the_structure_nor_the_data(
     settings = Settings(model_dir=model.root, data_dir=data_dir, database=engine.database)
     app = create_app(settings, model, engine)
     url = "/cube/benefits/aggregate?drilldown=benefit_type:benefit_type&format=sdmx-csv"
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with analyst_client(app, raise_server_exceptions=False) as client:
         as_role(monkeypatch, "analyst")
         full = client.get("/sdmx/structure/benefits").text
         msg = sdmx1.read_sdmx(io.BytesIO(full.encode()))

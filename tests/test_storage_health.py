@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fresh_database, make_engine
+from conftest import ANALYST, fresh_database, make_engine
 from served import start_server
 from test_hardening import ROOT, _env, _labis, get
 
@@ -30,7 +30,7 @@ from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
 from labis_olap.physical.layout import CubeLayout
 from labis_olap.query.cell import CubeQuery, FactsQuery
-from labis_olap.service import ANONYMOUS, CubeService
+from labis_olap.service import CubeService
 
 CUBE, MEASURE, DRILL, CUT = "unemployment", "new_registrations", "territory:region|time:quarter", "time:2024"
 QUERY = f"/cube/{CUBE}/aggregate?" + urllib.parse.urlencode(
@@ -45,13 +45,13 @@ from labis_olap.engine.embedded import EmbeddedEngine
 from labis_olap.model.cut_grammar import parse_cuts, parse_drilldowns
 from labis_olap.model.reader import read_model
 from labis_olap.query.cell import CubeQuery
-from labis_olap.service import ANONYMOUS, CubeService
+from labis_olap.service import OPERATOR, CubeService
 cube, measure, drill, cut = sys.argv[1:5]
 model = read_model(sys.argv[5])
 engine = EmbeddedEngine(sys.argv[6])
 q = CubeQuery(cube, (measure,), parse_cuts(cut), parse_drilldowns(drill), (), None, None, None, "en")
-stored = CubeService(model, engine).aggregate(q, ANONYMOUS)
-facts = CubeService(model, engine, use_rollups=False).aggregate(q, ANONYMOUS)
+stored = CubeService(model, engine).aggregate(q, OPERATOR)
+facts = CubeService(model, engine, use_rollups=False).aggregate(q, OPERATOR)
 rows = engine.query(
     "SELECT table, path FROM system.parts WHERE database = {db:String} AND active"
     " AND startsWith(table, {prefix:String})",
@@ -149,7 +149,7 @@ def test_a_rollup_that_lost_rows_is_found_and_skipped(demo: tuple[Model, Engine]
     model, engine = demo
     assert check_storage(engine, model) == []
     service = CubeService(model, engine)
-    first = service.aggregate(_query(), ANONYMOUS)
+    first = service.aggregate(_query(), ANALYST)
     assert first.explain.source != "facts"
     engine.execute(
         f"ALTER TABLE `{engine.database}`.`{first.explain.table}` DELETE WHERE rand() % 2 = 0"
@@ -159,12 +159,12 @@ def test_a_rollup_that_lost_rows_is_found_and_skipped(demo: tuple[Model, Engine]
     assert [(p.table, p.rollup) for p in problems] == [(first.explain.table, first.explain.source)]
     assert "does not add up to its facts" in problems[0].problem
     service.set_unhealthy(p.table for p in problems)
-    again = service.aggregate(_query(), ANONYMOUS)
+    again = service.aggregate(_query(), ANALYST)
     assert again.explain.source != first.explain.source  # another rollup that answers it
     assert again.summary == first.summary and again.cells.to_pylist() == first.cells.to_pylist()
     layout = CubeLayout(model, model.cubes[CUBE], engine.database)
     service.set_unhealthy(layout.rollup_table(r) for r in layout.cube.rollups)
-    last = service.aggregate(_query(), ANONYMOUS)
+    last = service.aggregate(_query(), ANALYST)
     assert last.explain.source == "facts"
     assert last.summary == first.summary and last.cells.to_pylist() == first.cells.to_pylist()
 
@@ -175,11 +175,11 @@ def test_broken_facts_are_refused_never_answered(demo: tuple[Model, Engine]) -> 
     facts = CubeLayout(model, model.cubes[CUBE], engine.database).facts_table
     service.set_unhealthy([facts])
     with pytest.raises(StorageDamagedError, match=f"cube '{CUBE}' cannot be answered") as refused:
-        service.aggregate(_query(), ANONYMOUS)
+        service.aggregate(_query(), ANALYST)
     assert facts in refused.value.message
     with pytest.raises(StorageDamagedError):
-        service.facts(FactsQuery(CUBE, (), (), (), 0, 10, None), ANONYMOUS)
+        service.facts(FactsQuery(CUBE, (), (), (), 0, 10, None), ANALYST)
     with pytest.raises(StorageDamagedError):
-        service.fact(CUBE, "1", ANONYMOUS)
+        service.fact(CUBE, "1", ANALYST)
     other = CubeQuery("pensions", (), (), (), (), None, None, None, "en")
-    assert service.aggregate(other, ANONYMOUS).summary  # the other cubes answer
+    assert service.aggregate(other, ANALYST).summary  # the other cubes answer

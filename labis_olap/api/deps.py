@@ -11,7 +11,7 @@ from starlette.types import Scope
 from ..errors import ForbiddenError
 from ..physical.layout import CubeLayout
 from ..security import Session
-from ..service import ANONYMOUS, CubeService, Principal
+from ..service import ANONYMOUS, PUBLIC_ROLE, CubeService, Principal
 from ..settings import Settings
 from .render import CellFormat, Format, Header
 from .state import AppState
@@ -42,14 +42,16 @@ async def get_service(state: StateDep) -> CubeService:
 ServiceDep = Annotated[CubeService, Depends(get_service)]
 
 
-def principal_of(scope: Scope) -> Principal:
+def principal_of(scope: Scope, *, public: bool = True) -> Principal:
     """Who sends the request, from its credentials (security/authenticate.py): a 401
-    UnauthorizedError without or with bad ones, ANONYMOUS in open demo mode. Without an
+    UnauthorizedError with bad ones or (unless the model declares the role `public`) without any;
+    ANONYMOUS in open demo mode. Without an
     Authorization or X-API-Key header, a live session cookie (browser sign-in) gives its
     principal — for a request that changes or costs something (not GET/HEAD) only if it comes
     from this server's own pages (a 403 otherwise: a cookie is sent by whichever site makes the
     browser post). The aggregate fast path asks this too, so both ways authenticate alike by
-    construction."""
+    construction. `public=False`: a request without credentials is a 401 even where the model
+    has a public (XMLA: Excel sends its credentials only when challenged)."""
     auth = scope["app"].state.labis.authenticator
     if auth.open:
         return ANONYMOUS
@@ -61,8 +63,16 @@ def principal_of(scope: Scope) -> Principal:
                 raise ForbiddenError(CROSS_SITE, hint=CROSS_SITE_HINT)
             signed_in: Principal = session.principal
             return signed_in
+    if public and authorization is None and api_key is None and _published(scope):
+        return ANONYMOUS  # no credentials at all: the public, where the model has one
     principal: Principal = auth.authenticate(authorization, api_key)
     return principal
+
+
+def _published(scope: Scope) -> bool:
+    """Whether the model declares the role `public`: then a request without credentials is the
+    public's (under its grants and disclosure control), not a 401. Bad credentials stay a 401."""
+    return PUBLIC_ROLE in scope["app"].state.labis.service.model.roles
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})

@@ -173,7 +173,7 @@ LV: Final[tuple[tuple[str, str], ...]] = (
     ("declare coarser tables (docs/disclosure.md)", "norādiet rupjākas tabulas (docs/disclosure.md)"),
     # signing in (security/authenticate.py, security/tokens.py)
     ("authentication required", "jāpierakstās"),
-    ("send `Authorization: Bearer <token>` (an access token from the identity provider, or an API key), "
+    ("send `Authorization: Bearer <token>` (an access token of the identity provider, or an API key), "
      "`X-API-Key: <key>`, or HTTP Basic with the API key as the password",
      "sūtiet `Authorization: Bearer <marķieris>` (identitātes pakalpojuma piekļuves marķieri vai API atslēgu), "
      "`X-API-Key: <atslēga>` vai HTTP Basic ar API atslēgu kā paroli"),

@@ -232,11 +232,11 @@ def _query_table(m: Model, engine: Any, asked: TextQuery) -> dict[str, Any]:
     """The query's table made here, in this process (service/tabular.py), on the engine
     `engine_of` opened (this module names no engine type: the one-door contract)."""
     from ..compiler.members import attach_loaded_members
-    from ..service import ANONYMOUS, CubeService
+    from ..service import CubeService
     from ..service.tabular import table
 
     service = CubeService(attach_loaded_members(m, engine), engine)
-    return table(service.aggregate(asked.cube_query(), ANONYMOUS))
+    return table(service.aggregate(asked.cube_query(), asked.principal()))
 
 
 def _print_table(t: dict[str, Any], explain: bool) -> None:
@@ -289,13 +289,22 @@ def query(
     ] = None,
     lang: Annotated[str, typer.Option(help="Label language: lv or en")] = "lv",
     explain: Annotated[bool, typer.Option(help="Show the source chosen and the SQL")] = False,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            help="Answer as a holder of this role (repeatable), e.g. 'public': what the public sees, "
+            "under disclosure control; default: as the operator, everything",
+        ),
+    ] = None,
     model: ModelDir = None,
     data_dir: DataDir = None,
 ) -> None:
     """Aggregate a cube and print a table (through `labis serve` while it holds the data)."""
     from ..service.tabular import TextQuery
 
-    asked = TextQuery(cube, tuple(measure or ()), cut, drilldown, order, limit, as_of, lang)
+    roles = tuple(role or ())
+    asked = TextQuery(cube, tuple(measure or ()), cut, drilldown, order, limit, as_of, lang, roles)
     settings = settings_for(model, data_dir)
     if served_by(settings) is not None:
         from ..loaders.handoff import ask
@@ -325,11 +334,11 @@ def mdx(
     else:
         from ..compiler.members import attach_loaded_members
         from ..mdx import execute
-        from ..service import ANONYMOUS, CubeService
+        from ..service import OPERATOR, CubeService
 
         engine = engine_of(settings)
         service = CubeService(attach_loaded_members(model_of(settings), engine), engine)
-        result = execute(service, ANONYMOUS, statement, lang=lang)
+        result = execute(service, OPERATOR, statement, lang=lang)
         columns, rows = result.grid()
         answer = {
             "columns": columns,

@@ -89,9 +89,9 @@ def top_contributors(
     if sets is None:
         sets = list(itertools.product(*(range(len(d.levels), -1, -1) for d in drills)))
     full = tuple(len(d.levels) for d in drills)
-    # One grouping set is a plain GROUP BY to ClickHouse, which then refuses the keys the set
-    # leaves out (NOT_AN_AGGREGATE): the finest set joins a lone margin, its rows not returned.
-    grouped = sets if len(sets) > 1 or sets[0] == full else [*sets, full]
+    # ClickHouse refuses a key that no grouping set holds (NOT_AN_AGGREGATE; one set alone is a
+    # plain GROUP BY): the finest set joins margins asked without it, its rows not returned.
+    grouped = sets if full in sets else [*sets, full]
     listed = ", ".join(
         "(" + ", ".join([*(k.name for k in keys if k.depth <= g[k.drill]), "`__c`"]) + ")" for g in grouped
     )

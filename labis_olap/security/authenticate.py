@@ -33,7 +33,7 @@ CACHE_ENTRIES = 4_096
 CACHE_SECONDS = 300.0
 """The longest a verified token is trusted without a new check (a shorter `exp` wins)."""
 HINT = (
-    "send `Authorization: Bearer <token>` (an access token from the identity provider, or an API "
+    "send `Authorization: Bearer <token>` (an access token of the identity provider, or an API "
     "key), `X-API-Key: <key>`, or HTTP Basic with the API key as the password"
 )
 

@@ -3,10 +3,11 @@
 from ..query.limits import Cancellation
 from .cellset import STATUS, Axis, AxisLevel, CellSet, CutInfo, Explain, MeasureInfo, Member
 from .cube_service import CubeService, CutDetail, PartLimits, ServiceLimits
-from .principal import ANONYMOUS, PUBLIC_ROLE, Principal
+from .principal import ANONYMOUS, OPERATOR, PUBLIC_ROLE, Principal
 
 __all__ = [
     "ANONYMOUS",
+    "OPERATOR",
     "PUBLIC_ROLE",
     "STATUS",
     "Axis",

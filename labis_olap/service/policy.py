@@ -76,7 +76,9 @@ class Access:
 
 
 def access_of(model: Model, principal: Principal) -> Access:
-    """The union of the principal's roles' grants."""
+    """The union of the principal's roles' grants (the operator: everything, unprotected)."""
+    if principal.operator:
+        return Access({name: _everything(cube) for name, cube in model.cubes.items()})
     if not model.roles:
         return Access(None)
     claims: dict[str, list[str]] = {}
@@ -105,6 +107,10 @@ def access_of(model: Model, principal: Principal) -> Access:
         if access is not None:
             cubes[cube_name] = access
     return Access(cubes)
+
+
+def _everything(cube: Cube) -> CubeAccess:
+    return CubeAccess(frozenset(m.name for m in cube.measures), frozenset(), (), (), True, False)
 
 
 def _united(

@@ -15,6 +15,7 @@ from typing import Any
 from ..model.cut_grammar import parse_cuts, parse_drilldowns, parse_order
 from ..query.cell import CubeQuery
 from .cellset import CellSet
+from .principal import OPERATOR, Principal
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ class TextQuery:
     limit: int | None = None
     as_of: str | None = None
     lang: str = "lv"
+    roles: tuple[str, ...] = ()
+    """Ask as a principal holding these roles (`--role public`: what the public sees); none: as
+    the operator, everything unprotected."""
+
+    def principal(self) -> Principal:
+        return Principal("labis query", frozenset(self.roles)) if self.roles else OPERATOR
 
     def cube_query(self) -> CubeQuery:
         return CubeQuery(
@@ -44,11 +51,13 @@ class TextQuery:
         )
 
     def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "measures": list(self.measures)}
+        return {**asdict(self), "measures": list(self.measures), "roles": list(self.roles)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TextQuery:
-        return cls(**{**data, "measures": tuple(data.get("measures") or ())})
+        return cls(
+            **{**data, "measures": tuple(data.get("measures") or ()), "roles": tuple(data.get("roles") or ())}
+        )
 
 
 def table(cells: CellSet) -> dict[str, Any]:

@@ -182,7 +182,6 @@ def query(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Any:
     """`labis query`: the aggregate's table, made by the service as the command makes it."""
-    from ...service import ANONYMOUS
     from ...service.tabular import TextQuery, table
 
     state: AppState = request.app.state.labis
@@ -191,7 +190,7 @@ def query(
         text = TextQuery.from_json(asked)
     except TypeError:
         raise UserError("not a `labis query` request") from None
-    return json_response(table(state.service.aggregate(text.cube_query(), ANONYMOUS)))
+    return json_response(table(state.service.aggregate(text.cube_query(), text.principal())))
 
 
 @router.post("/admin/mdx")
@@ -202,13 +201,13 @@ def mdx(
 ) -> Any:
     """`labis mdx`: the statement's grid, made by the service as the command makes it."""
     from ...mdx import execute
-    from ...service import ANONYMOUS
+    from ...service import OPERATOR
 
     state: AppState = request.app.state.labis
     _authorise(state.settings.data_dir, authorization)
     if not isinstance(asked.get("query"), str):
         raise UserError("not a `labis mdx` request")
-    result = execute(state.service, ANONYMOUS, asked["query"], lang=str(asked.get("lang") or "lv"))
+    result = execute(state.service, OPERATOR, asked["query"], lang=str(asked.get("lang") or "lv"))
     columns, rows = result.grid()
     return json_response(
         {"columns": columns, "rows": rows, "heads": result.heads, "explain": result.as_json()["explain"]}

@@ -3,7 +3,9 @@
 Authentication is the server's one policy (api/deps.principal_of): Excel sends HTTP Basic with
 the API key as the password, programs a bearer token. Without credentials where they are needed
 the answer is a 401 with the `WWW-Authenticate` challenges (Basic among them when API keys
-exist) and a SOAP Fault as its body: an XMLA client never gets an HTML or JSON error.
+exist) and a SOAP Fault as its body: an XMLA client never gets an HTML or JSON error. A request
+without credentials is challenged even where the model has a public (Excel sends credentials
+only when asked; the public reads the REST API and the pages).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ async def xmla(request: Request) -> Response:
     """XMLA Discover and Execute (MDX, `$system` rowsets), sessions, Cancel; every error a SOAP
     Fault (docs/excel.md)."""
     try:
-        principal = principal_of(request.scope)
+        principal = principal_of(request.scope, public=False)
     except UnauthorizedError as exc:
         refused = Response(fault(exc.message, "0xc10b0001", exc.hint), 401, media_type=SOAP_XML)
         for challenge in exc.challenges:  # one header each, as the other routes send them

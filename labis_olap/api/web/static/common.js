@@ -185,6 +185,10 @@ export function measureFormat(info = {}, values = []) {
 /** A table cell holding an API number: the exact value in data-value, text written by `fmt`
  * (measureFormat). */
 export function numberCell(value, fmt, tag = "td", status = null) {
+  if (status === "P") { // perturbed by the cell key method: the published value, marked
+    return el(tag, { className: "num perturbed", title: T.status_P, dataset: { value: String(value), status } },
+      fmt.format(value));
+  }
   if (status) { // a protected cell (docs/disclosure.md): its status code, no value
     return el(tag, { className: "num conf", title: T[`status_${status}`] || status, dataset: { value: "", status } },
       status);
