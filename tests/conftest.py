@@ -25,6 +25,7 @@ from labis_olap.engine.server import ServerEngine
 from labis_olap.model.definition import Model
 from labis_olap.physical.topology import Topology
 from labis_olap.service.principal import Principal
+from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # The tests send requests faster than a public server's rate limit allows one principal (they are
@@ -167,3 +168,11 @@ def analyst_client(app: Any, **kw: Any) -> Any:
     from fastapi.testclient import TestClient
 
     return TestClient(app, headers={**AS_ANALYST, **kw.pop("headers", {})}, **kw)
+
+
+def demo_settings(data_dir: Path, engine: Engine, **kw: Any) -> Settings:
+    """The server's settings over a demo database of the session's data directory, knowing the
+    analyst's key (KEYS_FILE)."""
+    return Settings(
+        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database, **kw
+    )

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import KEYS_FILE, analyst_client, fresh_database, make_engine
+from conftest import analyst_client, demo_settings, fresh_database, make_engine
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -78,13 +78,7 @@ def apps(data_dir: Path) -> Iterator[tuple[TestClient, TestClient, AggregateFast
     model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("fast"))
     load_demo(model, engine, 5_000, seed=3)
-    config = Settings(
-        model_dir=ROOT / "model",
-        api_keys_file=KEYS_FILE,
-        data_dir=data_dir,
-        database=engine.database,
-        max_pagesize=500,
-    )
+    config = demo_settings(data_dir, engine, max_pagesize=500)
     fast_app = create_app(config, model, engine)
     plain_app = create_app(config, model, engine, fast_path=False)
     with (

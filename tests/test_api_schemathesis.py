@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import KEYS_FILE, analyst_client, fresh_database, make_engine
+from conftest import analyst_client, demo_settings, fresh_database, make_engine
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -31,7 +31,6 @@ from schemathesis.python import asgi as st_asgi
 from labis_olap.api import create_app
 from labis_olap.demo.load import load_demo
 from labis_olap.model.reader import read_model
-from labis_olap.settings import Settings
 
 pytestmark = pytest.mark.slow  # schemathesis over every operation: ~35 s; run by .ci/run
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,14 +45,7 @@ def app(data_dir: Path) -> Iterator[FastAPI]:
     model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("fuzz"))
     load_demo(model, engine, ROWS, seed=7)
-    settings_ = Settings(
-        model_dir=ROOT / "model",
-        api_keys_file=KEYS_FILE,
-        data_dir=data_dir,
-        database=engine.database,
-        max_pagesize=2_000,
-        fact_key_secret="test",
-    )
+    settings_ = demo_settings(data_dir, engine, max_pagesize=2_000, fact_key_secret="test")
     yield create_app(settings_, model, engine)
     st_asgi.shutdown_lifespans()
     engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")

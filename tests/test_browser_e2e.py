@@ -24,12 +24,11 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 import uvicorn
-from conftest import AS_ANALYST, KEYS_FILE, fresh_database, make_engine
+from conftest import AS_ANALYST, demo_settings, fresh_database, make_engine
 
 from labis_olap.api import create_app
 from labis_olap.demo.load import load_demo
 from labis_olap.model.reader import read_model
-from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,9 +58,7 @@ def server(data_dir: Path) -> Iterator[str]:
     model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("web"))
     load_demo(model, engine, 20_000, seed=7)
-    settings = Settings(
-        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
-    )
+    settings = demo_settings(data_dir, engine)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

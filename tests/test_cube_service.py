@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ANALYST, ANALYST_KEY, KEYS_FILE, analyst_client, demo_database
+from conftest import ANALYST, ANALYST_KEY, KEYS_FILE, analyst_client, demo_database, demo_settings
 
 from labis_olap.api import create_app
 from labis_olap.engine.base import Engine
@@ -23,7 +23,6 @@ from labis_olap.query.cell import CubeQuery, FactsQuery, MembersQuery
 from labis_olap.security.keys import ApiKeys
 from labis_olap.service import CubeService, Principal, ServiceLimits
 from labis_olap.service.paging import MAX_PAGE
-from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 20
@@ -147,9 +146,7 @@ def test_every_http_front_end_reaches_the_engine_only_through_the_service(
     """Each route (fast path included) answers through CubeService with the request's principal:
     with the service's entry points recorded, every data route calls one of them."""
     model, engine = demo
-    settings = Settings(
-        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
-    )
+    settings = demo_settings(data_dir, engine)
     calls: list[tuple[str, Principal]] = []
     for name in ("aggregate", "cached_aggregate", "members", "facts", "fact", "cell", "layout"):
         original = getattr(CubeService, name)

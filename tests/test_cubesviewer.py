@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEYS_FILE, ROOT, analyst_client, demo_database
+from conftest import analyst_client, demo_database, demo_settings
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app
@@ -39,14 +39,7 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 
 def app_for(demo: tuple[Model, Engine], data_dir: Path, **kw: Any) -> TestClient:
     model, engine = demo
-    settings = Settings(
-        model_dir=ROOT / "model",
-        api_keys_file=KEYS_FILE,
-        data_dir=data_dir,
-        database=engine.database,
-        max_pagesize=LIMIT,
-        **kw,
-    )
+    settings = demo_settings(data_dir, engine, max_pagesize=LIMIT, **kw)
     return analyst_client(create_app(settings, model, engine), raise_server_exceptions=False)
 
 

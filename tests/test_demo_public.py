@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AS_ANALYST, KEYS_FILE, ROOT, demo_database
+from conftest import AS_ANALYST, demo_database, demo_settings
 from fastapi.testclient import TestClient
 
 from labis_olap.api.app import create_app
@@ -24,7 +24,6 @@ from labis_olap.model.definition import Model
 from labis_olap.model.disclosure import contributors_of, publishable
 from labis_olap.service import ANONYMOUS, CubeService
 from labis_olap.service.tabular import TextQuery
-from labis_olap.settings import Settings
 
 ROWS = 300_000
 
@@ -38,9 +37,7 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 @pytest.fixture(scope="module")
 def client(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[TestClient]:
     model, engine = demo
-    settings = Settings(
-        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
-    )
+    settings = demo_settings(data_dir, engine)
     with TestClient(create_app(settings, model, engine), raise_server_exceptions=False) as c:
         yield c
 

@@ -15,6 +15,7 @@ Measures suppression cannot protect (min, max, filtered, approximate) are `N` on
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -267,16 +268,26 @@ def published_cells(client: TestClient, url: str) -> list[dict[str, Any]]:
     return pq.read_table(io.BytesIO(got.content)).to_pylist()
 
 
+@contextlib.contextmanager
+def switched_client(
+    model: Model, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> Iterator[tuple[TestClient, list[Principal]]]:
+    """A client of the mini model whose every request is `principal[0]` (PUBLIC first; a test
+    switches it to ANALYST for the truth), through the fast path or FastAPI's routes."""
+    principal = [PUBLIC]
+    monkeypatch.setattr(deps, "principal_of", lambda scope: principal[0])
+    settings_ = Settings(model_dir=MINI, data_dir=data_dir, database=engine.database)
+    with TestClient(create_app(settings_, model, engine, fast_path=fast), raise_server_exceptions=False) as c:
+        yield c, principal
+
+
 @pytest.mark.parametrize("fast", [True, False], ids=["fast_path", "fastapi"])
 def test_every_way_in_publishes_the_same_protected_cells(
     model: Model, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
 ) -> None:
-    principal = [PUBLIC]
-    monkeypatch.setattr(deps, "principal_of", lambda scope: principal[0])
-    settings_ = Settings(model_dir=MINI, data_dir=data_dir, database=engine.database)
     drill = "drilldown=territory:municipality|time:year"
     agg = f"/cube/{CUBE}/aggregate?{drill}&aggregates=amount|payments|recipients"
-    with TestClient(create_app(settings_, model, engine, fast_path=fast), raise_server_exceptions=False) as c:
+    with switched_client(model, engine, data_dir, monkeypatch, fast) as (c, principal):
         principal[0] = ANALYST
         truth = {(r["territory.municipality"], r["time.year"]): r for r in c.get(agg).json()["cells"]}
         principal[0] = PUBLIC
@@ -684,14 +695,11 @@ def test_unprotectable_measures_are_not_published_on_any_path(
     model: Model, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
 ) -> None:
     """The same through REST: JSON (cells and summary), CSV and Parquet, fast path or not."""
-    principal = [PUBLIC]
-    monkeypatch.setattr(deps, "principal_of", lambda scope: principal[0])
-    settings_ = Settings(model_dir=MINI, data_dir=data_dir, database=engine.database)
     agg = (
         f"/cube/{CUBE}/aggregate?drilldown=territory:municipality|time:year"
         f"&aggregates={'|'.join((*UNPUBLISHED, *PUBLISHED))}"
     )
-    with TestClient(create_app(settings_, model, engine, fast_path=fast), raise_server_exceptions=False) as c:
+    with switched_client(model, engine, data_dir, monkeypatch, fast) as (c, principal):
         got = c.get(agg)
         assert got.status_code == 200, got.text[:300]
         check_not_published(got.json()["summary"], "json summary")

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEYS_FILE, analyst_client, demo_database
+from conftest import analyst_client, demo_database, demo_settings
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app
 from labis_olap.api.error_text import LV, WORDS, asked_language, translated
 from labis_olap.engine.base import Engine
 from labis_olap.model.definition import Model
-from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "labis_olap"
@@ -165,13 +164,7 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 @pytest.fixture(scope="module")
 def client(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[TestClient]:
     model, engine = demo
-    settings = Settings(
-        model_dir=ROOT / "model",
-        api_keys_file=KEYS_FILE,
-        data_dir=data_dir,
-        database=engine.database,
-        max_pagesize=500,
-    )
+    settings = demo_settings(data_dir, engine, max_pagesize=500)
     with analyst_client(create_app(settings, model, engine), raise_server_exceptions=False) as c:
         yield c
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ANALYST, AS_ANALYST, KEYS_FILE, analyst_client, demo_database
+from conftest import ANALYST, AS_ANALYST, KEYS_FILE, analyst_client, demo_database, demo_settings
 from fastapi.testclient import TestClient
 from served import start_server
 
@@ -35,7 +35,6 @@ from labis_olap.loaders.handoff import hand_off, hand_off_unload
 from labis_olap.model.definition import Model
 from labis_olap.query.cell import CubeQuery
 from labis_olap.service import CubeService
-from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "fixtures" / "loaders" / "nva_burvis_2024.csv"
@@ -241,13 +240,7 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 @pytest.fixture(scope="module")
 def client(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[TestClient]:
     model, engine = demo
-    settings = Settings(
-        model_dir=ROOT / "model",
-        api_keys_file=KEYS_FILE,
-        data_dir=data_dir,
-        database=engine.database,
-        max_pagesize=1000,
-    )
+    settings = demo_settings(data_dir, engine, max_pagesize=1000)
     with analyst_client(create_app(settings, model, engine), raise_server_exceptions=False) as c:
         yield c
 

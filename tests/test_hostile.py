@@ -25,14 +25,13 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import ANALYST_KEY, KEYS_FILE, fresh_database, make_engine
+from conftest import ANALYST_KEY, KEYS_FILE, demo_settings, fresh_database, make_engine
 from hostile import Answer, Request, corpus, problems, send_all
 from served import free_port
 
 from labis_olap.api import create_app
 from labis_olap.demo.load import load_demo
 from labis_olap.model.reader import read_model
-from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -162,15 +161,8 @@ def test_a_client_that_goes_away_has_its_engine_query_stopped(data_dir: Path) ->
     model = read_model(ROOT / "model")
     engine = make_engine("embedded", data_dir, fresh_database("cancel"))
     load_demo(model, engine, 1_000_000, seed=5)
-    settings = Settings(
-        model_dir=ROOT / "model",
-        api_keys_file=KEYS_FILE,
-        data_dir=data_dir,
-        database=engine.database,
-        cache_bytes=0,
-        query_timeout=600,
-        query_max_memory=2**32,
-        max_pagesize=1_000_000,
+    settings = demo_settings(
+        data_dir, engine, cache_bytes=0, query_timeout=600, query_max_memory=2**32, max_pagesize=1_000_000
     )
     port = free_port()
     server = uvicorn.Server(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEYS_FILE, analyst_client, fresh_database, make_engine
+from conftest import analyst_client, demo_settings, fresh_database, make_engine
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app
@@ -23,7 +23,6 @@ from labis_olap.api.web.i18n import STRINGS
 from labis_olap.demo.load import load_demo
 from labis_olap.model.definition import Model
 from labis_olap.model.reader import read_model
-from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +36,7 @@ def model() -> Model:
 def client(model: Model, data_dir: Path) -> Iterator[TestClient]:
     engine = make_engine("embedded", data_dir, fresh_database("ind"))
     load_demo(model, engine, 20_000, seed=5)
-    settings = Settings(
-        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
-    )
+    settings = demo_settings(data_dir, engine)
     with analyst_client(create_app(settings, model, engine), raise_server_exceptions=False) as c:
         yield c
     engine.execute(f"DROP DATABASE IF EXISTS `{engine.database}`")

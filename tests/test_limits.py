@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ANALYST, KEYS_FILE, analyst_client, demo_database
+from conftest import ANALYST, analyst_client, demo_database, demo_settings
 from fastapi.testclient import TestClient
 
 from labis_olap.api import create_app, deps
@@ -20,7 +20,6 @@ from labis_olap.errors import QueryCancelledError
 from labis_olap.model.definition import Model
 from labis_olap.query.cell import FactsQuery
 from labis_olap.service import ANONYMOUS, CubeService, Principal, ServiceLimits
-from labis_olap.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 AGG = "/cube/unemployment/aggregate"
@@ -35,14 +34,7 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 
 def app_client(demo: tuple[Model, Engine], data_dir: Path, **kw: Any) -> TestClient:
     model, engine = demo
-    settings = Settings(
-        model_dir=ROOT / "model",
-        api_keys_file=KEYS_FILE,
-        data_dir=data_dir,
-        database=engine.database,
-        cache_bytes=0,
-        **kw,
-    )
+    settings = demo_settings(data_dir, engine, cache_bytes=0, **kw)
     return analyst_client(create_app(settings, model, engine), raise_server_exceptions=False)
 
 

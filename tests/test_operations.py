@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import KEYS_FILE, ROOT, analyst_client, demo_database
+from conftest import ROOT, analyst_client, demo_database, demo_settings
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -36,14 +36,7 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 
 
 def _settings(data_dir: Path, engine: Engine, **extra: object) -> Settings:
-    return Settings(
-        model_dir=ROOT / "model",
-        api_keys_file=KEYS_FILE,
-        data_dir=data_dir,
-        database=engine.database,
-        audit=False,
-        **extra,
-    )
+    return demo_settings(data_dir, engine, audit=False, **extra)
 
 
 def scrape(client: TestClient) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -181,11 +174,13 @@ def test_a_reload_serves_the_model_folder_again_and_keeps_a_broken_one_out(
         assert client.get(url).status_code == 404
         cube = folder / "cubes" / "social_assistance.yaml"
         good = cube.read_text()
-        cube.write_text(good.replace(
-            "\n# What the public may read",
-            "\n  - name: largest_payment\n    function: max\n    column: amount\n    unit: EUR\n"
-            "    decimals: 2\n# What the public may read",
-        ))  # fmt: skip (the measures end where the cube's disclosure rules begin)
+        cube.write_text(
+            good.replace(
+                "\n# What the public may read",
+                "\n  - name: largest_payment\n    function: max\n    column: amount\n    unit: EUR\n"
+                "    decimals: 2\n# What the public may read",
+            )
+        )  # fmt: skip (the measures end where the cube's disclosure rules begin)
         apply_model(read_model(folder), engine)
         app.state.labis.reload_model()
         answer = client.get(url)

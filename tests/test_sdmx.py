@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KEYS_FILE, ROOT, analyst_client, demo_database, fresh_database, make_engine
+from conftest import (
+    analyst_client,
+    demo_database,
+    demo_settings,
+    fresh_database,
+    make_engine,
+)
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -53,9 +59,7 @@ def demo(data_dir: Path) -> Iterator[tuple[Model, Engine]]:
 @pytest.fixture(scope="module")
 def client(demo: tuple[Model, Engine], data_dir: Path) -> Iterator[TestClient]:
     model, engine = demo
-    settings = Settings(
-        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
-    )
+    settings = demo_settings(data_dir, engine)
     with analyst_client(create_app(settings, model, engine), raise_server_exceptions=False) as c:
         yield c
 
@@ -150,13 +154,7 @@ def test_codelists_are_not_cut_at_the_record_limit(
     """Members are read page by page: a server whose limit is below a dimension's member count
     still lists every member."""
     model, engine = demo
-    settings = Settings(
-        model_dir=ROOT / "model",
-        api_keys_file=KEYS_FILE,
-        data_dir=data_dir,
-        database=engine.database,
-        max_pagesize=7,
-    )
+    settings = demo_settings(data_dir, engine, max_pagesize=7)
     with analyst_client(create_app(settings, model, engine)) as small:
         text = small.get("/sdmx/structure/unemployment").text
 
@@ -340,9 +338,7 @@ def test_sdmx_csv_with_a_bom_and_without_the_fast_path(
     plain, with_bom = client.get(url), client.get(url + "&bom=true")
     assert with_bom.content == b"\xef\xbb\xbf" + plain.content and plain.content.startswith(b"STRUCTURE,")
     model, engine = demo
-    settings = Settings(
-        model_dir=ROOT / "model", api_keys_file=KEYS_FILE, data_dir=data_dir, database=engine.database
-    )
+    settings = demo_settings(data_dir, engine)
     with analyst_client(create_app(settings, model, engine, fast_path=False)) as slow:
         assert slow.get(url).content == plain.content
         assert slow.get(url + "&bom=true").content == with_bom.content

@@ -44,7 +44,7 @@ from ..physical.record_keys import record_keys_name, record_keys_statements, rel
 from ..query.cache import data_version
 from ..query.cell import CubeQuery
 from ..query.executor import AggregateExecutor, AggregateResult
-from .disclosure import Protection, _row_sets, status_column
+from .disclosure import OneLayoutExecutor, Protection, _row_sets, status_column
 from .suppression import NOT_PUBLISHED, PRIMARY, SECONDARY, Coord, Pattern
 
 PERTURBED = "P"
@@ -104,25 +104,13 @@ class CellKeyLayout(CubeLayout):
         return self.base.rollup_table(r)  # the rollup as built, named by its own definition
 
 
-class CellKeyExecutor(AggregateExecutor):
-    """The service's executor reading one cube through its CellKeyLayout."""
-
-    def __init__(self, layout: CellKeyLayout, executor: AggregateExecutor) -> None:
-        super().__init__(layout.model, executor.engine, use_rollups=executor.use_rollups)
-        self.unhealthy = executor.unhealthy
-        self._cell_key_layout = layout
-
-    def layout(self, cube: str) -> CubeLayout:
-        return self._cell_key_layout
-
-
 @functools.lru_cache(maxsize=16)
 def _cell_key_executor(
     executor: AggregateExecutor, base: CubeLayout, contributors: str, dictionary: str
-) -> CellKeyExecutor:
+) -> OneLayoutExecutor:
     """One per service executor and cube layout: the planner and the executor keep caches per
     layout and model, which a new one per data version would only grow."""
-    return CellKeyExecutor(CellKeyLayout(base, base.cube.measure(contributors), dictionary), executor)
+    return OneLayoutExecutor(CellKeyLayout(base, base.cube.measure(contributors), dictionary), executor)
 
 
 @functools.lru_cache(maxsize=16)

@@ -92,22 +92,24 @@ class LatestLayout(CubeLayout):
         return self.base.rollup_table(r)
 
 
-class LatestExecutor(AggregateExecutor):
-    """The service's executor reading one cube through its LatestLayout."""
+class OneLayoutExecutor(AggregateExecutor):
+    """The service's executor reading one cube through a layout of its own (LatestLayout, the
+    cell key method's CellKeyLayout): the pattern queries' extra measures, over the same
+    engine and rollups."""
 
-    def __init__(self, layout: LatestLayout, executor: AggregateExecutor) -> None:
+    def __init__(self, layout: CubeLayout, executor: AggregateExecutor) -> None:
         super().__init__(layout.model, executor.engine, use_rollups=executor.use_rollups)
         self.unhealthy = executor.unhealthy
-        self._latest_layout = layout
+        self._own_layout = layout
 
     def layout(self, cube: str) -> CubeLayout:
-        return self._latest_layout
+        return self._own_layout
 
 
 @functools.lru_cache(maxsize=16)
-def _latest_executor(executor: AggregateExecutor, base: CubeLayout) -> LatestExecutor:
+def _latest_executor(executor: AggregateExecutor, base: CubeLayout) -> OneLayoutExecutor:
     """One per service executor and cube layout (the planner keeps caches per layout)."""
-    return LatestExecutor(LatestLayout(base), executor)
+    return OneLayoutExecutor(LatestLayout(base), executor)
 
 
 def status_column(measure: str) -> str:
