@@ -74,7 +74,7 @@ def main() -> None:
                 f"{cube}: {facts.as_py():,} facts; pattern {took:.2f} s: {pattern.cells} cells, "
                 f"{pattern.primary} primary ({pattern.dominated} by dominance), {pattern.secondary} "
                 f"secondary, {pattern.rounds} audit rounds, narrowest interval {pattern.narrowest:.2f}× "
-                "the protection level"
+                f"the protection level ({pattern.status_limited} counts as wide as their statuses allow)"
             )
         else:
             print(f"{cube}: {facts.as_py():,} facts; first public answer {took:.2f} s (cell key)")

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from test_browser_e2e import chromium, open_view, page  # noqa: F401 (fixtures)
+from test_browser_e2e import chromium, open_view, page, playwright  # noqa: F401 (fixtures)
 from test_disclosure import engine, model  # noqa: F401 (fixtures)
 
 from labis_olap.api import create_app

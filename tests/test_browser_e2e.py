@@ -78,15 +78,20 @@ def server(data_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def chromium(server: str) -> Iterator[Any]:
-    """One headless Chromium with a fresh profile for the module."""
+def playwright(server: str) -> Iterator[Any]:
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("the playwright package is missing")
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+    with sync_playwright() as pw:
+        yield pw
+
+
+def _browser(pw: Any, headers: dict[str, str]) -> Iterator[Any]:
+    """One headless Chromium with a fresh profile, sending `headers` with every request."""
+    with tempfile.TemporaryDirectory() as profile:
         context = pw.chromium.launch_persistent_context(
             profile,
             executable_path=str(CHROMIUM),
@@ -94,18 +99,23 @@ def chromium(server: str) -> Iterator[Any]:
             headless=True,
             viewport={"width": 1366, "height": 900},
             accept_downloads=True,
-            extra_http_headers=AS_ANALYST,  # an analyst's pages: the public's are test_demo_public's
+            extra_http_headers=headers,
         )
         context.set_default_timeout(15_000)
         yield context
         context.close()
 
 
-@pytest.fixture
-def page(chromium: Any, server: str) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def chromium(playwright: Any) -> Iterator[Any]:
+    """An analyst's browser for the module (the public's pages: `public_page`)."""
+    yield from _browser(playwright, AS_ANALYST)
+
+
+def _tab(context: Any, server: str) -> Iterator[Any]:
     """A tab whose script errors fail the test (a page must never show a stack trace or die), and
     so does any Content-Security-Policy violation (the pages are served under a strict CSP)."""
-    tab = chromium.new_page()
+    tab = context.new_page()
     errors: list[str] = []
     violations: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -123,6 +133,18 @@ def page(chromium: Any, server: str) -> Iterator[Any]:
     tab.close()
     assert not errors, errors
     assert not violations, violations
+
+
+@pytest.fixture
+def page(chromium: Any, server: str) -> Iterator[Any]:
+    yield from _tab(chromium, server)
+
+
+@pytest.fixture
+def public_page(playwright: Any, server: str) -> Iterator[Any]:
+    """A tab of a browser without credentials: the public's pages."""
+    for context in _browser(playwright, {}):
+        yield from _tab(context, server)
 
 
 def wait_until(page: Any, expression: str, timeout: float = 15.0) -> None:
@@ -665,6 +687,33 @@ def test_indicator_catalogue_and_page(page: Any, api: httpx.Client) -> None:
     assert href is not None and "bom=true" in href, href
     exported = api.get(href)
     assert exported.status_code == 200 and exported.content.startswith(b"\xef\xbb\xbf")
+
+
+OPTIONS = "(id) => [...document.getElementById(id).options].map(o => o.value)"
+
+
+def test_the_public_is_offered_only_the_published_views_of_an_indicator(public_page: Any, page: Any) -> None:
+    """VDI-005 and VDI-007 are published by sector for Latvia only: the public's page shows the
+    national totals by year, with no choice the server would refuse, whatever the link asks."""
+    for code in ("VDI-005", "VDI-007"):
+        for query in ("", "&territory=municipality&time=month"):
+            open_view(public_page, f"/browser/indicators/{code}?lang=en{query}")
+            assert public_page.inner_text("#error") == "", (code, query)
+            shown = pivot(public_page, "indicator-table")
+            assert {row for row, _ in shown} == {"Total"} and len(shown) > 1, shown
+            assert public_page.evaluate(OPTIONS, "territory-level") == [""]
+            assert public_page.evaluate(OPTIONS, "time-level") == ["year"]
+            assert "territory=&time=year" in public_page.url
+        open_view(page, f"/browser/indicators/{code}?lang=en")
+        assert len({row for row, _ in pivot(page, "indicator-table")}) > 2  # an analyst's: by place
+    open_view(public_page, "/browser/indicators/NVA-005?lang=en&territory=municipality&time=month")
+    assert public_page.inner_text("#error") == ""
+    assert public_page.evaluate(OPTIONS, "territory-level") == ["region", ""]
+    assert "territory=region&time=year" in public_page.url
+    rerender(public_page, lambda: public_page.select_option("#territory-level", ""))
+    assert public_page.inner_text("#error") == "" and "territory=&time=year" in public_page.url
+    open_view(page, "/browser/indicators/NVA-005?lang=en")
+    assert "municipality" in page.evaluate(OPTIONS, "territory-level")
 
 
 def test_unknown_indicator_page_says_so(page: Any) -> None:

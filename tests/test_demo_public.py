@@ -18,11 +18,13 @@ import pytest
 from conftest import AS_ANALYST, demo_database, demo_settings
 from fastapi.testclient import TestClient
 
+from labis_olap.api import slicer
 from labis_olap.api.app import create_app
 from labis_olap.engine.base import Engine
+from labis_olap.errors import NotFoundError
 from labis_olap.model.definition import Model
 from labis_olap.model.disclosure import contributors_of, publishable
-from labis_olap.service import ANONYMOUS, CubeService
+from labis_olap.service import ANONYMOUS, CubeService, Principal
 from labis_olap.service.tabular import TextQuery
 
 ROWS = 300_000
@@ -141,6 +143,57 @@ def test_every_indicator_answers_the_public(demo: tuple[Model, Engine], client: 
         page = client.get(f"/browser/indicators/{code}")
         assert page.status_code == 200 and code in page.text
     assert published >= 15 and national <= 2  # VDI-005 and VDI-007: by sector, for Latvia
+
+
+def drilldowns(view: dict[str, str | None]) -> list[str]:
+    """The three queries of an indicator page's view: both levels, each alone."""
+    rows = f"territory:{view['territory']}" if view["territory"] else ""
+    cols = f"time:{view['time']}" if view["time"] else ""
+    return ["|".join(p for p in (rows, cols) if p), rows, cols]
+
+
+def test_an_indicator_offers_the_views_its_asker_gets(demo: tuple[Model, Engine], client: TestClient) -> None:
+    """`views` lists exactly the page views whose queries answer: every listed one answers the
+    public, the finer ones it leaves out are refused; an analyst is offered every pair."""
+    model, _ = demo
+    for code in model.indicators:
+        public = get(client, f"/indicator/{code}")["indicator"]["views"]
+        analyst = get(client, f"/indicator/{code}", headers=AS_ANALYST)["indicator"]["views"]
+        assert public and all(v in analyst for v in public), code
+        assert len(analyst) == 11, (
+            code,
+            analyst,
+        )  # (3 territory levels + total) × (year, quarter, month + total) − 1
+        for view in analyst:
+            answered = all(
+                client.get(f"/indicator/{code}", params={"drilldown": d}).status_code == 200
+                for d in drilldowns(view)
+                if d
+            )
+            assert answered == (view in public), (code, view)
+    for code in ("VDI-005", "VDI-007"):  # by sector, for Latvia only
+        assert get(client, f"/indicator/{code}")["indicator"]["views"] == [
+            {"territory": None, "time": "year"}
+        ]
+
+
+def test_refusal_is_the_policys_answer_without_the_engine(demo: tuple[Model, Engine]) -> None:
+    model, engine = demo
+    service = CubeService(model, engine)
+    fine = slicer.aggregate_query(
+        "unemployment", drilldown="territory:municipality|time:month", aggregates="persons"
+    )
+    refused = service.refusal(fine, ANONYMOUS)
+    assert refused is not None and "publication tables" in refused.message
+    assert service.refusal(fine, ANONYMOUS) is refused  # kept
+    analyst = Principal(subject="a", roles=frozenset({"analyst"}))
+    assert service.refusal(fine, analyst) is None
+    published = slicer.aggregate_query(
+        "unemployment", drilldown="territory:region|time:year", aggregates="persons"
+    )
+    assert service.refusal(published, ANONYMOUS) is None
+    with pytest.raises(NotFoundError):
+        service.refusal(slicer.aggregate_query("no_such_cube"), ANONYMOUS)
 
 
 def test_credentials_decide_who_asks(client: TestClient) -> None:

@@ -647,6 +647,47 @@ def test_a_stock_relation_the_data_break_refuses_the_table() -> None:
         protect(cells, THRESHOLD, zeros_disclosive=False, distinct=True, protection=0.3)
 
 
+def test_a_small_total_of_primary_parts_is_protected_as_far_as_its_statuses_allow() -> None:
+    """Threshold 5: sector D has 4 persons over three years of 1, 1 and 2 (all primary): whatever else is
+    hidden, the attacker knows D is at least 3 (three non-empty parts, each at least 1) and at
+    most 4 (its own `A`), narrower than 30 % of 4. No pattern can widen that: the table is
+    published, D's count as wide as its statuses leave it. Four parts of 1 would pin D's 4
+    exactly: refused."""
+    from labis_olap.service.suppression import PRIMARY, TableCell, Unprotectable, protect
+
+    def table(d_years: list[int]) -> list[TableCell]:
+        c_years = [10, 8, 8, 9][: len(d_years)]
+        years = [f"{2022 + i}" for i in range(len(d_years))]
+        out = [TableCell(((), ()), sum(d_years) + sum(c_years), {})]
+        out += [TableCell(((), ("D",)), sum(d_years), {}), TableCell(((), ("C",)), sum(c_years), {})]
+        for y, d, c in zip(years, d_years, c_years, strict=True):
+            out.append(TableCell(((y,), ()), d + c, {}))
+            out += [TableCell(((y,), ("D",)), d, {}), TableCell(((y,), ("C",)), c, {})]
+        return out
+
+    pattern = protect(table([1, 1, 2]), 5, zeros_disclosive=False, distinct=False, protection=0.3)
+    assert pattern.of(((), ("D",))) == PRIMARY and pattern.status_limited == 1
+    assert all(pattern.of(((y,), ("D",))) == PRIMARY for y in ("2022", "2023", "2024"))
+    with pytest.raises(Unprotectable):
+        protect(table([1, 1, 1, 1]), 5, zeros_disclosive=False, distinct=False, protection=0.3)
+
+
+def test_the_audit_writes_nothing_to_stdout() -> None:
+    """HiGHS' banner would land in a CSV that `labis query` writes to stdout, or in the JSON log:
+    a fresh process (it is written once per process) audits a table and prints nothing."""
+    import subprocess
+    import sys
+
+    script = (
+        "from labis_olap.service.suppression import TableCell, protect\n"
+        "cells = [TableCell(((),), 7, {'v': 7.0}), TableCell((('a',),), 2, {'v': 2.0}),"
+        " TableCell((('b',),), 5, {'v': 5.0})]\n"
+        "assert protect(cells, 5, zeros_disclosive=False, distinct=False, protection=0.3).primary == 1\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == "", (done.stdout, done.stderr)
+
+
 UNPUBLISHED = ["min_amount", "max_amount", "gmi_amount", "gmi_recipients", "recipients_approx", "gmi_share"]
 """What suppression cannot protect (min, max, filtered, approximate, and a calculated measure on
 them): empty with status `N` for publication roles."""

@@ -14,9 +14,12 @@ from typing import Any
 from pydantic import Field
 
 from ..errors import NotFoundError
+from ..model.cut_grammar import parse_cuts
 from ..model.definition import Model
 from ..model.diagnostics import did_you_mean
-from ..model.schema import Indicator, IndicatorType, Periodicity
+from ..model.schema import Cube, Indicator, IndicatorType, Periodicity
+from ..service import CubeService, Principal
+from . import slicer
 from .describe import text
 from .schemas import AggregateResponse, Shape
 
@@ -53,10 +56,22 @@ class IndicatorDimension(Shape):
     levels: list[IndicatorLevel]
 
 
+class IndicatorView(Shape):
+    territory: str | None = Field(description="The level of the rows, or None: the total only")
+    time: str | None = Field(description="The level of the columns, or None: the total only")
+
+
 class IndicatorDetail(IndicatorBrief):
     decimals: int | None
     dimensions: list[IndicatorDimension] = Field(
         description="The cube's dimensions, with their default hierarchy's levels: what `drilldown` takes"
+    )
+    territory: str | None = Field(description="The dimension the page's rows are split by")
+    time: str | None = Field(description="The dimension the page's columns are split by")
+    views: list[IndicatorView] = Field(
+        description="The (territory level, time level) pairs the asker may get the page at: all three "
+        "of its queries (both levels, each alone) answer; a publication role's are those of the "
+        "publication tables (docs/disclosure.md)"
     )
 
 
@@ -90,8 +105,58 @@ def brief(model: Model, ind: Indicator, lang: str) -> dict[str, Any]:
     }
 
 
-def detail(model: Model, ind: Indicator, lang: str) -> dict[str, Any]:
+def axes(model: Model, cube: Cube) -> tuple[str | None, str | None]:
+    """The dimensions an indicator page splits by: rows by territory (the dimension named so,
+    else the first other than time with more than one level), columns by time."""
+    dims = [(link.alias, model.dimensions[link.dimension]) for link in cube.dimensions]
+    time = next((alias for alias, d in dims if d.role == "time"), None)
+    terr = next((alias for alias, _ in dims if alias == "territory"), None) or next(
+        (alias for alias, d in dims if d.role != "time" and len(d.hierarchy().levels) > 1), None
+    )
+    return terr, time
+
+
+def _levels(model: Model, cube: Cube, alias: str | None) -> list[str | None]:
+    if alias is None:
+        return []
+    dim = model.dimensions[cube.link(alias).dimension]
+    return [lv for lv in dim.hierarchy().levels if lv != "day"]
+
+
+def views(service: CubeService, principal: Principal, ind: Indicator) -> list[dict[str, str | None]]:
+    """The page views the principal may get, asked of the policy (no engine query): every
+    pair of a territory level (or none) and a time level (or none) whose three queries, both
+    levels and each alone, the service would answer."""
+    model = service.visible_model(principal)
     cube = model.cubes[ind.cube]
+    terr, time = axes(model, cube)
+    fixed = parse_cuts(ind.cuts)
+    answers: dict[str, bool] = {}
+
+    def answered(drilldown: str) -> bool:
+        if drilldown not in answers:
+            query = slicer.aggregate_query(
+                ind.cube, drilldown=drilldown or None, aggregates=ind.measure, cell=fixed
+            )
+            answers[drilldown] = service.refusal(query, principal) is None
+        return answers[drilldown]
+
+    out = []
+    for tl in [*_levels(model, cube, terr), None]:
+        for ml in [*_levels(model, cube, time), None]:
+            if tl is None and ml is None and (terr or time):
+                continue
+            rows = f"{terr}:{tl}" if tl else ""
+            cols = f"{time}:{ml}" if ml else ""
+            if all(answered(d) for d in ("|".join(p for p in (rows, cols) if p), rows, cols)):
+                out.append({"territory": tl, "time": ml})
+    return out
+
+
+def detail(model: Model, ind: Indicator, lang: str, offered: list[dict[str, str | None]]) -> dict[str, Any]:
+    """An indicator with its cube's dimensions and the page views `offered` (`views`)."""
+    cube = model.cubes[ind.cube]
+    terr, time = axes(model, cube)
     dims = []
     for link in cube.dimensions:
         dim = model.dimensions[link.dimension]
@@ -105,7 +170,14 @@ def detail(model: Model, ind: Indicator, lang: str) -> dict[str, Any]:
                 "levels": [{"name": lv, "label": text(dim.level(lv).label, lang, lv)} for lv in hier.levels],
             }
         )
-    return {**brief(model, ind, lang), "decimals": cube.measure(ind.measure).decimals, "dimensions": dims}
+    return {
+        **brief(model, ind, lang),
+        "decimals": cube.measure(ind.measure).decimals,
+        "dimensions": dims,
+        "territory": terr,
+        "time": time,
+        "views": offered,
+    }
 
 
 def catalogue(

@@ -63,6 +63,9 @@ T = TypeVar("T")
 VIEWS = 256
 """Principals' views of the model kept (by roles and claims)."""
 
+REFUSALS = 4096
+"""Policy answers to `refusal` kept (by roles and claims, and query)."""
+
 
 @dataclass(frozen=True)
 class PartLimits:
@@ -128,6 +131,7 @@ class CubeService:
         self._version_lock = threading.Lock()
         self.fact_key_secret = fact_key_secret
         self._views: dict[Hashable, tuple[Access, Model]] = {}
+        self._refusals: dict[Hashable, UserError | None] = {}
         self._patterns = disclosure.Patterns.new()
 
     @property
@@ -196,17 +200,25 @@ class CubeService:
         self.cache.clear()
 
     # --- the policy -----------------------------------------------------------------------------
+    def _kept(self, store: dict[Hashable, Any], bound: int, key: Hashable, make: Callable[[], Any]) -> Any:
+        """`store[key]`, made and kept (the oldest dropped past `bound`) on first use."""
+        if key in store:
+            return store[key]
+        found = make()
+        with self._version_lock:
+            if len(store) >= bound:
+                store.pop(next(iter(store)))
+            store[key] = found
+        return found
+
     def _seen(self, principal: Principal) -> tuple[Access, Model]:
         """The principal's access and the model as it sees it, kept per roles and claims."""
-        key = principal.cache_key
-        found = self._views.get(key)
-        if found is None:
+
+        def make() -> tuple[Access, Model]:
             access = access_of(self.model, principal)
-            found = (access, visible_model(self.model, access))
-            with self._version_lock:
-                if len(self._views) >= VIEWS:
-                    self._views.pop(next(iter(self._views)))
-                self._views[key] = found
+            return access, visible_model(self.model, access)
+
+        found: tuple[Access, Model] = self._kept(self._views, VIEWS, principal.cache_key, make)
         return found
 
     def _access(self, cube: str, principal: Principal) -> CubeAccess | None:
@@ -493,6 +505,26 @@ class CubeService:
     def aggregate(self, query: CubeQuery, principal: Principal) -> CellSet:
         """Cells, grand total and subtotals of the query as the principal may see them."""
         return self._audited("aggregate", principal, query, lambda: self._aggregate_query(query, principal))
+
+    def refusal(self, query: CubeQuery, principal: Principal) -> UserError | None:
+        """The error the policy would refuse the query with (its limits, the role's restrictions,
+        the publication tables), or None: what a front end may offer without asking the engine.
+        Kept per roles and claims (the policy does not change with the data). A cube the
+        principal may not see raises its 404 as `aggregate` does."""
+        layout = self.layout(query.cube, principal)
+        access = self._access(query.cube, principal)
+
+        def make() -> UserError | None:
+            try:
+                checked = self._checked(query, layout.cube)
+                restrict_aggregate(self.model, layout.cube, access, checked)
+                self._protection(self.model.cubes[query.cube], access, checked)
+            except UserError as exc:
+                return exc
+            return None
+
+        found: UserError | None = self._kept(self._refusals, REFUSALS, (principal.cache_key, query), make)
+        return found
 
     def cached_aggregate(self, query: CubeQuery, principal: Principal) -> CellSet | None:
         """A cached answer found without blocking (a front end on an event loop answers it there),

@@ -67,6 +67,9 @@ class Pattern:
     """The smallest attacker interval of a primary cell, over what it had to span (≥ 1)."""
     dominated: int = 0
     """Primary cells by the dominance or p% rule alone (their counts pass the threshold)."""
+    status_limited: int = 0
+    """Primary cells whose count the statuses alone narrow below the protection level (with every
+    non-empty cell hidden): protected as far as any pattern can, to that width (`StatusLimits`)."""
 
     def of(self, coord: Coord) -> str | None:
         return self.status.get(coord)
@@ -173,6 +176,7 @@ def protect(
     # only the cells the last one found too narrow.
     todo: list[Coord] | None = None
     widths: dict[Coord, float] = {}
+    limits = StatusLimits(by, rels, set(status), threshold, distinct, zeros_disclosive, dominated)
     for round_ in range(1, max_rounds + 1):
         _no_lonely_suppression(rels, by, status)
         failing = _audit(
@@ -188,10 +192,12 @@ def protect(
             sensitive,
             dominated,
             stocks,
+            limits,
         )
         pattern.rounds = round_
         if not failing:
             pattern.narrowest = min(widths.values(), default=math.inf)
+            pattern.status_limited = len(limits.capped)
             return pattern
         before = len(status)
         for coord in failing:
@@ -296,6 +302,7 @@ def _audit(
     sensitive: dict[Coord, dict[str, float]],
     dominated: dict[Coord, dict[str, float]],
     stocks: Stocks,
+    limits: StatusLimits,
 ) -> list[Coord]:
     """Primary cells whose attacker interval is too narrow, on the contributors count, on
     any additive value or on a stock: per measure and per connected group of suppressed cells one linear
@@ -332,7 +339,7 @@ def _audit(
         if primary:
             failing |= _audit_group(
                 by, rels_of.get(root, []), status, hidden, primary, threshold, distinct, protection,
-                widths, zeros, sensitive, dominated, seen, stocks,
+                widths, zeros, sensitive, dominated, seen, stocks, limits,
             )  # fmt: skip
     return sorted(failing)
 
@@ -352,6 +359,7 @@ def _audit_group(
     dominated: dict[Coord, dict[str, float]],
     seen: set[Coord],
     stocks: Stocks,
+    limits: StatusLimits,
 ) -> set[Coord]:
     index = {c: i for i, c in enumerate(hidden)}
     measures = sorted({m for c in by.values() for m in c.values})
@@ -359,38 +367,10 @@ def _audit_group(
     programs = [(None, distinct, False)] + [(m, False, False) for m in measures]
     programs += [(m, False, True) for m in stocks.measures]
     for measure, inequal, stock in programs:
-
-        def value(c: Coord, measure: str | None = measure, stock: bool = stock) -> float:
-            cell = by[c]
-            if measure is None:
-                return float(cell.contributors)
-            return float((cell.stocks if stock else cell.values).get(measure, 0.0))
-
-        program = _Program(len(hidden))
-        # a stock: the total is the sum of its parts at the total's latest date
-        for rel in stock_relations(rels, by) if stock else rels:
-            total_minus_parts = {rel.total: 1.0}
-            for p in rel.parts:
-                total_minus_parts[p] = total_minus_parts.get(p, 0.0) - 1.0
-            if inequal:  # each part ≤ total ≤ Σ parts (distinct persons)
-                for p in rel.parts:
-                    program.row(index, {p: 1.0, rel.total: -1.0}, value, upper_only=True)
-                program.row(index, total_minus_parts, value, upper_only=True)
-            else:
-                program.row(index, total_minus_parts, value)
-        for c in hidden:
-            if measure is None:  # what the statuses tell the attacker about a count
-                if c in dominated:  # `A` for a dominated sum: the count may be anything ≥ 1
-                    program.bound(index[c], 0.0 if zeros else 1.0, None)
-                elif status[c] == PRIMARY:  # 1 … t − 1 (0 too where zeros are confidential)
-                    program.bound(index[c], 0.0 if zeros else 1.0, float(threshold - 1))
-                else:
-                    program.bound(index[c], float(threshold), None)
-            elif stock and measure in stocks.bounded and status[c] == PRIMARY and c not in dominated:
-                # a stock ≤ the contributors (true of every cell), and those are ≤ threshold − 1
-                program.bound(index[c], min(0.0, value(c)), float(threshold - 1))
-            else:
-                program.bound(index[c], min(0.0, value(c)), None)
+        value = _value_of(by, measure, stock)
+        program = _program(
+            by, rels, status, index, value, measure, inequal, stock, threshold, zeros, dominated, stocks
+        )
         solver = program.solver()
         for c in primary:
             if c in dominated and (measure is None or stock or measure not in dominated[c]):
@@ -413,11 +393,134 @@ def _audit_group(
                 failing.add(c)  # never proven safe: the assumptions do not hold, hide more
                 continue
             width = (math.inf if hi is None else -hi) - (-math.inf if lo is None else lo)
+            if measure is None and width < need - 1e-9:  # no pattern can do more than the statuses allow
+                need = limits.need(c, need)
             widths[c] = min(width / need, widths[c] if c in seen else math.inf)
             seen.add(c)
             if width < need - 1e-9:
                 failing.add(c)
     return failing
+
+
+def _value_of(by: dict[Coord, TableCell], measure: str | None, stock: bool) -> Any:
+    """A cell's value in a program: its contributors (measure None), an additive value or a stock."""
+
+    def value(c: Coord) -> float:
+        cell = by[c]
+        if measure is None:
+            return float(cell.contributors)
+        return float((cell.stocks if stock else cell.values).get(measure, 0.0))
+
+    return value
+
+
+def _program(
+    by: dict[Coord, TableCell],
+    rels: list[Relation],
+    status: dict[Coord, str],
+    index: dict[Coord, int],
+    value: Any,
+    measure: str | None,
+    inequal: bool,
+    stock: bool,
+    threshold: int,
+    zeros: bool,
+    dominated: dict[Coord, dict[str, float]],
+    stocks: Stocks,
+) -> _Program:
+    """The attacker's program for one measure over the hidden cells (`index`): the relations,
+    the known cells on the right, and what each hidden cell's status says of it."""
+    program = _Program(len(index))
+    # a stock: the total is the sum of its parts at the total's latest date
+    for rel in stock_relations(rels, by) if stock else rels:
+        total_minus_parts = {rel.total: 1.0}
+        for p in rel.parts:
+            total_minus_parts[p] = total_minus_parts.get(p, 0.0) - 1.0
+        if inequal:  # each part ≤ total ≤ Σ parts (distinct persons)
+            for p in rel.parts:
+                program.row(index, {p: 1.0, rel.total: -1.0}, value, upper_only=True)
+            program.row(index, total_minus_parts, value, upper_only=True)
+        else:
+            program.row(index, total_minus_parts, value)
+    for c, i in index.items():
+        if measure is None:  # what the statuses tell the attacker about a count
+            if c in dominated:  # `A` for a dominated sum: the count may be anything ≥ 1
+                program.bound(i, 0.0 if zeros else 1.0, None)
+            elif status[c] == PRIMARY:  # 1 … t − 1 (0 too where zeros are confidential)
+                program.bound(i, 0.0 if zeros else 1.0, float(threshold - 1))
+            else:
+                program.bound(i, float(threshold), None)
+        elif stock and measure in stocks.bounded and status[c] == PRIMARY and c not in dominated:
+            # a stock ≤ the contributors (true of every cell), and those are ≤ threshold − 1
+            program.bound(i, min(0.0, value(c)), float(threshold - 1))
+        else:
+            program.bound(i, min(0.0, value(c)), None)
+    return program
+
+
+class StatusLimits:
+    """How wide a primary cell's count can be made at all: the attacker's interval with every
+    non-empty cell of the table hidden, so that only the statuses speak (a primary count is
+    1 … threshold − 1, a passing one at least the threshold; an empty cell is shown, zeros being
+    safe). A small total whose parts are all primary is at least as many as its non-empty parts
+    whatever else is hidden; requiring more of it would refuse the whole table for what its
+    statuses say. Built on first use, each cell's width solved once."""
+
+    def __init__(
+        self,
+        by: dict[Coord, TableCell],
+        rels: list[Relation],
+        primary: set[Coord],
+        threshold: int,
+        distinct: bool,
+        zeros: bool,
+        dominated: dict[Coord, dict[str, float]],
+    ) -> None:
+        self.args = (by, rels, primary, threshold, distinct, zeros, dominated)
+        self.solver: _Solver | None = None
+        self.index: dict[Coord, int] = {}
+        self.widths: dict[Coord, float] = {}
+        self.capped: set[Coord] = set()
+        """Cells whose count the statuses alone narrow below the protection level asked."""
+
+    def need(self, coord: Coord, asked: float) -> float:
+        """The interval a count must span: `asked`, or what the statuses leave if that is less
+        (at least 1: a count the statuses pin exactly cannot be protected)."""
+        cap = max(1.0, self.width(coord))
+        if cap < asked:
+            self.capped.add(coord)
+        return min(asked, cap)
+
+    def width(self, coord: Coord) -> float:
+        if coord not in self.widths:
+            by, rels, primary, threshold, distinct, zeros, dominated = self.args
+            if self.solver is None:
+                hidden = [c for c in by if c in primary or by[c].contributors > 0]
+                self.index = {c: i for i, c in enumerate(hidden)}
+                status = {c: PRIMARY if c in primary else SECONDARY for c in hidden}
+                program = _program(
+                    by, rels, status, self.index, _value_of(by, None, False), None, distinct, False,
+                    threshold, zeros, dominated, Stocks([], [], frozenset()),
+                )  # fmt: skip
+                self.solver = program.solver()
+            lo = self.solver.optimum(self.index[coord], 1.0)
+            hi = self.solver.optimum(self.index[coord], -1.0)
+            if lo is INFEASIBLE or hi is INFEASIBLE:
+                self.widths[coord] = math.inf  # the statuses contradict: no cap, the audit decides
+            else:
+                self.widths[coord] = (math.inf if hi is None else -hi) - (-math.inf if lo is None else lo)
+        return self.widths[coord]
+
+
+def _quiet_highs() -> Any:
+    """A HiGHS instance that writes nothing. `highspy.Highs()` installs a logging callback
+    whose first message, HiGHS' banner, goes to stdout before any option can be set (into a CSV
+    `labis query` writes there, or a JSON log; ERGO-Code/HiGHS#2749); its base class is the
+    same solver without callbacks, which the audit does not use."""
+    import highspy
+
+    core = getattr(highspy, "_core", None)
+    return getattr(core, "_Highs", highspy.Highs)()
 
 
 INFEASIBLE = math.nan
@@ -483,7 +586,7 @@ class _Program:
         lp.a_matrix_.start_ = np.cumsum(starts).astype(np.int32)
         lp.a_matrix_.index_ = np.array([r for r, _, _ in order], dtype=np.int32)
         lp.a_matrix_.value_ = np.array([k for _, _, k in order])
-        h = highspy.Highs()
+        h = _quiet_highs()
         h.setOptionValue("output_flag", False)
         # Primal simplex: a changed objective leaves the last basis feasible, a warm start.
         h.setOptionValue("simplex_strategy", 4)

@@ -118,5 +118,5 @@ def indicator(
             filename=ind.code,
             bom=bom,
         )
-    payload["indicator"] = indicators.detail(model, ind, lang)
+    payload["indicator"] = indicators.detail(model, ind, lang, indicators.views(service, principal, ind))
     return json_response(payload, prettyprint=prettyprint)

@@ -27,7 +27,7 @@ from ...service import CubeService, Principal
 from ..deps import PagePrincipalDep, ServiceDep, session_of
 from ..describe import text
 from ..error_text import translated
-from ..indicators import catalogue, detail, sources
+from ..indicators import catalogue, detail, sources, views
 from ..indicators import find as find_indicator
 from .i18n import STRINGS, lang_of
 
@@ -167,7 +167,9 @@ def indicator_page(
     except NotFoundError as exc:
         return page(request, "not_found.html", lv, status=404, code=code, hint=exc.hint)
     cuts = fixed_cuts(service, principal, model, ind, lv)
-    return page(request, "indicator.html", lv, ind=detail(model, ind, lv), cuts=cuts)
+    return page(
+        request, "indicator.html", lv, ind=detail(model, ind, lv, views(service, principal, ind)), cuts=cuts
+    )
 
 
 def fixed_cuts(

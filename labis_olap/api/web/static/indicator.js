@@ -1,27 +1,52 @@
 // One indicator's table and chart by territory and time, from /indicator/<code>. The levels
-// shown are in the URL (territory=…, time=…). Totals are their own queries, as in the browser.
+// shown are in the URL (territory=…, time=…; empty: the total only), always one of the views
+// the server offers. Totals are their own queries, as in the browser.
 import { LANG, T, api, drawChart, el, measureFormat, numberCell, showError, statusLegend, unitLabel } from "./common.js";
 
 const IND = JSON.parse(document.getElementById("indicator-data").textContent);
 const $ = (id) => document.getElementById(id);
-const TIME = IND.dimensions.find((d) => d.role === "time");
-const TERR = IND.dimensions.find((d) => d.name === "territory")
-  || IND.dimensions.find((d) => d.role !== "time" && d.levels.length > 1);
+// The server names the axes and the views the asker may get: a publication role is offered only
+// the breakdowns of its publication tables (docs/disclosure.md), so no choice here is refused.
+const TIME = IND.dimensions.find((d) => d.name === IND.time) || null;
+const TERR = IND.dimensions.find((d) => d.name === IND.territory) || null;
+const VIEWS = IND.views;
+const AXES = { territory: TERR, time: TIME };
 
-function pick(dim, wanted, fallback) {
-  if (!dim) return null;
-  const names = dim.levels.map((l) => l.name).filter((n) => n !== "day");
-  return names.includes(wanted) ? wanted : names.includes(fallback) ? fallback : names[0];
+const order = (axis) => (AXES[axis] ? AXES[axis].levels.map((l) => l.name).filter((n) => n !== "day") : []);
+const rank = (axis, level) => (level === null ? -1 : order(axis).indexOf(level)); // null: the total only
+const same = (a, b) => a.territory === b.territory && a.time === b.time;
+
+/** The offered view nearest to `want`, keeping `hold`'s level where some view has it (the
+ * other axis' nearest level, the coarser on a tie). */
+function snap(want, hold) {
+  if (VIEWS.some((v) => same(v, want))) return { ...want };
+  const other = hold === "time" ? "territory" : "time";
+  const target = rank(other, want[other]);
+  const far = (v) => Math.abs(rank(other, v[other]) - target);
+  const kept = VIEWS.filter((v) => v[hold] === want[hold])
+    .sort((a, b) => far(a) - far(b) || rank(other, a[other]) - rank(other, b[other]));
+  return { ...(kept[0] || VIEWS[0]) };
 }
 
 const q = new URLSearchParams(window.location.search);
-const view = { territory: pick(TERR, q.get("territory"), null), time: pick(TIME, q.get("time"), "year") };
+const asked = (axis, fallback) => { // "": the total only; an unknown level: the default
+  const level = q.has(axis) ? q.get(axis) || null : fallback;
+  return level === null || order(axis).includes(level) ? level : fallback;
+};
+const first = (axis, preferred) => (order(axis).includes(preferred) ? preferred : order(axis)[0] ?? null);
+const view = VIEWS.length
+  ? snap({ territory: asked("territory", first("territory", null)), time: asked("time", first("time", "year")) }, "time")
+  : null;
 
-function fill(select, dim, value) {
-  select.closest("label").hidden = !dim;
-  if (!dim) return;
-  select.replaceChildren(...dim.levels.filter((l) => l.name !== "day")
-    .map((l) => el("option", { value: l.name, selected: l.name === value }, l.label)));
+function fill(select, axis) {
+  const dim = AXES[axis];
+  select.closest("label").hidden = !dim || !view;
+  if (!dim || !view) return;
+  const offered = new Set(VIEWS.map((v) => v[axis]));
+  const options = dim.levels.filter((l) => offered.has(l.name))
+    .map((l) => el("option", { value: l.name, selected: l.name === view[axis] }, l.label));
+  if (offered.has(null)) options.push(el("option", { value: "", selected: view[axis] === null }, T.total));
+  select.replaceChildren(...options);
 }
 
 const path = `/indicator/${encodeURIComponent(IND.code)}`;
@@ -31,11 +56,13 @@ let renders = 0; // body[data-ready] counts finished renders (tests wait on it)
 
 async function show() {
   const url = new URL(window.location.href);
-  if (TERR) url.searchParams.set("territory", view.territory);
-  if (TIME) url.searchParams.set("time", view.time);
+  if (TERR) url.searchParams.set("territory", view.territory ?? "");
+  if (TIME) url.searchParams.set("time", view.time ?? "");
   window.history.replaceState(null, "", url);
-  const terr = TERR && `${TERR.name}:${view.territory}`;
-  const time = TIME && `${TIME.name}:${view.time}`;
+  fill($("territory-level"), "territory");
+  fill($("time-level"), "time");
+  const terr = TERR && view.territory ? `${TERR.name}:${view.territory}` : null;
+  const time = TIME && view.time ? `${TIME.name}:${view.time}` : null;
   let main, byTime, byTerr;
   try {
     [main, byTime, byTerr] = await Promise.all([
@@ -61,7 +88,7 @@ async function show() {
   const periods = byTime ? byTime.cells : [];
   const places = byTerr ? byTerr.cells : [];
   const cells = new Map(main.cells.map((c) => [
-    `${TERR ? key(c, TERR.name, view.territory) : ""}\u0001${TIME ? key(c, TIME.name, view.time) : ""}`, c]));
+    `${terr ? key(c, TERR.name, view.territory) : ""}\u0001${time ? key(c, TIME.name, view.time) : ""}`, c]));
 
   const values = [main.summary[m], ...[main, byTime, byTerr].flatMap((a) => (a ? a.cells.map((c) => c[m]) : []))];
   const fmt = measureFormat({ unit: IND.unit, decimals: IND.decimals }, values);
@@ -98,8 +125,13 @@ async function show() {
     label: label(place, TERR.name, view.territory),
     values: periods.map((p) => cells.get(`${key(place, TERR.name, view.territory)}\u0001${key(p, TIME.name, view.time)}`)?.[m] ?? null),
   }));
-  drawChart($("chart"), "line", periods.map((p) => label(p, TIME.name, view.time)),
-    series.length ? series : [{ label: T.total, values: periods.map((p) => p[m]) }], title, fmt);
+  if (time) {
+    drawChart($("chart"), "line", periods.map((p) => label(p, TIME.name, view.time)),
+      series.length ? series : [{ label: T.total, values: periods.map((p) => p[m]) }], title, fmt);
+  } else { // no time axis: one bar per place
+    drawChart($("chart"), "bar", places.map((p) => label(p, TERR.name, view.territory)),
+      [{ label: T.total, values: places.map((p) => p[m] ?? null) }], title, fmt);
+  }
 
   const box = $("export");
   box.replaceChildren(`${T.export}: `);
@@ -111,10 +143,12 @@ async function show() {
   document.body.dataset.ready = String(++renders);
 }
 
-fill($("territory-level"), TERR, view.territory);
-fill($("time-level"), TIME, view.time);
-$("territory-level").addEventListener("change", (e) => { view.territory = e.target.value; show(); });
-$("time-level").addEventListener("change", (e) => { view.time = e.target.value; show(); });
+const choose = (axis) => (e) => {
+  Object.assign(view, snap({ ...view, [axis]: e.target.value || null }, axis));
+  show();
+};
+$("territory-level").addEventListener("change", choose("territory"));
+$("time-level").addEventListener("change", choose("time"));
 $("indicator-controls").addEventListener("submit", (e) => e.preventDefault());
 const lang = $("lang-switch");
 lang.addEventListener("click", () => {
@@ -122,4 +156,10 @@ lang.addEventListener("click", () => {
   url.searchParams.set("lang", LANG === "en" ? "lv" : "en");
   lang.href = url.toString();
 });
-show();
+if (view) show();
+else {
+  fill($("territory-level"), "territory");
+  fill($("time-level"), "time");
+  showError({ error: "forbidden", message: T.no_views, local: true });
+  document.body.dataset.ready = String(++renders);
+}
