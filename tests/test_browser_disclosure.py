@@ -6,6 +6,7 @@ page is the JSON API's for the same cell.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -76,3 +77,18 @@ def test_protected_cells_show_their_status_and_a_legend(
     legend = page.locator("#status-legend").inner_text()
     assert primary in legend and "A" in legend
     assert ("D" in legend) == ("D" in statuses)
+
+
+def test_an_indicator_published_nowhere_says_so(page: Any, server: str) -> None:  # noqa: F811
+    """Its fixed cut merges members, which no publication table publishes: the public's page
+    offers no level to choose and says that the indicator is not published, instead of a table
+    or a refusal per query (the JSON's own query is refused)."""
+    refused = httpx.get(f"{server}/indicator/TST-001")
+    assert refused.status_code == 400 and "merge members" in refused.json()["message"]
+    page.goto(f"{server}/browser/indicators/TST-001?lang=en")
+    page.wait_for_selector("body[data-ready]")
+    shown = json.loads(page.inner_text("#indicator-data"))
+    assert shown["views"] == [] and (shown["territory"], shown["time"]) == ("territory", "time")
+    assert "not published at any breakdown" in page.inner_text("#error")
+    assert page.is_hidden("#territory-level") and page.is_hidden("#time-level")
+    assert page.query_selector("#indicator-table") is None

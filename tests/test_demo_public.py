@@ -118,6 +118,31 @@ def test_refused_to_the_public_answered_to_the_analyst(client: TestClient, url: 
     assert client.get(url, headers=AS_ANALYST).status_code == 200
 
 
+def test_a_differencing_adversary_gets_no_region_by_subtraction(client: TestClient) -> None:
+    """A scripted adversary asks an indicator's national total by year, then the same total of
+    "every region but X" (an exclusion cut and a set cut), through the indicator JSON the pages
+    read and through the cube API: X would be the difference. Both are refused to the public
+    (answered to an analyst); what the public gets of X is its own published, protected cells."""
+    members = get(client, "/cube/unemployment/members/territory?depth=1")["data"]
+    regions = [r["territory.region"] for r in members]
+    x, rest = regions[0], regions[1:]
+    assert len(rest) >= 4
+    get(client, "/indicator/NVA-005?drilldown=time:year")  # the parent total
+    for cut in (f"!territory:{x}", "territory:" + ";".join(rest)):
+        for path in ("/indicator/NVA-005", "/cube/unemployment/aggregate"):
+            params = {"drilldown": "time:year", "cut": cut}
+            refused = client.get(path, params=params)
+            assert refused.status_code == 400 and "merge members" in refused.json()["message"], (path, cut)
+            assert client.get(path, params=params, headers=AS_ANALYST).status_code == 200
+    m = "registered_unemployed"
+    own = get(client, "/indicator/NVA-005", params={"drilldown": "time:year", "cut": f"territory:{x}"})
+    table = get(client, "/indicator/NVA-005", params={"drilldown": "territory:region|time:year"})
+    in_table = {
+        c["time.year"]: (c[m], c[f"{m}:status"]) for c in table["cells"] if c["territory.region"] == x
+    }
+    assert {c["time.year"]: (c[m], c[f"{m}:status"]) for c in own["cells"]} == in_table and in_table
+
+
 def test_every_indicator_answers_the_public(demo: tuple[Model, Engine], client: TestClient) -> None:
     model, _ = demo
     published = national = 0

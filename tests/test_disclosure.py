@@ -59,6 +59,18 @@ ROLES = {
     "publisher": "role: publisher\npublication: true\ncubes: [{cube: benefits, microdata: true}]\n",
     "analyst": "role: analyst\ncubes: [{cube: '*', microdata: true}]\n",
 }
+INDICATORS = """
+indicators:
+  - code: TST-001
+    name: {lv: Saņēmēji bez palīdzības pabalstiem, en: Recipients of benefits other than assistance}
+    type: monitoring
+    source_institution: VSAA
+    periodicity: monthly
+    unit: persons
+    cube: benefits
+    measure: recipients
+    cuts: "!benefit_type:assist"  # all categories but one, merged: published nowhere
+"""
 LEVELS = [
     "territory:region",
     "territory:municipality",
@@ -85,6 +97,8 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Model:
     (root / "roles").mkdir()
     for name, text in ROLES.items():
         (root / "roles" / f"{name}.yaml").write_text(text)
+    (root / "indicators").mkdir()
+    (root / "indicators" / "indicators.yaml").write_text(INDICATORS)
     return read_model(root)
 
 
@@ -398,7 +412,8 @@ def test_an_attacker_with_everything_published_cannot_narrow_a_suppressed_cell(
 )
 def test_differencing_cuts_are_refused(service: CubeService, cut: str) -> None:
     """A parent total less "all children but X" (exclusion or set cut) would give X: such a cut
-    on an undrilled dimension is refused, through the service and through REST alike."""
+    on an undrilled dimension is refused by the service (through REST and the indicator JSON:
+    test_demo_public's differencing adversary)."""
     with pytest.raises(QueryError, match="merge members"):
         ask(service, PUBLIC, "time:year", cut)
     assert ask(service, ANALYST, "time:year", cut).cells.num_rows > 0

@@ -77,6 +77,7 @@ def source_shapes() -> frozenset[str]:
     return frozenset(shapes)
 
 
+@cache  # pure over the source's shapes; the same parts are tried for many templates
 def _fits(text: str, frame: str, depth: int = 0) -> bool:
     """Whether `text` (a catalogue shape) is `frame` (a source shape) with its fields filled by
     catalogue fields or by other source strings (as `_refused(what)` or `where`/`there` do)."""
@@ -93,6 +94,7 @@ def _fits(text: str, frame: str, depth: int = 0) -> bool:
     return False
 
 
+@cache
 def _filler(part: str, depth: int) -> bool:
     if part == "" or (FIELD in part and part.strip(FIELD + " '\"[]") == ""):
         return True
