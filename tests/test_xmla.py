@@ -251,6 +251,56 @@ def test_olap3_execute_of_excel_mdx_equals_rest(served: Served, index: int) -> N
     assert check_cells(served, root, EXCEL_CUTS[index]) >= 4
 
 
+def test_a_publication_roles_withheld_cells_show_their_status(served: Served) -> None:
+    """The territory by year for a publication role, through raw SOAP and olap3: every cell REST
+    withholds (`A`, `D`) has no value and its status as FORMATTED_VALUE (what Excel shows), the
+    others REST's value; a calculated member adding a withheld cell to a shown one is withheld
+    too (`D`), never the shown one alone."""
+    statement = (
+        "SELECT [time].[ymd].[year].Members ON 0, [territory].[region].Members ON 1 "
+        "FROM [benefits] WHERE [Measures].[recipients]"
+    )  # every level of the territory: All, regions, municipalities
+    status, _, answer = served.post(execute_body(statement, Catalog="LabIS"), served.basic("publisher"))
+    assert status == 200
+    root = returned(answer)
+    validate(root)
+    axes = [a for a in root.find(M + "Axes") if a.get("name") != "SlicerAxis"]  # type: ignore[union-attr]
+    years, places = ([t.findtext(f"{M}Member/{M}UName") or "" for t in a.iter(M + "Tuple")] for a in axes)
+    cells = {int(c.get("CellOrdinal", "-1")): c for c in root.find(M + "CellData")}  # type: ignore[union-attr]
+    withheld: dict[str, list[str]] = {"A": [], "D": []}
+    shown: list[str] = []
+    for ordinal in range(len(years) * len(places)):
+        year, place = years[ordinal % len(years)], places[ordinal // len(years)]
+        cut = "|".join(found[1] for found in (cut_of(year), cut_of(place)) if found is not None)
+        rest = served.rest("/cube/benefits/aggregate", role="publisher", cut=cut, aggregates="recipients")
+        expected, flag = rest["summary"]["recipients"], rest["summary"]["recipients:status"]
+        cell = cells.get(ordinal)
+        if flag:
+            assert cell is not None and cell.find(M + "Value") is None, (place, year)
+            assert cell.findtext(M + "FmtValue") == flag
+            withheld[flag].append(place)
+        elif cell is None:  # no facts: an empty cell (REST's total of nothing is 0)
+            assert not expected, (place, year)
+        else:
+            assert float(cell.findtext(M + "Value") or "nan") == float(expected), (place, year)
+            shown.append(place)
+    assert withheld["A"] and withheld["D"] and shown, ("the fixture has cells of every kind", withheld, shown)
+    flags = served.olap3("publisher").Execute(statement, Catalog="LabIS").getSlice(properties="FmtValue")
+    assert sum(row.count("A") for row in flags) == len(withheld["A"])
+    year = years[0]
+    hidden = next(p for o, p in enumerate(withheld["A"] + withheld["D"]) if p != shown[0])
+    calc = (
+        f"WITH MEMBER [territory].[region].[both] AS {hidden} + {shown[0]} "
+        f"SELECT {{{year}}} ON 0, {{[territory].[region].[both]}} ON 1 FROM [benefits] "
+        "WHERE [Measures].[recipients]"
+    )
+    both = returned(served.post(execute_body(calc, Catalog="LabIS"), served.basic("publisher"))[2])
+    cell = both.find(f"{M}CellData/{M}Cell")
+    assert cell is not None and cell.find(M + "Value") is None and cell.findtext(M + "FmtValue") in ("A", "D")
+    analyst = returned(served.post(execute_body(calc, Catalog="LabIS"))[2])
+    assert analyst.findtext(f"{M}CellData/{M}Cell/{M}Value") is not None
+
+
 def test_tabular_format_is_a_rowset(served: Served) -> None:
     statement = (
         "SELECT {[Measures].[amount],[Measures].[payments]} ON 0, "

@@ -32,7 +32,15 @@ ROLES = {
     "clerk": "role: clerk\ncubes: [{cube: benefits, measures: [amount, payments], "
     "hidden_dimensions: [gender]}]\n",
     "outsider": "role: outsider\ncubes: []\n",
+    "publisher": "role: publisher\npublication: true\ncubes: [{cube: benefits}]\n",
 }
+DISCLOSURE = """
+disclosure:
+  threshold: 3
+  tables: ["territory:municipality|time:year"]
+  dominance: false
+"""
+"""The benefits cube's rules: they bind only the publication role (`publisher`)."""
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 XMLA = "urn:schemas-microsoft-com:xml-analysis"
 ROWSET = XMLA + ":rowset"
@@ -115,6 +123,8 @@ def labis(env: dict[str, str], *args: str) -> str:
 def serve(tmp: Path) -> Iterator[Served]:
     model = tmp / "model"
     shutil.copytree(MINI, model)
+    cube = model / "cubes" / "benefits.yaml"
+    cube.write_text(cube.read_text() + DISCLOSURE)
     (model / "roles").mkdir()
     for name, text in ROLES.items():
         (model / "roles" / f"{name}.yaml").write_text(textwrap.dedent(text))

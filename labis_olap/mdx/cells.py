@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model.cuts import Cut, Drilldown, Path, RangeCut, SetCut
+from ..model.cuts import Cut, Drilldown, Path, PointCut, RangeCut, SetCut
 from ..query.cell import CubeQuery
-from ..service.cellset import CellSet
+from ..service.cellset import STATUS, CellSet
 from . import time as t
 from .names import MEASURES, Catalog, HierKey, Member
 from .values import Coordinate, Slice
@@ -47,6 +47,12 @@ class CellStore:
         self.catalog = catalog
         self._ask = ask
         self.values: dict[Key, Any] = {}
+        self.hidden: dict[Key, str] = {}
+        """Cells disclosure control withholds (docs/disclosure.md): their status, value None."""
+        self.read: set[str] | None = None
+        """The statuses of the withheld cells read since it was set to an empty set: a value
+        computed from one (a calculated member) is withheld too, never a sum that silently
+        leaves it out."""
         self.pending: set[Key] = set()
         self.stats = Stats()
         self.restrictions: dict[HierKey, frozenset[Path]] = {}
@@ -99,6 +105,8 @@ class CellStore:
 
     def get(self, key: Key) -> Any:
         if key in self.values:
+            if self.read is not None and key in self.hidden:
+                self.read.add(self.hidden[key])
             return self.values[key]
         self.pending.add(key)
         return None
@@ -159,9 +167,9 @@ class CellStore:
         # the hierarchy whose depth varies is drilled last, so `rollup` gives its prefixes
         drills: list[Drilldown] = []
         cuts: list[Cut] = []
-        for hk in sorted(fixed):
+        for hk in sorted(fixed):  # one member: a point cut (what a publication role may cut by)
             h = cat.hiers[hk]
-            cuts.append(SetCut(h.dim, tuple(paths[hk]), h.name))
+            cuts.append(PointCut(h.dim, next(iter(paths[hk])), h.name))
         for hk in order:
             h = cat.hiers[hk]
             drills.append(Drilldown(h.dim, h.name, h.levels[depth[hk] - 1]))
@@ -203,6 +211,9 @@ class CellStore:
             at = {hk: v for hk, kind, v in points if kind == "p"}
             row = rows.get(tuple(at.get(hk, ()) for hk in order))
             self.values[key] = None if row is None else row.get(measure)
+            status = None if row is None else row.get(measure + STATUS)
+            if status and self.values[key] is None:  # a perturbed count keeps its value
+                self.hidden[key] = status
 
     def _whole_level(self, hk: HierKey, paths: list[Path]) -> bool:
         """Whether the paths are all the members of the hierarchy's first level as already

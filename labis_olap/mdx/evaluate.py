@@ -49,6 +49,17 @@ class Cell:
     formatted: str
     format: str | None = None
     """The format string the value was formatted with (XMLA's FORMAT_STRING)."""
+    status: str | None = None
+    """Withheld by disclosure control: its status (`A`, `D`, `N`; docs/disclosure.md), shown as
+    the formatted value, the value None. A calculated cell that read a withheld one is `D`
+    (or that cell's status, when all it read share one)."""
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A cell's value while the axes are trimmed (NON EMPTY keeps it: it is not empty)."""
+
+    status: str
 
 
 MEMBER_PROPERTIES = (
@@ -205,6 +216,8 @@ class MdxResult:
             out["formatted_value"] = c.formatted
         if "FORMAT_STRING" in asked and c.format is not None:
             out["format_string"] = c.format
+        if c.status is not None:
+            out["status"] = c.status
         if "LANGUAGE" in asked:
             out["language"] = LANGUAGE_LCID.get(self.lang, 1033)
         return out
@@ -234,7 +247,7 @@ class MdxResult:
                 index += i * stride
                 stride *= len(ax.tuples)
             labels = [m.caption for ax, i in zip(row_axes, combo, strict=True) for m in ax.tuples[i]]
-            values = [self.cells[index + j].value for j in range(ncols)] if ncols else []
+            values = [self.cells[index + j].status or self.cells[index + j].value for j in range(ncols)]
             rows.append(labels + values)
         return heads + col_names, rows
 
@@ -385,14 +398,17 @@ class _Run:
                 )
             if self.store.pending:
                 return axes, []
-            return axes, [self.ex.cell(ctx) for ctx in self._contexts(base, axes)]
+            return axes, [self._value(ctx) for ctx in self._contexts(base, axes)]
 
         axes, values = self.rounds(step)
         axes, values = self._non_empty(axes, values, non_empty)
         cells = []
         for ctx, v in zip(self._contexts(base, axes), values, strict=True):
             fmt = self._format(ctx)
-            cells.append(Cell(v, format_value(v, fmt), fmt))
+            if isinstance(v, Withheld):
+                cells.append(Cell(None, v.status, fmt, v.status))
+            else:
+                cells.append(Cell(v, format_value(v, fmt), fmt))
         props = [_member_properties(ax) for ax in select.axes]
         return MdxResult(
             self.cat.cube.name,
@@ -414,6 +430,18 @@ class _Run:
                     ctx[m.hier] = m
             out.append(ctx)
         return out
+
+    def _value(self, ctx: Ctx) -> Any:
+        """The cell's value, or `Withheld` when it is, or is computed from, a withheld cell."""
+        self.store.read = set()
+        try:
+            v = self.ex.cell(ctx)
+            read = self.store.read
+        finally:
+            self.store.read = None
+        if read:
+            return Withheld(next(iter(read)) if len(read) == 1 else "D")
+        return v
 
     def _non_empty(
         self, axes: list[SetV], values: list[Any], flags: list[bool]

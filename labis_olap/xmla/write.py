@@ -201,13 +201,14 @@ def mddataset(
     etree.SubElement(cell_info, M + "FormatString", name="FORMAT_STRING")
     data = etree.SubElement(root, M + "CellData")
     for ordinal, cell in enumerate(result.cells):
-        if cell.value is None:
+        if cell.value is None and cell.status is None:
             continue
         c = etree.SubElement(data, M + "Cell", CellOrdinal=str(ordinal))
-        kind, text = value_type(cell.value)
-        v = etree.SubElement(c, M + "Value")
-        v.set(XSI_TYPE, kind)
-        v.text = text
+        if cell.value is not None:  # a withheld cell: no value, its status shown (Excel shows FmtValue)
+            kind, text = value_type(cell.value)
+            v = etree.SubElement(c, M + "Value")
+            v.set(XSI_TYPE, kind)
+            v.text = text
         etree.SubElement(c, M + "FmtValue").text = cell.formatted
         fmt = cell.format
         if fmt:
