@@ -429,6 +429,33 @@ def test_mdx_withholds_what_the_service_withholds(service: CubeService) -> None:
     assert all(c["status"] in ("A", "D") for c in result.as_json()["cells"] if "status" in c)
 
 
+def test_mdx_over_http_writes_the_status_in_place_of_the_number(
+    model: Model, engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`POST /mdx` as JSON, CSV and XLSX for the public: a withheld cell is its status, never a
+    number; the analyst's same statement has numbers there."""
+    import openpyxl
+
+    text = (
+        "SELECT [time].[ymd].[year].Members ON 0, [territory].[region].[municipality].Members ON 1 "
+        "FROM [benefits] WHERE [Measures].[recipients]"
+    )
+    with switched_client(model, engine, data_dir, monkeypatch, False) as (c, principal):
+        post = lambda fmt: c.post(f"/mdx?format={fmt}", content=text, headers={"Content-Type": "text/plain"})  # noqa: E731
+        cells = post("json").json()["cells"]
+        flagged = [x for x in cells if "status" in x]
+        assert flagged and all(x["value"] is None and x["formatted_value"] == x["status"] for x in flagged)
+        rows = list(csv.reader(io.StringIO(post("csv").text)))
+        written = [v for row in rows[1:] for v in row[1:]]
+        assert written.count("A") == sum(1 for x in flagged if x["status"] == "A") > 0
+        sheet = openpyxl.load_workbook(io.BytesIO(post("xlsx").content)).active
+        assert sheet is not None
+        in_sheet = [v for row in sheet.iter_rows(min_row=2, min_col=2, values_only=True) for v in row]
+        assert in_sheet.count("D") == sum(1 for x in flagged if x["status"] == "D")
+        principal[0] = ANALYST
+        assert "A" not in [v for row in csv.reader(io.StringIO(post("csv").text)) for v in row[1:]]
+
+
 @pytest.mark.parametrize(
     "cut",
     ["!benefit_type:assist", "benefit_type:assist;family", "territory:R1;R2"],
