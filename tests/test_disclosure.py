@@ -802,6 +802,36 @@ def test_a_small_total_of_primary_parts_is_protected_as_far_as_its_statuses_allo
         protect(table([1, 1, 1, 1]), 5, zeros_disclosive=False, distinct=False, protection=0.3)
 
 
+def test_a_pattern_being_made_holds_up_only_its_own_table() -> None:
+    """Cube A's pattern waits until cube B's is made: with one lock for all patterns this
+    deadlocks (B would wait for A); each is still made once, however many ask."""
+    import threading
+
+    from labis_olap.service.disclosure import Patterns
+    from labis_olap.service.suppression import Pattern
+
+    patterns, b_made, made = Patterns.new(), threading.Event(), {"A": 0, "B": 0}
+
+    def make_a() -> Pattern:
+        made["A"] += 1
+        assert b_made.wait(10), "B's pattern was held up by A's"
+        return Pattern()
+
+    def make_b() -> Pattern:
+        made["B"] += 1
+        b_made.set()
+        return Pattern()
+
+    threads = [threading.Thread(target=patterns.get, args=("A", make_a)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    patterns.get("B", make_b)
+    for t in threads:
+        t.join(15)
+    assert made == {"A": 1, "B": 1} and not any(t.is_alive() for t in threads)
+    assert patterns.get("A", make_a) is patterns.items["A"]
+
+
 def test_the_audit_writes_nothing_to_stdout() -> None:
     """HiGHS' banner would land in a CSV that `labis query` writes to stdout, or in the JSON log:
     a fresh process (it is written once per process) audits a table and prints nothing."""

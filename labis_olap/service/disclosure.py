@@ -182,32 +182,43 @@ def covering(
 
 @dataclass
 class Patterns:
-    """Each table's suppression pattern, kept per data version (computed once, under a lock)."""
+    """Each table's suppression pattern, kept per data version: computed once, under a lock of
+    its own (a sparse cube's audit, seconds long, does not hold up another cube's answers)."""
 
     items: dict[Hashable, Pattern | QueryError]
     lock: threading.Lock
+    """Guards `items` and `making`; never held while a pattern is made."""
+    making: dict[Hashable, threading.Lock]
 
     @classmethod
     def new(cls) -> Patterns:
-        return cls({}, threading.Lock())
+        return cls({}, threading.Lock(), {})
 
     def get(self, key: Hashable, make: Callable[[], Pattern]) -> Pattern:
         """The pattern of `key`, made once. A refusal (tables that cannot be protected, or too
         large) is kept too and raised again: it holds until the data change, and making it again
         for every request would let anyone keep the server solving linear programs."""
-        with self.lock:  # one computation per table and version, however many ask at once
+        with self.lock:
             found = self.items.get(key)
-            if found is None:
-                if len(self.items) > 256:
-                    self.items.clear()
-                try:
-                    found = make()
-                except QueryError as exc:
-                    found = exc
-                self.items[key] = found
-            if isinstance(found, QueryError):  # a new error each time: no traceback piles up
-                raise QueryError(found.message, hint=found.hint)
-            return found
+            own = self.making.setdefault(key, threading.Lock()) if found is None else None
+        if own is not None:
+            with own:  # one computation per table and version, however many ask at once
+                with self.lock:
+                    found = self.items.get(key)
+                if found is None:
+                    try:
+                        found = make()
+                    except QueryError as exc:
+                        found = exc
+                    with self.lock:
+                        if len(self.items) > 256:
+                            self.items.clear()
+                        self.items[key] = found
+                        self.making.pop(key, None)
+        assert found is not None
+        if isinstance(found, QueryError):  # a new error each time: no traceback piles up
+            raise QueryError(found.message, hint=found.hint)
+        return found
 
 
 @dataclass(frozen=True)
