@@ -832,6 +832,40 @@ def test_a_pattern_being_made_holds_up_only_its_own_table() -> None:
     assert patterns.get("A", make_a) is patterns.items["A"]
 
 
+def test_a_request_waits_for_a_pattern_being_made_no_longer_than_its_time_limit() -> None:
+    """While one request makes a pattern, another waits at most its time limit, then is told to
+    ask again; the pattern, once made, is there for the next. A timeout while making one is not
+    kept: the next request makes it again."""
+    import threading
+
+    from labis_olap.errors import QueryTimeoutError
+    from labis_olap.service.disclosure import Patterns
+    from labis_olap.service.suppression import Pattern
+
+    patterns, go, started = Patterns.new(), threading.Event(), threading.Event()
+
+    def slow() -> Pattern:
+        started.set()
+        go.wait(10)
+        return Pattern()
+
+    maker = threading.Thread(target=patterns.get, args=("A", slow))
+    maker.start()
+    assert started.wait(10)
+    with pytest.raises(QueryTimeoutError, match="still being computed"):
+        patterns.get("A", slow, cube="benefits", wait=0.2)
+    go.set()
+    maker.join(10)
+    assert patterns.get("A", slow, wait=0.2) is patterns.items["A"]
+
+    def timed_out() -> Pattern:
+        raise QueryTimeoutError("the query ran past the server's time limit")
+
+    with pytest.raises(QueryTimeoutError):
+        patterns.get("B", timed_out)
+    assert "B" not in patterns.items and isinstance(patterns.get("B", Pattern), Pattern)
+
+
 def test_the_audit_writes_nothing_to_stdout() -> None:
     """HiGHS' banner would land in a CSV that `labis query` writes to stdout, or in the JSON log:
     a fresh process (it is written once per process) audits a table and prints nothing."""

@@ -171,6 +171,9 @@ LV: Final[tuple[tuple[str, str], ...]] = (
      "kuba '{cube}' publicēšanas tabulās ir vairāk nekā {n} šūnu"),
     ("the publication tables of cube '{cube}' cannot be protected", "kuba '{cube}' publicēšanas tabulas nevar aizsargāt"),
     ("declare coarser tables (docs/disclosure.md)", "norādiet rupjākas tabulas (docs/disclosure.md)"),
+    ("the protection of cube '{cube}' is still being computed (once after each load)",
+     "kuba '{cube}' aizsardzība vēl tiek aprēķināta (reizi pēc katras ielādes)"),
+    ("ask again in a moment", "jautājiet vēlreiz pēc brīža"),
     # signing in (security/authenticate.py, security/tokens.py)
     ("authentication required", "jāpierakstās"),
     ("send `Authorization: Bearer <token>` (an access token of the identity provider, or an API key), "

@@ -327,7 +327,9 @@ class CubeService:
         once per data version."""
         protect.prepare(self.engine)
         key = (self.model_version, data_version(self.engine), protect.cube.name)
-        return self._patterns.get(key, lambda: self._make_pattern(protect))
+        return self._patterns.get(
+            key, lambda: self._make_pattern(protect), cube=protect.cube.name, wait=self._timeout
+        )
 
     def disclosure_pattern(self, cube: str) -> Pattern:
         """The suppression pattern of a cube's publication tables, as publication roles get it

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine.base import Engine
-from ..errors import QueryError
+from ..errors import QueryCancelledError, QueryError, QueryTimeoutError, QueryTooLargeError
 from ..model.cut_grammar import parse_drilldowns
 from ..model.cuts import PointCut
 from ..model.definition import Model
@@ -194,20 +194,31 @@ class Patterns:
     def new(cls) -> Patterns:
         return cls({}, threading.Lock(), {})
 
-    def get(self, key: Hashable, make: Callable[[], Pattern]) -> Pattern:
+    def get(
+        self, key: Hashable, make: Callable[[], Pattern], *, cube: str = "", wait: float | None = None
+    ) -> Pattern:
         """The pattern of `key`, made once. A refusal (tables that cannot be protected, or too
         large) is kept too and raised again: it holds until the data change, and making it again
-        for every request would let anyone keep the server solving linear programs."""
+        for every request would let anyone keep the server solving linear programs. A request
+        that finds the pattern being made waits at most `wait` seconds (its time limit), then
+        is told to ask again; the one making it goes on, so the next finds it made."""
         with self.lock:
             found = self.items.get(key)
             own = self.making.setdefault(key, threading.Lock()) if found is None else None
         if own is not None:
-            with own:  # one computation per table and version, however many ask at once
+            if not own.acquire(timeout=-1 if wait is None else wait):
+                raise QueryTimeoutError(
+                    f"the protection of cube '{cube}' is still being computed (once after each load)",
+                    hint="ask again in a moment",
+                )
+            try:  # one computation per table and version, however many ask at once
                 with self.lock:
                     found = self.items.get(key)
                 if found is None:
                     try:
                         found = make()
+                    except (QueryTimeoutError, QueryCancelledError, QueryTooLargeError):
+                        raise  # this request's limits or the server's load: the next may succeed
                     except QueryError as exc:
                         found = exc
                     with self.lock:
@@ -215,6 +226,8 @@ class Patterns:
                             self.items.clear()
                         self.items[key] = found
                         self.making.pop(key, None)
+            finally:
+                own.release()
         assert found is not None
         if isinstance(found, QueryError):  # a new error each time: no traceback piles up
             raise QueryError(found.message, hint=found.hint)
