@@ -295,19 +295,25 @@ class CubeService:
     ) -> AggregateResult:
         """The executor's answer to the query as the policy rewrites it, with the policy's
         totals: true ones under `full`, emptied ones under `hidden` (service/policy.py)."""
-        cube = self.model.cubes[query.cube]
-        restricted = restrict_aggregate(self.model, cube, access, query)
-        protect = self._protection(cube, access, query)
+        restricted, protect = self._policy(query, access)
         result = self.executor.aggregate(restricted.query, as_of, limit=self.limits.max_rows)
         result = replace(result, cuts=result.cuts[: len(query.cuts)])  # the principal's own cuts
         if restricted.true_total is not None and result.summary is not None:
             total = self.executor.aggregate(restricted.true_total, as_of)
             result = replace(result, summary=total.summary)
         if restricted.hidden_totals:
-            result = self._hidden_totals(cube, restricted, result)
+            result = self._hidden_totals(self.model.cubes[query.cube], restricted, result)
         if protect is not None:
             result = protect.apply(result, self._pattern(protect))
         return result
+
+    def _policy(
+        self, query: CubeQuery, access: CubeAccess | None
+    ) -> tuple[Restricted, disclosure.Protection | None]:
+        """The query as the role's restrictions rewrite it, and its disclosure control: what
+        refuses a query before the engine is asked (`refusal` asks only this)."""
+        cube = self.model.cubes[query.cube]
+        return restrict_aggregate(self.model, cube, access, query), self._protection(cube, access, query)
 
     def _protection(
         self, cube: Cube, access: CubeAccess | None, query: CubeQuery
@@ -518,9 +524,7 @@ class CubeService:
 
         def make() -> UserError | None:
             try:
-                checked = self._checked(query, layout.cube)
-                restrict_aggregate(self.model, layout.cube, access, checked)
-                self._protection(self.model.cubes[query.cube], access, checked)
+                self._policy(self._checked(query, layout.cube), access)
             except UserError as exc:
                 return exc
             return None

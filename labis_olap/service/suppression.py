@@ -387,12 +387,10 @@ def _audit_group(
                 widths[c] = min(spread / need, widths[c] if c in seen else math.inf)
                 seen.add(c)
                 continue
-            lo = solver.optimum(index[c], 1.0)
-            hi = solver.optimum(index[c], -1.0)
-            if lo is INFEASIBLE or hi is INFEASIBLE:
+            width = solver.width(index[c])
+            if width is INFEASIBLE:
                 failing.add(c)  # never proven safe: the assumptions do not hold, hide more
                 continue
-            width = (math.inf if hi is None else -hi) - (-math.inf if lo is None else lo)
             if measure is None and width < need - 1e-9:  # no pattern can do more than the statuses allow
                 need = limits.need(c, need)
             widths[c] = min(width / need, widths[c] if c in seen else math.inf)
@@ -476,9 +474,18 @@ class StatusLimits:
         zeros: bool,
         dominated: dict[Coord, dict[str, float]],
     ) -> None:
-        self.args = (by, rels, primary, threshold, distinct, zeros, dominated)
-        self.solver: _Solver | None = None
-        self.index: dict[Coord, int] = {}
+        hidden = [c for c in by if c in primary or by[c].contributors > 0]
+        self.index = {c: i for i, c in enumerate(hidden)}
+
+        def program() -> _Program:
+            status = {c: PRIMARY if c in primary else SECONDARY for c in hidden}
+            return _program(
+                by, rels, status, self.index, _value_of(by, None, False), None, distinct, False,
+                threshold, zeros, dominated, Stocks([], [], frozenset()),
+            )  # fmt: skip
+
+        self._program = program
+        self._solver: _Solver | None = None
         self.widths: dict[Coord, float] = {}
         self.capped: set[Coord] = set()
         """Cells whose count the statuses alone narrow below the protection level asked."""
@@ -493,22 +500,11 @@ class StatusLimits:
 
     def width(self, coord: Coord) -> float:
         if coord not in self.widths:
-            by, rels, primary, threshold, distinct, zeros, dominated = self.args
-            if self.solver is None:
-                hidden = [c for c in by if c in primary or by[c].contributors > 0]
-                self.index = {c: i for i, c in enumerate(hidden)}
-                status = {c: PRIMARY if c in primary else SECONDARY for c in hidden}
-                program = _program(
-                    by, rels, status, self.index, _value_of(by, None, False), None, distinct, False,
-                    threshold, zeros, dominated, Stocks([], [], frozenset()),
-                )  # fmt: skip
-                self.solver = program.solver()
-            lo = self.solver.optimum(self.index[coord], 1.0)
-            hi = self.solver.optimum(self.index[coord], -1.0)
-            if lo is INFEASIBLE or hi is INFEASIBLE:
-                self.widths[coord] = math.inf  # the statuses contradict: no cap, the audit decides
-            else:
-                self.widths[coord] = (math.inf if hi is None else -hi) - (-math.inf if lo is None else lo)
+            if self._solver is None:
+                self._solver = self._program().solver()
+            width = self._solver.width(self.index[coord])
+            # the statuses contradict: no cap, the audit decides
+            self.widths[coord] = math.inf if width is INFEASIBLE else width
         return self.widths[coord]
 
 
@@ -611,6 +607,14 @@ class _Solver:
     def spread(self, column: int) -> float:
         """How far apart two feasible values of the cell were found (0: none or one yet)."""
         return max(0.0, float(self.high[column] - self.low[column]))
+
+    def width(self, column: int) -> float:
+        """The cell's attacker interval, max − min (inf: unbounded), or INFEASIBLE."""
+        lo = self.optimum(column, 1.0)
+        hi = self.optimum(column, -1.0)
+        if lo is INFEASIBLE or hi is INFEASIBLE:
+            return INFEASIBLE
+        return (math.inf if hi is None else -hi) - (-math.inf if lo is None else lo)
 
     def optimum(self, column: int, sign: float) -> float | None:
         """min of sign × x[column]: the optimum, None when unbounded, INFEASIBLE when nothing fits."""
